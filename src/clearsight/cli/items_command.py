@@ -1,0 +1,55 @@
+"""``clearsight items``: one record per recorded file, as JSON lines or CSV."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+from clearsight.cli.case_option import case_option, open_case
+from clearsight.store.interface import ItemRow
+
+ITEM_FIELDS = [field.name for field in dataclasses.fields(ItemRow)]
+
+
+@click.command()
+@case_option
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    default="jsonl",
+    show_default=True,
+    help="JSON lines (one object per file) or CSV with a header.",
+)
+@click.option("--errors", "only_errors", is_flag=True, help="Only files recorded with an error.")
+@click.option(
+    "--out",
+    type=click.File("w", encoding="utf-8", lazy=True),
+    default="-",
+    help="Write here instead of standard output.",
+)
+def items(case_dir: Path, fmt: str, only_errors: bool, out: TextIO) -> int:
+    """List every file recorded in the case.
+
+    Each record has the source, the path relative to it, size, mtime, media type,
+    kind (image, video or other), width, height, EXIF orientation, md5, sha1, sha256,
+    pdq (64 hex digits or null), pdq_quality, and error (null or the reasons).
+    """
+    store = open_case(case_dir, create=False)
+    try:
+        rows = (row for row in store.iter_items() if row.error or not only_errors)
+        if fmt == "csv":
+            writer = csv.DictWriter(out, fieldnames=ITEM_FIELDS, lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(dataclasses.asdict(row) for row in rows)
+        else:
+            for row in rows:
+                out.write(json.dumps(dataclasses.asdict(row)) + "\n")
+    finally:
+        store.close()
+    return 0

@@ -1,0 +1,109 @@
+"""``clearsight scan``: fingerprint every file of one or more sources into a case."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from clearsight.cli.case_option import case_option, open_case
+from clearsight.cli.progress import ProgressBar
+from clearsight.errors import UserError
+from clearsight.media.decode import DecodeLimits
+from clearsight.scan import ScanOptions, ScanReport, run_scan
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@case_option
+@click.option("--workers", type=click.IntRange(min=1), help="Worker processes [all cores].")
+@click.option(
+    "--file-timeout",
+    type=click.FloatRange(min=0.1),
+    default=120.0,
+    show_default=True,
+    help="Seconds one file may take before it is given up as an error row.",
+)
+@click.option(
+    "--max-pixels",
+    type=click.IntRange(min=1),
+    default=DecodeLimits.max_pixels,
+    show_default=True,
+    help="Largest decoded image, in pixels (decompression bombs).",
+)
+@click.option(
+    "--max-image-mb",
+    type=click.IntRange(min=1),
+    default=DecodeLimits.max_file_bytes // (1024 * 1024),
+    show_default=True,
+    help="Largest image file to decode, in MiB (larger ones are digested only).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a summary.")
+def scan(
+    paths: tuple[Path, ...],
+    case_dir: Path,
+    workers: int | None,
+    file_timeout: float,
+    max_pixels: int,
+    max_image_mb: int,
+    as_json: bool,
+) -> int:
+    """Fingerprint every file under PATHS into the case.
+
+    Each file is read once: md5, sha1 and sha256 of its bytes, its media type sniffed
+    from its content, and for images the size and a PDQ perceptual hash. Folders are
+    walked recursively; links are never followed out of a source. A file that cannot
+    be read or decoded is recorded with an error row and the scan goes on.
+
+    Run the same command again to resume: files already recorded are skipped.
+    Exit status is 0 when the scan finished, even if some files were bad.
+    """
+    for path in paths:
+        if not path.exists() and not path.is_symlink():
+            raise UserError(f"no such file or folder: {path}")
+    store = open_case(case_dir, create=True)
+    options = ScanOptions(
+        file_timeout=file_timeout,
+        limits=DecodeLimits(max_pixels=max_pixels, max_file_bytes=max_image_mb * 1024 * 1024),
+        exclude=frozenset({str(case_dir.resolve())}),
+        workers=workers,
+    )
+    progress = ProgressBar()
+    try:
+        report = run_scan(store, list(paths), options, progress)
+    finally:
+        progress.close()
+        store.close()
+    click.echo(_json_of(report, case_dir) if as_json else _summary_of(report, case_dir))
+    return 0
+
+
+def _json_of(report: ScanReport, case_dir: Path) -> str:
+    tally = report.tally
+    return json.dumps(
+        {
+            "files_seen": tally.files_seen,
+            "items": tally.items,
+            "errors": tally.errors,
+            "already_done": tally.already_done,
+            "seconds": round(report.seconds, 3),
+            "case": str(case_dir),
+        }
+    )
+
+
+def _summary_of(report: ScanReport, case_dir: Path) -> str:
+    tally = report.tally
+    read = tally.items + tally.errors
+    rate = f" ({read / report.seconds:.1f} files/s)" if report.seconds > 0 and read else ""
+    lines = [
+        f"Scanned {tally.files_seen} files in {report.seconds:.1f} s{rate}.",
+        f"  {tally.items:>8} recorded",
+        f"  {tally.errors:>8} recorded with an error",
+        f"  {tally.already_done:>8} already recorded by an earlier scan",
+        f"Case: {case_dir}",
+    ]
+    if tally.errors:
+        lines.append(f"See why with: clearsight items --case {case_dir} --errors")
+    return "\n".join(lines)

@@ -1,0 +1,1 @@
+"""Benign sample files that ship with clearsight, for ``clearsight demo``."""

@@ -1,0 +1,123 @@
+"""Fingerprint one file: read it once, digest it, and hash its pixels if it has any.
+
+This runs in a worker process. It never raises for a bad file: whatever goes wrong
+becomes an :class:`ItemError` on the returned record, so one broken file costs one
+row, not the scan. The bytes are held only in this process's memory; nothing of the
+media is logged or written anywhere.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from dataclasses import dataclass, replace
+
+from clearsight.media.decode import DecodeLimits, ImageDecodeError, decode_luma
+from clearsight.media.sniff import (
+    OCTET_STREAM,
+    SNIFF_BYTES,
+    MediaKind,
+    kind_of,
+    may_hold_pixels,
+    sniff_media_type,
+)
+from clearsight.signals.digests import StreamingDigests
+from clearsight.signals.pdq import PDQ_WORKING_BOX, PdqHash, PdqSignal
+from clearsight.store.interface import ErrorStage, ItemError, ScannedFile
+
+CHUNK_BYTES = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class FingerprintOptions:
+    limits: DecodeLimits = DecodeLimits()
+    decode: bool = True
+
+
+def fingerprint_file(abs_path: str, rel_path: str, options: FingerprintOptions) -> ScannedFile:
+    """Everything the scan stage records about one file."""
+    try:
+        return _fingerprint(abs_path, rel_path, options)
+    except OSError as exc:
+        return unreadable(rel_path, ErrorStage.READ, f"cannot read file: {exc.strerror or exc}")
+    except Exception as exc:  # noqa: BLE001 - the scan must go on whatever this file does
+        return unreadable(rel_path, ErrorStage.WORKER, f"unexpected {type(exc).__name__}")
+
+
+def unreadable(rel_path: str, stage: ErrorStage, reason: str) -> ScannedFile:
+    """The record of a file nothing could be learned from."""
+    return ScannedFile(
+        path=rel_path,
+        media_type=OCTET_STREAM,
+        kind=MediaKind.OTHER,
+        errors=(ItemError(stage, reason),),
+    )
+
+
+def _fingerprint(abs_path: str, rel_path: str, options: FingerprintOptions) -> ScannedFile:
+    # O_NONBLOCK: should the path have become a pipe since the walk, opening must not hang.
+    fd = os.open(abs_path, os.O_RDONLY | os.O_NONBLOCK)
+    with os.fdopen(fd, "rb", buffering=0) as handle:
+        info = os.fstat(handle.fileno())
+        if not stat.S_ISREG(info.st_mode):
+            return unreadable(rel_path, ErrorStage.READ, "not a regular file; not read")
+        head = handle.read(SNIFF_BYTES)
+        media_type = sniff_media_type(head)
+        digests = StreamingDigests()
+        digests.update(head)
+        wants_pixels = options.decode and may_hold_pixels(media_type)
+        keep = wants_pixels and info.st_size <= options.limits.max_file_bytes
+        body = bytearray(head) if keep else None
+        while chunk := handle.read(CHUNK_BYTES):
+            digests.update(chunk)
+            if body is not None:
+                body += chunk
+    record = ScannedFile(
+        path=rel_path,
+        media_type=media_type,
+        kind=kind_of(media_type),
+        size=digests.size,
+        mtime=info.st_mtime,
+        digests=digests.result(),
+    )
+    if body is not None:
+        return _with_pixels(record, bytes(body), options.limits)
+    if wants_pixels and record.kind is MediaKind.IMAGE:
+        return _with_error(
+            record,
+            ErrorStage.DECODE,
+            f"file of {info.st_size} bytes exceeds the decode cap of "
+            f"{options.limits.max_file_bytes} bytes",
+        )
+    return record
+
+
+def _with_pixels(record: ScannedFile, data: bytes, limits: DecodeLimits) -> ScannedFile:
+    try:
+        image = decode_luma(data, limits, PDQ_WORKING_BOX)
+    except ImageDecodeError as exc:
+        if record.kind is not MediaKind.IMAGE and exc.media_type is None:
+            return record  # unrecognised bytes that are not an image either: not an error
+        media_type = exc.media_type or record.media_type
+        failed = replace(record, media_type=media_type, kind=MediaKind.IMAGE)
+        return _with_error(failed, ErrorStage.DECODE, str(exc))
+    pdq: PdqHash | None = None
+    errors = record.errors
+    try:
+        pdq = PdqSignal.hash_from_luma(image.luma)
+    except Exception as exc:  # noqa: BLE001 - a hashing failure is this file's error row
+        errors = (*errors, ItemError(ErrorStage.HASH, f"PDQ failed: {type(exc).__name__}"))
+    return replace(
+        record,
+        media_type=image.media_type,
+        kind=MediaKind.IMAGE,
+        width=image.width,
+        height=image.height,
+        orientation=image.orientation,
+        pdq=pdq,
+        errors=errors,
+    )
+
+
+def _with_error(record: ScannedFile, stage: ErrorStage, reason: str) -> ScannedFile:
+    return replace(record, errors=(*record.errors, ItemError(stage, reason)))

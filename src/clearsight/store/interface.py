@@ -1,0 +1,108 @@
+"""The narrow interfaces through which stages read and write a case.
+
+Stages depend on these Protocols, never on SQLAlchemy, so that the embedded SQLite
+case and a PostgreSQL team server are interchangeable. Each function asks for the
+narrowest interface it needs: a scan needs a :class:`ScanLedger`, an export an
+:class:`ItemReader`.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from clearsight.media.sniff import MediaKind
+from clearsight.signals.digests import DigestSet
+from clearsight.signals.pdq import PdqHash
+
+
+class ErrorStage(enum.StrEnum):
+    """Where in the pipeline a file failed."""
+
+    WALK = "walk"
+    READ = "read"
+    DECODE = "decode"
+    HASH = "hash"
+    WORKER = "worker"
+
+
+@dataclass(frozen=True)
+class ItemError:
+    stage: ErrorStage
+    reason: str
+
+
+@dataclass(frozen=True)
+class ScannedFile:
+    """Everything one scan learned about one path of a source."""
+
+    path: str
+    media_type: str
+    kind: MediaKind
+    size: int | None = None
+    mtime: float | None = None
+    width: int | None = None
+    height: int | None = None
+    orientation: int | None = None
+    digests: DigestSet | None = None
+    pdq: PdqHash | None = None
+    errors: tuple[ItemError, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class ScanTally:
+    """The counts a scan run reports; every file seen lands in exactly one bucket."""
+
+    files_seen: int = 0
+    items: int = 0
+    errors: int = 0
+    already_done: int = 0
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """One recorded file as exports show it."""
+
+    source: str
+    path: str
+    size: int | None
+    mtime: float | None
+    media_type: str
+    kind: str
+    width: int | None
+    height: int | None
+    orientation: int | None
+    md5: str | None
+    sha1: str | None
+    sha256: str | None
+    pdq: str | None
+    pdq_quality: int | None
+    error: str | None
+
+
+class ScanLedger(Protocol):
+    """What a scan needs: sources, what is already recorded, and a place to record."""
+
+    def open_source(self, root: str) -> int:
+        """Return the id of the source rooted at ``root``, creating it if new."""
+        ...
+
+    def recorded_paths(self, source_id: int) -> set[str]:
+        """Paths of ``source_id`` that already have a row (item or error)."""
+        ...
+
+    def record_files(self, scan_id: int, files: Sequence[tuple[int, ScannedFile]]) -> None:
+        """Record ``(source_id, file)`` pairs atomically: after a crash all are there or none."""
+        ...
+
+    def start_scan(self, roots: Sequence[str]) -> int: ...
+
+    def finish_scan(self, scan_id: int, tally: ScanTally, completed: bool) -> None: ...
+
+
+class ItemReader(Protocol):
+    """Read access to recorded items, in a stable order."""
+
+    def iter_items(self) -> Iterator[ItemRow]: ...

@@ -1,0 +1,98 @@
+"""SQLAlchemy models of a case. The schema itself is owned by the Alembic migrations.
+
+A case holds sources (the folders or files that were scanned), items (one row per path
+of a source, unique, so a resumed scan can never record a file twice), the signals
+computed from each item, and the errors each item met. Media bytes are never stored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    clearsight_version: Mapped[str] = mapped_column(String(40))
+
+
+class Source(Base):
+    __tablename__ = "sources"
+    __table_args__ = (UniqueConstraint("case_id", "root", name="uq_sources_case_root"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    root: Mapped[str] = mapped_column(Text)
+    added_at: Mapped[datetime]
+
+
+class Scan(Base):
+    __tablename__ = "scans"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    roots: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+    completed: Mapped[bool] = mapped_column(default=False)
+    files_seen: Mapped[int] = mapped_column(Integer, default=0)
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    errors: Mapped[int] = mapped_column(Integer, default=0)
+    already_done: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Item(Base):
+    __tablename__ = "items"
+    __table_args__ = (UniqueConstraint("source_id", "path", name="uq_items_source_path"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
+    scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id"))
+    path: Mapped[str] = mapped_column(Text)
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    mtime: Mapped[float | None] = mapped_column(Float)
+    media_type: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    orientation: Mapped[int | None] = mapped_column(Integer)
+
+    signals: Mapped[list[Signal]] = relationship(back_populates="item", lazy="raise")
+    errors: Mapped[list[ItemErrorRow]] = relationship(back_populates="item", lazy="raise")
+
+
+class Signal(Base):
+    __tablename__ = "signals"
+    __table_args__ = (
+        UniqueConstraint("item_id", "kind", name="uq_signals_item_kind"),
+        Index("ix_signals_kind_value", "kind", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(40))
+    value: Mapped[str] = mapped_column(String(200))
+    quality: Mapped[int | None] = mapped_column(Integer)
+
+    item: Mapped[Item] = relationship(back_populates="signals")
+
+
+class ItemErrorRow(Base):
+    __tablename__ = "item_errors"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    stage: Mapped[str] = mapped_column(String(40))
+    reason: Mapped[str] = mapped_column(Text)
+
+    item: Mapped[Item] = relationship(back_populates="errors")

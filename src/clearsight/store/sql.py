@@ -1,0 +1,208 @@
+"""The case store on SQLAlchemy: SQLite for a case folder, PostgreSQL for a server.
+
+One object, one engine, one writer. The schema is brought to the newest Alembic
+revision on open, so a case made by an older clearsight is upgraded in place.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, selectinload
+
+from clearsight.errors import CaseStoreError
+from clearsight.store.interface import ItemRow, ScannedFile, ScanTally
+from clearsight.store.models import Case, Item, ItemErrorRow, Scan, Signal, Source
+
+CASE_DATABASE = "case.sqlite"
+_MIGRATIONS = Path(__file__).with_name("migrations")
+_ITEM_PAGE = 2000
+
+
+class SqlCaseStore:
+    """A case held in a SQL database. Implements ScanLedger and ItemReader."""
+
+    def __init__(self, engine: Engine, case_name: str, version: str) -> None:
+        self._engine = engine
+        try:
+            upgrade_schema(engine)
+            self._case_id = self._ensure_case(case_name, version)
+        except SQLAlchemyError as exc:
+            raise CaseStoreError(f"cannot open case store {engine.url!r}: {exc}") from exc
+
+    @classmethod
+    def open_folder(cls, case_dir: Path, version: str) -> SqlCaseStore:
+        """Open (creating if needed) the SQLite case inside ``case_dir``."""
+        case_dir.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(f"sqlite:///{case_dir / CASE_DATABASE}")
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return cls(engine, case_dir.resolve().name, version)
+
+    @classmethod
+    def open_url(cls, url: str, case_name: str, version: str) -> SqlCaseStore:
+        return cls(create_engine(url), case_name, version)
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # ScanLedger
+
+    def open_source(self, root: str) -> int:
+        with Session(self._engine) as session, session.begin():
+            found = session.scalar(
+                select(Source.id).where(Source.case_id == self._case_id, Source.root == root)
+            )
+            if found is not None:
+                return found
+            source = Source(case_id=self._case_id, root=root, added_at=_now())
+            session.add(source)
+            session.flush()
+            return source.id
+
+    def recorded_paths(self, source_id: int) -> set[str]:
+        with Session(self._engine) as session:
+            return set(session.scalars(select(Item.path).where(Item.source_id == source_id)))
+
+    def record_files(self, scan_id: int, files: Sequence[tuple[int, ScannedFile]]) -> None:
+        with Session(self._engine) as session, session.begin():
+            session.add_all(_item_of(source_id, scan_id, scanned) for source_id, scanned in files)
+
+    def start_scan(self, roots: Sequence[str]) -> int:
+        with Session(self._engine) as session, session.begin():
+            scan = Scan(case_id=self._case_id, roots=json.dumps(list(roots)), started_at=_now())
+            session.add(scan)
+            session.flush()
+            return scan.id
+
+    def finish_scan(self, scan_id: int, tally: ScanTally, completed: bool) -> None:
+        with Session(self._engine) as session, session.begin():
+            scan = session.get_one(Scan, scan_id)
+            scan.finished_at = _now()
+            scan.completed = completed
+            scan.files_seen = tally.files_seen
+            scan.items = tally.items
+            scan.errors = tally.errors
+            scan.already_done = tally.already_done
+
+    # ItemReader
+
+    def iter_items(self) -> Iterator[ItemRow]:
+        """Every recorded item, ordered by source then path, read a page at a time."""
+        last: tuple[int, str] = (-1, "")
+        with Session(self._engine) as session:
+            while True:
+                page = session.execute(
+                    select(Item, Source.root)
+                    .join(Source, Source.id == Item.source_id)
+                    .where(Source.case_id == self._case_id)
+                    .where(
+                        (Item.source_id > last[0])
+                        | ((Item.source_id == last[0]) & (Item.path > last[1]))
+                    )
+                    .order_by(Item.source_id, Item.path)
+                    .options(selectinload(Item.signals), selectinload(Item.errors))
+                    .limit(_ITEM_PAGE)
+                ).all()
+                if not page:
+                    return
+                for item, root in page:
+                    yield _row_of(item, root)
+                last = (page[-1][0].source_id, page[-1][0].path)
+                session.expunge_all()
+
+    def _ensure_case(self, name: str, version: str) -> int:
+        with Session(self._engine) as session, session.begin():
+            found = session.scalar(select(Case.id).order_by(Case.id).limit(1))
+            if found is not None:
+                return found
+            case = Case(name=name, created_at=_now(), clearsight_version=version)
+            session.add(case)
+            session.flush()
+            return case.id
+
+
+def upgrade_schema(engine: Engine) -> None:
+    """Bring the database to the newest migration."""
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL keeps readers off the writer's back; a killed process loses at most the open
+    # transaction, and the database stays consistent.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _item_of(source_id: int, scan_id: int, scanned: ScannedFile) -> Item:
+    signals = [
+        Signal(kind=name, value=value)
+        for name, value in (scanned.digests.as_dict().items() if scanned.digests else ())
+    ]
+    if scanned.pdq is not None:
+        signals.append(Signal(kind="pdq", value=scanned.pdq.hex, quality=scanned.pdq.quality))
+    return Item(
+        source_id=source_id,
+        scan_id=scan_id,
+        path=scanned.path,
+        size=scanned.size,
+        mtime=scanned.mtime,
+        media_type=scanned.media_type,
+        kind=scanned.kind.value,
+        width=scanned.width,
+        height=scanned.height,
+        orientation=scanned.orientation,
+        signals=signals,
+        errors=[ItemErrorRow(stage=e.stage.value, reason=e.reason) for e in scanned.errors],
+    )
+
+
+def _row_of(item: Item, root: str) -> ItemRow:
+    signals = {signal.kind: signal for signal in item.signals}
+    pdq = signals.get("pdq")
+    reasons = [f"{error.stage}: {error.reason}" for error in item.errors]
+    return ItemRow(
+        source=root,
+        path=item.path,
+        size=item.size,
+        mtime=item.mtime,
+        media_type=item.media_type,
+        kind=item.kind,
+        width=item.width,
+        height=item.height,
+        orientation=item.orientation,
+        md5=_value(signals, "md5"),
+        sha1=_value(signals, "sha1"),
+        sha256=_value(signals, "sha256"),
+        pdq=pdq.value if pdq else None,
+        pdq_quality=pdq.quality if pdq else None,
+        error="; ".join(reasons) if reasons else None,
+    )
+
+
+def _value(signals: dict[str, Signal], kind: str) -> str | None:
+    signal = signals.get(kind)
+    return signal.value if signal else None
