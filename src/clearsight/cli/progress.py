@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-
 from typing import Never
 
 from tqdm import tqdm
