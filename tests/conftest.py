@@ -1,0 +1,77 @@
+"""Shared fixtures: the shared test data folder, generated images, and the case stores."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from sqlalchemy import create_engine, text
+
+from clearsight import __version__
+from clearsight.store.sql import SqlCaseStore
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+CLEARSIGHT = Path(sys.executable).with_name("clearsight")
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """``../shared/data``; skipped when absent, unless CI requires it."""
+    if not SHARED_DATA.is_dir():
+        if os.environ.get("CLEARSIGHT_REQUIRE_SHARED") == "1":
+            pytest.fail(f"CLEARSIGHT_REQUIRE_SHARED=1 but {SHARED_DATA} is missing")
+        pytest.skip(f"shared test data not found at {SHARED_DATA}")
+    return SHARED_DATA
+
+
+def photo_like(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
+    """A benign generated picture with enough structure for a high-quality PDQ hash."""
+    rng = np.random.default_rng(seed)
+    coarse = rng.random((6, 8, 3)) * 255
+    image = Image.fromarray(coarse.astype(np.uint8)).resize(size, Image.Resampling.BICUBIC)
+    grain = rng.normal(0, 6, (size[1], size[0], 3))
+    return Image.fromarray(np.clip(np.asarray(image) + grain, 0, 255).astype(np.uint8))
+
+
+def run_cli(*args: str | Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``clearsight`` command the way a user would."""
+    return subprocess.run(
+        [str(CLEARSIGHT), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _postgres_url() -> str:
+    url = os.environ.get("CLEARSIGHT_TEST_POSTGRES_URL")
+    if not url:
+        if os.environ.get("CLEARSIGHT_REQUIRE_POSTGRES") == "1":
+            pytest.fail("CLEARSIGHT_REQUIRE_POSTGRES=1 but CLEARSIGHT_TEST_POSTGRES_URL is unset")
+        pytest.skip("no PostgreSQL server: set CLEARSIGHT_TEST_POSTGRES_URL to run these")
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def case_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlCaseStore]:
+    """A fresh case store on each real database engine."""
+    if request.param == "sqlite":
+        store = SqlCaseStore.open_folder(tmp_path / "case", __version__)
+    else:
+        url = _postgres_url()
+        engine = create_engine(url)
+        with engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+        store = SqlCaseStore.open_url(url, "test-case", __version__)
+    yield store
+    store.close()

@@ -1,0 +1,87 @@
+"""A scan killed with SIGKILL at any moment resumes to the same result as one that was not."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import CLEARSIGHT, photo_like, run_cli
+
+FILES = 120
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("corpus")
+    for index in range(FILES):
+        folder = root / f"folder-{index % 7}"
+        folder.mkdir(exist_ok=True)
+        image = photo_like(index, (640, 480))
+        if index % 10 == 3:
+            (folder / f"note-{index}.txt").write_text(f"note {index}\n", encoding="utf-8")
+        elif index % 10 == 7:
+            (folder / f"broken-{index}.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(200))
+        else:
+            image.save(folder / f"picture-{index}.jpg", quality=88)
+    return root
+
+
+def signals_of(case: Path) -> dict[str, tuple[object, ...]]:
+    result = run_cli("items", "--case", case)
+    assert result.returncode == 0, result.stderr
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    paths = [row["path"] for row in rows]
+    assert len(paths) == len(set(paths)), "a file was recorded twice"
+    return {
+        row["path"]: (row["md5"], row["sha256"], row["pdq"], row["media_type"], row["error"])
+        for row in rows
+    }
+
+
+def assert_sound(case: Path) -> None:
+    with sqlite3.connect(case / "case.sqlite") as connection:
+        assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+
+
+@pytest.mark.slow
+def test_sigkill_at_any_moment_then_resume_equals_uninterrupted(
+    corpus: Path, tmp_path: Path
+) -> None:
+    reference = tmp_path / "reference"
+    assert run_cli("scan", corpus, "--case", reference).returncode == 0
+    expected = signals_of(reference)
+    assert len(expected) == FILES
+
+    case = tmp_path / "killed"
+    kills = 0
+    # Kill early (during start-up and migration), mid-scan, and late.
+    for delay in (0.2, 0.9, 1.6, 2.4, 3.5):
+        process = subprocess.Popen(
+            [str(CLEARSIGHT), "scan", str(corpus), "--case", str(case), "--workers", "2"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        time.sleep(delay)
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            kills += 1
+        process.wait()
+        if (case / "case.sqlite").exists():
+            assert_sound(case)
+    assert kills >= 2, "the corpus scanned too fast to be interrupted"
+
+    final = run_cli("scan", corpus, "--case", case, "--json")
+    assert final.returncode == 0, final.stderr
+    summary = json.loads(final.stdout)
+    assert summary["files_seen"] == FILES
+    assert summary["already_done"] + summary["items"] + summary["errors"] == FILES
+    assert signals_of(case) == expected
+    assert_sound(case)

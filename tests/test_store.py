@@ -1,0 +1,84 @@
+"""The case store, on SQLite and on PostgreSQL: the same contract on both."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.exc import IntegrityError
+
+from clearsight.media.sniff import MediaKind
+from clearsight.signals.digests import digest_bytes
+from clearsight.signals.pdq import PdqHash
+from clearsight.store.interface import ErrorStage, ItemError, ScannedFile, ScanTally
+from clearsight.store.models import Base
+from clearsight.store.sql import SqlCaseStore
+
+PICTURE = ScannedFile(
+    path="a/picture.jpg",
+    media_type="image/jpeg",
+    kind=MediaKind.IMAGE,
+    size=5,
+    mtime=1700000000.5,
+    width=640,
+    height=480,
+    orientation=1,
+    digests=digest_bytes(b"hello"),
+    pdq=PdqHash("f" * 64, 90),
+)
+BROKEN = ScannedFile(
+    path="b/broken.png",
+    media_type="image/png",
+    kind=MediaKind.IMAGE,
+    size=3,
+    digests=digest_bytes(b"bad"),
+    errors=(ItemError(ErrorStage.DECODE, "truncated"),),
+)
+
+
+def test_schema_from_migrations_matches_the_models(case_store: SqlCaseStore) -> None:
+    with case_store.engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert diff == []
+
+
+def test_records_and_reads_back_items(case_store: SqlCaseStore) -> None:
+    source = case_store.open_source("/evidence/drive-1")
+    assert case_store.open_source("/evidence/drive-1") == source
+    scan = case_store.start_scan(["/evidence/drive-1"])
+    case_store.record_files(scan, [(source, BROKEN), (source, PICTURE)])
+    case_store.finish_scan(scan, ScanTally(2, 1, 1, 0), completed=True)
+
+    assert case_store.recorded_paths(source) == {"a/picture.jpg", "b/broken.png"}
+    rows = list(case_store.iter_items())
+    assert [row.path for row in rows] == ["a/picture.jpg", "b/broken.png"]
+    picture, broken = rows
+    assert picture.md5 == "5d41402abc4b2a76b9719d911017c592"
+    assert picture.sha256 == digest_bytes(b"hello").sha256
+    assert (picture.pdq, picture.pdq_quality, picture.error) == ("f" * 64, 90, None)
+    assert (picture.width, picture.height, picture.kind) == (640, 480, "image")
+    assert broken.pdq is None
+    assert broken.error == "decode: truncated"
+
+
+def test_a_path_is_recorded_once_per_source(case_store: SqlCaseStore) -> None:
+    source = case_store.open_source("/evidence/drive-1")
+    other = case_store.open_source("/evidence/drive-2")
+    scan = case_store.start_scan(["/evidence"])
+    case_store.record_files(scan, [(source, PICTURE), (other, PICTURE)])
+    with pytest.raises(IntegrityError):
+        case_store.record_files(scan, [(source, BROKEN), (source, PICTURE)])
+    # The failed batch left nothing behind: it was one transaction.
+    assert case_store.recorded_paths(source) == {"a/picture.jpg"}
+
+
+def test_iter_items_pages_through_many_rows(case_store: SqlCaseStore) -> None:
+    source = case_store.open_source("/evidence/many")
+    scan = case_store.start_scan(["/evidence/many"])
+    files = [
+        (source, ScannedFile(path=f"f{i:05d}.txt", media_type="text/plain", kind=MediaKind.OTHER))
+        for i in range(4500)
+    ]
+    case_store.record_files(scan, files)
+    paths = [row.path for row in case_store.iter_items()]
+    assert paths == sorted(f"f{i:05d}.txt" for i in range(4500))
