@@ -280,13 +280,13 @@ def clearsight_executable() -> Path:
     return Path(sys.executable).parent / "clearsight"
 
 
-def run_clearsight(exe: Path, group: Group, workdir: Path, keep: bool) -> ScanRun:
-    """One ``clearsight scan`` of the group's folder into a brand-new case folder."""
+def run_clearsight(exe: Path, folder: Path, files: int, workdir: Path, keep: bool) -> ScanRun:
+    """One ``clearsight scan`` of ``folder`` (holding ``files`` files) into a new case folder."""
     cases = workdir / "cases"
     cases.mkdir(parents=True, exist_ok=True)
-    holder = Path(tempfile.mkdtemp(prefix=f"{group.name}-", dir=cases))
+    holder = Path(tempfile.mkdtemp(prefix=f"{folder.name}-", dir=cases))
     case = holder / "case"
-    command = [str(exe), "scan", str(group.folder), "--case", str(case), "--json"]
+    command = [str(exe), "scan", str(folder), "--case", str(case), "--json"]
     try:
         started = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -297,16 +297,18 @@ def run_clearsight(exe: Path, group: Group, workdir: Path, keep: bool) -> ScanRu
     if done.returncode != 0:
         raise RuntimeError(f"clearsight scan exited {done.returncode}: {_tail(done.stderr)}")
     report = _last_json_line(done.stdout)
-    expected = {
-        "files_seen": len(group.files),
-        "items": len(group.files),
-        "errors": 0,
-        "already_done": 0,
-    }
+    expected = {"files_seen": files, "items": files, "errors": 0, "already_done": 0}
     wrong = {k: report.get(k) for k, v in expected.items() if report.get(k) != v}
     if wrong:
-        raise RuntimeError(f"clearsight scan of {group.name} reported {wrong}, expected {expected}")
+        raise RuntimeError(f"clearsight scan of {folder} reported {wrong}, expected {expected}")
     return ScanRun(wall, float(report["seconds"]), report)
+
+
+def clearsight_fixed_cost(exe: Path, workdir: Path, keep: bool) -> float:
+    """Wall seconds of a scan of an empty folder: process start, imports, case creation."""
+    empty = workdir / "empty"
+    empty.mkdir(parents=True, exist_ok=True)
+    return run_clearsight(exe, empty, 0, workdir, keep).wall_seconds
 
 
 def _last_json_line(stdout: str) -> dict[str, Any]:
@@ -417,6 +419,7 @@ class Bench:
     samples: dict[str, Samples]
     problems: dict[str, str] = field(default_factory=dict)
     tx_versions: dict[str, str] = field(default_factory=dict)
+    cs_fixed: list[float] = field(default_factory=list)
 
 
 def run_bench(groups: list[Group], workdir: Path, reps: int, keep: bool) -> Bench:
@@ -433,10 +436,20 @@ def run_bench(groups: list[Group], workdir: Path, reps: int, keep: bool) -> Benc
     warm_page_cache(groups)
     with start_pool(workers) as pool:
         for rep in range(1, reps + 1):
+            _fixed_cost_rep(bench, exe, workdir, keep)
             for group in groups:
                 log(f"rep {rep}/{reps} {group.name}")
                 _one_rep(bench, group, workdir, keep, exe, tx_python, pool, workers)
     return bench
+
+
+def _fixed_cost_rep(bench: Bench, exe: Path, workdir: Path, keep: bool) -> None:
+    if "clearsight" in bench.problems:
+        return
+    try:
+        bench.cs_fixed.append(clearsight_fixed_cost(exe, workdir, keep))
+    except RuntimeError as exc:
+        bench.problems["clearsight"] = str(exc)
 
 
 def _one_rep(
@@ -452,7 +465,7 @@ def _one_rep(
     samples = bench.samples[group.name]
     if "clearsight" not in bench.problems:
         try:
-            run = run_clearsight(exe, group, workdir, keep)
+            run = run_clearsight(exe, group.folder, len(group.files), workdir, keep)
             samples.cs_wall.append(run.wall_seconds)
             samples.cs_scan.append(run.scan_seconds)
         except RuntimeError as exc:
@@ -548,6 +561,11 @@ def summarise(bench: Bench, reps: int) -> dict[str, Any]:
             "version": CORPUS_VERSION,
             "folder": str(bench.groups[0].folder.parent),
         },
+        "clearsight_fixed_cost": {
+            "what": "wall seconds of `clearsight scan` of an empty folder into a new case",
+            "median_seconds": statistics.median(bench.cs_fixed) if bench.cs_fixed else None,
+            "seconds": bench.cs_fixed,
+        },
         "groups": groups,
         "problems": bench.problems,
     }
@@ -588,6 +606,8 @@ def format_table(summary: dict[str, Any]) -> str:
         "floor: Pillow open + draft('L', 512-box) + load on a started pool, all cores; decoded "
         + ", ".join(f"{n} -> {g['floor']['decoded_size']}" for n, g in summary["groups"].items()),
         "cs/tx/core: clearsight per core (images/s / cores) over threatexchange.",
+        "clearsight fixed cost per run (scan of an empty folder into a new case): "
+        f"{_num(summary['clearsight_fixed_cost']['median_seconds'], 2)} s (median)",
     ]
     for name, g in summary["groups"].items():
         if g["threatexchange"]["empty_hashes"]:
