@@ -54,6 +54,8 @@ import numpy.typing as npt
 import PIL
 from PIL import Image, ImageDraw, features
 
+from clearsight.media.decode import fit_in_box
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WORKDIR = REPO_ROOT / ".bench" / "scan_throughput"
 SIZES: tuple[tuple[int, int], ...] = ((1024, 768), (3000, 2000))
@@ -363,15 +365,11 @@ def run_threatexchange(python: Path, group: Group) -> dict[str, Any]:
 # ---------------------------------------------------------------- contender: Pillow floor
 
 
-def fit_in_box(width: int, height: int, box: int = PDQ_BOX) -> tuple[int, int]:
-    scale = min(box / width, box / height, 1.0)
-    return max(1, round(width * scale)), max(1, round(height * scale))
-
-
 def draft_decode(path: str) -> tuple[int, int]:
     """Open, DCT-scale to the PDQ box in luma, decode; the decoded size (pool worker)."""
     with Image.open(path) as im:
-        im.draft("L", fit_in_box(*im.size))
+        # The same target size clearsight computes, so the DCT scaling is the same.
+        im.draft("L", fit_in_box(*im.size, PDQ_BOX))
         im.load()
         return im.size
 

@@ -169,6 +169,7 @@ def test_missing_path_is_a_user_error(tmp_path: Path) -> None:
     assert "no such file or folder" in result.stderr and "nope" in result.stderr
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "case").exists()
 
 
 def test_items_of_a_folder_that_is_not_a_case(tmp_path: Path) -> None:

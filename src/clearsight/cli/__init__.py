@@ -49,17 +49,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
-    except click.exceptions.Abort:
-        click.echo("clearsight: aborted", err=True)
-        return 130
-    except ClearsightError as exc:
-        click.echo(f"clearsight: error: {exc}", err=True)
-        return exc.exit_code
-    except KeyboardInterrupt:
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        # Click turns Ctrl-C into Abort. A scan has committed what it finished by now.
         click.echo(
             "\nclearsight: interrupted; what was recorded is kept, run again to resume", err=True
         )
         return 130
+    except ClearsightError as exc:
+        click.echo(f"clearsight: error: {exc}", err=True)
+        return exc.exit_code
     return result if isinstance(result, int) else 0
 
 

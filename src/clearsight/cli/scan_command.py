@@ -9,9 +9,8 @@ import click
 
 from clearsight.cli.case_option import case_option, open_case
 from clearsight.cli.progress import ProgressBar
-from clearsight.errors import UserError
 from clearsight.media.decode import DecodeLimits
-from clearsight.scan import ScanOptions, ScanReport, run_scan
+from clearsight.scan import ScanOptions, ScanReport, check_sources, run_scan
 
 
 @click.command()
@@ -59,9 +58,7 @@ def scan(
     Run the same command again to resume: files already recorded are skipped.
     Exit status is 0 when the scan finished, even if some files were bad.
     """
-    for path in paths:
-        if not path.exists() and not path.is_symlink():
-            raise UserError(f"no such file or folder: {path}")
+    check_sources(paths)  # before the case folder is created for nothing
     store = open_case(case_dir, create=True)
     options = ScanOptions(
         file_timeout=file_timeout,

@@ -64,14 +64,16 @@ def _fingerprint(abs_path: str, rel_path: str, options: FingerprintOptions) -> S
         head = handle.read(SNIFF_BYTES)
         media_type = sniff_media_type(head)
         digests = StreamingDigests()
-        digests.update(head)
         wants_pixels = options.decode and may_hold_pixels(media_type)
-        keep = wants_pixels and info.st_size <= options.limits.max_file_bytes
-        body = bytearray(head) if keep else None
-        while chunk := handle.read(CHUNK_BYTES):
-            digests.update(chunk)
-            if body is not None:
-                body += chunk
+        data: bytes | None = None
+        if wants_pixels and info.st_size <= options.limits.max_file_bytes:
+            # One read of the rest, one join: the bytes are digested and decoded in memory.
+            data = head + handle.read()
+            digests.update(data)
+        else:
+            digests.update(head)
+            while chunk := handle.read(CHUNK_BYTES):
+                digests.update(chunk)
     record = ScannedFile(
         path=rel_path,
         media_type=media_type,
@@ -80,8 +82,8 @@ def _fingerprint(abs_path: str, rel_path: str, options: FingerprintOptions) -> S
         mtime=info.st_mtime,
         digests=digests.result(),
     )
-    if body is not None:
-        return _with_pixels(record, bytes(body), options.limits)
+    if data is not None:
+        return _with_pixels(record, data, options.limits)
     if wants_pixels and record.kind is MediaKind.IMAGE:
         return _with_error(
             record,

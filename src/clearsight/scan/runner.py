@@ -38,8 +38,9 @@ class ScanOptions:
     workers: int | None = None  # None: every core this process may use
     file_timeout: float = 120.0
     limits: DecodeLimits = DecodeLimits()
-    batch_size: int = 200
-    commit_seconds: float = 2.0
+    # Small, frequent transactions: a crash loses at most half a second of work.
+    batch_size: int = 100
+    commit_seconds: float = 0.5
     exclude: frozenset[str] = frozenset()
 
 
@@ -72,9 +73,7 @@ def run_scan(
     observer: ScanObserver | None = None,
 ) -> ScanReport:
     """Scan ``paths`` into ``ledger``. Files already recorded are skipped."""
-    missing = [str(path) for path in paths if not path.exists() and not path.is_symlink()]
-    if missing:
-        raise UserError(f"no such file or folder: {missing[0]}")
+    check_sources(paths)
     started = time.monotonic()
     scan_id = ledger.start_scan([source_root(path) for path in paths])
     recorder = _Recorder(ledger, scan_id, options)
@@ -91,6 +90,13 @@ def run_scan(
         tally = recorder.tally()
         ledger.finish_scan(scan_id, tally, completed)
     return ScanReport(tally, time.monotonic() - started, completed)
+
+
+def check_sources(paths: Sequence[Path]) -> None:
+    """Raise :class:`UserError` naming the first path that does not exist."""
+    for path in paths:
+        if not path.exists() and not path.is_symlink():
+            raise UserError(f"no such file or folder: {path}")
 
 
 class _Recorder:
@@ -176,7 +182,10 @@ def _fingerprint_all(
     window = max(4, workers * 8)
     queue: Iterator[_Task] = iter(tasks)
     in_flight: dict[Future[ScannedFile], _Task] = {}
-    context = multiprocessing.get_context("spawn")
+    # A fork server imports the decoders once; each worker, including the replacement
+    # for one killed at the time limit, is then a cheap fork of a single-threaded process.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["clearsight.scan.fingerprint"])
     with ProcessPool(max_workers=workers, initializer=_quiet_worker, context=context) as pool:
 
         def submit(task: _Task) -> None:
@@ -238,7 +247,10 @@ def _settle(
 
 
 def _default_workers() -> int:
-    return len(os.sched_getaffinity(0))
+    try:
+        return len(os.sched_getaffinity(0))  # the cores this process may really use
+    except AttributeError:  # macOS and Windows have no affinity call
+        return os.cpu_count() or 1
 
 
 def _quiet_worker() -> None:

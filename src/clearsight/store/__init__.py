@@ -1,4 +1,8 @@
-"""The case store: where every stage reads and writes a case's facts."""
+"""The case store: where every stage reads and writes a case's facts.
+
+Only the interface is exported here, so that worker processes which build records do
+not import SQLAlchemy; the composition root imports :mod:`clearsight.store.sql`.
+"""
 
 from clearsight.store.interface import (
     ErrorStage,
@@ -9,7 +13,6 @@ from clearsight.store.interface import (
     ScannedFile,
     ScanTally,
 )
-from clearsight.store.sql import SqlCaseStore
 
 __all__ = [
     "ErrorStage",
@@ -19,5 +22,4 @@ __all__ = [
     "ScanLedger",
     "ScanTally",
     "ScannedFile",
-    "SqlCaseStore",
 ]
