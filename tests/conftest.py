@@ -21,6 +21,17 @@ SHARED_DATA = REPO.parent / "shared" / "data"
 CLEARSIGHT = Path(sys.executable).with_name("clearsight")
 
 
+@pytest.fixture(autouse=True)
+def clearsight_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Every test gets its own CLEARSIGHT_HOME, so no test touches the user's banks."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("CLEARSIGHT_HOME", str(home))
+    monkeypatch.delenv("CLEARSIGHT_BANKS", raising=False)
+    return home
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data``; skipped when absent, unless CI requires it."""

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import click
 
 from clearsight import __version__
+from clearsight.cli.bank_command import bank
 from clearsight.cli.demo_command import demo
 from clearsight.cli.items_command import items
 from clearsight.cli.scan_command import scan
@@ -37,6 +38,7 @@ def cli() -> None:
 cli.add_command(scan)
 cli.add_command(items)
 cli.add_command(demo)
+cli.add_command(bank)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

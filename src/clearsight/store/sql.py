@@ -12,13 +12,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, insert, select
+from sqlalchemy import Engine, create_engine, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from clearsight.errors import CaseStoreError
+from clearsight.store.engines import sqlite_engine, upgrade_to_head
 from clearsight.store.interface import ItemRow, ScannedFile, ScanTally
 from clearsight.store.models import Case, Item, ItemErrorRow, Scan, Signal, Source
 
@@ -33,7 +32,7 @@ class SqlCaseStore:
     def __init__(self, engine: Engine, case_name: str, version: str) -> None:
         self._engine = engine
         try:
-            upgrade_schema(engine)
+            upgrade_to_head(engine, _MIGRATIONS)
             self._case_id = self._ensure_case(case_name, version)
         except SQLAlchemyError as exc:
             raise CaseStoreError(f"cannot open case store {engine.url!r}: {exc}") from exc
@@ -42,8 +41,7 @@ class SqlCaseStore:
     def open_folder(cls, case_dir: Path, version: str) -> SqlCaseStore:
         """Open (creating if needed) the SQLite case inside ``case_dir``."""
         case_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(f"sqlite:///{case_dir / CASE_DATABASE}")
-        event.listen(engine, "connect", _sqlite_pragmas)
+        engine = sqlite_engine(case_dir / CASE_DATABASE)
         return cls(engine, case_dir.resolve().name, version)
 
     @classmethod
@@ -152,26 +150,6 @@ class SqlCaseStore:
             session.add(case)
             session.flush()
             return case.id
-
-
-def upgrade_schema(engine: Engine) -> None:
-    """Bring the database to the newest migration."""
-    config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "head")
-
-
-def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    # WAL keeps readers off the writer's back; a killed process loses at most the open
-    # transaction, and the database stays consistent.
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
 
 
 def _now() -> datetime:

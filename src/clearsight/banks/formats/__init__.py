@@ -1,0 +1,1 @@
+"""Bank file formats: one streaming parser per format."""

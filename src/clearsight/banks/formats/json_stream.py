@@ -1,0 +1,35 @@
+"""Helpers both JSON bank formats (VICS, StopNCII) need around ijson."""
+
+from __future__ import annotations
+
+import codecs
+from typing import IO
+
+import ijson
+
+
+def skip_bom(stream: IO[bytes]) -> None:
+    """Step over a UTF-8 byte order mark: Windows tools write one, and yajl refuses it."""
+    if stream.read(len(codecs.BOM_UTF8)) != codecs.BOM_UTF8:
+        stream.seek(0)
+
+
+def json_error_reason(error: ijson.JSONError) -> str:
+    """yajl's message without its multi-line caret drawing; it may come as bytes."""
+    detail = error.args[0] if error.args else ""
+    if isinstance(detail, bytes):
+        detail = detail.decode("utf-8", errors="replace")
+    lines = [line.strip() for line in str(detail).splitlines() if line.strip()]
+    if not lines:
+        return "malformed JSON"
+    near = f" near {lines[1]!r}" if len(lines) > 1 and "(right here)" not in lines[1] else ""
+    return lines[0] + near
+
+
+def scalar_text(name: str, raw: object) -> str | None:
+    """A scalar field as stripped text (numbers included); None when absent or empty."""
+    if raw is None:
+        return None
+    if isinstance(raw, dict | list):
+        raise ValueError(f"{name}: expected a single value, not a JSON object or list")
+    return str(raw).strip() or None

@@ -1,0 +1,165 @@
+"""NCMEC hash-sharing XML, read as a stream.
+
+A hash-sharing download is ``<queryResult>`` holding ``<images>`` and ``<videos>``, whose
+``<image>``/``<video>`` entries carry an ``<id>``, a ``<classification>`` and
+``<fingerprints>`` (``md5``, ``sha1``, ``pdna``, ``pdq``), and whose
+``<deletedImage>``/``<deletedVideo>`` entries withdraw an earlier entry by its id.
+
+Downloads are large, so the file goes through ``iterparse`` and each entry is cleared,
+with the entries before it, once read: the tree never holds more than a few entries.
+Entities are not resolved and nothing is fetched from the network, so a hostile file
+cannot expand itself or reach out. Elements are matched by local name, so the file may
+declare a default namespace (the service's own output does) or none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+from lxml import etree
+
+from clearsight.banks.formats.errors import BankFormatError
+from clearsight.banks.records import (
+    BankSignal,
+    EntryMetadata,
+    ImportedEntry,
+    ImportEvent,
+    RejectedLine,
+    normalise_signal,
+)
+
+_ROOT = "queryResult"
+_ENTRIES = ("image", "video")
+_DELETED = ("deletedImage", "deletedVideo")
+# "{*}name" lets libxml2 filter by local name in any namespace or none, so the Python
+# loop sees only the entries and not each of their children.
+_ENTRY_TAGS = [f"{{*}}{name}" for name in (*_ENTRIES, *_DELETED)]
+_FINGERPRINTS = {
+    "md5": BankSignal.MD5,
+    "sha1": BankSignal.SHA1,
+    "sha256": BankSignal.SHA256,
+    "pdq": BankSignal.PDQ,
+    "pdna": BankSignal.PHOTODNA,
+}
+_SIGNAL_ORDER = {kind: rank for rank, kind in enumerate(BankSignal)}
+
+
+def parse_ncmec_xml(path: Path) -> Iterator[ImportEvent]:
+    """Stream the entries of an NCMEC XML file; raises BankFormatError if it is not one."""
+    # The file is opened here, not by lxml, so that it is closed even when the reading
+    # stops early (a format error, or a caller that stops iterating).
+    with path.open("rb") as stream:
+        parser = etree.iterparse(
+            stream,
+            events=("end",),
+            tag=_ENTRY_TAGS,
+            resolve_entities=False,
+            no_network=True,
+            huge_tree=False,
+        )
+        try:
+            yield from _entry_events(path, parser)
+        except etree.XMLSyntaxError as error:
+            raise _syntax_error(path, error) from None
+
+
+def _entry_events(
+    path: Path, parser: etree.iterparse[tuple[str, etree._Element]]
+) -> Iterator[ImportEvent]:
+    """One event per entry element, each released once read; the root is checked first."""
+    checked_root = False
+    for _event, element in parser:
+        if not checked_root:
+            _check_root(path, element.getroottree().getroot())
+            checked_root = True
+        yield _entry_event(element)
+        _release(element)
+    if not checked_root and parser.root is not None:
+        _check_root(path, parser.root)  # no entries at all: still say if it is not NCMEC
+
+
+def _check_root(path: Path, root: etree._Element) -> None:
+    name = _local_name(root)
+    if name != _ROOT:
+        raise BankFormatError(
+            f"{path.name} line {root.sourceline}: not an NCMEC hash-sharing file: "
+            f"the root element is <{name}>, not <{_ROOT}>"
+        )
+
+
+def _syntax_error(path: Path, error: etree.XMLSyntaxError) -> BankFormatError:
+    line = f" line {error.lineno}" if error.lineno else ""  # 0 when libxml2 had no line
+    text = (error.msg or str(error)).strip()
+    reason = text.splitlines()[0] if text else "malformed XML"
+    return BankFormatError(f"{path.name}{line}: XML syntax error: {reason}")
+
+
+def _release(element: etree._Element) -> None:
+    """Drop an entry already read and the entries before it, to keep the tree small."""
+    element.clear()
+    parent = element.getparent()
+    if parent is None:
+        return
+    while element.getprevious() is not None:
+        del parent[0]
+
+
+def _entry_event(element: etree._Element) -> ImportEvent:
+    """The entry one ``image``/``video``/``deleted*`` element makes, or why it cannot."""
+    where = f"line {element.sourceline}"
+    fields, fingerprints = _read_children(element)
+    try:
+        signals = _signals(fingerprints)
+    except ValueError as error:
+        return RejectedLine(where, str(error))
+    metadata = EntryMetadata(external_id=fields.get("id"), category=fields.get("classification"))
+    if _local_name(element) in _DELETED:
+        # A withdrawal names the entry by id (or, failing that, by its fingerprints).
+        if metadata.external_id is None and not signals:
+            return RejectedLine(where, "a deleted entry with no id and no fingerprint")
+        return ImportedEntry(signals, metadata, remove=True, where=where)
+    if not signals:
+        return RejectedLine(where, "no md5, sha1, sha256, pdq or pdna fingerprint")
+    return ImportedEntry(signals, metadata, where=where)
+
+
+def _read_children(element: etree._Element) -> tuple[dict[str, str], list[etree._Element]]:
+    """The non-empty text of each child by local name (first wins), and the fingerprints."""
+    texts: dict[str, str] = {}
+    fingerprints: list[etree._Element] = []
+    for child in element:
+        name = _local_name(child)
+        if name == "fingerprints":
+            fingerprints.append(child)
+        elif name is not None and (text := (child.text or "").strip()):
+            texts.setdefault(name, text)
+    return texts, fingerprints
+
+
+def _signals(fingerprints: list[etree._Element]) -> tuple[tuple[BankSignal, str], ...]:
+    """The fingerprints of an entry, deduplicated, in a fixed order; ValueError if bad."""
+    found: dict[tuple[BankSignal, str], None] = {}
+    for child in (child for group in fingerprints for child in group):
+        name = _local_name(child)
+        kind = _FINGERPRINTS.get(name or "")
+        text = (child.text or "").strip()
+        if kind is None or not text:
+            continue  # unknown fingerprint kinds and empty ones carry nothing for us
+        try:
+            found[(kind, normalise_signal(kind, text))] = None
+        except ValueError as error:
+            raise ValueError(f"<{name}>: {error}") from None
+    return tuple(sorted(found, key=lambda signal: _SIGNAL_ORDER[signal[0]]))
+
+
+def _local_name(element: etree._Element) -> str | None:
+    """The tag without its namespace; None for comments, PIs and entity references.
+
+    The same as ``etree.QName(element).localname`` on the "{namespace}name" tag, without
+    building a QName for every child of what may be millions of entries.
+    """
+    tag = element.tag
+    if not isinstance(tag, str):
+        return None
+    return tag.rpartition("}")[2]

@@ -1,0 +1,64 @@
+"""SQLAlchemy models of the bank store, shared by every case on the machine.
+
+An entry is identified within its bank by its external id, or, when the list gives
+none, by its signals; that identity is what makes re-importing a file change nothing.
+The schema is owned by the Alembic migrations beside this module.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+DEFAULT_PDQ_THRESHOLD = 31
+
+
+class BankBase(DeclarativeBase):
+    pass
+
+
+class Bank(BankBase):
+    __tablename__ = "banks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    source: Mapped[str | None] = mapped_column(Text)
+    description: Mapped[str | None] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    allow: Mapped[bool] = mapped_column(default=False)
+    pdq_threshold: Mapped[int] = mapped_column(Integer, default=DEFAULT_PDQ_THRESHOLD)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class BankEntry(BankBase):
+    __tablename__ = "bank_entries"
+    __table_args__ = (UniqueConstraint("bank_id", "identity", name="uq_bank_entries_identity"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"))
+    identity: Mapped[str] = mapped_column(Text)
+    external_id: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(Text)
+    series: Mapped[str | None] = mapped_column(Text)
+    victim_identified: Mapped[bool | None]
+    offender_identified: Mapped[bool | None]
+    tags: Mapped[str | None] = mapped_column(Text)
+    comments: Mapped[str | None] = mapped_column(Text)
+    date: Mapped[str | None] = mapped_column(String(40))
+
+
+class BankEntrySignal(BankBase):
+    __tablename__ = "bank_entry_signals"
+    __table_args__ = (
+        UniqueConstraint("entry_id", "kind", name="uq_bank_entry_signals_entry_kind"),
+        Index("ix_bank_entry_signals_kind_value", "kind", "value"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("bank_entries.id", ondelete="CASCADE"))
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,162 @@
+"""``clearsight bank``: import hash lists into the machine's bank store and look at them."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import click
+
+from clearsight.banks.formats.reader import BankFormat, read_bank_file
+from clearsight.banks.models import DEFAULT_PDQ_THRESHOLD
+from clearsight.banks.records import BankSignal
+from clearsight.banks.store import BankSettings, BankStore, BankSummary, ImportReport
+
+banks_option = click.option(
+    "--banks",
+    "banks_url",
+    envvar="CLEARSIGHT_BANKS",
+    help="Bank store URL (e.g. postgresql+psycopg://…) [banks.sqlite under CLEARSIGHT_HOME].",
+)
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+
+@click.group()
+def bank() -> None:
+    """Hash banks: the known-material lists every case is matched against."""
+
+
+@bank.command("import")
+@click.argument("name")
+@click.argument("file", type=click.Path(path_type=Path, dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice([f.value for f in BankFormat]),
+    default=BankFormat.AUTO.value,
+    show_default=True,
+    help="The file's format.",
+)
+@click.option(
+    "--signal",
+    type=click.Choice([s.value for s in BankSignal]),
+    help="For plain text lists: what each line is (needed for 64-digit hashes).",
+)
+@click.option(
+    "--on-error",
+    type=click.Choice(["skip", "stop"]),
+    default="skip",
+    show_default=True,
+    help="Skip bad lines and report them, or stop and import nothing.",
+)
+@click.option("--source", help="Where the list came from (kept with a new bank).")
+@click.option("--description", help="What the list is (kept with a new bank).")
+@click.option("--allow", is_flag=True, help="A new bank of known-benign material (allow list).")
+@click.option(
+    "--pdq-threshold",
+    type=click.IntRange(0, 256),
+    default=DEFAULT_PDQ_THRESHOLD,
+    show_default=True,
+    help="PDQ match distance for a new bank.",
+)
+@banks_option
+@json_option
+def import_(
+    name: str,
+    file: Path,
+    fmt: str,
+    signal: str | None,
+    on_error: str,
+    source: str | None,
+    description: str | None,
+    allow: bool,
+    pdq_threshold: int,
+    banks_url: str | None,
+    as_json: bool,
+) -> int:
+    """Import FILE into bank NAME (created if new), streaming.
+
+    Formats: Project VIC VICS JSON (1.3 and 2.0), NCMEC hash-sharing XML, StopNCII
+    JSON, CSV/TSV with a header naming signal columns, or plain text (one hash per
+    line). Re-importing the same file changes nothing; a newer file updates entries
+    and removes those it deletes.
+    """
+    events = read_bank_file(file, BankFormat(fmt), BankSignal(signal) if signal else None)
+    settings = BankSettings(source, description, allow, pdq_threshold)
+    store = BankStore.open(banks_url)
+    try:
+        report = store.import_entries(
+            name, events, settings, stop_on_error=on_error == "stop", file_name=file.name
+        )
+    finally:
+        store.close()
+    click.echo(_report_json(report) if as_json else _report_text(name, file, report))
+    return 0
+
+
+@bank.command("list")
+@banks_option
+@json_option
+def list_(banks_url: str | None, as_json: bool) -> int:
+    """List every bank with its entry count."""
+    store = BankStore.open(banks_url)
+    try:
+        summaries = store.summaries()
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps([_summary_dict(s) for s in summaries]))
+    elif not summaries:
+        click.echo("No banks yet. Add one with: clearsight bank import NAME FILE")
+    else:
+        for summary in summaries:
+            flags = ", ".join(
+                flag
+                for flag, on in (("allow", summary.allow), ("disabled", not summary.enabled))
+                if on
+            )
+            click.echo(f"{summary.name:<24} {summary.entries:>10} entries  {flags}")
+    return 0
+
+
+@bank.command("show")
+@click.argument("name")
+@banks_option
+@json_option
+def show(name: str, banks_url: str | None, as_json: bool) -> int:
+    """Show one bank's settings and signal counts."""
+    store = BankStore.open(banks_url)
+    try:
+        summary = store.summary(name)
+    finally:
+        store.close()
+    if as_json:
+        click.echo(json.dumps(_summary_dict(summary)))
+        return 0
+    click.echo("\n".join(f"{key}: {value}" for key, value in _summary_dict(summary).items()))
+    return 0
+
+
+def _summary_dict(summary: BankSummary) -> dict[str, object]:
+    values = dataclasses.asdict(summary)
+    values["updated_at"] = summary.updated_at.isoformat(timespec="seconds") + "Z"
+    return values
+
+
+def _report_json(report: ImportReport) -> str:
+    values = dataclasses.asdict(report)
+    values["rejected"] = [f"{line.where}: {line.reason}" for line in report.rejected]
+    return json.dumps(values)
+
+
+def _report_text(name: str, file: Path, report: ImportReport) -> str:
+    lines = [
+        f"Imported {file.name} into bank {name!r}: {report.added} added, {report.updated} "
+        f"updated, {report.unchanged} unchanged, {report.removed} removed, "
+        f"{report.rejected_count} skipped."
+    ]
+    lines += [f"  skipped {file.name} {line.where}: {line.reason}" for line in report.rejected]
+    if report.rejected_count > len(report.rejected):
+        lines.append(f"  … and {report.rejected_count - len(report.rejected)} more")
+    return "\n".join(lines)

@@ -1,0 +1,187 @@
+"""Bank import from CSV/TSV and plain text, and the bank store's upsert semantics."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from clearsight.banks.formats.delimited import parse_delimited
+from clearsight.banks.formats.errors import BankFormatError
+from clearsight.banks.formats.plain_text import parse_plain_text
+from clearsight.banks.formats.reader import BankFormat, detect_format
+from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry, RejectedLine
+from clearsight.banks.store import BankSettings, BankStore
+
+from .conftest import run_cli
+
+
+def hex_of(text: str, algorithm: str = "md5") -> str:
+    return hashlib.new(algorithm, text.encode()).hexdigest()
+
+
+MD5_A, MD5_B = hex_of("benign-a"), hex_of("benign-b")
+PDQ_A = hex_of("benign-pdq-a", "sha256")
+
+
+def write_csv(
+    path: Path,
+    rows: list[str],
+    header: str = "md5,pdq,external_id,category,series,victim_identified,tags",
+) -> Path:
+    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
+    return path
+
+
+def test_csv_rows_become_entries_and_bad_rows_are_named(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "list.csv",
+        [
+            f"{MD5_A},{PDQ_A},E-1,test-category-1,test-series-a,yes,a;b",
+            f"{MD5_B},,E-2,test-category-2,,no,",
+            "nothex,,E-3,,,,",
+            f"{MD5_B},,E-4,,,maybe,",
+            ",,E-5,,,,",
+        ],
+    )
+    events = list(parse_delimited(path))
+    assert events[0] == ImportedEntry(
+        ((BankSignal.MD5, MD5_A), (BankSignal.PDQ, PDQ_A)),
+        EntryMetadata("E-1", "test-category-1", "test-series-a", True, None, ("a", "b")),
+        where="line 2",
+    )
+    assert events[1] == ImportedEntry(
+        ((BankSignal.MD5, MD5_B),),
+        EntryMetadata("E-2", "test-category-2", None, False),
+        where="line 3",
+    )
+    rejected = [e for e in events if isinstance(e, RejectedLine)]
+    assert [r.where for r in rejected] == ["line 4", "line 5", "line 6"]
+    assert "md5" in rejected[0].reason and "yes/no" in rejected[1].reason
+
+
+def test_tsv_is_read_too(tmp_path: Path) -> None:
+    path = tmp_path / "list.tsv"
+    path.write_text(f"pdq\tcategory\n{PDQ_A.upper()}\ttest-category-1\n", encoding="utf-8")
+    (entry,) = parse_delimited(path)
+    assert isinstance(entry, ImportedEntry)
+    assert entry.signals == ((BankSignal.PDQ, PDQ_A),)
+
+
+def test_csv_without_signal_columns_is_refused(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "list.csv", ["x,y"], header="name,category")
+    with pytest.raises(BankFormatError, match="list.csv line 1"):
+        list(parse_delimited(path))
+
+
+def test_plain_text_tells_md5_and_sha1_by_length_but_not_64_digits(tmp_path: Path) -> None:
+    path = tmp_path / "list.txt"
+    path.write_text(f"# comment\n{MD5_A}\n{hex_of('x', 'sha1')}\nshort\n", encoding="utf-8")
+    events = list(parse_plain_text(path, None))
+    assert [type(e).__name__ for e in events] == ["ImportedEntry", "ImportedEntry", "RejectedLine"]
+    assert events[1].signals[0][0] is BankSignal.SHA1  # type: ignore[union-attr]
+    assert events[2].where == "line 4"
+    ambiguous = tmp_path / "ambiguous.txt"
+    ambiguous.write_text(PDQ_A + "\n", encoding="utf-8")
+    with pytest.raises(BankFormatError, match="--signal"):
+        list(parse_plain_text(ambiguous, None))
+    (named,) = parse_plain_text(ambiguous, BankSignal.PDQ)
+    assert named.signals == ((BankSignal.PDQ, PDQ_A),)  # type: ignore[union-attr]
+
+
+def test_format_detection(tmp_path: Path) -> None:
+    cases = {
+        "a.dat": ('{"hashRecords": []}', BankFormat.STOPNCII),
+        "b.dat": ('{"odata.metadata": "x", "value": []}', BankFormat.VICS),
+        "c.dat": ("<queryResult/>", BankFormat.NCMEC_XML),
+        "d.dat": ("md5,category\n", BankFormat.CSV),
+        "e.dat": (MD5_A + "\n", BankFormat.TXT),
+    }
+    for name, (text, expected) in cases.items():
+        (tmp_path / name).write_text(text, encoding="utf-8")
+        assert detect_format(tmp_path / name) is expected, name
+
+
+def test_store_upserts_and_reimport_changes_nothing(tmp_path: Path) -> None:
+    store = BankStore.open(f"sqlite:///{tmp_path / 'banks.sqlite'}")
+    path = write_csv(
+        tmp_path / "list.csv",
+        [
+            f"{MD5_A},{PDQ_A},E-1,test-category-1,,yes,",
+            f"{MD5_B},,E-2,test-category-2,,,",
+        ],
+    )
+    first = store.import_entries(
+        "ngo-list", parse_delimited(path), BankSettings(), stop_on_error=False, file_name=path.name
+    )
+    assert (first.added, first.updated, first.unchanged) == (2, 0, 0)
+    again = store.import_entries(
+        "ngo-list", parse_delimited(path), BankSettings(), stop_on_error=False, file_name=path.name
+    )
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 2)
+
+    newer = write_csv(
+        tmp_path / "newer.csv",
+        [
+            f"{MD5_A},{PDQ_A},E-1,test-category-9,,yes,",
+            f"{MD5_B},,E-2,test-category-2,,,",
+        ],
+    )
+    update = store.import_entries(
+        "ngo-list",
+        parse_delimited(newer),
+        BankSettings(),
+        stop_on_error=False,
+        file_name=newer.name,
+    )
+    assert (update.added, update.updated, update.unchanged) == (0, 1, 1)
+    summary = store.summary("ngo-list")
+    assert summary.entries == 2 and summary.signals == {"md5": 2, "pdq": 1}
+    store.close()
+
+
+def test_removal_entries_delete(tmp_path: Path) -> None:
+    store = BankStore.open(f"sqlite:///{tmp_path / 'banks.sqlite'}")
+    keep = ImportedEntry(((BankSignal.MD5, MD5_A),), EntryMetadata("E-1"))
+    gone = ImportedEntry(((BankSignal.MD5, MD5_B),), EntryMetadata("E-2"))
+    store.import_entries("feed", [keep, gone], BankSettings(), stop_on_error=True, file_name="f")
+    report = store.import_entries(
+        "feed",
+        [ImportedEntry((), EntryMetadata("E-2"), remove=True)],
+        BankSettings(),
+        stop_on_error=True,
+        file_name="f",
+    )
+    assert report.removed == 1
+    assert store.summary("feed").entries == 1
+    store.close()
+
+
+def test_cli_import_list_show_and_stop_on_error(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "list.csv",
+        [
+            f"{MD5_A},{PDQ_A},E-1,test-category-1,,yes,",
+            "bad,,E-2,,,,",
+        ],
+    )
+    result = run_cli("bank", "import", "ngo-list", path, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert (report["added"], report["rejected_count"]) == (1, 1)
+    assert report["rejected"][0].startswith("line 3:")
+
+    stopped = run_cli("bank", "import", "other", path, "--on-error", "stop")
+    assert stopped.returncode == 2
+    assert "list.csv line 3" in stopped.stderr and "Traceback" not in stopped.stderr
+
+    listing = json.loads(run_cli("bank", "list", "--json").stdout)
+    assert [(b["name"], b["entries"]) for b in listing] == [("ngo-list", 1)]  # "other" rolled back
+    shown = run_cli("bank", "show", "ngo-list", "--json")
+    assert json.loads(shown.stdout)["pdq_threshold"] == 31
+    missing = run_cli("bank", "show", "nope")
+    assert missing.returncode == 2 and "no bank named" in missing.stderr
+    absent = run_cli("bank", "import", "x", tmp_path / "absent.csv")
+    assert absent.returncode == 2 and "absent.csv" in absent.stderr
