@@ -62,12 +62,23 @@ def run_cli(*args: str | Path, timeout: float = 240) -> subprocess.CompletedProc
     )
 
 
-def _postgres_url() -> str:
+def postgres_url() -> str:
     url = os.environ.get("CLEARSIGHT_TEST_POSTGRES_URL")
     if not url:
         if os.environ.get("CLEARSIGHT_REQUIRE_POSTGRES") == "1":
             pytest.fail("CLEARSIGHT_REQUIRE_POSTGRES=1 but CLEARSIGHT_TEST_POSTGRES_URL is unset")
         pytest.skip("no PostgreSQL server: set CLEARSIGHT_TEST_POSTGRES_URL to run these")
+    return url
+
+
+def empty_postgres() -> str:
+    """The test server's URL, its public schema emptied so each test starts clean."""
+    url = postgres_url()
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
     return url
 
 
@@ -77,12 +88,6 @@ def case_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlCa
     if request.param == "sqlite":
         store = SqlCaseStore.open_folder(tmp_path / "case", __version__)
     else:
-        url = _postgres_url()
-        engine = create_engine(url)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-        store = SqlCaseStore.open_url(url, "test-case", __version__)
+        store = SqlCaseStore.open_url(empty_postgres(), "test-case", __version__)
     yield store
     store.close()

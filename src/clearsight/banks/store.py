@@ -22,7 +22,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from clearsight.banks.models import DEFAULT_PDQ_THRESHOLD, Bank, BankEntry, BankEntrySignal
-from clearsight.banks.records import ImportedEntry, ImportEvent, RejectedLine
+from clearsight.banks.records import (
+    BankSignal,
+    EntryMetadata,
+    ImportedEntry,
+    ImportEvent,
+    RejectedLine,
+)
 from clearsight.errors import DependencyError, UserError
 from clearsight.store.engines import sqlite_engine, upgrade_to_head
 
@@ -110,6 +116,32 @@ class BankStore:
     def summary(self, name: str) -> BankSummary:
         with Session(self._engine) as session:
             return self._summary(session, self._bank(session, name))
+
+    def iter_entries(self, name: str) -> Iterator[ImportedEntry]:
+        """Every entry of bank ``name`` with its signals, in the order they were added."""
+        with Session(self._engine) as session:
+            bank_id = self._bank(session, name).id
+            last = 0
+            while True:
+                rows = session.scalars(
+                    select(BankEntry)
+                    .where(BankEntry.bank_id == bank_id, BankEntry.id > last)
+                    .order_by(BankEntry.id)
+                    .limit(_BATCH)
+                ).all()
+                if not rows:
+                    return
+                signals: dict[int, list[tuple[BankSignal, str]]] = {}
+                for entry_id, kind, value in session.execute(
+                    select(BankEntrySignal.entry_id, BankEntrySignal.kind, BankEntrySignal.value)
+                    .where(BankEntrySignal.entry_id.in_([row.id for row in rows]))
+                    .order_by(BankEntrySignal.entry_id, BankEntrySignal.kind)
+                ):
+                    signals.setdefault(entry_id, []).append((BankSignal(kind), value))
+                for row in rows:
+                    yield ImportedEntry(tuple(signals.get(row.id, ())), _metadata_of(row))
+                last = rows[-1].id
+                session.expunge_all()
 
     def import_entries(
         self,
@@ -259,6 +291,19 @@ def _entry_values(entry: ImportedEntry) -> dict[str, Any]:
         "comments": meta.comments,
         "date": meta.date,
     }
+
+
+def _metadata_of(row: BankEntry) -> EntryMetadata:
+    return EntryMetadata(
+        external_id=row.external_id,
+        category=row.category,
+        series=row.series,
+        victim_identified=row.victim_identified,
+        offender_identified=row.offender_identified,
+        tags=tuple(json.loads(row.tags)) if row.tags else (),
+        comments=row.comments,
+        date=row.date,
+    )
 
 
 def _row_values(row: BankEntry) -> dict[str, Any]:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import TextIO
 
 import click
 
+from clearsight.banks.formats.export import write_csv, write_text, write_vics
 from clearsight.banks.formats.reader import BankFormat, read_bank_file
 from clearsight.banks.models import DEFAULT_PDQ_THRESHOLD
 from clearsight.banks.records import BankSignal
 from clearsight.banks.store import BankSettings, BankStore, BankSummary, ImportReport
+from clearsight.errors import UserError
 
 banks_option = click.option(
     "--banks",
@@ -135,6 +138,51 @@ def show(name: str, banks_url: str | None, as_json: bool) -> int:
         click.echo(json.dumps(_summary_dict(summary)))
         return 0
     click.echo("\n".join(f"{key}: {value}" for key, value in _summary_dict(summary).items()))
+    return 0
+
+
+@bank.command("export")
+@click.argument("name")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["vics", "csv", "txt"]),
+    default="csv",
+    show_default=True,
+    help="VICS JSON (model 2.0), CSV with a header, or plain text.",
+)
+@click.option(
+    "--signal",
+    type=click.Choice([s.value for s in BankSignal]),
+    help="For plain text: which signal to write, one per line (required).",
+)
+@click.option(
+    "--out",
+    type=click.File("w", encoding="utf-8", lazy=True),
+    default="-",
+    help="Write here instead of standard output.",
+)
+@banks_option
+def export(name: str, fmt: str, signal: str | None, out: TextIO, banks_url: str | None) -> int:
+    """Write bank NAME in a format it can be imported from again.
+
+    CSV keeps every field; VICS keeps every field its model has (not the date); plain
+    text keeps one signal.
+    """
+    if fmt == "txt" and signal is None:
+        raise UserError("plain text holds one signal per line: name it with --signal")
+    store = BankStore.open(banks_url)
+    try:
+        store.summary(name)  # a missing bank is an error before anything is written
+        entries = store.iter_entries(name)
+        if fmt == "vics":
+            write_vics(entries, out)
+        elif fmt == "csv":
+            write_csv(entries, out)
+        else:
+            write_text(entries, out, BankSignal(signal or ""))
+    finally:
+        store.close()
     return 0
 
 
