@@ -65,6 +65,34 @@ class BankSummary:
     updated_at: datetime
 
 
+@dataclass(frozen=True)
+class BankTarget:
+    """An enabled bank as the matcher needs it."""
+
+    id: int
+    name: str
+    allow: bool
+    pdq_threshold: int
+
+
+@dataclass(frozen=True)
+class BankHit:
+    """A bank entry a signal was found in, with what the bank says about it."""
+
+    bank: BankTarget
+    entry_id: int
+    metadata: EntryMetadata
+
+
+@dataclass(frozen=True)
+class PdqCodes:
+    """Every PDQ code of some banks, with the entry and bank each belongs to (aligned)."""
+
+    hashes: list[str]
+    entry_ids: list[int]
+    banks: list[BankTarget]
+
+
 @dataclass
 class ImportReport:
     """What an import did. ``rejected`` keeps the first reasons; ``rejected_count`` all."""
@@ -99,6 +127,13 @@ class BankStore:
         home.mkdir(parents=True, exist_ok=True)
         return cls(sqlite_engine(home / BANKS_DATABASE))
 
+    @classmethod
+    def open_if_present(cls, url: str | None = None) -> BankStore | None:
+        """Like :meth:`open`, but None where no default store was ever made."""
+        if not url and not (clearsight_home() / BANKS_DATABASE).is_file():
+            return None
+        return cls.open(url)
+
     @property
     def engine(self) -> Engine:
         return self._engine
@@ -116,6 +151,68 @@ class BankStore:
     def summary(self, name: str) -> BankSummary:
         with Session(self._engine) as session:
             return self._summary(session, self._bank(session, name))
+
+    def match_targets(self, names: Sequence[str] | None = None) -> list[BankTarget]:
+        """The enabled banks, or those named (each must exist)."""
+        with Session(self._engine) as session:
+            if names:
+                banks = [self._bank(session, name) for name in dict.fromkeys(names)]
+            else:
+                banks = list(session.scalars(select(Bank).order_by(Bank.name)))
+            return [
+                BankTarget(bank.id, bank.name, bank.allow, bank.pdq_threshold)
+                for bank in banks
+                if bank.enabled
+            ]
+
+    def exact_hits(
+        self, kind: str, values: Iterable[str], targets: Sequence[BankTarget]
+    ) -> dict[str, list[BankHit]]:
+        """The entries of ``targets`` holding each of ``values`` as signal ``kind``."""
+        by_id = {target.id: target for target in targets}
+        found: dict[str, list[BankHit]] = {}
+        wanted = list(values)
+        with Session(self._engine) as session:
+            for start in range(0, len(wanted), _BATCH):
+                rows = session.execute(
+                    select(BankEntrySignal.value, BankEntry)
+                    .join(BankEntry, BankEntry.id == BankEntrySignal.entry_id)
+                    .where(
+                        BankEntrySignal.kind == kind,
+                        BankEntrySignal.value.in_(wanted[start : start + _BATCH]),
+                        BankEntrySignal.bank_id.in_(by_id),
+                    )
+                ).all()
+                for value, entry in rows:
+                    hit = BankHit(by_id[entry.bank_id], entry.id, _metadata_of(entry))
+                    found.setdefault(value, []).append(hit)
+        return found
+
+    def pdq_codes(self, targets: Sequence[BankTarget]) -> PdqCodes:
+        by_id = {target.id: target for target in targets}
+        codes = PdqCodes([], [], [])
+        with Session(self._engine) as session:
+            rows = session.execute(
+                select(BankEntrySignal.value, BankEntrySignal.entry_id, BankEntrySignal.bank_id)
+                .where(BankEntrySignal.kind == "pdq", BankEntrySignal.bank_id.in_(by_id))
+                .order_by(BankEntrySignal.id)
+            )
+            for value, entry_id, bank_id in rows:
+                codes.hashes.append(value)
+                codes.entry_ids.append(entry_id)
+                codes.banks.append(by_id[bank_id])
+        return codes
+
+    def entry_metadata(self, entry_ids: Iterable[int]) -> dict[int, EntryMetadata]:
+        wanted = list(set(entry_ids))
+        found: dict[int, EntryMetadata] = {}
+        with Session(self._engine) as session:
+            for start in range(0, len(wanted), _BATCH):
+                for entry in session.scalars(
+                    select(BankEntry).where(BankEntry.id.in_(wanted[start : start + _BATCH]))
+                ):
+                    found[entry.id] = _metadata_of(entry)
+        return found
 
     def iter_entries(self, name: str) -> Iterator[ImportedEntry]:
         """Every entry of bank ``name`` with its signals, in the order they were added."""

@@ -15,6 +15,7 @@ from clearsight import __version__
 from clearsight.cli.bank_command import bank
 from clearsight.cli.demo_command import demo
 from clearsight.cli.items_command import items
+from clearsight.cli.match_command import match
 from clearsight.cli.scan_command import scan
 from clearsight.errors import ClearsightError
 
@@ -39,6 +40,7 @@ cli.add_command(scan)
 cli.add_command(items)
 cli.add_command(demo)
 cli.add_command(bank)
+cli.add_command(match)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -38,7 +38,9 @@ def items(case_dir: Path, fmt: str, only_errors: bool, out: TextIO) -> int:
 
     Each record has the source, the path relative to it, size, mtime, media type,
     kind (image, video or other), width, height, EXIF orientation, md5, sha1, sha256,
-    pdq (64 hex digits or null), pdq_quality, and error (null or the reasons).
+    pdq (64 hex digits or null), pdq_quality, error (null or the reasons), matches
+    (bank, entry_id, external_id, signal, distance, transform, allow, category, series,
+    victim_identified) and notes.
     """
     store = open_case(case_dir, create=False)
     try:
@@ -46,10 +48,18 @@ def items(case_dir: Path, fmt: str, only_errors: bool, out: TextIO) -> int:
         if fmt == "csv":
             writer = csv.DictWriter(out, fieldnames=ITEM_FIELDS, lineterminator="\n")
             writer.writeheader()
-            writer.writerows(dataclasses.asdict(row) for row in rows)
+            writer.writerows(_flat(row) for row in rows)
         else:
             for row in rows:
                 out.write(json.dumps(dataclasses.asdict(row)) + "\n")
     finally:
         store.close()
     return 0
+
+
+def _flat(row: ItemRow) -> dict[str, object]:
+    """A CSV row: the lists (matches, notes) as JSON text in their cells."""
+    values = dataclasses.asdict(row)
+    values["matches"] = json.dumps(values["matches"]) if row.matches else ""
+    values["notes"] = "; ".join(row.notes)
+    return values

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
 import click
 
+from clearsight.banks.store import BankStore
+from clearsight.cli.bank_command import banks_option
 from clearsight.cli.case_option import case_option, open_case
+from clearsight.cli.match_command import describe
 from clearsight.cli.progress import ProgressBar
+from clearsight.match.engine import MatchReport, match_case
 from clearsight.media.decode import DecodeLimits
 from clearsight.scan import ScanOptions, ScanReport, check_sources, run_scan
 
@@ -38,6 +43,7 @@ from clearsight.scan import ScanOptions, ScanReport, check_sources, run_scan
     show_default=True,
     help="Largest image file to decode, in MiB (larger ones are digested only).",
 )
+@banks_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a summary.")
 def scan(
     paths: tuple[Path, ...],
@@ -46,6 +52,7 @@ def scan(
     file_timeout: float,
     max_pixels: int,
     max_image_mb: int,
+    banks_url: str | None,
     as_json: bool,
 ) -> int:
     """Fingerprint every file under PATHS into the case.
@@ -55,6 +62,7 @@ def scan(
     walked recursively; links are never followed out of a source. A file that cannot
     be read or decoded is recorded with an error row and the scan goes on.
 
+    When banks exist, every item is then matched against them (see ``match``).
     Run the same command again to resume: files already recorded are skipped.
     Exit status is 0 when the scan finished, even if some files were bad.
     """
@@ -67,27 +75,40 @@ def scan(
         workers=workers,
     )
     progress = ProgressBar()
+    matched: MatchReport | None = None
     try:
         report = run_scan(store, list(paths), options, progress)
+        progress.close()
+        banks = BankStore.open_if_present(banks_url)
+        if banks is not None:
+            try:
+                matched = match_case(store, banks)
+            finally:
+                banks.close()
     finally:
         progress.close()
         store.close()
-    click.echo(_json_of(report, case_dir) if as_json else _summary_of(report, case_dir))
+    if as_json:
+        values = _json_of(report, case_dir)
+        values["matching"] = dataclasses.asdict(matched) if matched else None
+        click.echo(json.dumps(values))
+    else:
+        click.echo(_summary_of(report, case_dir))
+        if matched is not None and matched.banks:
+            click.echo(describe(matched))
     return 0
 
 
-def _json_of(report: ScanReport, case_dir: Path) -> str:
+def _json_of(report: ScanReport, case_dir: Path) -> dict[str, object]:
     tally = report.tally
-    return json.dumps(
-        {
-            "files_seen": tally.files_seen,
-            "items": tally.items,
-            "errors": tally.errors,
-            "already_done": tally.already_done,
-            "seconds": round(report.seconds, 3),
-            "case": str(case_dir),
-        }
-    )
+    return {
+        "files_seen": tally.files_seen,
+        "items": tally.items,
+        "errors": tally.errors,
+        "already_done": tally.already_done,
+        "seconds": round(report.seconds, 3),
+        "case": str(case_dir),
+    }
 
 
 def _summary_of(report: ScanReport, case_dir: Path) -> str:

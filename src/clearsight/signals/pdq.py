@@ -22,12 +22,30 @@ PDQ_MATCH_THRESHOLD = 31
 PDQ_MIN_QUALITY = 50
 
 
+# The order pdqhash.compute_dihedral returns the variants in, after the original.
+DIHEDRAL_TRANSFORMS = (
+    "rotate-90",
+    "rotate-180",
+    "rotate-270",
+    "flip-vertical",
+    "flip-horizontal",
+    "rotate-90-flip-vertical",
+    "rotate-90-flip-horizontal",
+)
+
+
 @dataclass(frozen=True)
 class PdqHash:
-    """A PDQ hash as 64 lowercase hex digits, with the 0-100 quality it was made at."""
+    """A PDQ hash as 64 lowercase hex digits, with the 0-100 quality it was made at.
+
+    ``dihedral`` holds the hashes of the image rotated and flipped, in the order of
+    :data:`DIHEDRAL_TRANSFORMS`, so a flipped or rotated copy can be matched without
+    decoding the file again.
+    """
 
     hex: str
     quality: int
+    dihedral: tuple[str, ...] = ()
 
 
 class PdqSignal:
@@ -53,10 +71,16 @@ class PdqSignal:
         if luma.ndim != 2:
             raise ValueError("expected a 2-D luma array")
         rgb = np.broadcast_to(luma[:, :, None], (*luma.shape, 3))
-        bits, quality = pdqhash.compute(rgb)
-        return PdqHash(np.packbits(bits.astype(np.uint8)).tobytes().hex(), int(quality))
+        # One DCT gives all eight: the variants are sign changes and transposes of it.
+        vectors, quality = pdqhash.compute_dihedral(rgb)
+        original, *variants = (_hex_of(bits) for bits in vectors)
+        return PdqHash(original, int(quality), tuple(variants))
 
     @staticmethod
     def distance(a: str, b: str) -> int:
         """Hamming distance between two hex PDQ hashes (the brute-force reference)."""
         return (int(a, 16) ^ int(b, 16)).bit_count()
+
+
+def _hex_of(bits: npt.NDArray[np.integer]) -> str:
+    return np.packbits(bits.astype(np.uint8)).tobytes().hex()

@@ -62,6 +62,50 @@ class ScanTally:
 
 
 @dataclass(frozen=True)
+class MatchRecord:
+    """An item found in a bank entry; the entry's metadata as the bank said it then."""
+
+    item_id: int
+    bank: str
+    entry_id: int
+    external_id: str | None
+    signal: str
+    distance: int
+    transform: str
+    allow: bool
+    category: str | None
+    series: str | None
+    victim_identified: bool | None
+
+
+@dataclass(frozen=True)
+class MatchView:
+    """A match as exports show it."""
+
+    bank: str
+    entry_id: int
+    external_id: str | None
+    signal: str
+    distance: int
+    transform: str
+    allow: bool
+    category: str | None
+    series: str | None
+    victim_identified: bool | None
+
+
+@dataclass(frozen=True)
+class MatchQuery:
+    """What the matcher needs of one item: its digests and its PDQ hashes."""
+
+    item_id: int
+    digests: dict[str, str]
+    pdq: str | None
+    pdq_quality: int | None
+    dihedral: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ItemRow:
     """One recorded file as exports show it."""
 
@@ -80,6 +124,8 @@ class ItemRow:
     pdq: str | None
     pdq_quality: int | None
     error: str | None
+    matches: tuple[MatchView, ...] = ()
+    notes: tuple[str, ...] = ()
 
 
 class ScanLedger(Protocol):
@@ -106,3 +152,18 @@ class ItemReader(Protocol):
     """Read access to recorded items, in a stable order."""
 
     def iter_items(self) -> Iterator[ItemRow]: ...
+
+
+class MatchLedger(Protocol):
+    """What matching needs of a case: the items' signals, and a place for the results."""
+
+    def iter_match_queries(self) -> Iterator[MatchQuery]: ...
+
+    def replace_matches(
+        self,
+        banks: Sequence[str],
+        matches: Sequence[MatchRecord],
+        notes: Sequence[tuple[int, str]],
+    ) -> None:
+        """Replace, in one transaction, the matches against ``banks`` and the match notes."""
+        ...

@@ -69,6 +69,8 @@ class Item(Base):
 
     signals: Mapped[list[Signal]] = relationship(back_populates="item", lazy="raise")
     errors: Mapped[list[ItemErrorRow]] = relationship(back_populates="item", lazy="raise")
+    matches: Mapped[list[Match]] = relationship(lazy="raise", viewonly=True)
+    notes: Mapped[list[ItemNote]] = relationship(lazy="raise", viewonly=True)
 
 
 class Signal(Base):
@@ -81,7 +83,7 @@ class Signal(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(40))
-    value: Mapped[str] = mapped_column(String(200))
+    value: Mapped[str] = mapped_column(Text)
     quality: Mapped[int | None] = mapped_column(Integer)
 
     item: Mapped[Item] = relationship(back_populates="signals")
@@ -96,3 +98,38 @@ class ItemErrorRow(Base):
     reason: Mapped[str] = mapped_column(Text)
 
     item: Mapped[Item] = relationship(back_populates="errors")
+
+
+class Match(Base):
+    """An item found in a bank: which entry, by which signal, how far, after which transform.
+
+    The entry's metadata is copied as it was when matched, so a report says what the
+    bank said at the time even after the bank changes.
+    """
+
+    __tablename__ = "matches"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    bank: Mapped[str] = mapped_column(String(200), index=True)
+    entry_id: Mapped[int] = mapped_column(Integer)
+    external_id: Mapped[str | None] = mapped_column(Text)
+    signal: Mapped[str] = mapped_column(String(40))
+    distance: Mapped[int] = mapped_column(Integer)
+    transform: Mapped[str] = mapped_column(String(40))
+    allow: Mapped[bool] = mapped_column(default=False)
+    category: Mapped[str | None] = mapped_column(Text)
+    series: Mapped[str | None] = mapped_column(Text)
+    victim_identified: Mapped[bool | None]
+    matched_at: Mapped[datetime]
+
+
+class ItemNote(Base):
+    """Something a stage wants a reader to know about an item that is not an error."""
+
+    __tablename__ = "item_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    stage: Mapped[str] = mapped_column(String(40))
+    note: Mapped[str] = mapped_column(Text)

@@ -6,22 +6,42 @@ revision on open, so a case made by an older clearsight is upgraded in place.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, insert, select
+from sqlalchemy import Engine, create_engine, delete, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from clearsight.errors import CaseStoreError
 from clearsight.store.engines import sqlite_engine, upgrade_to_head
-from clearsight.store.interface import ItemRow, ScannedFile, ScanTally
-from clearsight.store.models import Case, Item, ItemErrorRow, Scan, Signal, Source
+from clearsight.store.interface import (
+    ItemRow,
+    MatchQuery,
+    MatchRecord,
+    MatchView,
+    ScannedFile,
+    ScanTally,
+)
+from clearsight.store.models import (
+    Case,
+    Item,
+    ItemErrorRow,
+    ItemNote,
+    Match,
+    Scan,
+    Signal,
+    Source,
+)
 
 CASE_DATABASE = "case.sqlite"
+MATCH_STAGE = "match"
+# The seven rotated and flipped PDQ hashes of an item, comma-separated, in one row.
+PDQ_DIHEDRAL = "pdq_dihedral"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _ITEM_PAGE = 2000
 
@@ -115,6 +135,63 @@ class SqlCaseStore:
             scan.errors = tally.errors
             scan.already_done = tally.already_done
 
+    # MatchLedger
+
+    def iter_match_queries(self) -> Iterator[MatchQuery]:
+        last = 0
+        with Session(self._engine) as session:
+            while True:
+                ids = session.scalars(
+                    select(Item.id)
+                    .join(Source, Source.id == Item.source_id)
+                    .where(Source.case_id == self._case_id, Item.id > last)
+                    .order_by(Item.id)
+                    .limit(_ITEM_PAGE)
+                ).all()
+                if not ids:
+                    return
+                signals: dict[int, dict[str, Signal]] = {item_id: {} for item_id in ids}
+                for signal in session.scalars(select(Signal).where(Signal.item_id.in_(ids))):
+                    signals[signal.item_id][signal.kind] = signal
+                for item_id in ids:
+                    yield _query_of(item_id, signals[item_id])
+                last = ids[-1]
+                session.expunge_all()
+
+    def replace_matches(
+        self,
+        banks: Sequence[str],
+        matches: Sequence[MatchRecord],
+        notes: Sequence[tuple[int, str]],
+    ) -> None:
+        now = _now()
+        with Session(self._engine) as session, session.begin():
+            case_items = (
+                select(Item.id)
+                .join(Source, Source.id == Item.source_id)
+                .where(Source.case_id == self._case_id)
+            )
+            session.execute(
+                delete(Match).where(Match.bank.in_(banks), Match.item_id.in_(case_items))
+            )
+            session.execute(
+                delete(ItemNote).where(
+                    ItemNote.stage == MATCH_STAGE, ItemNote.item_id.in_(case_items)
+                )
+            )
+            if matches:
+                session.execute(
+                    insert(Match), [{**dataclasses.asdict(m), "matched_at": now} for m in matches]
+                )
+            if notes:
+                session.execute(
+                    insert(ItemNote),
+                    [
+                        {"item_id": item_id, "stage": MATCH_STAGE, "note": note}
+                        for item_id, note in notes
+                    ],
+                )
+
     # ItemReader
 
     def iter_items(self) -> Iterator[ItemRow]:
@@ -131,7 +208,12 @@ class SqlCaseStore:
                         | ((Item.source_id == last[0]) & (Item.path > last[1]))
                     )
                     .order_by(Item.source_id, Item.path)
-                    .options(selectinload(Item.signals), selectinload(Item.errors))
+                    .options(
+                        selectinload(Item.signals),
+                        selectinload(Item.errors),
+                        selectinload(Item.matches),
+                        selectinload(Item.notes),
+                    )
                     .limit(_ITEM_PAGE)
                 ).all()
                 if not page:
@@ -178,15 +260,19 @@ def _signal_values(item_id: int, scanned: ScannedFile) -> list[dict[str, Any]]:
             {"item_id": item_id, "kind": name, "value": value, "quality": None}
             for name, value in scanned.digests.as_dict().items()
         )
-    if scanned.pdq is not None:
-        values.append(
-            {
-                "item_id": item_id,
-                "kind": "pdq",
-                "value": scanned.pdq.hex,
-                "quality": scanned.pdq.quality,
-            }
-        )
+    pdq = scanned.pdq
+    if pdq is not None:
+        values.append({"item_id": item_id, "kind": "pdq", "value": pdq.hex, "quality": pdq.quality})
+        if pdq.dihedral:
+            dihedral = ",".join(pdq.dihedral)
+            values.append(
+                {
+                    "item_id": item_id,
+                    "kind": PDQ_DIHEDRAL,
+                    "value": dihedral,
+                    "quality": pdq.quality,
+                }
+            )
     return values
 
 
@@ -210,6 +296,34 @@ def _row_of(item: Item, root: str) -> ItemRow:
         pdq=pdq.value if pdq else None,
         pdq_quality=pdq.quality if pdq else None,
         error="; ".join(reasons) if reasons else None,
+        matches=tuple(
+            MatchView(
+                bank=m.bank,
+                entry_id=m.entry_id,
+                external_id=m.external_id,
+                signal=m.signal,
+                distance=m.distance,
+                transform=m.transform,
+                allow=m.allow,
+                category=m.category,
+                series=m.series,
+                victim_identified=m.victim_identified,
+            )
+            for m in sorted(item.matches, key=lambda m: (m.distance, m.bank, m.entry_id, m.signal))
+        ),
+        notes=tuple(note.note for note in item.notes),
+    )
+
+
+def _query_of(item_id: int, signals: dict[str, Signal]) -> MatchQuery:
+    pdq = signals.get("pdq")
+    dihedral = signals.get(PDQ_DIHEDRAL)
+    return MatchQuery(
+        item_id=item_id,
+        digests={k: signals[k].value for k in ("md5", "sha1", "sha256") if k in signals},
+        pdq=pdq.value if pdq else None,
+        pdq_quality=pdq.quality if pdq else None,
+        dihedral=tuple(dihedral.value.split(",")) if dihedral else (),
     )
 
 

@@ -1,0 +1,53 @@
+"""``clearsight match``: check every item of a case against the banks."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import click
+
+from clearsight.banks.store import BankStore
+from clearsight.cli.bank_command import banks_option
+from clearsight.cli.case_option import case_option, open_case
+from clearsight.match.engine import MatchReport, match_case
+
+
+@click.command()
+@case_option
+@click.option(
+    "--bank",
+    "bank_names",
+    multiple=True,
+    help="Only this bank (repeat for more) [every enabled bank].",
+)
+@banks_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+def match(case_dir: Path, bank_names: tuple[str, ...], banks_url: str | None, as_json: bool) -> int:
+    """Match every item of the case against the banks.
+
+    Digests (md5, sha1, sha256) must be equal; PDQ hashes match within each bank's
+    threshold, also after rotation or flipping (the transform is recorded). Items
+    whose PDQ quality is below 50 are not PDQ-matched and get a note saying so.
+    Running it again replaces the earlier matches against the same banks.
+    """
+    case = open_case(case_dir, create=False)
+    banks = BankStore.open(banks_url)
+    try:
+        report = match_case(case, banks, list(bank_names) or None)
+    finally:
+        banks.close()
+        case.close()
+    click.echo(json.dumps(dataclasses.asdict(report)) if as_json else describe(report))
+    return 0
+
+
+def describe(report: MatchReport) -> str:
+    if not report.banks:
+        return "No enabled banks to match against. Add one with: clearsight bank import NAME FILE"
+    return (
+        f"Matched {report.items} items against {len(report.banks)} bank(s) "
+        f"({', '.join(report.banks)}): {report.matched_items} items matched, "
+        f"{report.matches} matches, {report.low_quality} items with too weak a PDQ hash."
+    )

@@ -1,0 +1,1 @@
+"""Matching a case's items against the banks: exact digests and PDQ within a distance."""
