@@ -16,6 +16,9 @@ def test_demo_scans_the_bundled_samples(tmp_path: Path) -> None:
     assert "decode:" in out  # the damaged JPEG is an error row
     assert "mountain-lake-small.jpg  ~  mountain-lake.jpg" in out  # near-duplicate found
     assert (tmp_path / "demo" / "case.sqlite").is_file()
+    # The demo bank holds the lake's PDQ hash: the re-encoded copy is found by it too.
+    assert "archive/mountain-lake-small.jpg: entry DEMO-1" in out
+    assert "2 items matched" in out
 
 
 def test_demo_again_resumes_into_the_same_case(tmp_path: Path) -> None:

@@ -12,8 +12,12 @@ from pathlib import Path
 
 import click
 
+from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry
+from clearsight.banks.store import BankSettings, BankStore
 from clearsight.cli.case_option import open_case
+from clearsight.cli.match_command import describe
 from clearsight.cli.progress import ProgressBar
+from clearsight.match.engine import match_case
 from clearsight.scan import ScanOptions, run_scan
 from clearsight.signals.pdq import PDQ_MATCH_THRESHOLD, PDQ_MIN_QUALITY, PdqSignal
 from clearsight.store.interface import ItemRow
@@ -50,6 +54,7 @@ def demo(case_dir: Path | None) -> int:
     )
     click.echo(_table(rows))
     click.echo(_near_duplicates(rows))
+    click.echo(_demo_matches(case_dir, rows))
     click.echo(f"\nCase kept at {case_dir}\nList it with: clearsight items --case {case_dir}")
     return 0
 
@@ -79,3 +84,43 @@ def _near_duplicates(rows: list[ItemRow]) -> str:
     if not pairs:
         return "\nNo near-duplicate pairs."
     return "\nNear-duplicate pairs (PDQ distance <= 31):\n" + "\n".join(pairs)
+
+
+DEMO_BANK = "demo-bank"
+DEMO_ORIGINAL = "mountain-lake.jpg"
+
+
+def _demo_matches(case_dir: Path, rows: list[ItemRow]) -> str:
+    """Match against a bank holding one sample's PDQ hash, kept inside the demo case."""
+    original = next(row for row in rows if row.path == DEMO_ORIGINAL)
+    if original.pdq is None:
+        return f"\nNo PDQ hash for {DEMO_ORIGINAL}: the demo bank is skipped."
+    entry = ImportedEntry(
+        ((BankSignal.PDQ, original.pdq),),
+        EntryMetadata(external_id="DEMO-1", category="test-category-1", series="demo-series"),
+    )
+    banks = BankStore.open(f"sqlite:///{case_dir / 'demo-banks.sqlite'}")
+    store = open_case(case_dir, create=False)
+    try:
+        banks.import_entries(
+            DEMO_BANK,
+            [entry],
+            BankSettings(source="clearsight demo"),
+            stop_on_error=True,
+            file_name="demo",
+        )
+        report = match_case(store, banks, [DEMO_BANK])
+        matched = [row for row in store.iter_items() if row.matches]
+    finally:
+        store.close()
+        banks.close()
+    lines = [
+        f"\nMatching against {DEMO_BANK} (the PDQ hash of {DEMO_ORIGINAL}): {describe(report)}"
+    ]
+    for row in matched:
+        for hit in row.matches:
+            lines.append(
+                f"  {row.path}: entry {hit.external_id} ({hit.category}, {hit.series}), "
+                f"{hit.signal} distance {hit.distance}, {hit.transform}"
+            )
+    return "\n".join(lines)
