@@ -38,7 +38,7 @@ def evidence(tmp_path: Path) -> Path:
 def scan_json(*args: str | Path) -> dict[str, object]:
     result = run_cli("scan", *args, "--json")
     assert result.returncode == 0, result.stderr
-    assert "Traceback" not in result.stderr
+    assert "Traceback" not in result.stderr, result.stderr
     parsed = json.loads(result.stdout)
     assert isinstance(parsed, dict)
     return parsed

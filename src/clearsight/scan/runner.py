@@ -13,6 +13,8 @@ its digests, plus an error row that says what happened.
 from __future__ import annotations
 
 import multiprocessing
+import multiprocessing.context
+import multiprocessing.forkserver
 import os
 import signal
 import time
@@ -182,11 +184,8 @@ def _fingerprint_all(
     window = max(4, workers * 8)
     queue: Iterator[_Task] = iter(tasks)
     in_flight: dict[Future[ScannedFile], _Task] = {}
-    # A fork server imports the decoders once; each worker, including the replacement
-    # for one killed at the time limit, is then a cheap fork of a single-threaded process.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["clearsight.scan.fingerprint"])
-    with ProcessPool(max_workers=workers, initializer=_quiet_worker, context=context) as pool:
+    context = _quiet_forkserver()
+    with ProcessPool(max_workers=workers, initializer=_ignore_ctrl_c, context=context) as pool:
 
         def submit(task: _Task) -> None:
             how = digests_only if task.first_failure else full
@@ -253,9 +252,29 @@ def _default_workers() -> int:
         return os.cpu_count() or 1
 
 
-def _quiet_worker() -> None:
-    """Workers leave Ctrl-C to the parent, and keep C libraries' chatter off the terminal."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+def _quiet_forkserver() -> multiprocessing.context.ForkServerContext:
+    """The multiprocessing context workers are forked from, started with stderr silenced.
+
+    A fork server imports the decoders once; each worker, including the replacement for
+    one killed at the time limit, is then a cheap fork of a single-threaded process.
+    The server and its workers write nowhere: C decoders chatter on stderr, and a worker
+    still starting when a short scan's pool closes prints a harmless traceback. Failures
+    that matter reach the parent through each task's future and become error rows.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["clearsight.scan.fingerprint"])
+    saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, 2)
-    os.close(devnull)
+    try:
+        os.dup2(devnull, 2)
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    return context
+
+
+def _ignore_ctrl_c() -> None:
+    """Workers leave Ctrl-C to the parent, which commits what is done and stops them."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
