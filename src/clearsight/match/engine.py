@@ -16,7 +16,7 @@ from clearsight.banks.records import EntryMetadata
 from clearsight.banks.store import BankHit, BankStore, BankTarget
 from clearsight.match.pdq_index import BruteForcePdqIndex
 from clearsight.signals.pdq import DIHEDRAL_TRANSFORMS, PDQ_MIN_QUALITY
-from clearsight.store.interface import MatchLedger, MatchQuery, MatchRecord
+from clearsight.store.interface import MatchLedger, MatchQuery, MatchRecord, MatchView
 
 ORIGINAL = "original"
 DIGESTS = ("md5", "sha1", "sha256")
@@ -112,8 +112,7 @@ def _pdq_matches(
 
 def _record(item_id: int, hit: BankHit, signal: str, distance: int, transform: str) -> MatchRecord:
     meta: EntryMetadata = hit.metadata
-    return MatchRecord(
-        item_id=item_id,
+    view = MatchView(
         bank=hit.bank.name,
         entry_id=hit.entry_id,
         external_id=meta.external_id,
@@ -125,3 +124,4 @@ def _record(item_id: int, hit: BankHit, signal: str, distance: int, transform: s
         series=meta.series,
         victim_identified=meta.victim_identified,
     )
+    return MatchRecord(item_id, view)

@@ -62,10 +62,9 @@ class ScanTally:
 
 
 @dataclass(frozen=True)
-class MatchRecord:
-    """An item found in a bank entry; the entry's metadata as the bank said it then."""
+class MatchView:
+    """An item found in a bank entry, with the entry's metadata as the bank said it then."""
 
-    item_id: int
     bank: str
     entry_id: int
     external_id: str | None
@@ -79,19 +78,11 @@ class MatchRecord:
 
 
 @dataclass(frozen=True)
-class MatchView:
-    """A match as exports show it."""
+class MatchRecord:
+    """A match found for one item of the case."""
 
-    bank: str
-    entry_id: int
-    external_id: str | None
-    signal: str
-    distance: int
-    transform: str
-    allow: bool
-    category: str | None
-    series: str | None
-    victim_identified: bool | None
+    item_id: int
+    match: MatchView
 
 
 @dataclass(frozen=True)

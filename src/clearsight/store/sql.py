@@ -181,7 +181,11 @@ class SqlCaseStore:
             )
             if matches:
                 session.execute(
-                    insert(Match), [{**dataclasses.asdict(m), "matched_at": now} for m in matches]
+                    insert(Match),
+                    [
+                        {**dataclasses.asdict(m.match), "item_id": m.item_id, "matched_at": now}
+                        for m in matches
+                    ],
                 )
             if notes:
                 session.execute(

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import codecs
+from pathlib import Path
 from typing import IO
 
 import ijson
+
+from clearsight.banks.formats.errors import BankFormatError
 
 
 def skip_bom(stream: IO[bytes]) -> None:
@@ -33,3 +36,12 @@ def scalar_text(name: str, raw: object) -> str | None:
     if isinstance(raw, dict | list):
         raise ValueError(f"{name}: expected a single value, not a JSON object or list")
     return str(raw).strip() or None
+
+
+def json_syntax_error(path: Path, error: ijson.JSONError, last_where: str) -> BankFormatError:
+    """A one-line error for broken JSON, placed after the last entry read whole.
+
+    yajl reports no line or offset, so the last complete entry is the best locator.
+    """
+    place = f" after {last_where}" if last_where else ""
+    return BankFormatError(f"{path.name}: JSON syntax error{place}: {json_error_reason(error)}")

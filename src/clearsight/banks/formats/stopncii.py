@@ -16,7 +16,7 @@ from typing import Any
 import ijson
 
 from clearsight.banks.formats.errors import BankFormatError
-from clearsight.banks.formats.json_stream import json_error_reason, scalar_text, skip_bom
+from clearsight.banks.formats.json_stream import json_syntax_error, scalar_text, skip_bom
 from clearsight.banks.records import (
     BankSignal,
     EntryMetadata,
@@ -74,10 +74,7 @@ class _ShapeCheck:
 
     def syntax_error(self, error: ijson.JSONError) -> BankFormatError:
         """A one-line error for broken JSON, placed after the last record read."""
-        place = f" after {self.last_where}" if self.last_where else ""
-        return BankFormatError(
-            f"{self.path.name}: JSON syntax error{place}: {json_error_reason(error)}"
-        )
+        return json_syntax_error(self.path, error, self.last_where)
 
     def _check_records(self, event: str) -> None:
         if event != "start_array":

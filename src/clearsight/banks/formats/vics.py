@@ -21,7 +21,7 @@ import ijson
 
 from clearsight.banks.formats.delimited import split_tags
 from clearsight.banks.formats.errors import BankFormatError
-from clearsight.banks.formats.json_stream import json_error_reason, scalar_text, skip_bom
+from clearsight.banks.formats.json_stream import json_syntax_error, scalar_text, skip_bom
 from clearsight.banks.records import (
     BankSignal,
     EntryMetadata,
@@ -106,10 +106,7 @@ class _MediaWalker:
 
     def syntax_error(self, error: ijson.JSONError) -> BankFormatError:
         """A one-line error for broken JSON, placed after the last entry read."""
-        place = f" after {self.last_where}" if self.last_where else ""
-        return BankFormatError(
-            f"{self.path.name}: JSON syntax error{place}: {json_error_reason(error)}"
-        )
+        return json_syntax_error(self.path, error, self.last_where)
 
     def _check_top_level(self, first: _JsonEvent) -> None:
         if first[1] != "start_map":
