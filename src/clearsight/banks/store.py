@@ -12,7 +12,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,7 @@ from clearsight.banks.records import (
     RejectedLine,
 )
 from clearsight.errors import DependencyError, UserError
-from clearsight.store.engines import sqlite_engine, upgrade_to_head
+from clearsight.store.engines import sqlite_engine, upgrade_to_head, utc_now
 
 BANKS_DATABASE = "banks.sqlite"
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -264,13 +264,13 @@ class BankStore:
                         entries.append(item)
                 _apply(session, bank.id, entries, report)
             if report.added or report.updated or report.removed:
-                bank.updated_at = _now()
+                bank.updated_at = utc_now()
         return report
 
     def _ensure_bank(self, session: Session, name: str, settings: BankSettings) -> Bank:
         bank = session.scalar(select(Bank).where(Bank.name == name))
         if bank is None:
-            now = _now()
+            now = utc_now()
             bank = Bank(
                 name=name,
                 source=settings.source,
@@ -356,7 +356,7 @@ def _apply(
             session.flush()
             _add_signals(session, bank_id, row.id, signals)
             report.added += 1
-        elif _row_values(row) == values and stored_signals.get(row.id, set()) == signals:
+        elif _metadata_of(row) == entry.metadata and stored_signals.get(row.id, set()) == signals:
             report.unchanged += 1
         else:
             for key, value in values.items():
@@ -403,10 +403,6 @@ def _metadata_of(row: BankEntry) -> EntryMetadata:
     )
 
 
-def _row_values(row: BankEntry) -> dict[str, Any]:
-    return {key: getattr(row, key) for key in _entry_values(ImportedEntry(()))}
-
-
 def _batches(events: Iterable[ImportEvent], size: int) -> Iterator[list[ImportEvent]]:
     batch: list[ImportEvent] = []
     for item in events:
@@ -416,7 +412,3 @@ def _batches(events: Iterable[ImportEvent], size: int) -> Iterator[list[ImportEv
             batch = []
     if batch:
         yield batch
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)

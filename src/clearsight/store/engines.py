@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,11 @@ def upgrade_to_head(engine: Engine, migrations: Path) -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
+
+
+def utc_now() -> datetime:
+    """The time stores write: UTC, without a zone, so SQLite and PostgreSQL agree."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

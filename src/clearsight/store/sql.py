@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from clearsight.errors import CaseStoreError
-from clearsight.store.engines import sqlite_engine, upgrade_to_head
+from clearsight.store.engines import sqlite_engine, upgrade_to_head, utc_now
 from clearsight.store.interface import (
     ItemRow,
     MatchQuery,
@@ -84,7 +83,7 @@ class SqlCaseStore:
             )
             if found is not None:
                 return found
-            source = Source(case_id=self._case_id, root=root, added_at=_now())
+            source = Source(case_id=self._case_id, root=root, added_at=utc_now())
             session.add(source)
             session.flush()
             return source.id
@@ -120,7 +119,7 @@ class SqlCaseStore:
 
     def start_scan(self, roots: Sequence[str]) -> int:
         with Session(self._engine) as session, session.begin():
-            scan = Scan(case_id=self._case_id, roots=json.dumps(list(roots)), started_at=_now())
+            scan = Scan(case_id=self._case_id, roots=json.dumps(list(roots)), started_at=utc_now())
             session.add(scan)
             session.flush()
             return scan.id
@@ -128,7 +127,7 @@ class SqlCaseStore:
     def finish_scan(self, scan_id: int, tally: ScanTally, completed: bool) -> None:
         with Session(self._engine) as session, session.begin():
             scan = session.get_one(Scan, scan_id)
-            scan.finished_at = _now()
+            scan.finished_at = utc_now()
             scan.completed = completed
             scan.files_seen = tally.files_seen
             scan.items = tally.items
@@ -164,7 +163,7 @@ class SqlCaseStore:
         matches: Sequence[MatchRecord],
         notes: Sequence[tuple[int, str]],
     ) -> None:
-        now = _now()
+        now = utc_now()
         with Session(self._engine) as session, session.begin():
             case_items = (
                 select(Item.id)
@@ -232,14 +231,10 @@ class SqlCaseStore:
             found = session.scalar(select(Case.id).order_by(Case.id).limit(1))
             if found is not None:
                 return found
-            case = Case(name=name, created_at=_now(), clearsight_version=version)
+            case = Case(name=name, created_at=utc_now(), clearsight_version=version)
             session.add(case)
             session.flush()
             return case.id
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _item_values(source_id: int, scan_id: int, scanned: ScannedFile) -> dict[str, Any]:
