@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
+import numpy as np
 
-from clearsight.match.pdq_index import BruteForcePdqIndex
-from clearsight.signals.pdq import PdqSignal
+from clearsight.banks.store import BankStore
+from clearsight.match.engine import match_case
+from clearsight.match.index_cache import PdqIndexCache
+from clearsight.store.sql import SqlCaseStore
 
 from .conftest import photo_like, run_cli
 
@@ -128,17 +130,99 @@ def test_weak_pdq_hashes_get_a_note_not_a_match(tmp_path: Path) -> None:
     assert "below 50" in row["notes"][0]  # type: ignore[index]
 
 
-codes = st.binary(min_size=32, max_size=32).map(bytes.hex)
+def match_json(case: Path) -> dict[str, Any]:
+    result = run_cli("match", "--case", case, "--json")
+    assert result.returncode == 0, result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
 
 
-@settings(max_examples=50, deadline=None)
-@given(st.lists(codes, min_size=1, max_size=40), codes, st.integers(0, 256))
-def test_index_agrees_with_the_reference_distance(bank: list[str], query: str, radius: int) -> None:
-    index = BruteForcePdqIndex(bank)
-    found = {(hit.position, hit.distance) for hit in index.search(query, radius)}
-    expected = {
-        (position, PdqSignal.distance(query, code))
-        for position, code in enumerate(bank)
-        if PdqSignal.distance(query, code) <= radius
-    }
-    assert found == expected
+def test_matching_again_is_incremental_and_stays_right(tmp_path: Path) -> None:
+    first = tmp_path / "first"
+    first.mkdir()
+    for index in range(3):
+        photo_like(300 + index, (320, 240)).save(first / f"view-{index}.png")
+    case = tmp_path / "case"
+    assert run_cli("scan", first, "--case", case).returncode == 0
+    rows = items_by_path(case)
+    bank = tmp_path / "bank.csv"
+    bank.write_text(
+        f"pdq,md5,external_id\n{rows['view-0.png']['pdq']},,A\n,{rows['view-1.png']['md5']},B\n",
+        encoding="utf-8",
+    )
+    assert run_cli("bank", "import", "list-a", bank).returncode == 0
+
+    report = match_json(case)
+    (run,) = report["runs"]
+    assert (run["mode"], run["items_checked"], run["matches_found"]) == ("all items", 3, 2)
+    assert report["matched_items"] == 2
+
+    # Nothing changed: nothing is checked, and the case keeps its matches.
+    report = match_json(case)
+    assert report["runs"][0]["mode"] == "up to date"
+    assert report["runs"][0]["items_checked"] == 0
+    assert (report["matched_items"], report["matches"]) == (2, 2)
+
+    # A later scan into the same case checks only its new item.
+    second = tmp_path / "second"
+    second.mkdir()
+    (second / "copy-of-view-0.png").write_bytes((first / "view-0.png").read_bytes())
+    scanned = json.loads(run_cli("scan", second, "--case", case, "--json").stdout)
+    (run,) = scanned["matching"]["runs"]
+    assert (run["mode"], run["items_checked"], run["matches_found"]) == ("new items", 1, 1)
+    assert scanned["matching"]["matched_items"] == 3
+
+    # The bank gains an entry: every item is checked against it again.
+    with bank.open("a", encoding="utf-8") as more:
+        more.write(f",{rows['view-2.png']['md5']},C\n")
+    assert run_cli("bank", "import", "list-a", bank).returncode == 0
+    report = match_json(case)
+    assert (report["runs"][0]["mode"], report["runs"][0]["items_checked"]) == ("all items", 4)
+    assert (report["matched_items"], report["matches"]) == (4, 4)
+
+    # A new threshold is a new bank as far as old matches go.
+    assert run_cli("bank", "set", "list-a", "--pdq-threshold", "0").returncode == 0
+    assert match_json(case)["runs"][0]["mode"] == "all items"
+    matched = {path for path, row in items_by_path(case).items() if row["matches"]}
+    assert matched == {"view-0.png", "view-1.png", "view-2.png", "copy-of-view-0.png"}
+
+
+def test_a_large_bank_matches_through_the_cached_index_like_brute_force(tmp_path: Path) -> None:
+    """The engine on a bank big enough for the multi-index hash gives brute force's answer."""
+    source = tmp_path / "source"
+    source.mkdir()
+    for index in range(4):
+        photo_like(400 + index, (320, 240)).save(source / f"scene-{index}.png")
+    case_dir = tmp_path / "case"
+    assert run_cli("scan", source, "--case", case_dir).returncode == 0
+    rows = items_by_path(case_dir)
+    rng = np.random.default_rng(11)
+    filler = rng.integers(0, 256, size=(3000, 32), dtype=np.uint8)
+    lines = ["pdq,external_id"] + [f"{row.tobytes().hex()},F-{n}" for n, row in enumerate(filler)]
+    lines.append(f"{rows['scene-1.png']['pdq']},KNOWN")
+    bank = tmp_path / "big.csv"
+    bank.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert run_cli("bank", "import", "big", bank).returncode == 0
+
+    def matches_with(cache: PdqIndexCache) -> set[tuple[str, str | None, int, str]]:
+        case = SqlCaseStore.open_folder(case_dir, "test")
+        banks = BankStore.open()
+        try:
+            match_case(case, banks, cache=cache)
+            return {
+                (row.path, m.external_id, m.distance, m.transform)
+                for row in case.iter_items()
+                for m in row.matches
+            }
+        finally:
+            banks.close()
+            case.close()
+
+    indexed = PdqIndexCache(tmp_path / "indexes", brute_force_below=100)
+    by_index = matches_with(indexed)
+    assert any(external == "KNOWN" for _, external, _, _ in by_index)
+    assert any((tmp_path / "indexes").glob("pdq-*.npz"))
+    assert run_cli("bank", "set", "big", "--pdq-threshold", "30").returncode == 0  # re-match
+    assert run_cli("bank", "set", "big", "--pdq-threshold", "31").returncode == 0
+    by_brute_force = matches_with(PdqIndexCache(tmp_path / "none", brute_force_below=10**9))
+    assert by_index == by_brute_force

@@ -2,11 +2,14 @@
 
 An entry is identified within its bank by its external id, or, when the list gives
 none, by its signals; that identity is what makes re-importing a file change nothing.
+A bank's uid and revision name one state of its content: an index built from it stays
+valid until either changes (a bank removed and made again under its name gets a new uid).
 The schema is owned by the Alembic migrations beside this module.
 """
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -17,6 +20,10 @@ DEFAULT_PDQ_THRESHOLD = 31
 
 class BankBase(DeclarativeBase):
     pass
+
+
+def new_bank_uid() -> str:
+    return uuid.uuid4().hex
 
 
 class Bank(BankBase):
@@ -31,6 +38,9 @@ class Bank(BankBase):
     pdq_threshold: Mapped[int] = mapped_column(Integer, default=DEFAULT_PDQ_THRESHOLD)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    uid: Mapped[str] = mapped_column(String(36), default=new_bank_uid, index=True, unique=True)
+    # Counts imports that changed entries; settings changes leave it alone.
+    revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class BankEntry(BankBase):

@@ -4,6 +4,8 @@ By default it is ``banks.sqlite`` under ``CLEARSIGHT_HOME`` (the platform's user
 folder when unset); any SQLAlchemy URL, PostgreSQL included, can serve instead. An
 import is one transaction, so a bank is never left half-imported, and it is an upsert
 keyed by each entry's identity, so importing the same file twice changes nothing.
+An import that changes entries bumps the bank's revision; settings changes do not, so
+an index built from a bank's PDQ codes is keyed by its uid and revision.
 """
 
 from __future__ import annotations
@@ -16,12 +18,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 import platformdirs
 from sqlalchemy import Engine, create_engine, delete, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from clearsight.banks.models import DEFAULT_PDQ_THRESHOLD, Bank, BankEntry, BankEntrySignal
+from clearsight.banks.models import (
+    DEFAULT_PDQ_THRESHOLD,
+    Bank,
+    BankEntry,
+    BankEntrySignal,
+)
 from clearsight.banks.records import (
     BankSignal,
     EntryMetadata,
@@ -35,6 +44,8 @@ from clearsight.store.engines import sqlite_engine, upgrade_to_head, utc_now
 BANKS_DATABASE = "banks.sqlite"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _BATCH = 1000
+_PDQ_PAGE = 50_000  # rows per query when reading PDQ codes: about 6 MB of strings
+_PDQ_WORDS = 4  # a 256-bit PDQ hash as big-endian 64-bit words
 _KEPT_REJECTIONS = 20
 
 
@@ -63,6 +74,8 @@ class BankSummary:
     entries: int
     signals: dict[str, int]
     updated_at: datetime
+    uid: str
+    revision: int
 
 
 @dataclass(frozen=True)
@@ -73,6 +86,8 @@ class BankTarget:
     name: str
     allow: bool
     pdq_threshold: int
+    uid: str
+    revision: int
 
 
 @dataclass(frozen=True)
@@ -160,7 +175,14 @@ class BankStore:
             else:
                 banks = list(session.scalars(select(Bank).order_by(Bank.name)))
             return [
-                BankTarget(bank.id, bank.name, bank.allow, bank.pdq_threshold)
+                BankTarget(
+                    id=bank.id,
+                    name=bank.name,
+                    allow=bank.allow,
+                    pdq_threshold=bank.pdq_threshold,
+                    uid=bank.uid,
+                    revision=bank.revision,
+                )
                 for bank in banks
                 if bank.enabled
             ]
@@ -202,6 +224,40 @@ class BankStore:
                 codes.entry_ids.append(entry_id)
                 codes.banks.append(by_id[bank_id])
         return codes
+
+    def pdq_arrays(self, bank_id: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
+        """Bank ``bank_id``'s PDQ codes as (n, 4) big-endian words, and each one's entry id.
+
+        Ordered by signal id. Read in pages by key, each decoded at once into arrays
+        sized by a count first, so ten million codes cost their arrays and one page.
+        """
+        wanted = (BankEntrySignal.bank_id == bank_id, BankEntrySignal.kind == "pdq")
+        # A Connection, not a Session: the ORM's work per row would cost more than the SQL.
+        with self._engine.connect() as connection:
+            total = connection.scalar(
+                select(func.count()).select_from(BankEntrySignal).where(*wanted)
+            )
+            words = np.empty((total or 0, _PDQ_WORDS), dtype=np.uint64)
+            entry_ids = np.empty(total or 0, dtype=np.int64)
+            filled, last = 0, 0
+            while True:
+                rows = connection.execute(
+                    select(BankEntrySignal.id, BankEntrySignal.value, BankEntrySignal.entry_id)
+                    .where(*wanted, BankEntrySignal.id > last)
+                    .order_by(BankEntrySignal.id)
+                    .limit(_PDQ_PAGE)
+                ).all()
+                if not rows:
+                    break
+                end = filled + len(rows)
+                if end > len(words):  # an import added codes since the count
+                    words = np.resize(words, (end, _PDQ_WORDS))
+                    entry_ids = np.resize(entry_ids, end)
+                _, values, ids = zip(*rows, strict=True)
+                words[filled:end] = _pdq_words(values)
+                entry_ids[filled:end] = ids
+                filled, last = end, rows[-1][0]
+        return words[:filled], entry_ids[:filled]
 
     def entry_metadata(self, entry_ids: Iterable[int]) -> dict[int, EntryMetadata]:
         wanted = list(set(entry_ids))
@@ -252,7 +308,10 @@ class BankStore:
         """Upsert ``events`` into bank ``name`` (created if new), in one transaction."""
         report = ImportReport()
         with Session(self._engine) as session, session.begin():
-            bank = self._ensure_bank(session, name, settings)
+            bank = session.scalar(select(Bank).where(Bank.name == name))
+            created = bank is None
+            if bank is None:
+                bank = self._new_bank(session, name, settings)
             for batch in _batches(events, _BATCH):
                 entries: list[ImportedEntry] = []
                 for item in batch:
@@ -265,24 +324,82 @@ class BankStore:
                 _apply(session, bank.id, entries, report)
             if report.added or report.updated or report.removed:
                 bank.updated_at = utc_now()
+                if not created:  # a bank is born at revision 1, with its first import
+                    # In SQL, so that two imports at once cannot both write the same number.
+                    bank.revision = Bank.revision + 1
         return report
 
-    def _ensure_bank(self, session: Session, name: str, settings: BankSettings) -> Bank:
-        bank = session.scalar(select(Bank).where(Bank.name == name))
-        if bank is None:
-            now = utc_now()
-            bank = Bank(
-                name=name,
-                source=settings.source,
-                description=settings.description,
-                enabled=True,
-                allow=settings.allow,
-                pdq_threshold=settings.pdq_threshold,
-                created_at=now,
-                updated_at=now,
-            )
-            session.add(bank)
+    def update_settings(
+        self,
+        name: str,
+        *,
+        enabled: bool | None = None,
+        allow: bool | None = None,
+        pdq_threshold: int | None = None,
+        description: str | None = None,
+        source: str | None = None,
+    ) -> BankSummary:
+        """Change the settings given (None leaves one as it is; "" clears a text).
+
+        The revision stays: it counts content, and settings do not change which codes
+        an index holds.
+        """
+        if pdq_threshold is not None and not 0 <= pdq_threshold <= 256:
+            raise UserError(f"a PDQ threshold is 0 to 256, not {pdq_threshold}")
+        given: dict[str, object] = {
+            "enabled": enabled,
+            "allow": allow,
+            "pdq_threshold": pdq_threshold,
+            "description": description,
+            "source": source,
+        }
+        with Session(self._engine) as session, session.begin():
+            bank = self._bank(session, name)
+            changed = False
+            for key, value in given.items():
+                if value is None:
+                    continue
+                if value == "":
+                    value = None
+                if getattr(bank, key) != value:
+                    setattr(bank, key, value)
+                    changed = True
+            if changed:
+                bank.updated_at = utc_now()
             session.flush()
+            return self._summary(session, bank)
+
+    def remove(self, name: str) -> int:
+        """Delete bank ``name`` with its entries and signals, in one transaction.
+
+        Deletes each table's rows itself rather than trusting ON DELETE CASCADE, which
+        SQLite honours only on connections that turned foreign keys on. Returns how
+        many entries went.
+        """
+        with Session(self._engine) as session, session.begin():
+            bank = self._bank(session, name)
+            entries = session.scalar(
+                select(func.count()).select_from(BankEntry).where(BankEntry.bank_id == bank.id)
+            )
+            session.execute(delete(BankEntrySignal).where(BankEntrySignal.bank_id == bank.id))
+            session.execute(delete(BankEntry).where(BankEntry.bank_id == bank.id))
+            session.execute(delete(Bank).where(Bank.id == bank.id))
+            return entries or 0
+
+    def _new_bank(self, session: Session, name: str, settings: BankSettings) -> Bank:
+        now = utc_now()
+        bank = Bank(
+            name=name,
+            source=settings.source,
+            description=settings.description,
+            enabled=True,
+            allow=settings.allow,
+            pdq_threshold=settings.pdq_threshold,
+            created_at=now,
+            updated_at=now,
+        )
+        session.add(bank)
+        session.flush()
         return bank
 
     def _bank(self, session: Session, name: str) -> Bank:
@@ -310,7 +427,22 @@ class BankStore:
             entries=entries or 0,
             signals={kind: count for kind, count in signal_counts},
             updated_at=bank.updated_at,
+            uid=bank.uid,
+            revision=bank.revision,
         )
+
+
+def _pdq_words(values: Sequence[str]) -> npt.NDArray[np.uint64]:
+    """PDQ hashes in hex as an (n, 4) array of their big-endian 64-bit words.
+
+    The same packing as the matcher's index, written here so that banks need nothing
+    from match. One ``bytes.fromhex`` for all of them: no Python work per hash.
+    """
+    text = "".join(values)
+    if len(text) != 64 * len(values):
+        raise ValueError("a PDQ hash in the bank store is not 64 hex digits")
+    raw = np.frombuffer(bytes.fromhex(text), dtype=">u8")
+    return raw.astype(np.uint64).reshape(len(values), _PDQ_WORDS)
 
 
 def identity_of(entry: ImportedEntry) -> str:

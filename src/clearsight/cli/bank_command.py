@@ -1,4 +1,4 @@
-"""``clearsight bank``: import hash lists into the machine's bank store and look at them."""
+"""``clearsight bank``: import hash lists into the machine's bank store, look at and change them."""
 
 from __future__ import annotations
 
@@ -83,7 +83,8 @@ def import_(
     Formats: Project VIC VICS JSON (1.3 and 2.0), NCMEC hash-sharing XML, StopNCII
     JSON, CSV/TSV with a header naming signal columns, or plain text (one hash per
     line). Re-importing the same file changes nothing; a newer file updates entries
-    and removes those it deletes.
+    and removes those it deletes. The settings options apply to a new bank; change an
+    existing bank's with `clearsight bank set`.
     """
     events = read_bank_file(file, BankFormat(fmt), BankSignal(signal) if signal else None)
     settings = BankSettings(source, description, allow, pdq_threshold)
@@ -128,16 +129,102 @@ def list_(banks_url: str | None, as_json: bool) -> int:
 @banks_option
 @json_option
 def show(name: str, banks_url: str | None, as_json: bool) -> int:
-    """Show one bank's settings and signal counts."""
+    """Show one bank's settings and signal counts.
+
+    Also its uid and revision: the revision goes up with each import that changes
+    entries, and a bank removed and imported again gets a new uid.
+    """
     store = BankStore.open(banks_url)
     try:
         summary = store.summary(name)
     finally:
         store.close()
+    click.echo(_summary_output(summary, as_json))
+    return 0
+
+
+@bank.command("set")
+@click.argument("name")
+@click.option(
+    "--enable/--disable",
+    "enabled",
+    default=None,
+    help="Match against this bank, or keep it but leave it out of matching.",
+)
+@click.option(
+    "--allow/--no-allow",
+    default=None,
+    help="Mark the bank as known-benign material (an allow list), or not.",
+)
+@click.option(
+    "--pdq-threshold",
+    type=click.IntRange(0, 256),
+    help="PDQ match distance: a PDQ hash this close or closer matches.",
+)
+@click.option("--description", help='What the list is ("" clears it).')
+@click.option("--source", help='Where the list came from ("" clears it).')
+@banks_option
+@json_option
+def set_(
+    name: str,
+    enabled: bool | None,
+    allow: bool | None,
+    pdq_threshold: int | None,
+    description: str | None,
+    source: str | None,
+    banks_url: str | None,
+    as_json: bool,
+) -> int:
+    """Change bank NAME's settings; those not given stay as they are.
+
+    Prints the bank as `clearsight bank show` does. Its entries are untouched, so
+    its revision stays.
+
+    \b
+    Examples:
+      clearsight bank set ngo-list --disable
+      clearsight bank set ngo-list --pdq-threshold 24 --description "NGO list, 2026-11"
+    """
+    if all(value is None for value in (enabled, allow, pdq_threshold, description, source)):
+        raise UserError(
+            "nothing to change: give --enable, --disable, --allow, --no-allow, "
+            "--pdq-threshold, --description or --source"
+        )
+    store = BankStore.open(banks_url)
+    try:
+        summary = store.update_settings(
+            name,
+            enabled=enabled,
+            allow=allow,
+            pdq_threshold=pdq_threshold,
+            description=description,
+            source=source,
+        )
+    finally:
+        store.close()
+    click.echo(_summary_output(summary, as_json))
+    return 0
+
+
+@bank.command("remove")
+@click.argument("name")
+@banks_option
+@json_option
+def remove(name: str, banks_url: str | None, as_json: bool) -> int:
+    """Delete bank NAME with all its entries, at once and for good.
+
+    Asks nothing first. To keep a bank but stop matching against it, use
+    `clearsight bank set NAME --disable`; to keep a copy, `clearsight bank export`.
+    """
+    store = BankStore.open(banks_url)
+    try:
+        entries = store.remove(name)
+    finally:
+        store.close()
     if as_json:
-        click.echo(json.dumps(_summary_dict(summary)))
-        return 0
-    click.echo("\n".join(f"{key}: {value}" for key, value in _summary_dict(summary).items()))
+        click.echo(json.dumps({"removed": name, "entries": entries}))
+    else:
+        click.echo(f"removed bank {name} ({entries} entries)")
     return 0
 
 
@@ -184,6 +271,13 @@ def export(name: str, fmt: str, signal: str | None, out: TextIO, banks_url: str 
     finally:
         store.close()
     return 0
+
+
+def _summary_output(summary: BankSummary, as_json: bool) -> str:
+    values = _summary_dict(summary)
+    if as_json:
+        return json.dumps(values)
+    return "\n".join(f"{key}: {value}" for key, value in values.items())
 
 
 def _summary_dict(summary: BankSummary) -> dict[str, object]:

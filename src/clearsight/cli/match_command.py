@@ -12,6 +12,7 @@ from clearsight.banks.store import BankStore
 from clearsight.cli.bank_command import banks_option
 from clearsight.cli.case_option import case_option, open_case
 from clearsight.match.engine import MatchReport, match_case
+from clearsight.match.index_cache import PdqIndexCache
 
 
 @click.command()
@@ -30,12 +31,14 @@ def match(case_dir: Path, bank_names: tuple[str, ...], banks_url: str | None, as
     Digests (md5, sha1, sha256) must be equal; PDQ hashes match within each bank's
     threshold, also after rotation or flipping (the transform is recorded). Items
     whose PDQ quality is below 50 are not PDQ-matched and get a note saying so.
-    Running it again replaces the earlier matches against the same banks.
+    Running it again is incremental: a bank unchanged since the last run is checked
+    only against items added since; a bank whose content or settings changed is
+    checked against every item again, and its earlier matches are replaced.
     """
     case = open_case(case_dir, create=False)
     banks = BankStore.open(banks_url)
     try:
-        report = match_case(case, banks, list(bank_names) or None)
+        report = match_case(case, banks, list(bank_names) or None, cache=PdqIndexCache.default())
     finally:
         banks.close()
         case.close()
@@ -46,8 +49,12 @@ def match(case_dir: Path, bank_names: tuple[str, ...], banks_url: str | None, as
 def describe(report: MatchReport) -> str:
     if not report.banks:
         return "No enabled banks to match against. Add one with: clearsight bank import NAME FILE"
-    return (
-        f"Matched {report.items} items against {len(report.banks)} bank(s) "
-        f"({', '.join(report.banks)}): {report.matched_items} items matched, "
-        f"{report.matches} matches, {report.low_quality} items with too weak a PDQ hash."
+    lines = [
+        f"{run.bank}: {run.mode}, {run.items_checked} items checked, {run.matches_found} matches"
+        for run in report.runs
+    ]
+    lines.append(
+        f"The case now has {report.matched_items} items matched, {report.matches} matches "
+        f"in {len(report.banks)} bank(s), {report.low_quality} items with too weak a PDQ hash."
     )
+    return "\n".join(lines)

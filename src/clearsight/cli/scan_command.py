@@ -14,6 +14,7 @@ from clearsight.cli.case_option import case_option, open_case
 from clearsight.cli.match_command import describe
 from clearsight.cli.progress import ProgressBar
 from clearsight.match.engine import MatchReport, match_case
+from clearsight.match.index_cache import PdqIndexCache
 from clearsight.media.decode import DecodeLimits
 from clearsight.scan import ScanOptions, ScanReport, check_sources, run_scan
 
@@ -82,7 +83,7 @@ def scan(
         banks = BankStore.open_if_present(banks_url)
         if banks is not None:
             try:
-                matched = match_case(store, banks)
+                matched = match_case(store, banks, cache=PdqIndexCache.default())
             finally:
                 banks.close()
     finally:

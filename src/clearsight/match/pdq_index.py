@@ -1,8 +1,10 @@
 """Look PDQ hashes up within a Hamming radius.
 
+An index answers a batch of queries at once, because a scan matches in batches and
+because batching is what lets the fast index overlap its memory reads.
 :class:`BruteForcePdqIndex` compares every query with every code (numpy XOR and
-popcount over four 64-bit words). It is exact, and it is the reference a faster
-Hamming-space index must agree with; it is also what the matcher uses until one lands.
+popcount over four 64-bit words). It is exact, it is what small banks use, and it is
+the reference the multi-index hash (:mod:`clearsight.match.mih`) must agree with.
 """
 
 from __future__ import annotations
@@ -14,47 +16,90 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+Codes = npt.NDArray[np.uint64]
+"""PDQ hashes as an (n, 4) array of big-endian 64-bit words."""
+
 
 @dataclass(frozen=True)
-class PdqHit:
-    """Code number ``position`` of the index lies ``distance`` bits from the query."""
+class PdqHits:
+    """Query ``queries[i]`` lies ``distances[i]`` bits from code ``positions[i]``.
 
-    position: int
-    distance: int
+    Each (query, position) pair appears once; pairs are sorted by query, then position.
+    """
+
+    queries: npt.NDArray[np.int64]
+    positions: npt.NDArray[np.int64]
+    distances: npt.NDArray[np.int32]
+
+    def __len__(self) -> int:
+        return int(self.queries.shape[0])
+
+    @classmethod
+    def empty(cls) -> PdqHits:
+        return cls(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int32))
+
+    @classmethod
+    def collect(
+        cls,
+        queries: npt.NDArray[np.int64],
+        positions: npt.NDArray[np.int64],
+        distances: npt.NDArray[np.int32],
+    ) -> PdqHits:
+        """Sort raw hits and drop repeats (an index may find one code more than once)."""
+        order = np.lexsort((positions, queries))
+        queries, positions, distances = queries[order], positions[order], distances[order]
+        first = np.ones(queries.shape[0], dtype=bool)
+        first[1:] = (queries[1:] != queries[:-1]) | (positions[1:] != positions[:-1])
+        return cls(queries[first], positions[first], distances[first])
 
 
 class PdqIndex(Protocol):
     def __len__(self) -> int: ...
 
-    def search(self, query: str, radius: int) -> list[PdqHit]:
-        """Every code within ``radius`` bits of ``query`` (64 hex digits)."""
+    def search_many(self, queries: Codes, radius: int) -> PdqHits:
+        """Every (query, code) pair within ``radius`` bits; ``queries`` packed as codes."""
         ...
 
 
-def pack_pdq(hashes: Sequence[str]) -> npt.NDArray[np.uint64]:
+def pack_pdq(hashes: Sequence[str]) -> Codes:
     """Hex PDQ hashes as an (n, 4) array of big-endian 64-bit words."""
     raw = b"".join(bytes.fromhex(value) for value in hashes)
     return np.frombuffer(raw, dtype=">u8").astype(np.uint64).reshape(len(hashes), 4)
 
 
+def distances_to(codes: Codes, query: npt.NDArray[np.uint64]) -> npt.NDArray[np.int32]:
+    """Distance from one packed ``query`` to every code, in index order."""
+    counts: npt.NDArray[np.int32] = np.bitwise_count(codes ^ query).sum(axis=1, dtype=np.int32)
+    return counts
+
+
 class BruteForcePdqIndex:
-    def __init__(self, hashes: Sequence[str]) -> None:
-        self._codes = pack_pdq(hashes) if hashes else np.zeros((0, 4), dtype=np.uint64)
+    def __init__(self, codes: Codes) -> None:
+        self._codes = codes.reshape(-1, 4)
+
+    @classmethod
+    def from_hex(cls, hashes: Sequence[str]) -> BruteForcePdqIndex:
+        return cls(pack_pdq(hashes) if hashes else np.zeros((0, 4), dtype=np.uint64))
 
     def __len__(self) -> int:
         return int(self._codes.shape[0])
 
-    def search(self, query: str, radius: int) -> list[PdqHit]:
-        if not len(self):
-            return []
-        distances = self.distances(query)
-        positions = np.flatnonzero(distances <= radius)
-        return [PdqHit(int(p), int(distances[p])) for p in positions]
+    @property
+    def nbytes(self) -> int:
+        return int(self._codes.nbytes)
 
-    def distances(self, query: str) -> npt.NDArray[np.int64]:
-        """Distance from ``query`` to every code, in index order."""
-        words = pack_pdq([query])[0]
-        counts: npt.NDArray[np.int64] = np.bitwise_count(self._codes ^ words).sum(
-            axis=1, dtype=np.int64
+    def search_many(self, queries: Codes, radius: int) -> PdqHits:
+        found_q: list[npt.NDArray[np.int64]] = []
+        found_p: list[npt.NDArray[np.int64]] = []
+        found_d: list[npt.NDArray[np.int32]] = []
+        for number, query in enumerate(queries.reshape(-1, 4)):
+            distances = distances_to(self._codes, query)
+            positions = np.flatnonzero(distances <= radius)
+            found_q.append(np.full(positions.shape[0], number, dtype=np.int64))
+            found_p.append(positions.astype(np.int64))
+            found_d.append(distances[positions])
+        if not found_q:
+            return PdqHits.empty()
+        return PdqHits.collect(
+            np.concatenate(found_q), np.concatenate(found_p), np.concatenate(found_d)
         )
-        return counts

@@ -86,6 +86,27 @@ class MatchRecord:
 
 
 @dataclass(frozen=True)
+class BankCheck:
+    """A bank as a case was last matched against it, up to item ``through_item``."""
+
+    bank: str
+    bank_uid: str
+    bank_revision: int
+    pdq_threshold: int
+    allow: bool
+    through_item: int
+
+
+@dataclass(frozen=True)
+class MatchTotals:
+    """A case's matches against some banks: items matched, matches, items noted as weak."""
+
+    matched_items: int
+    matches: int
+    noted_items: int
+
+
+@dataclass(frozen=True)
 class MatchQuery:
     """What the matcher needs of one item: its digests and its PDQ hashes."""
 
@@ -148,13 +169,23 @@ class ItemReader(Protocol):
 class MatchLedger(Protocol):
     """What matching needs of a case: the items' signals, and a place for the results."""
 
-    def iter_match_queries(self) -> Iterator[MatchQuery]: ...
-
-    def replace_matches(
-        self,
-        banks: Sequence[str],
-        matches: Sequence[MatchRecord],
-        notes: Sequence[tuple[int, str]],
-    ) -> None:
-        """Replace, in one transaction, the matches against ``banks`` and the match notes."""
+    def iter_match_queries(self, after_item: int = 0) -> Iterator[MatchQuery]:
+        """The items numbered above ``after_item``, in item order."""
         ...
+
+    def bank_checks(self) -> dict[str, BankCheck]:
+        """How far the case was matched against each bank, by bank name."""
+        ...
+
+    def record_bank_matches(
+        self, check: BankCheck, matches: Sequence[MatchRecord], *, after_item: int
+    ) -> None:
+        """In one transaction: drop the bank's matches for items above ``after_item``,
+        add ``matches``, and remember ``check``."""
+        ...
+
+    def record_match_notes(self, notes: Sequence[tuple[int, str]], *, after_item: int) -> None:
+        """Replace the match notes of the items above ``after_item``."""
+        ...
+
+    def match_totals(self, banks: Sequence[str]) -> MatchTotals: ...

@@ -133,3 +133,25 @@ class ItemNote(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
     stage: Mapped[str] = mapped_column(String(40))
     note: Mapped[str] = mapped_column(Text)
+
+
+class BankCheckRow(Base):
+    """How far this case has been matched against one bank, and against which version.
+
+    Matching again can skip what this row already covers: only items added since
+    (``through_item``) need checking while the bank is the same bank (``bank_uid``), at the
+    same content (``bank_revision``) and the same settings. Anything else is checked anew.
+    """
+
+    __tablename__ = "bank_checks"
+    __table_args__ = (UniqueConstraint("case_id", "bank", name="uq_bank_checks_case_bank"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
+    bank: Mapped[str] = mapped_column(String(200))
+    bank_uid: Mapped[str] = mapped_column(String(36))
+    bank_revision: Mapped[int] = mapped_column(Integer)
+    pdq_threshold: Mapped[int] = mapped_column(Integer)
+    allow: Mapped[bool]
+    through_item: Mapped[int] = mapped_column(Integer)
+    checked_at: Mapped[datetime]

@@ -12,21 +12,24 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, insert, select
+from sqlalchemy import Engine, Select, create_engine, delete, distinct, func, insert, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from clearsight.errors import CaseStoreError
 from clearsight.store.engines import sqlite_engine, upgrade_to_head, utc_now
 from clearsight.store.interface import (
+    BankCheck,
     ItemRow,
     MatchQuery,
     MatchRecord,
+    MatchTotals,
     MatchView,
     ScannedFile,
     ScanTally,
 )
 from clearsight.store.models import (
+    BankCheckRow,
     Case,
     Item,
     ItemErrorRow,
@@ -136,8 +139,8 @@ class SqlCaseStore:
 
     # MatchLedger
 
-    def iter_match_queries(self) -> Iterator[MatchQuery]:
-        last = 0
+    def iter_match_queries(self, after_item: int = 0) -> Iterator[MatchQuery]:
+        last = after_item
         with Session(self._engine) as session:
             while True:
                 ids = session.scalars(
@@ -157,25 +160,31 @@ class SqlCaseStore:
                 last = ids[-1]
                 session.expunge_all()
 
-    def replace_matches(
-        self,
-        banks: Sequence[str],
-        matches: Sequence[MatchRecord],
-        notes: Sequence[tuple[int, str]],
+    def bank_checks(self) -> dict[str, BankCheck]:
+        with Session(self._engine) as session:
+            rows = session.scalars(
+                select(BankCheckRow).where(BankCheckRow.case_id == self._case_id)
+            )
+            return {
+                row.bank: BankCheck(
+                    bank=row.bank,
+                    bank_uid=row.bank_uid,
+                    bank_revision=row.bank_revision,
+                    pdq_threshold=row.pdq_threshold,
+                    allow=row.allow,
+                    through_item=row.through_item,
+                )
+                for row in rows
+            }
+
+    def record_bank_matches(
+        self, check: BankCheck, matches: Sequence[MatchRecord], *, after_item: int
     ) -> None:
         now = utc_now()
         with Session(self._engine) as session, session.begin():
-            case_items = (
-                select(Item.id)
-                .join(Source, Source.id == Item.source_id)
-                .where(Source.case_id == self._case_id)
-            )
             session.execute(
-                delete(Match).where(Match.bank.in_(banks), Match.item_id.in_(case_items))
-            )
-            session.execute(
-                delete(ItemNote).where(
-                    ItemNote.stage == MATCH_STAGE, ItemNote.item_id.in_(case_items)
+                delete(Match).where(
+                    Match.bank == check.bank, Match.item_id.in_(self._case_items(after_item))
                 )
             )
             if matches:
@@ -186,6 +195,29 @@ class SqlCaseStore:
                         for m in matches
                     ],
                 )
+            row = session.scalar(
+                select(BankCheckRow).where(
+                    BankCheckRow.case_id == self._case_id, BankCheckRow.bank == check.bank
+                )
+            )
+            if row is None:
+                row = BankCheckRow(case_id=self._case_id, bank=check.bank)
+                session.add(row)
+            row.bank_uid = check.bank_uid
+            row.bank_revision = check.bank_revision
+            row.pdq_threshold = check.pdq_threshold
+            row.allow = check.allow
+            row.through_item = check.through_item
+            row.checked_at = now
+
+    def record_match_notes(self, notes: Sequence[tuple[int, str]], *, after_item: int) -> None:
+        with Session(self._engine) as session, session.begin():
+            session.execute(
+                delete(ItemNote).where(
+                    ItemNote.stage == MATCH_STAGE,
+                    ItemNote.item_id.in_(self._case_items(after_item)),
+                )
+            )
             if notes:
                 session.execute(
                     insert(ItemNote),
@@ -194,6 +226,28 @@ class SqlCaseStore:
                         for item_id, note in notes
                     ],
                 )
+
+    def match_totals(self, banks: Sequence[str]) -> MatchTotals:
+        with Session(self._engine) as session:
+            case_items = self._case_items(0)
+            matched_items, matches = session.execute(
+                select(func.count(distinct(Match.item_id)), func.count(Match.id)).where(
+                    Match.bank.in_(banks), Match.item_id.in_(case_items)
+                )
+            ).one()
+            noted = session.scalar(
+                select(func.count(distinct(ItemNote.item_id))).where(
+                    ItemNote.stage == MATCH_STAGE, ItemNote.item_id.in_(case_items)
+                )
+            )
+        return MatchTotals(matched_items, matches, noted or 0)
+
+    def _case_items(self, after_item: int) -> Select[Any]:
+        return (
+            select(Item.id)
+            .join(Source, Source.id == Item.source_id)
+            .where(Source.case_id == self._case_id, Item.id > after_item)
+        )
 
     # ItemReader
 

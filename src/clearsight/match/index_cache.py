@@ -1,0 +1,159 @@
+"""PDQ indexes kept on disk, one per bank, rebuilt only when the bank's content changed.
+
+A cached index is two files under ``CLEARSIGHT_HOME/indexes``:
+
+- ``pdq-<bank uid>.npz``: the arrays, raw (numpy's uncompressed .npz, read back with
+  pickling refused);
+- ``pdq-<bank uid>.json``: a manifest naming the bank, the revision the index was built
+  from, its layout, and a SHA-256 of the arrays.
+
+An index is used only when its manifest names the bank's current revision and its
+arrays hash to the manifest's checksum; anything else (a newer bank, a torn write, a
+damaged file) is rebuilt from the bank store. So the folder is only a cache: deleting
+it costs a rebuild, never a wrong match. Files are written beside their final name and
+renamed into place, so a reader never sees half an index.
+
+Small banks are not cached: brute force over a few thousand codes is as fast as any
+index, and needs no compiled code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import numpy as np
+import numpy.typing as npt
+
+from clearsight.banks.store import BankTarget, clearsight_home
+from clearsight.match.mih import MihLayout, MultiIndexPdqIndex
+from clearsight.match.pdq_index import BruteForcePdqIndex, Codes, PdqIndex
+
+INDEX_FORMAT = 1
+BRUTE_FORCE_BELOW = 50_000
+"""Banks with fewer PDQ codes than this are searched by brute force, uncached."""
+
+EntryIds = npt.NDArray[np.int64]
+FetchCodes = Callable[[], tuple[Codes, EntryIds]]
+_ARRAYS = ("codes", "entry_ids", "offsets", "ids")
+
+
+@dataclass(frozen=True)
+class BankIndex:
+    """A bank's PDQ index, the entry each code position belongs to, and how it was got."""
+
+    index: PdqIndex
+    entry_ids: EntryIds
+    origin: str  # "brute-force", "cache" or "built"
+
+
+class PdqIndexCache:
+    @classmethod
+    def default(cls) -> PdqIndexCache:
+        """The machine's cache: ``indexes`` under CLEARSIGHT_HOME."""
+        return cls(clearsight_home() / "indexes")
+
+    def __init__(self, directory: Path, brute_force_below: int = BRUTE_FORCE_BELOW) -> None:
+        self._directory = directory
+        self._brute_force_below = brute_force_below
+
+    def index_for(self, bank: BankTarget, fetch: FetchCodes) -> BankIndex:
+        """The bank's index: from the cache if it is current and intact, else built."""
+        cached = self._load(bank)
+        if cached is not None:
+            return cached
+        codes, entry_ids = fetch()
+        if codes.shape[0] < self._brute_force_below:
+            return BankIndex(BruteForcePdqIndex(codes), entry_ids, "brute-force")
+        index = MultiIndexPdqIndex.build(codes, bank.pdq_threshold)
+        self._save(bank, index, entry_ids)
+        return BankIndex(index, entry_ids, "built")
+
+    def paths(self, bank_uid: str) -> tuple[Path, Path]:
+        """The arrays file and the manifest of a bank's cached index."""
+        stem = self._directory / f"pdq-{bank_uid}"
+        return stem.with_suffix(".npz"), stem.with_suffix(".json")
+
+    def _load(self, bank: BankTarget) -> BankIndex | None:
+        arrays_path, manifest_path = self.paths(bank.uid)
+        try:
+            manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+        if not isinstance(manifest, dict) or (
+            manifest.get("format"),
+            manifest.get("bank_uid"),
+            manifest.get("bank_revision"),
+        ) != (INDEX_FORMAT, bank.uid, bank.revision):
+            return None
+        try:
+            with np.load(arrays_path, allow_pickle=False) as stored:
+                arrays = {name: stored[name] for name in _ARRAYS}
+            layout = MihLayout(tuple(int(bits) for bits in manifest["chunk_bits"]))
+            if _checksum(arrays) != manifest.get("sha256"):
+                return None
+            index = MultiIndexPdqIndex(arrays["codes"], layout, arrays["offsets"], arrays["ids"])
+        except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
+            return None  # unreadable or torn: rebuilt below
+        return BankIndex(index, arrays["entry_ids"], "cache")
+
+    def _save(self, bank: BankTarget, index: MultiIndexPdqIndex, entry_ids: EntryIds) -> None:
+        arrays: dict[str, npt.NDArray[Any]] = {
+            "codes": index.codes,
+            "entry_ids": entry_ids,
+            "offsets": index.offsets,
+            "ids": index.ids,
+        }
+        manifest = {
+            "format": INDEX_FORMAT,
+            "bank": bank.name,
+            "bank_uid": bank.uid,
+            "bank_revision": bank.revision,
+            "codes": len(index),
+            "chunk_bits": list(index.layout.chunk_bits),
+            "sha256": _checksum(arrays),
+        }
+        self._directory.mkdir(parents=True, exist_ok=True)
+        arrays_path, manifest_path = self.paths(bank.uid)
+        _replace(
+            arrays_path,
+            lambda handle: np.savez(
+                handle,
+                codes=index.codes,
+                entry_ids=entry_ids,
+                offsets=index.offsets,
+                ids=index.ids,
+            ),
+        )
+        _replace(
+            manifest_path,
+            lambda handle: handle.write(json.dumps(manifest, indent=2).encode("utf-8")),
+        )
+
+
+def _checksum(arrays: dict[str, npt.NDArray[Any]]) -> str:
+    digest = hashlib.sha256()
+    for name in _ARRAYS:
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f"{name}:{array.dtype.str}:{array.shape}\n".encode())
+        digest.update(array.data)
+    return digest.hexdigest()
+
+
+def _replace(path: Path, write: Callable[[IO[bytes]], object]) -> None:
+    """Write ``path`` whole or not at all: into a temporary file beside it, then rename."""
+    handle = tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{path.name}.", delete=False)
+    try:
+        with handle:
+            write(handle)
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise
