@@ -181,3 +181,19 @@ def test_small_banks_are_searched_by_brute_force_without_files(tmp_path: Path) -
     cache = PdqIndexCache(tmp_path / "indexes")
     assert cache.index_for(bank(), Fetches(codes)).origin == "brute-force"
     assert not (tmp_path / "indexes").exists()
+
+
+def test_removing_a_bank_deletes_its_cached_index(tmp_path: Path) -> None:
+    from .conftest import run_cli
+
+    listing = tmp_path / "list.txt"
+    listing.write_text("d41d8cd98f00b204e9800998ecf8427e\n", encoding="utf-8")
+    assert run_cli("bank", "import", "gone", listing).returncode == 0
+    uid = json.loads(run_cli("bank", "show", "gone", "--json").stdout)["uid"]
+    cache = PdqIndexCache.default()
+    arrays, manifest = cache.paths(uid)
+    arrays.parent.mkdir(parents=True)
+    arrays.write_bytes(b"index")
+    manifest.write_text("{}", encoding="utf-8")
+    assert run_cli("bank", "remove", "gone").returncode == 0
+    assert not arrays.exists() and not manifest.exists()

@@ -15,6 +15,7 @@ from clearsight.banks.models import DEFAULT_PDQ_THRESHOLD
 from clearsight.banks.records import BankSignal
 from clearsight.banks.store import BankSettings, BankStore, BankSummary, ImportReport
 from clearsight.errors import UserError
+from clearsight.match.index_cache import PdqIndexCache
 
 banks_option = click.option(
     "--banks",
@@ -218,9 +219,11 @@ def remove(name: str, banks_url: str | None, as_json: bool) -> int:
     """
     store = BankStore.open(banks_url)
     try:
+        uid = store.summary(name).uid
         entries = store.remove(name)
     finally:
         store.close()
+    PdqIndexCache.default().forget(uid)  # a big bank's index is as big as the bank
     if as_json:
         click.echo(json.dumps({"removed": name, "entries": entries}))
     else:

@@ -81,6 +81,11 @@ class PdqIndexCache:
         stem = self._directory / f"pdq-{bank_uid}"
         return stem.with_suffix(".npz"), stem.with_suffix(".json")
 
+    def forget(self, bank_uid: str) -> None:
+        """Delete a bank's cached index, if it has one."""
+        for path in self.paths(bank_uid):
+            path.unlink(missing_ok=True)
+
     def _load(self, bank: BankTarget) -> BankIndex | None:
         arrays_path, manifest_path = self.paths(bank.uid)
         try:
