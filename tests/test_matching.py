@@ -137,14 +137,21 @@ def match_json(case: Path) -> dict[str, Any]:
     return report
 
 
+def scanned_pictures(
+    folder: Path, stem: str, seeds: range
+) -> tuple[Path, dict[str, dict[str, object]]]:
+    """A folder of photo-like PNGs ``<stem>-<n>.png`` scanned into a new case beside it."""
+    folder.mkdir()
+    for number, seed in enumerate(seeds):
+        photo_like(seed, (320, 240)).save(folder / f"{stem}-{number}.png")
+    case = folder.with_name(folder.name + "-case")
+    assert run_cli("scan", folder, "--case", case).returncode == 0
+    return case, items_by_path(case)
+
+
 def test_matching_again_is_incremental_and_stays_right(tmp_path: Path) -> None:
     first = tmp_path / "first"
-    first.mkdir()
-    for index in range(3):
-        photo_like(300 + index, (320, 240)).save(first / f"view-{index}.png")
-    case = tmp_path / "case"
-    assert run_cli("scan", first, "--case", case).returncode == 0
-    rows = items_by_path(case)
+    case, rows = scanned_pictures(first, "view", range(300, 303))
     bank = tmp_path / "bank.csv"
     bank.write_text(
         f"pdq,md5,external_id\n{rows['view-0.png']['pdq']},,A\n,{rows['view-1.png']['md5']},B\n",
@@ -189,13 +196,7 @@ def test_matching_again_is_incremental_and_stays_right(tmp_path: Path) -> None:
 
 def test_a_large_bank_matches_through_the_cached_index_like_brute_force(tmp_path: Path) -> None:
     """The engine on a bank big enough for the multi-index hash gives brute force's answer."""
-    source = tmp_path / "source"
-    source.mkdir()
-    for index in range(4):
-        photo_like(400 + index, (320, 240)).save(source / f"scene-{index}.png")
-    case_dir = tmp_path / "case"
-    assert run_cli("scan", source, "--case", case_dir).returncode == 0
-    rows = items_by_path(case_dir)
+    case_dir, rows = scanned_pictures(tmp_path / "source", "scene", range(400, 404))
     rng = np.random.default_rng(11)
     filler = rng.integers(0, 256, size=(3000, 32), dtype=np.uint8)
     lines = ["pdq,external_id"] + [f"{row.tobytes().hex()},F-{n}" for n, row in enumerate(filler)]

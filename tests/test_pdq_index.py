@@ -57,7 +57,7 @@ hex_codes = st.binary(min_size=32, max_size=32).map(bytes.hex)
 def test_brute_force_agrees_with_the_reference_distance(
     bank: list[str], query: str, radius: int
 ) -> None:
-    hits = BruteForcePdqIndex.from_hex(bank).search_many(pack_pdq([query]), radius)
+    hits = BruteForcePdqIndex(pack_pdq(bank)).search_many(pack_pdq([query]), radius)
     found = set(zip(hits.positions.tolist(), hits.distances.tolist(), strict=True))
     expected = {
         (position, PdqSignal.distance(query, code))

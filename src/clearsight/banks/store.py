@@ -99,15 +99,6 @@ class BankHit:
     metadata: EntryMetadata
 
 
-@dataclass(frozen=True)
-class PdqCodes:
-    """Every PDQ code of some banks, with the entry and bank each belongs to (aligned)."""
-
-    hashes: list[str]
-    entry_ids: list[int]
-    banks: list[BankTarget]
-
-
 @dataclass
 class ImportReport:
     """What an import did. ``rejected`` keeps the first reasons; ``rejected_count`` all."""
@@ -209,21 +200,6 @@ class BankStore:
                     hit = BankHit(by_id[entry.bank_id], entry.id, _metadata_of(entry))
                     found.setdefault(value, []).append(hit)
         return found
-
-    def pdq_codes(self, targets: Sequence[BankTarget]) -> PdqCodes:
-        by_id = {target.id: target for target in targets}
-        codes = PdqCodes([], [], [])
-        with Session(self._engine) as session:
-            rows = session.execute(
-                select(BankEntrySignal.value, BankEntrySignal.entry_id, BankEntrySignal.bank_id)
-                .where(BankEntrySignal.kind == "pdq", BankEntrySignal.bank_id.in_(by_id))
-                .order_by(BankEntrySignal.id)
-            )
-            for value, entry_id, bank_id in rows:
-                codes.hashes.append(value)
-                codes.entry_ids.append(entry_id)
-                codes.banks.append(by_id[bank_id])
-        return codes
 
     def pdq_arrays(self, bank_id: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
         """Bank ``bank_id``'s PDQ codes as (n, 4) big-endian words, and each one's entry id.

@@ -16,7 +16,6 @@ per query, against 10M comparisons for brute force.
 from __future__ import annotations
 
 import itertools
-import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from typing import TypeVar
 import numpy as np
 import numpy.typing as npt
 
+from clearsight.cores import available_cores
 from clearsight.match.pdq_index import BruteForcePdqIndex, Codes, PdqHits
 
 CODE_BITS = 256
@@ -90,10 +90,6 @@ class MihLayout:
             probes = sum(comb(bits, flipped) for flipped in range(flips + 1))
             cost += probes * (1 + size / (1 << bits))
         return cost
-
-
-def available_cores() -> int:
-    return len(os.sched_getaffinity(0))
 
 
 class MultiIndexPdqIndex:

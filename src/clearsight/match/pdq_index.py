@@ -77,10 +77,6 @@ class BruteForcePdqIndex:
     def __init__(self, codes: Codes) -> None:
         self._codes = codes.reshape(-1, 4)
 
-    @classmethod
-    def from_hex(cls, hashes: Sequence[str]) -> BruteForcePdqIndex:
-        return cls(pack_pdq(hashes) if hashes else np.zeros((0, 4), dtype=np.uint64))
-
     def __len__(self) -> int:
         return int(self._codes.shape[0])
 

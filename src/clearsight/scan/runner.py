@@ -27,6 +27,7 @@ from typing import Protocol
 
 from pebble import ProcessExpired, ProcessPool
 
+from clearsight.cores import available_cores
 from clearsight.errors import UserError
 from clearsight.media.decode import DecodeLimits
 from clearsight.media.sniff import MediaKind
@@ -180,7 +181,7 @@ def _fingerprint_all(
         return
     full = FingerprintOptions(options.limits, decode=True)
     digests_only = FingerprintOptions(options.limits, decode=False)
-    workers = options.workers or _default_workers()
+    workers = options.workers or available_cores()
     window = max(4, workers * 8)
     queue: Iterator[_Task] = iter(tasks)
     in_flight: dict[Future[ScannedFile], _Task] = {}
@@ -243,13 +244,6 @@ def _settle(
         return _Task(task.source_id, task.entry, failure)
     recorder.add(task.source_id, unreadable(rel, ErrorStage.WORKER, task.first_failure))
     return None
-
-
-def _default_workers() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # the cores this process may really use
-    except AttributeError:  # macOS and Windows have no affinity call
-        return os.cpu_count() or 1
 
 
 def _quiet_forkserver() -> multiprocessing.context.ForkServerContext:
