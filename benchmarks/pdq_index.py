@@ -71,8 +71,8 @@ def rss_bytes() -> int:
 
 def make_data(
     size: int, per_distance: int, seed: int
-) -> tuple[Codes, Codes, npt.NDArray[np.int64]]:
-    """Random codes, and queries planted at each distance 0-40 from a random code."""
+) -> tuple[Codes, Codes, npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """Random codes; queries planted at each distance 0-40; each one's base code and distance."""
     rng = np.random.default_rng(seed)
     codes = rng.integers(0, 2**64, size=(size, 4), dtype=np.uint64)
     planted = np.repeat(np.arange(MAX_PLANTED + 1), per_distance)
@@ -82,7 +82,7 @@ def make_data(
         for bit in rng.choice(256, size=distance, replace=False):
             queries[number, bit // 64] ^= np.uint64(1) << np.uint64(63 - bit % 64)
     order = rng.permutation(queries.shape[0])  # mixed distances, as a real batch is
-    return codes, queries[order], planted[order]
+    return codes, queries[order], bases[order], planted[order]
 
 
 def ensure_baselines(workdir: Path) -> Path:
@@ -160,7 +160,7 @@ def recall(
 
 def bench_size(size: int, args: argparse.Namespace, python: Path | None) -> dict[str, Any]:
     log(f"N={size:,}: drawing codes and planting {args.per_distance} queries per distance")
-    codes, queries, planted = make_data(size, args.per_distance, seed=size)
+    codes, queries, bases, planted = make_data(size, args.per_distance, seed=size)
     args.workdir.mkdir(parents=True, exist_ok=True)
     codes_path = args.workdir / f"codes-{size}.npy"
     queries_path = args.workdir / f"queries-{size}.npy"
@@ -177,7 +177,11 @@ def bench_size(size: int, args: argparse.Namespace, python: Path | None) -> dict
         results[contender] = run_baseline(python, contender, codes_path, queries_path)
     truth = results.get("flat", {}).get("hits")
     if truth is None:  # without the flat index, the planted pairs are the truth
-        truth = [[q, -1, int(d)] for q, d in enumerate(planted) if d <= RADIUS]
+        truth = [
+            [q, int(b), int(d)]
+            for q, (b, d) in enumerate(zip(bases, planted, strict=True))
+            if d <= RADIUS
+        ]
     for contender in ("clearsight", "threatexchange"):
         if "hits" in results.get(contender, {}):
             results[contender]["recall"] = recall(results[contender]["hits"], truth)
