@@ -51,14 +51,18 @@ def photo_like(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
     return Image.fromarray(np.clip(np.asarray(image) + grain, 0, 255).astype(np.uint8))
 
 
-def run_cli(*args: str | Path, timeout: float = 240) -> subprocess.CompletedProcess[str]:
-    """Run the installed ``clearsight`` command the way a user would."""
+def run_cli(
+    *args: str | Path, timeout: float = 240, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the installed ``clearsight`` command the way a user would (``env`` adds to
+    the environment)."""
     return subprocess.run(
         [str(CLEARSIGHT), *map(str, args)],
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
+        env={**os.environ, **env} if env else None,
     )
 
 

@@ -56,7 +56,7 @@ class EntryMetadata:
 
 @dataclass(frozen=True)
 class ImportedEntry:
-    """One entry of a bank file: its signals (normalised) and metadata.
+    """One entry of a bank: its signals (normalised) and metadata.
 
     ``remove`` marks an entry the list withdraws (NCMEC ``deletedImage``); such an entry
     is identified by its ``external_id``, or failing that, by its signals.
@@ -66,6 +66,11 @@ class ImportedEntry:
     metadata: EntryMetadata = field(default_factory=EntryMetadata)
     remove: bool = False
     where: str = ""
+    # Only for originals the user holds (``bank add``): the PDQ hashes of crops, turns
+    # and quadrants by variant name, and the packed local features used to confirm
+    # candidates. Lists from elsewhere carry neither, and exports leave them out.
+    pdq_variants: tuple[tuple[str, str], ...] = ()
+    features: str | None = None
 
 
 @dataclass(frozen=True)

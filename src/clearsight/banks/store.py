@@ -47,6 +47,9 @@ _BATCH = 1000
 _PDQ_PAGE = 50_000  # rows per query when reading PDQ codes: about 6 MB of strings
 _PDQ_WORDS = 4  # a 256-bit PDQ hash as big-endian 64-bit words
 _KEPT_REJECTIONS = 20
+# Signal kinds for what only own banks hold: ``pdq:<variant>`` and packed features.
+PDQ_VARIANT_PREFIX = "pdq:"
+FEATURES_KIND = "orb"
 
 
 def clearsight_home() -> Path:
@@ -88,6 +91,19 @@ class BankTarget:
     pdq_threshold: int
     uid: str
     revision: int
+    has_features: bool = False
+
+
+@dataclass(frozen=True)
+class PdqArrays:
+    """A bank's PDQ codes as (n, 4) big-endian words, each code's entry, and which view
+    of the entry's picture it hashes: ``variants`` indexes ``variant_names``, where
+    0 (the name "") is the picture itself."""
+
+    codes: npt.NDArray[np.uint64]
+    entry_ids: npt.NDArray[np.int64]
+    variants: npt.NDArray[np.int16]
+    variant_names: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -165,6 +181,13 @@ class BankStore:
                 banks = [self._bank(session, name) for name in dict.fromkeys(names)]
             else:
                 banks = list(session.scalars(select(Bank).order_by(Bank.name)))
+            featured = set(
+                session.scalars(
+                    select(BankEntrySignal.bank_id)
+                    .where(BankEntrySignal.kind == FEATURES_KIND)
+                    .distinct()
+                )
+            )
             return [
                 BankTarget(
                     id=bank.id,
@@ -173,6 +196,7 @@ class BankStore:
                     pdq_threshold=bank.pdq_threshold,
                     uid=bank.uid,
                     revision=bank.revision,
+                    has_features=bank.id in featured,
                 )
                 for bank in banks
                 if bank.enabled
@@ -201,13 +225,17 @@ class BankStore:
                     found.setdefault(value, []).append(hit)
         return found
 
-    def pdq_arrays(self, bank_id: int) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.int64]]:
-        """Bank ``bank_id``'s PDQ codes as (n, 4) big-endian words, and each one's entry id.
+    def pdq_arrays(self, bank_id: int) -> PdqArrays:
+        """Bank ``bank_id``'s PDQ codes, of the pictures and of their variants.
 
         Ordered by signal id. Read in pages by key, each decoded at once into arrays
         sized by a count first, so ten million codes cost their arrays and one page.
         """
-        wanted = (BankEntrySignal.bank_id == bank_id, BankEntrySignal.kind == "pdq")
+        is_pdq = (BankEntrySignal.kind == "pdq") | BankEntrySignal.kind.startswith(
+            PDQ_VARIANT_PREFIX, autoescape=True
+        )
+        wanted = (BankEntrySignal.bank_id == bank_id, is_pdq)
+        names: dict[str, int] = {"pdq": 0}
         # A Connection, not a Session: the ORM's work per row would cost more than the SQL.
         with self._engine.connect() as connection:
             total = connection.scalar(
@@ -215,10 +243,16 @@ class BankStore:
             )
             words = np.empty((total or 0, _PDQ_WORDS), dtype=np.uint64)
             entry_ids = np.empty(total or 0, dtype=np.int64)
+            variants = np.zeros(total or 0, dtype=np.int16)
             filled, last = 0, 0
             while True:
                 rows = connection.execute(
-                    select(BankEntrySignal.id, BankEntrySignal.value, BankEntrySignal.entry_id)
+                    select(
+                        BankEntrySignal.id,
+                        BankEntrySignal.value,
+                        BankEntrySignal.entry_id,
+                        BankEntrySignal.kind,
+                    )
                     .where(*wanted, BankEntrySignal.id > last)
                     .order_by(BankEntrySignal.id)
                     .limit(_PDQ_PAGE)
@@ -229,11 +263,34 @@ class BankStore:
                 if end > len(words):  # an import added codes since the count
                     words = np.resize(words, (end, _PDQ_WORDS))
                     entry_ids = np.resize(entry_ids, end)
-                _, values, ids = zip(*rows, strict=True)
+                    variants = np.resize(variants, end)
+                _, values, ids, kinds = zip(*rows, strict=True)
                 words[filled:end] = _pdq_words(values)
                 entry_ids[filled:end] = ids
+                variants[filled:end] = [names.setdefault(kind, len(names)) for kind in kinds]
                 filled, last = end, rows[-1][0]
-        return words[:filled], entry_ids[:filled]
+        variant_names = tuple(kind.removeprefix(PDQ_VARIANT_PREFIX) for kind in names)
+        return PdqArrays(
+            words[:filled], entry_ids[:filled], variants[:filled], ("", *variant_names[1:])
+        )
+
+    def entry_features(self, entry_ids: Iterable[int]) -> dict[int, str]:
+        """The packed local features of those entries that have them."""
+        wanted = list(set(entry_ids))
+        found: dict[int, str] = {}
+        with self._engine.connect() as connection:
+            for start in range(0, len(wanted), _BATCH):
+                found.update(
+                    connection.execute(
+                        select(BankEntrySignal.entry_id, BankEntrySignal.value).where(
+                            BankEntrySignal.kind == FEATURES_KIND,
+                            BankEntrySignal.entry_id.in_(wanted[start : start + _BATCH]),
+                        )
+                    )
+                    .tuples()
+                    .all()
+                )
+        return found
 
     def entry_metadata(self, entry_ids: Iterable[int]) -> dict[int, EntryMetadata]:
         wanted = list(set(entry_ids))
@@ -261,14 +318,27 @@ class BankStore:
                 if not rows:
                     return
                 signals: dict[int, list[tuple[BankSignal, str]]] = {}
+                variants: dict[int, list[tuple[str, str]]] = {}
+                features: dict[int, str] = {}
                 for entry_id, kind, value in session.execute(
                     select(BankEntrySignal.entry_id, BankEntrySignal.kind, BankEntrySignal.value)
                     .where(BankEntrySignal.entry_id.in_([row.id for row in rows]))
                     .order_by(BankEntrySignal.entry_id, BankEntrySignal.kind)
                 ):
-                    signals.setdefault(entry_id, []).append((BankSignal(kind), value))
+                    if kind == FEATURES_KIND:
+                        features[entry_id] = value
+                    elif kind.startswith(PDQ_VARIANT_PREFIX):
+                        name = kind.removeprefix(PDQ_VARIANT_PREFIX)
+                        variants.setdefault(entry_id, []).append((name, value))
+                    else:
+                        signals.setdefault(entry_id, []).append((BankSignal(kind), value))
                 for row in rows:
-                    yield ImportedEntry(tuple(signals.get(row.id, ())), _metadata_of(row))
+                    yield ImportedEntry(
+                        tuple(signals.get(row.id, ())),
+                        _metadata_of(row),
+                        pdq_variants=tuple(variants.get(row.id, ())),
+                        features=features.get(row.id),
+                    )
                 last = rows[-1].id
                 session.expunge_all()
 
@@ -293,7 +363,8 @@ class BankStore:
                 for item in batch:
                     if isinstance(item, RejectedLine):
                         if stop_on_error:
-                            raise UserError(f"{file_name} {item.where}: {item.reason}")
+                            where = " ".join(part for part in (file_name, item.where) if part)
+                            raise UserError(f"{where}: {item.reason}")
                         report.reject(item)
                     else:
                         entries.append(item)
@@ -401,11 +472,20 @@ class BankStore:
             allow=bank.allow,
             pdq_threshold=bank.pdq_threshold,
             entries=entries or 0,
-            signals={kind: count for kind, count in signal_counts},
+            signals=_fold_variants(signal_counts),
             updated_at=bank.updated_at,
             uid=bank.uid,
             revision=bank.revision,
         )
+
+
+def _fold_variants(counts: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """Signal counts by kind, the PDQ hashes of all variants counted as one kind."""
+    folded: dict[str, int] = {}
+    for kind, count in counts:
+        key = "pdq-variants" if kind.startswith(PDQ_VARIANT_PREFIX) else kind
+        folded[key] = folded.get(key, 0) + count
+    return folded
 
 
 def _pdq_words(values: Sequence[str]) -> npt.NDArray[np.uint64]:
@@ -457,7 +537,7 @@ def _apply(
                 report.removed += 1
             continue
         values = _entry_values(entry)
-        signals = {(kind.value, value) for kind, value in entry.signals}
+        signals = _signal_rows(entry)
         if row is None:
             row = BankEntry(bank_id=bank_id, identity=identity, **values)
             session.add(row)
@@ -473,6 +553,15 @@ def _apply(
             _add_signals(session, bank_id, row.id, signals)
             report.updated += 1
     session.flush()
+
+
+def _signal_rows(entry: ImportedEntry) -> set[tuple[str, str]]:
+    """Every (kind, value) row an entry is stored as."""
+    rows = {(kind.value, value) for kind, value in entry.signals}
+    rows.update((PDQ_VARIANT_PREFIX + name, value) for name, value in entry.pdq_variants)
+    if entry.features is not None:
+        rows.add((FEATURES_KIND, entry.features))
+    return rows
 
 
 def _add_signals(

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TextIO
 
 import click
+from tqdm import tqdm
 
 from clearsight.banks.formats.export import write_csv, write_text, write_vics
 from clearsight.banks.formats.reader import BankFormat, read_bank_file
 from clearsight.banks.models import DEFAULT_PDQ_THRESHOLD
-from clearsight.banks.records import BankSignal
+from clearsight.banks.originals import entry_of, original_files
+from clearsight.banks.records import BankSignal, EntryMetadata, ImportEvent, parse_flag
 from clearsight.banks.store import BankSettings, BankStore, BankSummary, ImportReport
 from clearsight.errors import UserError
 from clearsight.match.index_cache import PdqIndexCache
+from clearsight.media.decode import DecodeLimits
 
 banks_option = click.option(
     "--banks",
@@ -97,6 +102,98 @@ def import_(
     finally:
         store.close()
     click.echo(_report_json(report) if as_json else _report_text(name, file, report))
+    return 0
+
+
+@bank.command("add")
+@click.argument("name")
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--category", help="Category of every picture added (kept on each entry).")
+@click.option("--series", help="Series name of every picture added.")
+@click.option(
+    "--victim-identified",
+    type=click.Choice(["yes", "no", "unknown"]),
+    default="unknown",
+    show_default=True,
+    help="Whether the series' victim is identified.",
+)
+@click.option(
+    "--on-error",
+    type=click.Choice(["skip", "stop"]),
+    default="skip",
+    show_default=True,
+    help="Skip files that are not usable pictures and report them, or stop and add nothing.",
+)
+@click.option("--source", help="Where the pictures came from (kept with a new bank).")
+@click.option("--description", help="What the pictures are (kept with a new bank).")
+@click.option("--allow", is_flag=True, help="A new bank of known-benign material (allow list).")
+@click.option(
+    "--pdq-threshold",
+    type=click.IntRange(0, 256),
+    default=DEFAULT_PDQ_THRESHOLD,
+    show_default=True,
+    help="PDQ match distance for a new bank.",
+)
+@banks_option
+@json_option
+def add(
+    name: str,
+    files: tuple[Path, ...],
+    category: str | None,
+    series: str | None,
+    victim_identified: str,
+    on_error: str,
+    source: str | None,
+    description: str | None,
+    allow: bool,
+    pdq_threshold: int,
+    banks_url: str | None,
+    as_json: bool,
+) -> int:
+    """Add original pictures (FILES, or every file under a folder) to bank NAME.
+
+    Unlike an imported list, which holds one hash per picture, a bank of originals
+    keeps for each picture its digests and PDQ hash, PDQ hashes of centre crops, small
+    turns and quadrants, and its local (ORB) features. Copies that were cropped,
+    turned, captioned or partly repainted then still match, each match naming the
+    variant that met; pairs PDQ leaves open are confirmed by the local features. The
+    pictures themselves are not stored. Entries are named by file name (or path below
+    the folder given); adding the same pictures again changes nothing.
+    """
+    metadata = EntryMetadata(
+        category=category, series=series, victim_identified=parse_flag(victim_identified)
+    )
+    found = list(original_files(files))
+    limits = DecodeLimits()
+
+    def events() -> Iterator[ImportEvent]:
+        with tqdm(
+            total=len(found), unit="picture", desc="adding", disable=not sys.stderr.isatty()
+        ) as bar:
+            for path, entry_name in found:
+                yield entry_of(path, entry_name, metadata, limits)
+                bar.update(1)
+
+    settings = BankSettings(source, description, allow, pdq_threshold)
+    store = BankStore.open(banks_url)
+    try:
+        report = store.import_entries(
+            name, events(), settings, stop_on_error=on_error == "stop", file_name=""
+        )
+    finally:
+        store.close()
+    if as_json:
+        click.echo(_report_json(report))
+    else:
+        lines = [
+            f"Added {len(found)} file(s) to bank {name!r}: {report.added} added, "
+            f"{report.updated} updated, {report.unchanged} unchanged, "
+            f"{report.rejected_count} skipped."
+        ]
+        lines += [f"  skipped {line.where}: {line.reason}" for line in report.rejected]
+        if report.rejected_count > len(report.rejected):
+            lines.append(f"  … and {report.rejected_count - len(report.rejected)} more")
+        click.echo("\n".join(lines))
     return 0
 
 

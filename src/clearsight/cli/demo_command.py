@@ -19,6 +19,7 @@ from clearsight.cli.match_command import describe
 from clearsight.cli.progress import ProgressBar
 from clearsight.match.engine import match_case
 from clearsight.match.index_cache import PdqIndexCache
+from clearsight.match.item_features import FileItemFeatures
 from clearsight.scan import ScanOptions, run_scan
 from clearsight.signals.pdq import PDQ_MATCH_THRESHOLD, PDQ_MIN_QUALITY, PdqSignal
 from clearsight.store.interface import ItemRow
@@ -110,7 +111,13 @@ def _demo_matches(case_dir: Path, rows: list[ItemRow]) -> str:
             stop_on_error=True,
             file_name="demo",
         )
-        report = match_case(store, banks, [DEMO_BANK], cache=PdqIndexCache.default())
+        report = match_case(
+            store,
+            banks,
+            [DEMO_BANK],
+            cache=PdqIndexCache.default(),
+            item_features=FileItemFeatures(store),
+        )
         matched = [row for row in store.iter_items() if row.matches]
     finally:
         store.close()

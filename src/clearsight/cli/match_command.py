@@ -13,6 +13,7 @@ from clearsight.cli.bank_command import banks_option
 from clearsight.cli.case_option import case_option, open_case
 from clearsight.match.engine import MatchReport, match_case
 from clearsight.match.index_cache import PdqIndexCache
+from clearsight.match.item_features import FileItemFeatures
 
 
 @click.command()
@@ -29,7 +30,12 @@ def match(case_dir: Path, bank_names: tuple[str, ...], banks_url: str | None, as
     """Match every item of the case against the banks.
 
     Digests (md5, sha1, sha256) must be equal; PDQ hashes match within each bank's
-    threshold, also after rotation or flipping (the transform is recorded). Items
+    threshold, also after rotation or flipping (the transform is recorded), and so do
+    the hashes of an item's views (border trimmed, screenshot or collage tiles,
+    caption removed) and, for own banks (``bank add``), the hashes of the originals'
+    crops, turns and quadrants; the variant that matched is recorded. In own banks, a
+    pair a little beyond the threshold is confirmed or dismissed by local features,
+    reading the item's file again (unchanged, by its SHA-256). Items
     whose PDQ quality is below 50 are not PDQ-matched and get a note saying so.
     Running it again is incremental: a bank unchanged since the last run is checked
     only against items added since; a bank whose content or settings changed is
@@ -38,7 +44,13 @@ def match(case_dir: Path, bank_names: tuple[str, ...], banks_url: str | None, as
     case = open_case(case_dir, create=False)
     banks = BankStore.open(banks_url)
     try:
-        report = match_case(case, banks, list(bank_names) or None, cache=PdqIndexCache.default())
+        report = match_case(
+            case,
+            banks,
+            list(bank_names) or None,
+            cache=PdqIndexCache.default(),
+            item_features=FileItemFeatures(case),
+        )
     finally:
         banks.close()
         case.close()
@@ -51,6 +63,11 @@ def describe(report: MatchReport) -> str:
         return "No enabled banks to match against. Add one with: clearsight bank import NAME FILE"
     lines = [
         f"{run.bank}: {run.mode}, {run.items_checked} items checked, {run.matches_found} matches"
+        + (
+            f" ({run.confirmed} of {run.candidates} candidates confirmed by local features)"
+            if run.candidates
+            else ""
+        )
         for run in report.runs
     ]
     lines.append(

@@ -15,6 +15,7 @@ from clearsight.cli.match_command import describe
 from clearsight.cli.progress import ProgressBar
 from clearsight.match.engine import MatchReport, match_case
 from clearsight.match.index_cache import PdqIndexCache
+from clearsight.match.item_features import FileItemFeatures
 from clearsight.media.decode import DecodeLimits
 from clearsight.scan import ScanOptions, ScanReport, check_sources, run_scan
 
@@ -83,7 +84,12 @@ def scan(
         banks = BankStore.open_if_present(banks_url)
         if banks is not None:
             try:
-                matched = match_case(store, banks, cache=PdqIndexCache.default())
+                matched = match_case(
+                    store,
+                    banks,
+                    cache=PdqIndexCache.default(),
+                    item_features=FileItemFeatures(store),
+                )
             finally:
                 banks.close()
     finally:

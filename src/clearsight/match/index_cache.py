@@ -32,25 +32,28 @@ from typing import IO, Any
 import numpy as np
 import numpy.typing as npt
 
-from clearsight.banks.store import BankTarget, clearsight_home
+from clearsight.banks.store import BankTarget, PdqArrays, clearsight_home
 from clearsight.match.mih import MihLayout, MultiIndexPdqIndex
-from clearsight.match.pdq_index import BruteForcePdqIndex, Codes, PdqIndex
+from clearsight.match.pdq_index import BruteForcePdqIndex, PdqIndex
 
-INDEX_FORMAT = 1
+INDEX_FORMAT = 2  # 2: each code's variant is kept
 BRUTE_FORCE_BELOW = 50_000
 """Banks with fewer PDQ codes than this are searched by brute force, uncached."""
 
 EntryIds = npt.NDArray[np.int64]
-FetchCodes = Callable[[], tuple[Codes, EntryIds]]
-_ARRAYS = ("codes", "entry_ids", "offsets", "ids")
+FetchCodes = Callable[[], PdqArrays]
+_ARRAYS = ("codes", "entry_ids", "variants", "offsets", "ids")
 
 
 @dataclass(frozen=True)
 class BankIndex:
-    """A bank's PDQ index, the entry each code position belongs to, and how it was got."""
+    """A bank's PDQ index, the entry and variant each code position belongs to, and how
+    it was got."""
 
     index: PdqIndex
     entry_ids: EntryIds
+    variants: npt.NDArray[np.int16]
+    variant_names: tuple[str, ...]
     origin: str  # "brute-force", "cache" or "built"
 
 
@@ -69,12 +72,18 @@ class PdqIndexCache:
         cached = self._load(bank)
         if cached is not None:
             return cached
-        codes, entry_ids = fetch()
-        if codes.shape[0] < self._brute_force_below:
-            return BankIndex(BruteForcePdqIndex(codes), entry_ids, "brute-force")
-        index = MultiIndexPdqIndex.build(codes, bank.pdq_threshold)
-        self._save(bank, index, entry_ids)
-        return BankIndex(index, entry_ids, "built")
+        arrays = fetch()
+        if arrays.codes.shape[0] < self._brute_force_below:
+            return BankIndex(
+                BruteForcePdqIndex(arrays.codes),
+                arrays.entry_ids,
+                arrays.variants,
+                arrays.variant_names,
+                "brute-force",
+            )
+        index = MultiIndexPdqIndex.build(arrays.codes, bank.pdq_threshold)
+        self._save(bank, index, arrays)
+        return BankIndex(index, arrays.entry_ids, arrays.variants, arrays.variant_names, "built")
 
     def paths(self, bank_uid: str) -> tuple[Path, Path]:
         """The arrays file and the manifest of a bank's cached index."""
@@ -102,17 +111,19 @@ class PdqIndexCache:
             with np.load(arrays_path, allow_pickle=False) as stored:
                 arrays = {name: stored[name] for name in _ARRAYS}
             layout = MihLayout(tuple(int(bits) for bits in manifest["chunk_bits"]))
-            if _checksum(arrays) != manifest.get("sha256"):
+            variant_names = tuple(str(name) for name in manifest["variant_names"])
+            if _checksum(arrays, variant_names) != manifest.get("sha256"):
                 return None
             index = MultiIndexPdqIndex(arrays["codes"], layout, arrays["offsets"], arrays["ids"])
         except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
             return None  # unreadable or torn: rebuilt below
-        return BankIndex(index, arrays["entry_ids"], "cache")
+        return BankIndex(index, arrays["entry_ids"], arrays["variants"], variant_names, "cache")
 
-    def _save(self, bank: BankTarget, index: MultiIndexPdqIndex, entry_ids: EntryIds) -> None:
+    def _save(self, bank: BankTarget, index: MultiIndexPdqIndex, codes: PdqArrays) -> None:
         arrays: dict[str, npt.NDArray[Any]] = {
             "codes": index.codes,
-            "entry_ids": entry_ids,
+            "entry_ids": codes.entry_ids,
+            "variants": codes.variants,
             "offsets": index.offsets,
             "ids": index.ids,
         }
@@ -123,7 +134,8 @@ class PdqIndexCache:
             "bank_revision": bank.revision,
             "codes": len(index),
             "chunk_bits": list(index.layout.chunk_bits),
-            "sha256": _checksum(arrays),
+            "variant_names": list(codes.variant_names),
+            "sha256": _checksum(arrays, codes.variant_names),
         }
         self._directory.mkdir(parents=True, exist_ok=True)
         arrays_path, manifest_path = self.paths(bank.uid)
@@ -131,10 +143,11 @@ class PdqIndexCache:
             arrays_path,
             lambda handle: np.savez(
                 handle,
-                codes=index.codes,
-                entry_ids=entry_ids,
-                offsets=index.offsets,
-                ids=index.ids,
+                codes=arrays["codes"],
+                entry_ids=arrays["entry_ids"],
+                variants=arrays["variants"],
+                offsets=arrays["offsets"],
+                ids=arrays["ids"],
             ),
         )
         _replace(
@@ -143,8 +156,9 @@ class PdqIndexCache:
         )
 
 
-def _checksum(arrays: dict[str, npt.NDArray[Any]]) -> str:
+def _checksum(arrays: dict[str, npt.NDArray[Any]], variant_names: tuple[str, ...]) -> str:
     digest = hashlib.sha256()
+    digest.update(json.dumps(list(variant_names)).encode())
     for name in _ARRAYS:
         array = np.ascontiguousarray(arrays[name])
         digest.update(f"{name}:{array.dtype.str}:{array.shape}\n".encode())

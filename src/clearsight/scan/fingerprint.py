@@ -23,6 +23,7 @@ from clearsight.media.sniff import (
 )
 from clearsight.signals.digests import StreamingDigests
 from clearsight.signals.pdq import PDQ_WORKING_BOX, PdqHash, PdqSignal
+from clearsight.signals.variants import VariantHash, hash_views, query_views
 from clearsight.store.interface import ErrorStage, ItemError, ScannedFile
 
 CHUNK_BYTES = 1024 * 1024
@@ -104,9 +105,14 @@ def _with_pixels(record: ScannedFile, data: bytes, limits: DecodeLimits) -> Scan
         failed = replace(record, media_type=media_type, kind=MediaKind.IMAGE)
         return _with_error(failed, ErrorStage.DECODE, str(exc))
     pdq: PdqHash | None = None
+    variants: tuple[VariantHash, ...] = ()
     errors = record.errors
     try:
         pdq = PdqSignal.hash_from_luma(image.luma)
+        # The views a known picture may hide in: trimmed, screenshot, collage tiles. Even
+        # a picture too plain to hash well as a whole (a mostly empty screenshot) may
+        # hold a well-hashed photo.
+        variants = tuple(hash_views(query_views(image.luma), pdq.hex))
     except Exception as exc:  # noqa: BLE001 - a hashing failure is this file's error row
         errors = (*errors, ItemError(ErrorStage.HASH, f"PDQ failed: {type(exc).__name__}"))
     return replace(
@@ -117,6 +123,7 @@ def _with_pixels(record: ScannedFile, data: bytes, limits: DecodeLimits) -> Scan
         height=image.height,
         orientation=image.orientation,
         pdq=pdq,
+        pdq_variants=variants,
         errors=errors,
     )
 

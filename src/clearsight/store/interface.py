@@ -16,6 +16,7 @@ from typing import Protocol
 from clearsight.media.sniff import MediaKind
 from clearsight.signals.digests import DigestSet
 from clearsight.signals.pdq import PdqHash
+from clearsight.signals.variants import VariantHash
 
 
 class ErrorStage(enum.StrEnum):
@@ -48,6 +49,7 @@ class ScannedFile:
     orientation: int | None = None
     digests: DigestSet | None = None
     pdq: PdqHash | None = None
+    pdq_variants: tuple[VariantHash, ...] = ()
     errors: tuple[ItemError, ...] = field(default=())
 
 
@@ -75,6 +77,8 @@ class MatchView:
     category: str | None
     series: str | None
     victim_identified: bool | None
+    variant: str | None = None
+    inliers: int | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,7 @@ class BankCheck:
     pdq_threshold: int
     allow: bool
     through_item: int
+    matcher: str = ""
 
 
 @dataclass(frozen=True)
@@ -115,6 +120,15 @@ class MatchQuery:
     pdq: str | None
     pdq_quality: int | None
     dihedral: tuple[str, ...]
+    variants: tuple[VariantHash, ...] = ()
+
+
+@dataclass(frozen=True)
+class ItemFile:
+    """Where an item's bytes are, and the SHA-256 they had when scanned."""
+
+    path: str
+    sha256: str | None
 
 
 @dataclass(frozen=True)
@@ -189,3 +203,7 @@ class MatchLedger(Protocol):
         ...
 
     def match_totals(self, banks: Sequence[str]) -> MatchTotals: ...
+
+    def item_files(self, item_ids: Sequence[int]) -> dict[int, ItemFile]:
+        """Where to read the named items again (to confirm a candidate match)."""
+        ...

@@ -117,6 +117,10 @@ class Match(Base):
     signal: Mapped[str] = mapped_column(String(40))
     distance: Mapped[int] = mapped_column(Integer)
     transform: Mapped[str] = mapped_column(String(40))
+    # Which extra hashes met: "query:trim-border", "bank:crop-0.88", both joined by "+".
+    variant: Mapped[str | None] = mapped_column(String(80))
+    # Local-feature pairs that confirmed a match PDQ alone left open; None if not needed.
+    inliers: Mapped[int | None] = mapped_column(Integer)
     allow: Mapped[bool] = mapped_column(default=False)
     category: Mapped[str | None] = mapped_column(Text)
     series: Mapped[str | None] = mapped_column(Text)
@@ -154,4 +158,5 @@ class BankCheckRow(Base):
     pdq_threshold: Mapped[int] = mapped_column(Integer)
     allow: Mapped[bool]
     through_item: Mapped[int] = mapped_column(Integer)
+    matcher: Mapped[str] = mapped_column(String(40), server_default="")
     checked_at: Mapped[datetime]

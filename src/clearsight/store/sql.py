@@ -17,9 +17,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from clearsight.errors import CaseStoreError
+from clearsight.signals.variants import format_variants, parse_variants
 from clearsight.store.engines import sqlite_engine, upgrade_to_head, utc_now
 from clearsight.store.interface import (
     BankCheck,
+    ItemFile,
     ItemRow,
     MatchQuery,
     MatchRecord,
@@ -44,6 +46,8 @@ CASE_DATABASE = "case.sqlite"
 MATCH_STAGE = "match"
 # The seven rotated and flipped PDQ hashes of an item, comma-separated, in one row.
 PDQ_DIHEDRAL = "pdq_dihedral"
+# The hashes of an item's views (trimmed, tiles, overlay removed), in one row.
+PDQ_VARIANTS = "pdq_variants"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _ITEM_PAGE = 2000
 
@@ -173,6 +177,7 @@ class SqlCaseStore:
                     pdq_threshold=row.pdq_threshold,
                     allow=row.allow,
                     through_item=row.through_item,
+                    matcher=row.matcher,
                 )
                 for row in rows
             }
@@ -208,6 +213,7 @@ class SqlCaseStore:
             row.pdq_threshold = check.pdq_threshold
             row.allow = check.allow
             row.through_item = check.through_item
+            row.matcher = check.matcher
             row.checked_at = now
 
     def record_match_notes(self, notes: Sequence[tuple[int, str]], *, after_item: int) -> None:
@@ -241,6 +247,22 @@ class SqlCaseStore:
                 )
             )
         return MatchTotals(matched_items, matches, noted or 0)
+
+    def item_files(self, item_ids: Sequence[int]) -> dict[int, ItemFile]:
+        found: dict[int, ItemFile] = {}
+        wanted = list(dict.fromkeys(item_ids))
+        with Session(self._engine) as session:
+            for start in range(0, len(wanted), _ITEM_PAGE):
+                page = wanted[start : start + _ITEM_PAGE]
+                rows = session.execute(
+                    select(Item.id, Source.root, Item.path, Signal.value)
+                    .join(Source, Source.id == Item.source_id)
+                    .outerjoin(Signal, (Signal.item_id == Item.id) & (Signal.kind == "sha256"))
+                    .where(Source.case_id == self._case_id, Item.id.in_(page))
+                ).all()
+                for item_id, root, path, sha256 in rows:
+                    found[item_id] = ItemFile(_location(root, path), sha256)
+        return found
 
     def _case_items(self, after_item: int) -> Select[Any]:
         return (
@@ -326,6 +348,15 @@ def _signal_values(item_id: int, scanned: ScannedFile) -> list[dict[str, Any]]:
                     "quality": pdq.quality,
                 }
             )
+    if scanned.pdq_variants:
+        values.append(
+            {
+                "item_id": item_id,
+                "kind": PDQ_VARIANTS,
+                "value": format_variants(scanned.pdq_variants),
+                "quality": None,
+            }
+        )
     return values
 
 
@@ -361,6 +392,8 @@ def _row_of(item: Item, root: str) -> ItemRow:
                 category=m.category,
                 series=m.series,
                 victim_identified=m.victim_identified,
+                variant=m.variant,
+                inliers=m.inliers,
             )
             for m in sorted(item.matches, key=lambda m: (m.distance, m.bank, m.entry_id, m.signal))
         ),
@@ -371,13 +404,24 @@ def _row_of(item: Item, root: str) -> ItemRow:
 def _query_of(item_id: int, signals: dict[str, Signal]) -> MatchQuery:
     pdq = signals.get("pdq")
     dihedral = signals.get(PDQ_DIHEDRAL)
+    variants = signals.get(PDQ_VARIANTS)
     return MatchQuery(
         item_id=item_id,
         digests={k: signals[k].value for k in ("md5", "sha1", "sha256") if k in signals},
         pdq=pdq.value if pdq else None,
         pdq_quality=pdq.quality if pdq else None,
         dihedral=tuple(dihedral.value.split(",")) if dihedral else (),
+        variants=parse_variants(variants.value) if variants else (),
     )
+
+
+def _location(root: str, path: str) -> str:
+    """An item's file: its path under the source folder, or the source itself when the
+    source was a single file (whose item path is then its name)."""
+    base = Path(root)
+    if base.name == path and not base.is_dir():
+        return root
+    return str(base / path)
 
 
 def _value(signals: dict[str, Signal], kind: str) -> str | None:

@@ -1,0 +1,114 @@
+"""Local features: proof that two pictures show the same scene, point for point.
+
+A PDQ distance says two pictures look alike overall; it cannot tell a crop of a photo
+from a different photo of a similar view once the distance grows. ORB keypoints can:
+if hundreds of corners in one picture find their twins in the other, and one rotation,
+scale and shift carries most of those twins onto each other (checked by RANSAC), the
+two share that part of the scene. That is what confirms a candidate PDQ left open,
+without loosening the PDQ threshold for everything else.
+
+Features are taken from the same 512-pixel luma the PDQ hash is made from, and packed
+small (about 16 KB for 400 keypoints) so a bank can keep them beside its hashes.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+MAX_KEYPOINTS = 400
+# Lowe's ratio: a twin must be clearly closer than the next best candidate.
+RATIO = 0.8
+# RANSAC: a pair agrees with the fitted transform within this many pixels (512 box).
+REPROJECTION_PX = 4.0
+# Confirmation needs this many agreeing pairs, and this share of the ratio-test pairs.
+MIN_INLIERS = 20
+MIN_INLIER_SHARE = 0.25
+# A similarity between a copy and its original scales by no more than this either way.
+MAX_SCALE = 4.0
+_DESCRIPTOR_BYTES = 32
+
+
+@dataclass(frozen=True)
+class LocalFeatures:
+    """ORB keypoints: positions (n, 2) float32 and descriptors (n, 32) uint8."""
+
+    points: npt.NDArray[np.float32]
+    descriptors: npt.NDArray[np.uint8]
+
+    def __len__(self) -> int:
+        return int(self.points.shape[0])
+
+    def to_text(self) -> str:
+        """Base64 of the points then the descriptors, for a text column."""
+        count = np.array([len(self)], dtype="<u4").tobytes()
+        payload = count + self.points.astype("<f4").tobytes() + self.descriptors.tobytes()
+        return base64.b64encode(payload).decode("ascii")
+
+    @classmethod
+    def from_text(cls, text: str) -> LocalFeatures:
+        raw = base64.b64decode(text.encode("ascii"), validate=True)
+        count = int(np.frombuffer(raw[:4], dtype="<u4")[0])
+        points_end = 4 + count * 8
+        if len(raw) != points_end + count * _DESCRIPTOR_BYTES:
+            raise ValueError("stored local features are truncated")
+        points = np.frombuffer(raw[4:points_end], dtype="<f4").reshape(count, 2)
+        descriptors = np.frombuffer(raw[points_end:], dtype=np.uint8)
+        return cls(points.astype(np.float32), descriptors.reshape(count, _DESCRIPTOR_BYTES).copy())
+
+
+@dataclass(frozen=True)
+class Verification:
+    """How two pictures' features agree: pairs that passed the ratio test, and how
+    many of those one similarity transform explains."""
+
+    pairs: int
+    inliers: int
+
+    @property
+    def confirmed(self) -> bool:
+        return self.inliers >= MIN_INLIERS and self.inliers >= MIN_INLIER_SHARE * self.pairs
+
+
+def extract(luma: npt.NDArray[np.uint8]) -> LocalFeatures:
+    orb = cv2.ORB.create(nfeatures=MAX_KEYPOINTS)
+    keypoints, descriptors = orb.detectAndCompute(luma, None)
+    if descriptors is None or not keypoints:
+        return LocalFeatures(
+            np.zeros((0, 2), np.float32), np.zeros((0, _DESCRIPTOR_BYTES), np.uint8)
+        )
+    points = np.array([kp.pt for kp in keypoints], dtype=np.float32)
+    return LocalFeatures(points, np.asarray(descriptors, dtype=np.uint8))
+
+
+def verify(query: LocalFeatures, reference: LocalFeatures) -> Verification:
+    """Whether ``query`` shows (part of) the scene of ``reference``, up to a similarity."""
+    if len(query) < MIN_INLIERS or len(reference) < MIN_INLIERS:
+        return Verification(0, 0)
+    matcher = cv2.BFMatcher(cv2.NORM_HAMMING)
+    pairs = [
+        best
+        for best, second in (
+            found
+            for found in matcher.knnMatch(query.descriptors, reference.descriptors, k=2)
+            if len(found) == 2
+        )
+        if best.distance < RATIO * second.distance
+    ]
+    if len(pairs) < MIN_INLIERS:
+        return Verification(len(pairs), 0)
+    source = query.points[[pair.queryIdx for pair in pairs]]
+    target = reference.points[[pair.trainIdx for pair in pairs]]
+    matrix, inlier_mask = cv2.estimateAffinePartial2D(
+        source, target, method=cv2.RANSAC, ransacReprojThreshold=REPROJECTION_PX
+    )
+    if matrix is None or inlier_mask is None:
+        return Verification(len(pairs), 0)
+    scale = float(np.hypot(matrix[0, 0], matrix[1, 0]))
+    if not 1 / MAX_SCALE <= scale <= MAX_SCALE:
+        return Verification(len(pairs), 0)
+    return Verification(len(pairs), int(inlier_mask.sum()))

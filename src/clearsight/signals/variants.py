@@ -1,0 +1,137 @@
+"""Extra PDQ hashes of one picture, so a copy that was edited can still be found.
+
+PDQ is made for re-encoding and resizing; it is not made for geometry. Cropping 2% per
+side or turning by one degree already moves a hash 40 bits or more. So both sides of a
+lookup hash more than the picture as it is:
+
+* the **query** side hashes what may be the known picture inside the one scanned: the
+  picture with its border or letterbox trimmed, the rectangle of a screenshot it sits
+  in, the tiles of a collage, and the picture with a caption or badge taken off. These
+  are the only help against lists that hold nothing but the original's hash;
+* the **bank** side, for originals the user holds (``clearsight bank add``), hashes
+  centre crops at several scales, small rotations both ways (keeping the black corners
+  and cut to fit), and the four quadrants, so that a crop, a turn or an edit confined
+  to part of the picture lands near one of them.
+
+Every variant carries a name (``trim-border``, ``crop-0.88``, ``rotate+4-corners``,
+``quadrant-tl``) that ends up on the match, so a reviewer sees why two files were held
+to be the same picture. A variant whose hash has too little structure to trust (PDQ
+quality below the usual 50) is dropped, as is one whose hash repeats another's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from clearsight.signals.overlays import cleaned_views
+from clearsight.signals.pdq import PDQ_MIN_QUALITY, PdqSignal
+from clearsight.signals.regions import find_regions
+
+Luma = npt.NDArray[np.uint8]
+
+# Crops keep this share of each side, centred. With the rotations they are spaced so
+# that any crop up to about 13% per side or turn up to about 7 degrees comes within a
+# few dozen bits of one of them: close enough to be a candidate that local features
+# then confirm (see clearsight.signals.features), not close enough to match alone.
+BANK_CROP_SCALES = (0.94, 0.88, 0.82, 0.76)
+BANK_ROTATIONS = (2.0, -2.0, 4.0, -4.0, 6.0, -6.0)
+
+
+@dataclass(frozen=True)
+class VariantHash:
+    """The PDQ hash of one view of a picture, named for how the view was made."""
+
+    name: str
+    hex: str
+    quality: int
+
+
+def bank_views(luma: Luma) -> list[tuple[str, Luma]]:
+    """The views of an original a bank keeps hashes of, besides the original itself."""
+    views = [(f"crop-{scale:.2f}", centre_crop(luma, scale)) for scale in BANK_CROP_SCALES]
+    for degrees in BANK_ROTATIONS:
+        views.append((f"rotate{degrees:+.0f}-corners", rotated(luma, degrees, corners=True)))
+        views.append((f"rotate{degrees:+.0f}-cropped", rotated(luma, degrees, corners=False)))
+    views.extend(quadrants(luma))
+    return views
+
+
+def query_views(luma: Luma) -> list[tuple[str, Luma]]:
+    """The views of a scanned picture that may be a known picture in a frame or under
+    an overlay; empty for most pictures, which have none of those."""
+    views = [
+        (region.name, luma[region.top : region.bottom, region.left : region.right])
+        for region in find_regions(luma)
+    ]
+    views.extend(cleaned_views(luma))
+    return views
+
+
+def hash_views(views: Iterable[tuple[str, Luma]], original: str) -> list[VariantHash]:
+    """The usable hashes of ``views``: good enough quality, and none repeated."""
+    seen = {original}
+    hashes: list[VariantHash] = []
+    for name, view in views:
+        if min(view.shape) < 16:
+            continue
+        pdq = PdqSignal.hash_from_luma(np.ascontiguousarray(view))
+        if pdq.quality < PDQ_MIN_QUALITY or pdq.hex in seen:
+            continue
+        seen.add(pdq.hex)
+        hashes.append(VariantHash(name, pdq.hex, pdq.quality))
+    return hashes
+
+
+def centre_crop(luma: Luma, scale: float) -> Luma:
+    height, width = luma.shape
+    keep_h, keep_w = round(height * scale), round(width * scale)
+    top, left = (height - keep_h) // 2, (width - keep_w) // 2
+    return luma[top : top + keep_h, left : left + keep_w]
+
+
+def rotated(luma: Luma, degrees: float, *, corners: bool) -> Luma:
+    """``luma`` turned anticlockwise about its centre, in its own frame with black
+    corners, or cut to the largest centred rectangle of its shape that is all picture."""
+    height, width = luma.shape
+    matrix = cv2.getRotationMatrix2D((width / 2, height / 2), degrees, 1.0)
+    turned = cv2.warpAffine(luma, matrix, (width, height), flags=cv2.INTER_CUBIC, borderValue=(0,))
+    if corners:
+        return np.asarray(turned, dtype=np.uint8)
+    theta = math.radians(abs(degrees))
+    scale = min(
+        width / (width * math.cos(theta) + height * math.sin(theta)),
+        height / (width * math.sin(theta) + height * math.cos(theta)),
+    )
+    inner = centre_crop(np.asarray(turned, dtype=np.uint8), scale)
+    return inner[1:-1, 1:-1]  # no interpolated black at the cut
+
+
+def quadrants(luma: Luma) -> list[tuple[str, Luma]]:
+    height, width = luma.shape
+    half_h, half_w = height // 2, width // 2
+    return [
+        ("quadrant-tl", luma[:half_h, :half_w]),
+        ("quadrant-tr", luma[:half_h, half_w:]),
+        ("quadrant-bl", luma[half_h:, :half_w]),
+        ("quadrant-br", luma[half_h:, half_w:]),
+    ]
+
+
+def parse_variants(text: str) -> tuple[VariantHash, ...]:
+    """Read variants stored as ``name:hex:quality`` joined by commas."""
+    found: list[VariantHash] = []
+    for part in text.split(","):
+        if part:
+            name, value, quality = part.split(":")
+            found.append(VariantHash(name, value, int(quality)))
+    return tuple(found)
+
+
+def format_variants(variants: Sequence[VariantHash]) -> str:
+    return ",".join(f"{v.name}:{v.hex}:{v.quality}" for v in variants)

@@ -1,0 +1,115 @@
+"""The extra hashes of a picture (bank views) and the local features that confirm pairs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from clearsight.robustness.edits import EditContext, crop, rotate
+from clearsight.robustness.landscapes import render_landscape
+from clearsight.signals.features import LocalFeatures, extract, verify
+from clearsight.signals.pdq import PdqSignal
+from clearsight.signals.variants import (
+    BANK_CROP_SCALES,
+    VariantHash,
+    bank_views,
+    centre_crop,
+    format_variants,
+    hash_views,
+    parse_variants,
+    quadrants,
+    rotated,
+)
+
+NO_CONTEXT = EditContext(np.random.default_rng(0), ())
+
+
+def landscape(seed: int, width: int = 480, height: int = 320) -> Image.Image:
+    return Image.fromarray(render_landscape((41, seed), width, height))
+
+
+def luma(picture: Image.Image) -> np.ndarray:
+    return np.asarray(picture.convert("L"))
+
+
+def test_bank_views_are_named_crops_turns_and_quadrants() -> None:
+    views = dict(bank_views(luma(landscape(1))))
+    assert [f"crop-{scale:.2f}" for scale in BANK_CROP_SCALES] == [
+        name for name in views if name.startswith("crop-")
+    ]
+    assert {"rotate+2-corners", "rotate-6-cropped", "quadrant-tl", "quadrant-br"} <= set(views)
+    assert all(len(name) <= 16 for name in views)  # bank signal kinds are 20 characters
+    assert views["crop-0.76"].shape == (243, 365)
+
+
+def test_centre_crop_and_quadrants_cover_what_they_say() -> None:
+    picture = np.arange(100 * 60, dtype=np.uint32).reshape(60, 100).astype(np.uint8)
+    cropped = centre_crop(picture, 0.5)
+    assert cropped.shape == (30, 50)
+    assert cropped[0, 0] == picture[15, 25]
+    parts = dict(quadrants(picture))
+    assert parts["quadrant-br"][0, 0] == picture[30, 50]
+    assert sum(part.size for part in parts.values()) == picture.size
+
+
+def test_a_turn_keeps_black_corners_or_is_cut_to_picture() -> None:
+    grey = np.full((200, 300), 200, dtype=np.uint8)
+    with_corners = rotated(grey, 6, corners=True)
+    assert with_corners.shape == grey.shape
+    assert with_corners[0, 0] == 0 and with_corners[100, 150] == 200
+    cut = rotated(grey, 6, corners=False)
+    assert cut.shape[0] < 200 and cut.shape[1] < 300
+    assert cut.min() > 150  # no black left at the cut
+
+
+def test_a_bank_crop_hash_meets_a_copy_cropped_that_much() -> None:
+    original = landscape(2)
+    copy = crop(original, NO_CONTEXT, per_side=0.06)  # the 0.88 view keeps 6% per side less
+    views = dict(bank_views(luma(original)))
+    copy_hash = PdqSignal.hash_from_luma(luma(copy)).hex
+    whole = PdqSignal.hash_from_luma(luma(original)).hex
+    bank_crop = PdqSignal.hash_from_luma(np.ascontiguousarray(views["crop-0.88"])).hex
+    assert PdqSignal.distance(copy_hash, bank_crop) <= 31 < PdqSignal.distance(copy_hash, whole)
+
+
+def test_hash_views_drops_flat_views_and_repeats() -> None:
+    textured = luma(landscape(3))
+    flat = np.full((100, 100), 128, dtype=np.uint8)
+    original = PdqSignal.hash_from_luma(textured).hex
+    hashes = hash_views([("same", textured), ("flat", flat), ("tiny", textured[:8, :8])], original)
+    assert hashes == []
+    kept = hash_views([("left", textured[:, :240]), ("again", textured[:, :240])], original)
+    assert [variant.name for variant in kept] == ["left"]
+
+
+def test_stored_variants_read_back() -> None:
+    variants = (VariantHash("trim-border", "ab" * 32, 90), VariantHash("grid-2x2-r0c1", "0" * 64, 55))
+    assert parse_variants(format_variants(variants)) == variants
+    assert parse_variants("") == ()
+
+
+def test_features_pack_to_text_and_back() -> None:
+    features = extract(luma(landscape(4)))
+    assert len(features) > 100
+    again = LocalFeatures.from_text(features.to_text())
+    assert np.array_equal(again.points, features.points)
+    assert np.array_equal(again.descriptors, features.descriptors)
+    with pytest.raises(ValueError, match="truncated"):
+        LocalFeatures.from_text(features.to_text()[:-8])
+
+
+@pytest.mark.parametrize("degrees", [5, -3])
+def test_features_confirm_a_turned_and_cropped_copy(degrees: int) -> None:
+    original = landscape(5, 640, 427)
+    copy = rotate(crop(original, NO_CONTEXT, per_side=0.08), NO_CONTEXT, degrees=degrees, corners=False)
+    verdict = verify(extract(luma(copy)), extract(luma(original)))
+    assert verdict.confirmed, verdict
+
+
+def test_features_do_not_confirm_unrelated_pictures() -> None:
+    originals = [extract(luma(landscape(seed, 640, 427))) for seed in range(10, 16)]
+    for first, a in enumerate(originals):
+        for b in originals[first + 1 :]:
+            verdict = verify(a, b)
+            assert not verdict.confirmed, verdict
