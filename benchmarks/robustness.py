@@ -174,9 +174,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     # What collages and screenshots put beside a copy: pictures in no bank, else a tile
     # that is another base would rightly match that base.
-    fillers = [
-        Image.fromarray(render_landscape((777, number), 640, 427)) for number in range(24)
-    ]
+    fillers = [Image.fromarray(render_landscape((777, number), 640, 427)) for number in range(24)]
     log("editing and fingerprinting copies")
     copies: list[Copy] = []
     for edit in SUITE:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -196,21 +197,35 @@ def test_pdq_arrays_are_the_words_of_each_code_with_its_entry(
             entry("E-5", (BankSignal.PDQ, PDQ_WORDS)),
         ],
     )
+    # An own bank's entry: its picture's hash and the hash of one of its views.
+    own = replace(entry("E-6", (BankSignal.PDQ, PDQ_LOW)), pdq_variants=(("crop-0.88", PDQ_HIGH),))
+    fill(store, "own", [own])
     fill(store, "other", [entry("E-9", (BankSignal.PDQ, PDQ_HIGH))])
     fill(store, "md5-only", [entry("E-1", (BankSignal.MD5, md5_of("a")))])
     targets = {target.name: target for target in store.match_targets()}
     monkeypatch.setattr(bank_store_module, "_PDQ_PAGE", 2)  # several pages, one part full
 
-    words, entry_ids = store.pdq_arrays(targets["ngo-list"].id)
+    arrays = store.pdq_arrays(targets["ngo-list"].id)
+    words, entry_ids = arrays.codes, arrays.entry_ids
     assert (words.dtype, words.shape, entry_ids.dtype) == (np.uint64, (4, 4), np.int64)
+    assert arrays.variants.tolist() == [0, 0, 0, 0] and arrays.variant_names == ("",)
     metadata = store.entry_metadata(entry_ids.tolist())
     external_ids = [metadata[entry_id].external_id for entry_id in entry_ids.tolist()]
     assert external_ids == ["E-1", "E-3", "E-4", "E-5"]  # signal order is import order
     assert words.tolist() == [words_of(codes[external_id]) for external_id in external_ids]
 
-    empty_words, empty_ids = store.pdq_arrays(targets["md5-only"].id)
-    assert (empty_words.shape, empty_ids.shape) == ((0, 4), (0,))
-    assert (empty_words.dtype, empty_ids.dtype) == (np.uint64, np.int64)
+    empty = store.pdq_arrays(targets["md5-only"].id)
+    assert (empty.codes.shape, empty.entry_ids.shape) == ((0, 4), (0,))
+    assert (empty.codes.dtype, empty.entry_ids.dtype) == (np.uint64, np.int64)
+
+    viewed = store.pdq_arrays(targets["own"].id)
+    assert viewed.variant_names == ("", "crop-0.88")
+    by_variant = dict(zip(viewed.variants.tolist(), viewed.codes.tolist(), strict=True))
+    assert by_variant == {0: words_of(PDQ_LOW), 1: words_of(PDQ_HIGH)}
+    # The view comes apart from the signals, which are all that exports write.
+    (exported,) = store.iter_entries("own")
+    assert exported.signals == ((BankSignal.PDQ, PDQ_LOW),)
+    assert exported.pdq_variants == (("crop-0.88", PDQ_HIGH),)
 
 
 def test_migrating_a_b0001_store_keeps_its_entries(banks_url: str | None) -> None:

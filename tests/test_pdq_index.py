@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clearsight.banks.store import BankTarget
+from clearsight.banks.store import BankTarget, PdqArrays
 from clearsight.match.index_cache import PdqIndexCache
 from clearsight.match.mih import MihLayout, MultiIndexPdqIndex
 from clearsight.match.pdq_index import BruteForcePdqIndex, PdqHits, pack_pdq
@@ -129,9 +129,14 @@ class Fetches:
         self.codes = codes
         self.count = 0
 
-    def __call__(self) -> tuple[Codes, npt.NDArray[np.int64]]:
+    def __call__(self) -> PdqArrays:
         self.count += 1
-        return self.codes, np.arange(100, 100 + self.codes.shape[0], dtype=np.int64)
+        size = self.codes.shape[0]
+        # Every third code is a view of its entry's picture, as in an own bank.
+        variants = (np.arange(size) % 3 == 2).astype(np.int16)
+        return PdqArrays(
+            self.codes, np.arange(100, 100 + size, dtype=np.int64), variants, ("", "crop-0.88")
+        )
 
 
 def test_the_cache_is_reused_until_the_bank_changes(tmp_path: Path) -> None:
@@ -148,6 +153,8 @@ def test_the_cache_is_reused_until_the_bank_changes(tmp_path: Path) -> None:
     assert again.origin == "cache" and fetch.count == 1
     assert same_hits(again.index.search_many(queries, 31), built.index.search_many(queries, 31))
     assert np.array_equal(again.entry_ids, built.entry_ids)
+    assert np.array_equal(again.variants, built.variants)
+    assert again.variant_names == ("", "crop-0.88")
 
     assert cache.index_for(bank(revision=2), fetch).origin == "built" and fetch.count == 2
     assert cache.index_for(bank(uid="u-2", revision=2), fetch).origin == "built"

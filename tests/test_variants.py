@@ -84,7 +84,10 @@ def test_hash_views_drops_flat_views_and_repeats() -> None:
 
 
 def test_stored_variants_read_back() -> None:
-    variants = (VariantHash("trim-border", "ab" * 32, 90), VariantHash("grid-2x2-r0c1", "0" * 64, 55))
+    variants = (
+        VariantHash("trim-border", "ab" * 32, 90),
+        VariantHash("grid-2x2-r0c1", "0" * 64, 55),
+    )
     assert parse_variants(format_variants(variants)) == variants
     assert parse_variants("") == ()
 
@@ -102,7 +105,9 @@ def test_features_pack_to_text_and_back() -> None:
 @pytest.mark.parametrize("degrees", [5, -3])
 def test_features_confirm_a_turned_and_cropped_copy(degrees: int) -> None:
     original = landscape(5, 640, 427)
-    copy = rotate(crop(original, NO_CONTEXT, per_side=0.08), NO_CONTEXT, degrees=degrees, corners=False)
+    copy = rotate(
+        crop(original, NO_CONTEXT, per_side=0.08), NO_CONTEXT, degrees=degrees, corners=False
+    )
     verdict = verify(extract(luma(copy)), extract(luma(original)))
     assert verdict.confirmed, verdict
 

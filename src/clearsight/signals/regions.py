@@ -16,6 +16,7 @@ or blurred surroundings, or seams at the grid positions. Most pictures get none.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import cv2
@@ -52,10 +53,6 @@ class Region:
     right: int  # exclusive
     bottom: int  # exclusive
 
-    @property
-    def area(self) -> int:
-        return (self.right - self.left) * (self.bottom - self.top)
-
 
 Luma = npt.NDArray[np.uint8]
 Grey = npt.NDArray[np.float32]
@@ -68,8 +65,11 @@ def find_regions(luma: Luma) -> list[Region]:
         return []
     grey = luma.astype(np.float32)
     detail = _Detail.of(grey)
-    trimmed = _trimmed(detail)
-    found = _grid_tiles(grey) + ([trimmed] if trimmed else []) + _embedded(detail)
+    # A collage explains the whole picture; its gutters would only add framed boxes.
+    found = _grid_tiles(grey)
+    if not found:
+        trimmed = _trimmed(detail)
+        found = ([trimmed] if trimmed else []) + _embedded(detail)
     kept: list[Region] = []
     for region in found:
         if _big_enough(region, height * width) and not any(
@@ -79,17 +79,27 @@ def find_regions(luma: Luma) -> list[Region]:
     return kept
 
 
+def _area(region: Region) -> int:
+    return (region.right - region.left) * (region.bottom - region.top)
+
+
 def _big_enough(region: Region, picture_area: int) -> bool:
     return (
         min(region.right - region.left, region.bottom - region.top) >= MIN_SIDE
-        and region.area >= MIN_AREA_SHARE * picture_area
+        and _area(region) >= MIN_AREA_SHARE * picture_area
     )
 
 
 def _same_box(a: Region, b: Region) -> bool:
-    return max(
-        abs(a.left - b.left), abs(a.top - b.top), abs(a.right - b.right), abs(a.bottom - b.bottom)
-    ) <= 2
+    return (
+        max(
+            abs(a.left - b.left),
+            abs(a.top - b.top),
+            abs(a.right - b.right),
+            abs(a.bottom - b.bottom),
+        )
+        <= 2
+    )
 
 
 # --- Framed pictures: borders and screenshots ----------------------------------------
@@ -103,6 +113,7 @@ class _Detail:
     box, along columns for the left and right."""
 
     grey: Grey
+    detail: Grey
     along_rows: Grey
     along_columns: Grey
 
@@ -111,7 +122,11 @@ class _Detail:
         across = np.abs(cv2.Sobel(grey, cv2.CV_32F, 2, 0, ksize=1))
         down = np.abs(cv2.Sobel(grey, cv2.CV_32F, 0, 2, ksize=1))
         detail = np.minimum(across, down)
-        return cls(grey, cv2.blur(detail, (5, 1)), cv2.blur(detail, (1, 5)))
+        # filter2D, not blur: several times faster for these thin kernels.
+        mean_of_5 = np.full((1, 5), 0.2, np.float32)
+        along_rows = np.asarray(cv2.filter2D(detail, -1, mean_of_5), np.float32)
+        along_columns = np.asarray(cv2.filter2D(detail, -1, mean_of_5.T), np.float32)
+        return cls(grey, detail, along_rows, along_columns)
 
     def views(self, left: int, top: int, right: int, bottom: int) -> list[tuple[Grey, Grey]]:
         """The box's surroundings turned four ways (top, bottom, left, right), so that
@@ -140,9 +155,24 @@ def _trimmed(detail: _Detail) -> Region | None:
             edges = _edge_rows(view, texture, 6, min(run + 6, limit))
             if edges.size:
                 sides[index] = _exact_edge(view, int(edges[0]))
+            elif run < limit and _texture_starts(texture, run):
+                sides[index] = run
     top, bottom, left, right = sides
+    # Borders come in pairs: a letterbox, a pillarbox or all four. A flat margin on one
+    # side only is more likely a screenshot's empty space, found better as embedded.
+    if not (top and bottom) and not (left and right):
+        return None
     box = Region("trim-border", left, top, width - right, height - bottom)
-    return box if box.area <= MAX_BOX_SHARE * height * width else None
+    return box if _area(box) <= MAX_BOX_SHARE * height * width else None
+
+
+def _texture_starts(texture: Grey, run: int) -> bool:
+    """Whether texture starts all at once after ``run`` nearly featureless rows and
+    goes on: the edge of a dark or flat picture against its blurred fill, too faint
+    column by column but plain in the row means. (A line of text starts as sharply,
+    but stops again within a few rows.)"""
+    rows = texture[:run].mean(axis=1), texture[run : run + 16].mean(axis=1)
+    return bool(rows[0].mean() <= 0.15 and rows[1][:3].mean() >= 0.4 and rows[1].min() >= 0.25)
 
 
 def _embedded(detail: _Detail) -> list[Region]:
@@ -151,11 +181,8 @@ def _embedded(detail: _Detail) -> list[Region]:
     or out to the picture's border where there is none."""
     grey = detail.grey
     height, width = grey.shape
-    cells = cv2.resize(
-        np.minimum(detail.along_rows, detail.along_columns),
-        (width // _CELL, height // _CELL),
-        interpolation=cv2.INTER_AREA,
-    )
+    size = (width // _CELL, height // _CELL)
+    cells = cv2.resize(detail.detail, size, interpolation=cv2.INTER_AREA)
     busy = cv2.morphologyEx(
         (cells > _BUSY).astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)
     )
@@ -173,7 +200,7 @@ def _embedded(detail: _Detail) -> list[Region]:
             for (view, texture), start, end in zip(views, near, ends, strict=True)
         )
         box = Region("embedded", left, top, width - right, height - bottom)
-        if box.area <= MAX_BOX_SHARE * height * width:
+        if _area(box) <= MAX_BOX_SHARE * height * width:
             boxes.append(box)
     return boxes
 
@@ -202,74 +229,97 @@ def _edge_rows(view: Grey, texture: Grey, lo: int, hi: int) -> npt.NDArray[np.in
     outside = (texture[rows - 3] + texture[rows - 2]) / 2
     inside = (texture[rows + 1] + texture[rows + 2]) / 2
     edge = (outside <= _SMOOTH) & ((step >= _STEP) | (inside >= np.maximum(1.0, 3 * outside)))
-    return rows[edge.mean(axis=1) >= _STRAIGHT]
+    return lo + np.flatnonzero(edge.mean(axis=1) >= _STRAIGHT)
 
 
 def _exact_edge(view: Grey, near: int) -> int:
-    """The first clean row inside the edge near row ``near``: past the largest one-row
-    step, and one more, since the row at the step is a blend of both sides."""
-    lo = max(1, near - 2)
-    steps = np.abs(np.diff(view[lo - 1 : near + 3], axis=0)).mean(axis=1)
-    return lo + int(np.argmax(steps)) + 1
+    """The first clean row inside the edge near row ``near``. Resampling spreads the
+    edge over two or three rows; where the step's weight lies says where the edge was,
+    to a fraction of a row, and rows that are mostly outside are left out."""
+    lo = max(1, near - 3)
+    steps = np.abs(np.diff(view[lo - 1 : near + 4], axis=0)).mean(axis=1) ** 2
+    peak = int(np.argmax(steps))  # steps[i] is the step into row lo + i
+    around = slice(max(0, peak - 1), peak + 2)
+    rows = np.arange(lo, lo + len(steps))[around]
+    centre = float((rows * steps[around]).sum() / steps[around].sum())
+    return math.ceil(centre - 0.05)
 
 
 # --- Collages --------------------------------------------------------------------------
 
+# A seam between two tiles is a spike in the column profile of steps: its steps exceed
+# the typical step a little to either side (the median over flanks 6-16 px away) by this
+# factor, after taking off a few grey levels so flat app furniture does not count. It
+# must hold along each quarter of the seam: a photo's own straight edge, or the edge of
+# a photo inside a screenshot, rarely runs the whole height or width of the picture.
+# (Measured: quarters of real seams score 1.2 and up, anything else 0.75 at most.)
+_SEAM = 1.0
+# An outer gutter is a line of one colour: its grey levels vary by less than this.
+_FLAT = 4.0
+
 
 def _grid_tiles(grey: Grey) -> list[Region]:
     for n in (3, 2):
-        xs = _seams(grey, n)
-        if xs is None:
-            continue
-        ys = _seams(grey.T, n)
-        if ys is None:
-            continue
-        tiles = []
-        for row in range(n):
-            for column in range(n):
-                left, right = xs[column][1], xs[column + 1][0]
-                top, bottom = ys[row][1], ys[row + 1][0]
-                tiles.append(Region(f"grid-{n}x{n}-r{row}c{column}", left, top, right, bottom))
-        return tiles
+        columns = _seams(grey, n)
+        rows = _seams(grey.T, n) if columns else None
+        if columns and rows:
+            return [
+                Region(
+                    f"grid-{n}x{n}-r{row}c{column}",
+                    columns[column][1],
+                    rows[row][1],
+                    columns[column + 1][0],
+                    rows[row + 1][0],
+                )
+                for row in range(n)
+                for column in range(n)
+            ]
     return []
 
 
 def _seams(grey: Grey, n: int) -> list[tuple[int, int]] | None:
-    """The n+1 column bands (start, end) that bound the tiles of an n-wide grid, from the
-    picture's left edge to its right: each inner one a seam or gutter at k/n of the
-    width; None unless every inner seam is there."""
-    height, width = grey.shape
-    bands = [_outer_band(grey)]
+    """The n+1 column bands [start, end) that bound the tiles of an n-wide grid, left to
+    right, the inner ones at k/n of the width: each the columns no tile should take
+    (seam blends and gutters). None unless every inner seam is there."""
+    width = grey.shape[1]
+    bands = [(0, _outer_margin(grey[:, :17]))]
     for k in range(1, n):
-        band = _seam_band(grey, round(k * width / n))
-        if band is None:
+        centre = round(k * width / n)
+        # steps[:, i] is the step from column centre - 16 + i to the next.
+        steps = np.abs(np.diff(grey[:, centre - 16 : centre + 17], axis=1))
+        if not all(_spike(part) >= _SEAM for part in np.array_split(steps, 4)):
             return None
-        bands.append(band)
-    left_end, right_start = _outer_band(grey[:, ::-1])
-    bands.append((width - right_start, width - left_end))
+        profile = steps.mean(axis=0)
+        near = profile[10:22]  # the steps between columns centre - 6 and centre + 6
+        left = _first_strong(near, profile[:10])
+        right = _first_strong(near[::-1], profile[22:])
+        bands.append((centre - 5 + left, centre + 6 - right))
+    bands.append((width - _outer_margin(grey[:, :-18:-1]), width))
     return bands
 
 
-def _seam_band(grey: Grey, centre: int) -> tuple[int, int] | None:
-    """A straight seam near column ``centre``: in most rows the largest step across it
-    is larger than any step a little to either side, as where two unrelated pictures
-    meet; a white gutter shows as a band between two such steps."""
-    near = grey[:, centre - 12 : centre + 13]
-    steps = np.abs(np.diff(near, axis=1))  # steps[:, i]: from column centre-12+i to the next
-    inner = steps[:, 8:16]  # the steps between columns centre-4 and centre+4
-    outer = np.maximum(steps[:, :8].max(axis=1), steps[:, 16:].max(axis=1))
-    if np.mean(inner.max(axis=1) > outer + 2) < 0.6:
-        return None
-    # The seam's own columns, those at a strong step, are blends of both sides.
-    profile = inner.mean(axis=0)
-    strong = np.flatnonzero(profile >= 0.4 * profile.max())
-    return centre - 3 + int(strong[0]), centre - 3 + int(strong[-1])
+def _spike(steps: Grey) -> float:
+    """How far the seam's strongest step (within 5 columns of the centre) stands out
+    of the flanks' typical step."""
+    profile = steps.mean(axis=0)
+    flanks = np.median(np.concatenate([profile[:10], profile[22:]]))
+    return float((profile[11:21].max() - 3) / (flanks + 0.5))
 
 
-def _outer_band(grey: Grey) -> tuple[int, int]:
-    """The gutter at the picture's left edge, if any: columns of flat colour."""
-    spread = grey[:, :8].std(axis=0)
-    column = 0
-    while column < 8 and spread[column] < 3:
-        column += 1
-    return 0, column + 1 if column else 0
+def _first_strong(profile: Grey, beyond: Grey) -> int:
+    """Where a tile stops, coming along ``profile`` from index 0: at the first step
+    well above its own texture (as seen in ``beyond``, steps further inside the tile)
+    and near the seam's strongest. Blends and a gutter lie past it."""
+    peak = float(profile.max())
+    strong = profile >= min(peak, max(0.3 * peak, 2 * float(np.median(beyond)) + 2))
+    return int(np.argmax(strong))
+
+
+def _outer_margin(edge: Grey) -> int:
+    """How many columns of ``edge`` (the picture's first 17, from its border inwards)
+    are an outer gutter: flat ones and the blend into the tile; 0 when the first is
+    not flat."""
+    if edge[:, 0].std() >= _FLAT:
+        return 0
+    profile = np.abs(np.diff(edge, axis=1)).mean(axis=0)
+    return 10 - _first_strong(profile[9::-1], profile[10:])
