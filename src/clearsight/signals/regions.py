@@ -1,17 +1,19 @@
 """Sub-images of a picture that may be a known picture put in a larger frame.
 
 Hash lists hold the PDQ hash of the original only. PDQ survives re-encoding and
-resizing but not a frame: a letterbox, the app around a screenshot or the other tiles
+resizing, but not a frame: a letterbox, the app around a screenshot or the other tiles
 of a collage move the hash far from the original's. So the scanner also hashes the
 boxes found here, each cut from the same 512-box luma it hashes whole:
 
-* ``trim-border``: the picture inside plain or blurred-fill borders on 2 or 4 sides;
-* ``embedded``: a photo shown inside flat app furniture (a screenshot);
+* ``trim-border``: the picture inside plain or blur-filled borders on 2 or 4 sides;
+* ``embedded``: a photo shown among flat app furniture (a screenshot);
 * ``grid-NxN-rRcC``: every tile of a 2x2 or 3x3 collage.
 
-Each box costs one more hash-list lookup and one more chance of a false match, so
-boxes are only returned where there is evidence of a frame: straight edges with flat
-or blurred surroundings, or seams at the grid positions. Most pictures get none.
+Each box costs a hash-list lookup and is one more chance of a false match, so a box is
+returned only on evidence of a frame: straight edges with flat or blurred ground
+outside them, or seams running the whole picture at 1/2 or 1/3 of it. Most pictures
+get none. PDQ is sensitive to where a box is cut (a row too many can cost 10 bits), so
+boxes are placed to the row, leaving out the rows resampling blended with the frame.
 """
 
 from __future__ import annotations
@@ -27,22 +29,38 @@ import numpy.typing as npt
 # the picture is left to hash, and small boxes match unrelated pictures more easily.
 MIN_AREA_SHARE = 1 / 12
 MIN_SIDE = 48
-
-# A frame is only worth a box when it takes this much: a box within a few per cent of
-# the whole picture hashes like the whole picture, which is hashed anyway.
+# A box with most of the picture in it hashes much like the whole picture, which is
+# hashed anyway.
 MAX_BOX_SHARE = 0.92
+# Screenshots rarely show more than a few photos big enough to matter.
+MAX_EMBEDDED = 3
 
-# Busy-ness is the mean |Laplacian| over 4x4 cells. Flat borders and app furniture sit
-# at 0, a blur-filled border (sigma ~12 px at this size) below 1, photo texture above 3.
+# "Detail" is curvature across both axes, min(|d2/dx2|, |d2/dy2|): texture, grain and
+# text have it, while the straight edges of borders and app furniture curve along one
+# axis only and so have none. Ground averaging at most this is smooth: flat ground has
+# none, blur-filled ground (with JPEG noise) up to about 0.45, textured photo well over
+# 1. A clear sky can be as smooth, which is why a side needs a straight edge too.
+_SMOOTH = 0.6
+# Detail is averaged over this many pixels along the side of a box being looked for.
+_ALONG = 5
+# Blobs of photo are found in 4x4 cells whose mean detail passes this.
 _CELL = 4
 _BUSY = 2.0
-# An edge step (grey levels across 3 px) counts in a column from this size; a line is
-# straight when this share of its columns has one.
+# An edge's step (grey levels across 3 rows) counts in a column from this size, and an
+# edge is straight when this share of the columns along it has one.
 _STEP = 6.0
 _STRAIGHT = 0.6
-# Mean detail (5x5) of flat or blur-filled ground: it is below 0.2 there, and photos
-# rarely go below 0.5 even in a clear sky.
-_SMOOTH = 0.6
+
+# A seam between collage tiles is a spike in the column profile of steps: its strongest
+# step stands out of the typical step 6-16 px to either side by this factor, after
+# taking off a few grey levels so that flat app furniture does not count. It must do
+# so along each quarter of the seam: a photo's own straight edge, or the edge of a
+# photo in a screenshot, rarely runs the whole height or width of the picture.
+# (Measured on the edit suite: quarters of real seams score 1.2 and up, anything else
+# 0.75 at most.)
+_SEAM = 1.0
+# An outer gutter is a line of one colour: its grey levels vary by less than this.
+_FLAT = 4.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +74,8 @@ class Region:
 
 Luma = npt.NDArray[np.uint8]
 Grey = npt.NDArray[np.float32]
+Sums = npt.NDArray[np.uint16]
+Rows = npt.NDArray[np.intp]
 
 
 def find_regions(luma: Luma) -> list[Region]:
@@ -64,10 +84,10 @@ def find_regions(luma: Luma) -> list[Region]:
     if height < 2 * MIN_SIDE or width < 2 * MIN_SIDE:
         return []
     grey = luma.astype(np.float32)
-    detail = _Detail.of(grey)
     # A collage explains the whole picture; its gutters would only add framed boxes.
     found = _grid_tiles(grey)
     if not found:
+        detail = _Detail.of(luma, grey)
         trimmed = _trimmed(detail)
         found = ([trimmed] if trimmed else []) + _embedded(detail)
     kept: list[Region] = []
@@ -91,46 +111,41 @@ def _big_enough(region: Region, picture_area: int) -> bool:
 
 
 def _same_box(a: Region, b: Region) -> bool:
-    return (
-        max(
-            abs(a.left - b.left),
-            abs(a.top - b.top),
-            abs(a.right - b.right),
-            abs(a.bottom - b.bottom),
-        )
-        <= 2
-    )
+    sides = (a.left - b.left, a.top - b.top, a.right - b.right, a.bottom - b.bottom)
+    return max(map(abs, sides)) <= 2
 
 
-# --- Framed pictures: borders and screenshots ----------------------------------------
+# --- Framed pictures: borders and screenshots ------------------------------------------
 
 
 @dataclass(frozen=True)
 class _Detail:
-    """The picture with its local detail: curvature across both axes, which texture and
-    text have while the straight edges of borders and app furniture do not (they curve
-    along one axis only). Averaged along rows for finding the top and bottom sides of a
-    box, along columns for the left and right."""
+    """The picture and its detail, the latter also summed over 5 px along rows (for the
+    top and bottom sides of a box) and along columns (for the left and right)."""
 
     grey: Grey
-    detail: Grey
-    along_rows: Grey
-    along_columns: Grey
+    detail: npt.NDArray[np.uint8]
+    along_rows: Sums
+    along_columns: Sums
 
     @classmethod
-    def of(cls, grey: Grey) -> _Detail:
-        across = np.abs(cv2.Sobel(grey, cv2.CV_32F, 2, 0, ksize=1))
-        down = np.abs(cv2.Sobel(grey, cv2.CV_32F, 0, 2, ksize=1))
-        detail = np.minimum(across, down)
-        # filter2D, not blur: several times faster for these thin kernels.
-        mean_of_5 = np.full((1, 5), 0.2, np.float32)
-        along_rows = np.asarray(cv2.filter2D(detail, -1, mean_of_5), np.float32)
-        along_columns = np.asarray(cv2.filter2D(detail, -1, mean_of_5.T), np.float32)
-        return cls(grey, detail, along_rows, along_columns)
+    def of(cls, luma: Luma, grey: Grey) -> _Detail:
+        # In 8 and 16 bits: at this size, time goes on touching fresh memory more than
+        # on arithmetic, and detail above 255 means the same as 255.
+        luma = np.ascontiguousarray(luma)  # OpenCV wants a plain buffer, not a view
+        across = cv2.convertScaleAbs(cv2.Sobel(luma, cv2.CV_16S, 2, 0, ksize=1))
+        down = cv2.convertScaleAbs(cv2.Sobel(luma, cv2.CV_16S, 0, 2, ksize=1))
+        detail = np.asarray(cv2.min(across, down), np.uint8)
+        along_rows = cv2.boxFilter(detail, cv2.CV_16U, (_ALONG, 1), normalize=False)
+        along_columns = cv2.boxFilter(detail, cv2.CV_16U, (1, _ALONG), normalize=False)
+        return cls(
+            grey, detail, np.asarray(along_rows, np.uint16), np.asarray(along_columns, np.uint16)
+        )
 
-    def views(self, left: int, top: int, right: int, bottom: int) -> list[tuple[Grey, Grey]]:
-        """The box's surroundings turned four ways (top, bottom, left, right), so that
-        the outside of each side is row 0; each with its detail turned alike."""
+    def views(self, left: int, top: int, right: int, bottom: int) -> list[tuple[Grey, Sums]]:
+        """What lies beyond each side of a box (top, bottom, left, right), turned so
+        that row 0 is the picture's border and rows count inwards; with its detail
+        summed along the side. One search then serves all four sides."""
         grey, rows, columns = self.grey, self.along_rows, self.along_columns
         return [
             (grey[:, left:right], rows[:, left:right]),
@@ -141,121 +156,140 @@ class _Detail:
 
 
 def _trimmed(detail: _Detail) -> Region | None:
-    """The picture inside a plain or blur-filled border: from each side, past the
-    smooth rows to the first straight edge among or just after them."""
+    """The picture inside a plain or blur-filled border: from each side, over the
+    smooth rows, to the first straight edge among them or just after them."""
     height, width = detail.grey.shape
-    sides = [0, 0, 0, 0]  # top, bottom, left, right: rows trimmed from each
+    sides = [0, 0, 0, 0]  # rows cut from the top, bottom, left and right
     for index in range(4):
-        # The left and right sides are looked for between the top and bottom found.
+        # The left and right borders are measured between the top and bottom ones.
         view, texture = detail.views(0, sides[0], width, height - sides[1])[index]
         limit = int(view.shape[0] * 0.4)
-        smooth = texture[:limit].mean(axis=1) <= _SMOOTH
-        run = int(np.argmin(smooth)) if not smooth.all() else limit
-        if run >= 5:
-            edges = _edge_rows(view, texture, 6, min(run + 6, limit))
-            if edges.size:
-                sides[index] = _exact_edge(view, int(edges[0]))
-            elif run < limit and _texture_starts(texture, run):
-                sides[index] = run
+        smooth = texture[:limit].mean(axis=1) <= _SMOOTH * _ALONG
+        run = limit if smooth.all() else int(np.argmin(smooth))
+        if run < 5:
+            continue
+        edges = _edge_rows(view, texture, 6, min(run + 6, limit))
+        if edges.size:
+            sides[index] = _exact_edge(view, edges, int(edges[0]))
+        elif run < limit and _texture_starts(texture, run):
+            sides[index] = run
     top, bottom, left, right = sides
-    # Borders come in pairs: a letterbox, a pillarbox or all four. A flat margin on one
-    # side only is more likely a screenshot's empty space, found better as embedded.
+    # Borders come in pairs: a letterbox, a pillarbox or all four. Flat space on one
+    # side only is more likely a screenshot's, whose photo is found as embedded.
     if not (top and bottom) and not (left and right):
         return None
     box = Region("trim-border", left, top, width - right, height - bottom)
     return box if _area(box) <= MAX_BOX_SHARE * height * width else None
 
 
-def _texture_starts(texture: Grey, run: int) -> bool:
-    """Whether texture starts all at once after ``run`` nearly featureless rows and
-    goes on: the edge of a dark or flat picture against its blurred fill, too faint
-    column by column but plain in the row means. (A line of text starts as sharply,
-    but stops again within a few rows.)"""
-    rows = texture[:run].mean(axis=1), texture[run : run + 16].mean(axis=1)
-    return bool(rows[0].mean() <= 0.15 and rows[1][:3].mean() >= 0.4 and rows[1].min() >= 0.25)
+def _texture_starts(texture: Sums, run: int) -> bool:
+    """Whether detail starts at once after ``run`` nearly featureless rows and goes on:
+    the edge of a dark or smooth picture against its blurred fill, too faint column by
+    column but plain in the row means. (Text starts as sharply but soon stops.)"""
+    before = texture[:run].mean(axis=1) / _ALONG
+    after = texture[run : run + 16].mean(axis=1) / _ALONG
+    return bool(before.mean() <= 0.15 and after[:3].mean() >= 0.4 and after.min() >= 0.25)
 
 
 def _embedded(detail: _Detail) -> list[Region]:
-    """Photos shown inside app furniture: blobs of busy cells, each bounding box moved
-    side by side onto the nearest straight edge with flat or blurred ground outside,
-    or out to the picture's border where there is none."""
-    grey = detail.grey
-    height, width = grey.shape
+    """Photos among app furniture: blobs of busy cells, each blob's bounding box moved
+    side by side onto the nearest straight edge with flat or blurred ground outside it
+    (the blob may stop short of a smooth sky, or take in a caption), or out to the
+    picture's border where there is none. A smooth photo (a wall, a document) may have
+    too few busy cells to make a blob; then any detail at all makes a cell busy."""
+    height, width = detail.grey.shape
     size = (width // _CELL, height // _CELL)
     cells = cv2.resize(detail.detail, size, interpolation=cv2.INTER_AREA)
-    busy = cv2.morphologyEx(
-        (cells > _BUSY).astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)
-    )
-    count, _, stats, _ = cv2.connectedComponentsWithStats(busy, connectivity=8)
+    for busy_above in (_BUSY, 0):
+        boxes = _blob_boxes(detail, cells > busy_above)
+        if boxes:
+            return boxes
+    return []
+
+
+def _blob_boxes(detail: _Detail, busy: npt.NDArray[np.bool_]) -> list[Region]:
+    height, width = detail.grey.shape
+    closed = cv2.morphologyEx(busy.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8))
+    count, _, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
     boxes: list[Region] = []
-    for label in range(1, count):
-        x, y, w, h = (int(v) * _CELL for v in stats[label, :4])
+    for label in np.argsort(-stats[1:, cv2.CC_STAT_AREA])[:MAX_EMBEDDED] + 1:
+        x, y, w, h = (int(value) * _CELL for value in stats[label, :4])
         if w * h < MIN_AREA_SHARE * height * width / 2:
             continue
-        near = (y, height - y - h, x, width - x - w)
-        ends = (y + h, height - y, x + w, width - x)
+        # Left and right first, along the blob's rows. Then the top and bottom along
+        # the full width found: a blob narrowed by a smooth sky would otherwise take a
+        # line of caption under it for a straight edge.
         views = detail.views(x, y, x + w, y + h)
-        top, bottom, left, right = (
-            _side(view, texture, start, end)
-            for (view, texture), start, end in zip(views, near, ends, strict=True)
-        )
+        left = _side(*views[2], x, x + w)
+        right = _side(*views[3], width - x - w, width - x)
+        if width - right - left < MIN_SIDE:
+            continue
+        views = detail.views(left, y, width - right, y + h)
+        top = _side(*views[0], y, y + h)
+        bottom = _side(*views[1], height - y - h, height - y)
         box = Region("embedded", left, top, width - right, height - bottom)
         if _area(box) <= MAX_BOX_SHARE * height * width:
             boxes.append(box)
     return boxes
 
 
-def _side(view: Grey, texture: Grey, start: int, end: int) -> int:
-    """Where the box side near row ``start`` of ``view`` goes, row 0 being the outside:
-    just inside the nearest straight edge, or the border (0) where there is none."""
+def _side(view: Grey, texture: Sums, start: int, end: int) -> int:
+    """Where the side of a blob that spans rows [start, end) of ``view`` belongs: just
+    inside the straight edge nearest to ``start``, or at the border (0) without one."""
     if start <= _CELL:
         return 0
-    inward = min(start + max(6, (end - start) // 8), end - MIN_SIDE, view.shape[0] - 4)
+    # Inwards far enough to get past a line of caption text merged into the blob.
+    inward = min(start + max(24, (end - start) // 8), end - MIN_SIDE, view.shape[0] - 4)
     edges = _edge_rows(view, texture, 6, inward)
     if not edges.size:
         return 0
-    return _exact_edge(view, int(edges[np.argmin(np.abs(edges - start))]))
+    return _exact_edge(view, edges, int(edges[np.argmin(np.abs(edges - start))]))
 
 
-def _edge_rows(view: Grey, texture: Grey, lo: int, hi: int) -> npt.NDArray[np.intp]:
-    """The rows in [lo, hi) of ``view`` that start just past a straight edge: one along
-    which most columns have flat or blurred ground outside, and inside either a step
-    in brightness or more texture than outside (a blur-filled border can be as bright
-    as the picture next to it, but it has no grain)."""
+def _edge_rows(view: Grey, texture: Sums, lo: int, hi: int) -> Rows:
+    """The rows in [lo, hi) of ``view`` just past a straight edge: one along which most
+    columns have flat or blurred ground outside and, inside, either a step in
+    brightness or more detail than outside (a blur-filled border can be as bright as
+    the picture beside it, but it has no grain)."""
     if hi <= lo:
         return np.empty(0, np.intp)
-    rows = np.arange(lo, hi)
-    step = np.abs(view[rows + 1] - view[rows - 2])
-    outside = (texture[rows - 3] + texture[rows - 2]) / 2
-    inside = (texture[rows + 1] + texture[rows + 2]) / 2
-    edge = (outside <= _SMOOTH) & ((step >= _STEP) | (inside >= np.maximum(1.0, 3 * outside)))
+    # Row i of each slice lines up with row lo + i of the view. Detail is summed over
+    # two rows each side, each row's over _ALONG pixels: thresholds are scaled to match.
+    step = np.abs(view[lo + 1 : hi + 1] - view[lo - 2 : hi - 2])
+    outside = texture[lo - 3 : hi - 3] + texture[lo - 2 : hi - 2]
+    inside = texture[lo + 1 : hi + 1] + texture[lo + 2 : hi + 2]
+    pixels = 2 * _ALONG
+    grain = inside >= np.maximum(pixels * 1.0, 3 * outside)
+    edge = (outside <= pixels * _SMOOTH) & ((step >= _STEP) | grain)
     return lo + np.flatnonzero(edge.mean(axis=1) >= _STRAIGHT)
 
 
-def _exact_edge(view: Grey, near: int) -> int:
-    """The first clean row inside the edge near row ``near``. Resampling spreads the
-    edge over two or three rows; where the step's weight lies says where the edge was,
-    to a fraction of a row, and rows that are mostly outside are left out."""
-    lo = max(1, near - 3)
-    steps = np.abs(np.diff(view[lo - 1 : near + 4], axis=0)).mean(axis=1) ** 2
-    peak = int(np.argmax(steps))  # steps[i] is the step into row lo + i
-    around = slice(max(0, peak - 1), peak + 2)
-    rows = np.arange(lo, lo + len(steps))[around]
-    centre = float((rows * steps[around]).sum() / steps[around].sum())
-    return math.ceil(centre - 0.05)
+def _exact_edge(view: Grey, edges: Rows, near: int) -> int:
+    """The first clean row inside the edge that ``edges`` (from :func:`_edge_rows`)
+    has at row ``near``.
+
+    An edge qualifies from a row or two before its step to the row after it, so its
+    step is sought by the innermost row of that run (further out may lie another edge,
+    such as a title bar three rows above a screenshot's photo). Resampling spreads the
+    step over two or three rows, each taking the part of it that its pixel lies inside
+    the edge: so the steps place the edge to a fraction of a row, and the blended row
+    is left out.
+    """
+    rows_in_edges = set(edges.tolist())
+    while near + 1 in rows_in_edges:
+        near += 1
+    # steps[i] is the mean step into row near - 3 + i; the edge's is one of the middle 4.
+    steps = np.abs(np.diff(view[near - 4 : near + 3], axis=0)).mean(axis=1)
+    peak = 1 + int(np.argmax(steps[1:5]))
+    # The picture's own texture steps are taken off the edge's.
+    weights = np.maximum(steps[peak - 1 : peak + 2] - min(steps[0], steps[-1]), 0)
+    if not weights.any():
+        return near
+    rows = np.arange(near - 4 + peak, near - 1 + peak)
+    return math.ceil(float((rows * weights).sum() / weights.sum()) - 0.05)
 
 
 # --- Collages --------------------------------------------------------------------------
-
-# A seam between two tiles is a spike in the column profile of steps: its steps exceed
-# the typical step a little to either side (the median over flanks 6-16 px away) by this
-# factor, after taking off a few grey levels so flat app furniture does not count. It
-# must hold along each quarter of the seam: a photo's own straight edge, or the edge of
-# a photo inside a screenshot, rarely runs the whole height or width of the picture.
-# (Measured: quarters of real seams score 1.2 and up, anything else 0.75 at most.)
-_SEAM = 1.0
-# An outer gutter is a line of one colour: its grey levels vary by less than this.
-_FLAT = 4.0
 
 
 def _grid_tiles(grey: Grey) -> list[Region]:
@@ -278,9 +312,9 @@ def _grid_tiles(grey: Grey) -> list[Region]:
 
 
 def _seams(grey: Grey, n: int) -> list[tuple[int, int]] | None:
-    """The n+1 column bands [start, end) that bound the tiles of an n-wide grid, left to
-    right, the inner ones at k/n of the width: each the columns no tile should take
-    (seam blends and gutters). None unless every inner seam is there."""
+    """The n+1 bands of columns [start, end) that no tile of an n-wide grid should
+    take (blends of a seam, gutters), left to right, the inner ones at k/n of the
+    width. None unless every inner seam is there."""
     width = grey.shape[1]
     bands = [(0, _outer_margin(grey[:, :17]))]
     for k in range(1, n):
@@ -299,17 +333,17 @@ def _seams(grey: Grey, n: int) -> list[tuple[int, int]] | None:
 
 
 def _spike(steps: Grey) -> float:
-    """How far the seam's strongest step (within 5 columns of the centre) stands out
-    of the flanks' typical step."""
+    """How far a seam's strongest step (within 5 columns of its centre) stands out of
+    the steps on its flanks."""
     profile = steps.mean(axis=0)
     flanks = np.median(np.concatenate([profile[:10], profile[22:]]))
     return float((profile[11:21].max() - 3) / (flanks + 0.5))
 
 
 def _first_strong(profile: Grey, beyond: Grey) -> int:
-    """Where a tile stops, coming along ``profile`` from index 0: at the first step
-    well above its own texture (as seen in ``beyond``, steps further inside the tile)
-    and near the seam's strongest. Blends and a gutter lie past it."""
+    """Where a tile stops, coming along a seam's ``profile`` from index 0: at the first
+    step well above the tile's own (``beyond``, the steps further inside it) and near
+    the seam's strongest. Blends and any gutter lie past it."""
     peak = float(profile.max())
     strong = profile >= min(peak, max(0.3 * peak, 2 * float(np.median(beyond)) + 2))
     return int(np.argmax(strong))
@@ -317,8 +351,7 @@ def _first_strong(profile: Grey, beyond: Grey) -> int:
 
 def _outer_margin(edge: Grey) -> int:
     """How many columns of ``edge`` (the picture's first 17, from its border inwards)
-    are an outer gutter: flat ones and the blend into the tile; 0 when the first is
-    not flat."""
+    are an outer gutter and the blend after it; 0 when the first is not flat."""
     if edge[:, 0].std() >= _FLAT:
         return 0
     profile = np.abs(np.diff(edge, axis=1)).mean(axis=0)
