@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TextIO
 
@@ -29,6 +29,28 @@ banks_option = click.option(
     help="Bank store URL (e.g. postgresql+psycopg://…) [banks.sqlite under CLEARSIGHT_HOME].",
 )
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+
+
+def new_bank_options(command: Callable[..., int]) -> Callable[..., int]:
+    """The settings a bank is created with, shared by ``import`` and ``add``."""
+    for option in reversed(
+        (
+            click.option("--source", help="Where the entries came from (kept with a new bank)."),
+            click.option("--description", help="What the entries are (kept with a new bank)."),
+            click.option(
+                "--allow", is_flag=True, help="A new bank of known-benign material (allow list)."
+            ),
+            click.option(
+                "--pdq-threshold",
+                type=click.IntRange(0, 256),
+                default=DEFAULT_PDQ_THRESHOLD,
+                show_default=True,
+                help="PDQ match distance for a new bank.",
+            ),
+        )
+    ):
+        command = option(command)
+    return command
 
 
 @click.group()
@@ -59,16 +81,7 @@ def bank() -> None:
     show_default=True,
     help="Skip bad lines and report them, or stop and import nothing.",
 )
-@click.option("--source", help="Where the list came from (kept with a new bank).")
-@click.option("--description", help="What the list is (kept with a new bank).")
-@click.option("--allow", is_flag=True, help="A new bank of known-benign material (allow list).")
-@click.option(
-    "--pdq-threshold",
-    type=click.IntRange(0, 256),
-    default=DEFAULT_PDQ_THRESHOLD,
-    show_default=True,
-    help="PDQ match distance for a new bank.",
-)
+@new_bank_options
 @banks_option
 @json_option
 def import_(
@@ -124,16 +137,7 @@ def import_(
     show_default=True,
     help="Skip files that are not usable pictures and report them, or stop and add nothing.",
 )
-@click.option("--source", help="Where the pictures came from (kept with a new bank).")
-@click.option("--description", help="What the pictures are (kept with a new bank).")
-@click.option("--allow", is_flag=True, help="A new bank of known-benign material (allow list).")
-@click.option(
-    "--pdq-threshold",
-    type=click.IntRange(0, 256),
-    default=DEFAULT_PDQ_THRESHOLD,
-    show_default=True,
-    help="PDQ match distance for a new bank.",
-)
+@new_bank_options
 @banks_option
 @json_option
 def add(
@@ -190,10 +194,7 @@ def add(
             f"{report.updated} updated, {report.unchanged} unchanged, "
             f"{report.rejected_count} skipped."
         ]
-        lines += [f"  skipped {line.where}: {line.reason}" for line in report.rejected]
-        if report.rejected_count > len(report.rejected):
-            lines.append(f"  … and {report.rejected_count - len(report.rejected)} more")
-        click.echo("\n".join(lines))
+        click.echo("\n".join(lines + _skipped_lines(report, "")))
     return 0
 
 
@@ -398,7 +399,12 @@ def _report_text(name: str, file: Path, report: ImportReport) -> str:
         f"updated, {report.unchanged} unchanged, {report.removed} removed, "
         f"{report.rejected_count} skipped."
     ]
-    lines += [f"  skipped {file.name} {line.where}: {line.reason}" for line in report.rejected]
+    return "\n".join(lines + _skipped_lines(report, f"{file.name} "))
+
+
+def _skipped_lines(report: ImportReport, prefix: str) -> list[str]:
+    """What was skipped, as far as the report kept it, and how many more there were."""
+    lines = [f"  skipped {prefix}{line.where}: {line.reason}" for line in report.rejected]
     if report.rejected_count > len(report.rejected):
         lines.append(f"  … and {report.rejected_count - len(report.rejected)} more")
-    return "\n".join(lines)
+    return lines

@@ -22,6 +22,8 @@ from functools import partial
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont, ImageOps
 
+from clearsight.signals.variants import inscribed_scale
+
 
 @dataclass(frozen=True)
 class EditContext:
@@ -90,12 +92,8 @@ def rotate(image: Image.Image, _: EditContext, *, degrees: float, corners: bool)
     turned = image.rotate(degrees, Image.Resampling.BICUBIC, expand=False, fillcolor=(0, 0, 0))
     if corners:
         return turned
-    theta = math.radians(abs(degrees))
     w, h = image.width, image.height
-    scale = min(
-        w / (w * math.cos(theta) + h * math.sin(theta)),
-        h / (w * math.sin(theta) + h * math.cos(theta)),
-    )
+    scale = inscribed_scale(w, h, degrees)
     keep_w, keep_h = w * scale, h * scale
     left, top = (w - keep_w) / 2, (h - keep_h) / 2
     # One pixel in from the exact bound, so no interpolated black survives at the edge.

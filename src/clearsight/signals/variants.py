@@ -103,13 +103,19 @@ def rotated(luma: Luma, degrees: float, *, corners: bool) -> Luma:
     turned = cv2.warpAffine(luma, matrix, (width, height), flags=cv2.INTER_CUBIC, borderValue=(0,))
     if corners:
         return np.asarray(turned, dtype=np.uint8)
+    scale = inscribed_scale(width, height, degrees)
+    inner = centre_crop(np.asarray(turned, dtype=np.uint8), scale)
+    return inner[1:-1, 1:-1]  # no interpolated black at the cut
+
+
+def inscribed_scale(width: int, height: int, degrees: float) -> float:
+    """The largest scale at which a centred rectangle of the picture's shape fits inside
+    the picture turned by ``degrees``: what is left of it when the corners are cut."""
     theta = math.radians(abs(degrees))
-    scale = min(
+    return min(
         width / (width * math.cos(theta) + height * math.sin(theta)),
         height / (width * math.sin(theta) + height * math.cos(theta)),
     )
-    inner = centre_crop(np.asarray(turned, dtype=np.uint8), scale)
-    return inner[1:-1, 1:-1]  # no interpolated black at the cut
 
 
 def quadrants(luma: Luma) -> list[tuple[str, Luma]]:
