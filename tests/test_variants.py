@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import io
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from clearsight.robustness.edits import EditContext, crop, rotate
+from clearsight.media.decode import DecodeLimits, decode_luma
+from clearsight.robustness.edits import OTHERS_NEEDED, EditContext, crop, edit_named, rotate
 from clearsight.robustness.landscapes import render_landscape
-from clearsight.signals.features import LocalFeatures, extract, verify
-from clearsight.signals.pdq import PdqSignal
+from clearsight.signals.features import LocalFeatures, extract, stretched, verify
+from clearsight.signals.pdq import PDQ_MATCH_THRESHOLD, PdqSignal
 from clearsight.signals.variants import (
     BANK_CROP_SCALES,
     VariantHash,
@@ -19,6 +22,7 @@ from clearsight.signals.variants import (
     hash_views,
     parse_variants,
     quadrants,
+    query_views,
     rotated,
 )
 
@@ -31,6 +35,52 @@ def landscape(seed: int, width: int = 480, height: int = 320) -> Image.Image:
 
 def luma(picture: Image.Image) -> np.ndarray:
     return np.asarray(picture.convert("L"))
+
+
+def jpeg_luma(data: bytes, box: int) -> np.ndarray:
+    return decode_luma(data, DecodeLimits(), box).luma
+
+
+def test_small_regions_are_cut_from_a_larger_decode() -> None:
+    original = landscape(6, 960, 640)
+    others = [landscape(60 + n, 640, 427) for n in range(OTHERS_NEEDED)]
+    context = EditContext(np.random.default_rng(2), others)
+    collage = edit_named("collage-3x3").apply(original, context)
+    buffer = io.BytesIO()
+    collage.save(buffer, "JPEG", quality=90)
+    data = buffer.getvalue()
+    small = jpeg_luma(data, 512)
+    boxes: list[int] = []
+
+    def sharper(box: int) -> np.ndarray:
+        boxes.append(box)
+        return jpeg_luma(data, box)
+
+    plain, sharp = dict(query_views(small)), dict(query_views(small, sharper))
+    assert boxes and boxes[0] > 512
+    assert plain.keys() == sharp.keys() and len(sharp) == 9
+    assert all(sharp[name].shape[1] > 2 * plain[name].shape[1] for name in sharp)
+    target = PdqSignal.hash_from_luma(jpeg_luma(original_jpeg(original), 512)).hex
+
+    def best(views: dict[str, np.ndarray]) -> int:
+        return min(PdqSignal.distance(view.hex, target) for view in hash_views(views.items(), ""))
+
+    # The original's tile hashes closer from the file's own pixels than from the 512 box.
+    assert best(sharp) < best(plain)
+    assert best(sharp) <= PDQ_MATCH_THRESHOLD
+
+
+def original_jpeg(picture: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def test_no_larger_decode_for_a_picture_without_regions() -> None:
+    def sharper(box: int) -> np.ndarray:
+        raise AssertionError(f"decoded again at {box}")
+
+    assert query_views(luma(landscape(7, 640, 427)), sharper) == []
 
 
 def test_bank_views_are_named_crops_turns_and_quadrants() -> None:
@@ -109,6 +159,16 @@ def test_features_confirm_a_turned_and_cropped_copy(degrees: int) -> None:
         crop(original, NO_CONTEXT, per_side=0.08), NO_CONTEXT, degrees=degrees, corners=False
     )
     verdict = verify(extract(luma(copy)), extract(luma(original)))
+    assert verdict.confirmed, verdict
+
+
+def test_features_confirm_a_crop_of_a_dark_picture() -> None:
+    # A night scene: the whole picture within 0-30 of 255, too flat for ORB's corner test
+    # until it is stretched.
+    dark = (luma(landscape(8, 640, 427)).astype(np.float32) * 0.12).astype(np.uint8)
+    copy = crop(Image.fromarray(dark), NO_CONTEXT, per_side=0.1)
+    assert int(stretched(dark).max()) == 255
+    verdict = verify(extract(luma(copy)), extract(dark))
     assert verdict.confirmed, verdict
 
 

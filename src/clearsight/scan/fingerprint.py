@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import stat
 from dataclasses import dataclass, replace
+from functools import partial
 
 from clearsight.media.decode import DecodeLimits, ImageDecodeError, decode_luma
 from clearsight.media.sniff import (
@@ -23,7 +24,7 @@ from clearsight.media.sniff import (
 )
 from clearsight.signals.digests import StreamingDigests
 from clearsight.signals.pdq import PDQ_WORKING_BOX, PdqHash, PdqSignal
-from clearsight.signals.variants import VariantHash, hash_views, query_views
+from clearsight.signals.variants import Luma, VariantHash, hash_views, query_views
 from clearsight.store.interface import ErrorStage, ItemError, ScannedFile
 
 CHUNK_BYTES = 1024 * 1024
@@ -112,7 +113,8 @@ def _with_pixels(record: ScannedFile, data: bytes, limits: DecodeLimits) -> Scan
         # The views a known picture may hide in: trimmed, screenshot, collage tiles. Even
         # a picture too plain to hash well as a whole (a mostly empty screenshot) may
         # hold a well-hashed photo.
-        variants = tuple(hash_views(query_views(image.luma), pdq.hex))
+        sharper = partial(_larger_luma, data, limits, image.luma)
+        variants = tuple(hash_views(query_views(image.luma, sharper), pdq.hex))
     except Exception as exc:  # noqa: BLE001 - a hashing failure is this file's error row
         errors = (*errors, ItemError(ErrorStage.HASH, f"PDQ failed: {type(exc).__name__}"))
     return replace(
@@ -126,6 +128,14 @@ def _with_pixels(record: ScannedFile, data: bytes, limits: DecodeLimits) -> Scan
         pdq_variants=variants,
         errors=errors,
     )
+
+
+def _larger_luma(data: bytes, limits: DecodeLimits, fallback: Luma, box: int) -> Luma:
+    """The picture decoded again to fit ``box``; ``fallback`` should that fail."""
+    try:
+        return decode_luma(data, limits, box).luma
+    except ImageDecodeError:
+        return fallback
 
 
 def _with_error(record: ScannedFile, stage: ErrorStage, reason: str) -> ScannedFile:

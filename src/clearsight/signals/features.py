@@ -76,13 +76,29 @@ class Verification:
 
 def extract(luma: npt.NDArray[np.uint8]) -> LocalFeatures:
     orb = cv2.ORB.create(nfeatures=MAX_KEYPOINTS)
-    keypoints, descriptors = orb.detectAndCompute(luma, None)
+    keypoints, descriptors = orb.detectAndCompute(stretched(luma), None)
     if descriptors is None or not keypoints:
         return LocalFeatures(
             np.zeros((0, 2), np.float32), np.zeros((0, _DESCRIPTOR_BYTES), np.uint8)
         )
     points = np.array([kp.pt for kp in keypoints], dtype=np.float32)
     return LocalFeatures(points, np.asarray(descriptors, dtype=np.uint8))
+
+
+def stretched(luma: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """``luma`` with its 1st-99th percentile range stretched over 0-255.
+
+    ORB's corner test compares brightness differences with a fixed threshold, so a dark,
+    flat photo (a night street) yields almost no keypoints and no copy of it could be
+    confirmed. A linear stretch is the same for a copy whose brightness or contrast was
+    changed, unlike local equalisation, which differs as soon as the frame around the
+    picture does (a collage, a border)."""
+    low, high = np.percentile(luma, (1, 99))
+    if high - low < 1:
+        return luma
+    scaled = (luma.astype(np.float32) - np.float32(low)) * np.float32(255 / (high - low))
+    result: npt.NDArray[np.uint8] = np.clip(scaled, 0, 255).astype(np.uint8)
+    return result
 
 
 def verify(query: LocalFeatures, reference: LocalFeatures) -> Verification:

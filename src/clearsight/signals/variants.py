@@ -22,7 +22,7 @@ quality below the usual 50) is dropped, as is one whose hash repeats another's.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import cv2
@@ -30,10 +30,12 @@ import numpy as np
 import numpy.typing as npt
 
 from clearsight.signals.overlays import cleaned_views
-from clearsight.signals.pdq import PDQ_MIN_QUALITY, PdqSignal
-from clearsight.signals.regions import find_regions
+from clearsight.signals.pdq import PDQ_MIN_QUALITY, PDQ_WORKING_BOX, PdqSignal
+from clearsight.signals.regions import Region, find_regions
 
 Luma = npt.NDArray[np.uint8]
+Sharper = Callable[[int], Luma]
+"""Decodes the scanned picture again to fit a larger square box (pixels on a side)."""
 
 # Crops keep this share of each side, centred. With the rotations they are spaced so
 # that any crop up to about 13% per side or turn up to about 7 degrees comes within a
@@ -41,6 +43,11 @@ Luma = npt.NDArray[np.uint8]
 # then confirm (see clearsight.signals.features), not close enough to match alone.
 BANK_CROP_SCALES = (0.94, 0.88, 0.82, 0.76)
 BANK_ROTATIONS = (2.0, -2.0, 4.0, -4.0, 6.0, -6.0)
+# A tile of a 3x3 collage is about 170 pixels wide in the 512-pixel box a scan hashes
+# in; hashed from so few pixels it lands 20-35 bits from the original's hash, and from
+# the file's own resolution 2-16 bits. So a region smaller than the box is cut from a
+# second, larger decode, up to this box, where the file has the pixels.
+SHARPER_MAX_BOX = 2048
 
 
 @dataclass(frozen=True)
@@ -62,15 +69,41 @@ def bank_views(luma: Luma) -> list[tuple[str, Luma]]:
     return views
 
 
-def query_views(luma: Luma) -> list[tuple[str, Luma]]:
+def query_views(luma: Luma, sharper: Sharper | None = None) -> list[tuple[str, Luma]]:
     """The views of a scanned picture that may be a known picture in a frame or under
-    an overlay; empty for most pictures, which have none of those."""
-    views = [
-        (region.name, luma[region.top : region.bottom, region.left : region.right])
-        for region in find_regions(luma)
-    ]
+    an overlay; empty for most pictures, which have none of those.
+
+    ``sharper``, where given, decodes the picture again at a larger size; it is called
+    only when a region was found that is small in ``luma``."""
+    regions = find_regions(luma)
+    source = _source_for(regions, luma, sharper) if sharper is not None else luma
+    views = [(region.name, _cut(source, region, luma.shape)) for region in regions]
     views.extend(cleaned_views(luma))
     return views
+
+
+def _source_for(regions: Sequence[Region], luma: Luma, sharper: Sharper) -> Luma:
+    """``luma``, or a larger decode of the same picture where the smallest region needs
+    more pixels than ``luma`` has to hash as well as its original."""
+    if not regions:
+        return luma
+    smallest = min(max(r.right - r.left, r.bottom - r.top) for r in regions)
+    longest = max(luma.shape)
+    box = min(SHARPER_MAX_BOX, math.ceil(longest * PDQ_WORKING_BOX / max(smallest, 1)))
+    if box <= longest:
+        return luma
+    larger = sharper(box)
+    return larger if larger.shape[1] > luma.shape[1] else luma
+
+
+def _cut(source: Luma, region: Region, shape: tuple[int, ...]) -> Luma:
+    """``region``, found in a picture of ``shape``, cut from ``source`` (the same
+    picture, perhaps larger)."""
+    scale_y, scale_x = source.shape[0] / shape[0], source.shape[1] / shape[1]
+    return source[
+        round(region.top * scale_y) : round(region.bottom * scale_y),
+        round(region.left * scale_x) : round(region.right * scale_x),
+    ]
 
 
 def hash_views(views: Iterable[tuple[str, Luma]], original: str) -> list[VariantHash]:
