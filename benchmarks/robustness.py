@@ -171,13 +171,14 @@ class CopyFeatures:
 def run(args: argparse.Namespace) -> dict[str, Any]:
     bases = load_bases(args.landscapes)
     log(f"{len(bases)} bases; rendering {args.distractors} distractors")
-    distractors = [
-        Image.fromarray(render_landscape((4242, number), 720, 480))
+    # Small, to render quickly (a bank entry's hashes come from a 512-pixel box
+    # anyway), and kept only as the luma a bank would hash.
+    distractor_lumas = [
+        scanned_luma(jpeg(Image.fromarray(render_landscape((4242, number), 480, 320)), 92))
         for number in range(args.distractors)
     ]
     base_lumas = [scanned_luma(jpeg(base.picture, 92)) for base in bases]
     base_hashes = [PdqSignal.hash_from_luma(luma) for luma in base_lumas]
-    distractor_lumas = [scanned_luma(jpeg(picture, 92)) for picture in distractors]
 
     # What collages and screenshots put beside a copy: pictures in no bank, else a tile
     # that is another base would rightly match that base.
@@ -287,7 +288,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     scene_sizes: dict[str, int] = {}
     for base in bases:
         scene_sizes[base.scene] = scene_sizes.get(base.scene, 0) + 1
-    entries = len(bases) + len(distractors)
+    entries = len(bases) + len(distractor_lumas)
     pairs = sum(entries - scene_sizes[bases[copy.base].scene] for copy in copies)
     results["pairs"] = pairs
     results["false_matches"] = unrelated
@@ -415,7 +416,7 @@ def report(results: dict[str, Any]) -> str:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--landscapes", type=int, default=48, help="generated bases")
-    parser.add_argument("--distractors", type=int, default=640, help="unrelated bank pictures")
+    parser.add_argument("--distractors", type=int, default=3000, help="unrelated bank pictures")
     parser.add_argument("--filler", type=int, default=200_000, help="random bank codes")
     parser.add_argument("--reps", type=int, default=3, help="timed repetitions (median)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
