@@ -169,13 +169,15 @@ def clearsight_executable() -> Path:
     return Path(sys.executable).parent / "clearsight"
 
 
-def run_clearsight(exe: Path, folder: Path, files: int, workdir: Path, keep: bool) -> ScanRun:
+def run_clearsight(
+    exe: Path, folder: Path, files: int, workdir: Path, keep: bool, *extra: str
+) -> ScanRun:
     """One ``clearsight scan`` of ``folder`` (holding ``files`` files) into a new case folder."""
     cases = workdir / "cases"
     cases.mkdir(parents=True, exist_ok=True)
     holder = Path(tempfile.mkdtemp(prefix=f"{folder.name}-", dir=cases))
     case = holder / "case"
-    command = [str(exe), "scan", str(folder), "--case", str(case), "--json"]
+    command = [str(exe), "scan", str(folder), "--case", str(case), "--json", *extra]
     try:
         started = time.perf_counter()
         done = subprocess.run(command, capture_output=True, text=True, check=False)
@@ -291,6 +293,7 @@ class Samples:
 
     cs_wall: list[float] = field(default_factory=list)
     cs_scan: list[float] = field(default_factory=list)
+    cs_scan_no_origin: list[float] = field(default_factory=list)
     tx_loop: list[float] = field(default_factory=list)
     tx_wall: list[float] = field(default_factory=list)
     tx_empty: int = 0
@@ -353,6 +356,11 @@ def _one_rep(
             run = run_clearsight(exe, group.folder, len(group.files), workdir, keep)
             samples.cs_wall.append(run.wall_seconds)
             samples.cs_scan.append(run.scan_seconds)
+            # The same scan without the origin stage: what examining origin costs.
+            plain = run_clearsight(
+                exe, group.folder, len(group.files), workdir, keep, "--no-origin"
+            )
+            samples.cs_scan_no_origin.append(plain.scan_seconds)
         except RuntimeError as exc:
             bench.problems["clearsight"] = str(exc)
     if tx_python is not None and "threatexchange" not in bench.problems:
@@ -415,6 +423,8 @@ def summarise(bench: Bench, reps: int) -> dict[str, Any]:
                 "images_per_s_per_core": ratio(cs, cores),
                 "wall_seconds": s.cs_wall,
                 "scan_seconds": s.cs_scan,
+                "scan_seconds_no_origin": s.cs_scan_no_origin,
+                "origin_share_of_scan": _origin_share(s),
             },
             "threatexchange": {
                 "images_per_s": tx,
@@ -456,6 +466,14 @@ def summarise(bench: Bench, reps: int) -> dict[str, Any]:
     }
 
 
+def _origin_share(samples: Samples) -> float | None:
+    """The share of the in-scan time the origin stage takes (medians of the reps)."""
+    if not samples.cs_scan or not samples.cs_scan_no_origin:
+        return None
+    with_origin = statistics.median(samples.cs_scan)
+    return (with_origin - statistics.median(samples.cs_scan_no_origin)) / with_origin
+
+
 def _num(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
@@ -494,6 +512,12 @@ def format_table(summary: dict[str, Any]) -> str:
         "clearsight fixed cost per run (scan of an empty folder into a new case): "
         f"{_num(summary['clearsight_fixed_cost']['median_seconds'], 2)} s (median)",
     ]
+    for name, g in summary["groups"].items():
+        share = g["clearsight"]["origin_share_of_scan"]
+        lines.append(
+            f"origin stage in {name}: {_num(None if share is None else 100 * share)}% of the "
+            "in-scan time (scan with and without --no-origin, medians)"
+        )
     for name, g in summary["groups"].items():
         if g["threatexchange"]["empty_hashes"]:
             lines.append(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
@@ -10,7 +12,15 @@ from sqlalchemy.exc import IntegrityError
 from clearsight.media.sniff import MediaKind
 from clearsight.signals.digests import digest_bytes
 from clearsight.signals.pdq import PdqHash
-from clearsight.store.interface import ErrorStage, ItemError, ScannedFile, ScanTally
+from clearsight.store.interface import (
+    ErrorStage,
+    EvidenceRecord,
+    ItemError,
+    ItemOrigin,
+    OriginSummary,
+    ScannedFile,
+    ScanTally,
+)
 from clearsight.store.models import Base
 from clearsight.store.sql import SqlCaseStore
 
@@ -59,6 +69,38 @@ def test_records_and_reads_back_items(case_store: SqlCaseStore) -> None:
     assert (picture.width, picture.height, picture.kind) == (640, 480, "image")
     assert broken.pdq is None
     assert broken.error == "decode: truncated"
+
+
+AI_ORIGIN = ItemOrigin(
+    OriginSummary("ai-generated", 0.98, ("strong ai: generator-metadata: test record",)),
+    (EvidenceRecord("generator-metadata", "ai", "strong", "test record"),),
+    "origin-test",
+    prompts=("a lighthouse at dusk",),
+)
+
+
+def test_origins_are_recorded_replaced_and_read_back(case_store: SqlCaseStore) -> None:
+    source = case_store.open_source("/evidence")
+    scan = case_store.start_scan(["/evidence"])
+    other = replace(PICTURE, path="c/other.jpg")
+    case_store.record_files(scan, [(source, replace(PICTURE, origin=AI_ORIGIN)), (source, other)])
+    rows = {row.path: row for row in case_store.iter_items()}
+    assert rows["a/picture.jpg"].origin == AI_ORIGIN.summary
+    assert rows["c/other.jpg"].origin is None
+
+    # Only the unexamined image is a target, until the examiner changes.
+    targets = case_store.origin_targets("origin-test", everything=False)
+    assert len(targets) == 1
+    assert len(case_store.origin_targets("origin-next", everything=False)) == 2
+    assert len(case_store.origin_targets("origin-test", everything=True)) == 2
+
+    camera = ItemOrigin(
+        OriginSummary("camera-original-likely", 0.23, ("moderate camera",)), (), "x"
+    )
+    every = case_store.origin_targets("origin-test", everything=True)
+    case_store.record_origins([(item, camera) for item in every])
+    assert {row.origin for row in case_store.iter_items()} == {camera.summary}
+    assert case_store.origin_targets("x", everything=False) == []
 
 
 def test_a_path_is_recorded_once_per_source(case_store: SqlCaseStore) -> None:

@@ -16,6 +16,7 @@ from clearsight.cli.bank_command import bank
 from clearsight.cli.demo_command import demo
 from clearsight.cli.items_command import items
 from clearsight.cli.match_command import match
+from clearsight.cli.origin_command import origin
 from clearsight.cli.scan_command import scan
 from clearsight.errors import ClearsightError
 
@@ -41,6 +42,7 @@ cli.add_command(items)
 cli.add_command(demo)
 cli.add_command(bank)
 cli.add_command(match)
+cli.add_command(origin)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -40,7 +40,8 @@ def items(case_dir: Path, fmt: str, only_errors: bool, out: TextIO) -> int:
     kind (image, video or other), width, height, EXIF orientation, md5, sha1, sha256,
     pdq (64 hex digits or null), pdq_quality, error (null or the reasons), matches
     (bank, entry_id, external_id, signal, distance, transform, allow, category, series,
-    victim_identified) and notes.
+    victim_identified, variant, inliers), notes, and origin (verdict, score, reasons;
+    null where not examined).
     """
     store = open_case(case_dir, create=False)
     try:
@@ -58,8 +59,9 @@ def items(case_dir: Path, fmt: str, only_errors: bool, out: TextIO) -> int:
 
 
 def _flat(row: ItemRow) -> dict[str, object]:
-    """A CSV row: the lists (matches, notes) as JSON text in their cells."""
+    """A CSV row: the lists (matches, notes) and the origin as text in their cells."""
     values = dataclasses.asdict(row)
     values["matches"] = json.dumps(values["matches"]) if row.matches else ""
     values["notes"] = "; ".join(row.notes)
+    values["origin"] = json.dumps(values["origin"]) if row.origin else ""
     return values

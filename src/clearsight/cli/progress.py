@@ -11,15 +11,16 @@ from tqdm import tqdm
 class ProgressBar:
     """A :class:`~clearsight.scan.ScanObserver` that draws rate and ETA with tqdm."""
 
-    def __init__(self) -> None:
+    def __init__(self, desc: str = "scanning", unit: str = "file") -> None:
         self._bar: tqdm[Never] | None = None
+        self._desc, self._unit = desc, unit
 
     def discovered(self, total: int, already_done: int) -> None:
         self._bar = tqdm(
             total=total,
             initial=already_done,
-            unit="file",
-            desc="scanning",
+            unit=self._unit,
+            desc=self._desc,
             dynamic_ncols=True,
             disable=not sys.stderr.isatty(),
         )

@@ -45,6 +45,17 @@ from clearsight.scan import ScanOptions, ScanReport, check_sources, run_scan
     show_default=True,
     help="Largest image file to decode, in MiB (larger ones are digested only).",
 )
+@click.option(
+    "--origin/--no-origin",
+    default=True,
+    show_default=True,
+    help="Examine each image's origin evidence (C2PA, metadata, watermarks, EXIF).",
+)
+@click.option(
+    "--keep-prompts",
+    is_flag=True,
+    help="Store generator prompts found in files; they can be abusive, so off by default.",
+)
 @banks_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a summary.")
 def scan(
@@ -54,6 +65,8 @@ def scan(
     file_timeout: float,
     max_pixels: int,
     max_image_mb: int,
+    origin: bool,
+    keep_prompts: bool,
     banks_url: str | None,
     as_json: bool,
 ) -> int:
@@ -62,7 +75,8 @@ def scan(
     Each file is read once: md5, sha1 and sha256 of its bytes, its media type sniffed
     from its content, and for images the size and a PDQ perceptual hash. Folders are
     walked recursively; links are never followed out of a source. A file that cannot
-    be read or decoded is recorded with an error row and the scan goes on.
+    be read or decoded is recorded with an error row and the scan goes on. Each image's
+    origin evidence is weighed into a verdict (see ``origin``).
 
     When banks exist, every item is then matched against them (see ``match``).
     Run the same command again to resume: files already recorded are skipped.
@@ -75,6 +89,8 @@ def scan(
         limits=DecodeLimits(max_pixels=max_pixels, max_file_bytes=max_image_mb * 1024 * 1024),
         exclude=frozenset({str(case_dir.resolve())}),
         workers=workers,
+        origin=origin,
+        keep_prompts=keep_prompts,
     )
     progress = ProgressBar()
     matched: MatchReport | None = None

@@ -9,11 +9,11 @@ Nothing read here is logged or written anywhere.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from typing import Protocol
 
 from clearsight.media.decode import DecodeLimits, ImageDecodeError, decode_luma
+from clearsight.media.stored import StaleFileError, read_scanned
 from clearsight.signals.features import LocalFeatures, extract
 from clearsight.signals.pdq import PDQ_WORKING_BOX
 from clearsight.store.interface import ItemFile
@@ -40,16 +40,8 @@ class FileItemFeatures:
 
     def _read(self, item: ItemFile) -> LocalFeatures | None:
         try:
-            with open(item.path, "rb") as handle:
-                data = handle.read(self._limits.max_file_bytes + 1)
-        except OSError:
-            return None
-        if len(data) > self._limits.max_file_bytes:
-            return None
-        if item.sha256 is None or hashlib.sha256(data).hexdigest() != item.sha256:
-            return None  # not the bytes that were scanned
-        try:
+            data = read_scanned(item.path, item.sha256, self._limits.max_file_bytes)
             image = decode_luma(data, self._limits, PDQ_WORKING_BOX)
-        except ImageDecodeError:
+        except (StaleFileError, ImageDecodeError):
             return None
         return extract(image.luma)

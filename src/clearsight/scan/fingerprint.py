@@ -22,6 +22,7 @@ from clearsight.media.sniff import (
     may_hold_pixels,
     sniff_media_type,
 )
+from clearsight.origin.stage import examine_bytes
 from clearsight.signals.digests import StreamingDigests
 from clearsight.signals.pdq import PDQ_WORKING_BOX, PdqHash, PdqSignal
 from clearsight.signals.variants import Luma, VariantHash, hash_views, query_views
@@ -34,6 +35,8 @@ CHUNK_BYTES = 1024 * 1024
 class FingerprintOptions:
     limits: DecodeLimits = DecodeLimits()
     decode: bool = True
+    origin: bool = True  # examine origin evidence while the bytes are in memory
+    keep_prompts: bool = False  # store generator prompts (they can be abusive)
 
 
 def fingerprint_file(abs_path: str, rel_path: str, options: FingerprintOptions) -> ScannedFile:
@@ -85,7 +88,7 @@ def _fingerprint(abs_path: str, rel_path: str, options: FingerprintOptions) -> S
         digests=digests.result(),
     )
     if data is not None:
-        return _with_pixels(record, data, options.limits)
+        return _with_pixels(record, data, options)
     if wants_pixels and record.kind is MediaKind.IMAGE:
         return _with_error(
             record,
@@ -96,7 +99,8 @@ def _fingerprint(abs_path: str, rel_path: str, options: FingerprintOptions) -> S
     return record
 
 
-def _with_pixels(record: ScannedFile, data: bytes, limits: DecodeLimits) -> ScannedFile:
+def _with_pixels(record: ScannedFile, data: bytes, options: FingerprintOptions) -> ScannedFile:
+    limits = options.limits
     try:
         image = decode_luma(data, limits, PDQ_WORKING_BOX)
     except ImageDecodeError as exc:
@@ -117,6 +121,11 @@ def _with_pixels(record: ScannedFile, data: bytes, limits: DecodeLimits) -> Scan
         variants = tuple(hash_views(query_views(image.luma, sharper), pdq.hex))
     except Exception as exc:  # noqa: BLE001 - a hashing failure is this file's error row
         errors = (*errors, ItemError(ErrorStage.HASH, f"PDQ failed: {type(exc).__name__}"))
+    origin = None
+    if options.origin:
+        origin = examine_bytes(
+            data, image.media_type, keep_prompts=options.keep_prompts, luma=image.luma
+        )
     return replace(
         record,
         media_type=image.media_type,
@@ -127,6 +136,7 @@ def _with_pixels(record: ScannedFile, data: bytes, limits: DecodeLimits) -> Scan
         pdq=pdq,
         pdq_variants=variants,
         errors=errors,
+        origin=origin,
     )
 
 

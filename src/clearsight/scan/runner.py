@@ -45,6 +45,8 @@ class ScanOptions:
     batch_size: int = 100
     commit_seconds: float = 0.5
     exclude: frozenset[str] = frozenset()
+    origin: bool = True  # examine origin evidence of every image
+    keep_prompts: bool = False  # store generator prompts found in files
 
 
 class ScanObserver(Protocol):
@@ -179,8 +181,10 @@ def _fingerprint_all(
 ) -> None:
     if not tasks:
         return
-    full = FingerprintOptions(options.limits, decode=True)
-    digests_only = FingerprintOptions(options.limits, decode=False)
+    full = FingerprintOptions(
+        options.limits, decode=True, origin=options.origin, keep_prompts=options.keep_prompts
+    )
+    digests_only = FingerprintOptions(options.limits, decode=False, origin=False)
     workers = options.workers or available_cores()
     window = max(4, workers * 8)
     queue: Iterator[_Task] = iter(tasks)

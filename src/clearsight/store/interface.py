@@ -36,6 +36,40 @@ class ItemError:
 
 
 @dataclass(frozen=True)
+class OriginSummary:
+    """The origin verdict of an item: ``ai-generated``, ``ai-edited``,
+    ``camera-original-likely`` or ``inconclusive``, a score (0 camera .. 1 AI), and the
+    reasons, strongest first."""
+
+    verdict: str
+    score: float
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class EvidenceRecord:
+    """One origin finding as stored: kind, ``ai``/``ai-edit``/``camera`` or None,
+    ``weak``/``moderate``/``strong``, and where it was found. Never holds prompt text."""
+
+    kind: str
+    points_to: str | None
+    strength: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class ItemOrigin:
+    """What the origin stage found in one item, and which detectors and rules found it
+    (``examiner``), so a later version knows which items to examine again. Generator
+    prompts are kept only when asked for (``--keep-prompts``): they can be abusive."""
+
+    summary: OriginSummary
+    evidence: tuple[EvidenceRecord, ...]
+    examiner: str
+    prompts: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ScannedFile:
     """Everything one scan learned about one path of a source."""
 
@@ -51,6 +85,7 @@ class ScannedFile:
     pdq: PdqHash | None = None
     pdq_variants: tuple[VariantHash, ...] = ()
     errors: tuple[ItemError, ...] = field(default=())
+    origin: ItemOrigin | None = None
 
 
 @dataclass(frozen=True)
@@ -152,6 +187,7 @@ class ItemRow:
     error: str | None
     matches: tuple[MatchView, ...] = ()
     notes: tuple[str, ...] = ()
+    origin: OriginSummary | None = None
 
 
 class ScanLedger(Protocol):
@@ -178,6 +214,21 @@ class ItemReader(Protocol):
     """Read access to recorded items, in a stable order."""
 
     def iter_items(self) -> Iterator[ItemRow]: ...
+
+
+class OriginLedger(Protocol):
+    """What the origin stage needs when it runs on its own (``clearsight origin``)."""
+
+    def origin_targets(self, examiner: str, *, everything: bool) -> list[int]:
+        """Image items with no origin recorded by ``examiner`` (all images if
+        ``everything``), in item order."""
+        ...
+
+    def item_files(self, item_ids: Sequence[int]) -> dict[int, ItemFile]: ...
+
+    def record_origins(self, found: Sequence[tuple[int, ItemOrigin]]) -> None:
+        """Replace the origin of each item named."""
+        ...
 
 
 class MatchLedger(Protocol):

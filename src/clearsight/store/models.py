@@ -71,6 +71,7 @@ class Item(Base):
     errors: Mapped[list[ItemErrorRow]] = relationship(back_populates="item", lazy="raise")
     matches: Mapped[list[Match]] = relationship(lazy="raise", viewonly=True)
     notes: Mapped[list[ItemNote]] = relationship(lazy="raise", viewonly=True)
+    origin: Mapped[OriginRow | None] = relationship(lazy="raise", viewonly=True)
 
 
 class Signal(Base):
@@ -137,6 +138,28 @@ class ItemNote(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
     stage: Mapped[str] = mapped_column(String(40))
     note: Mapped[str] = mapped_column(Text)
+
+
+class OriginRow(Base):
+    """The origin verdict of an item, its reasons, and the evidence items behind it.
+
+    ``reasons`` and ``evidence`` are JSON lists. ``prompts`` (JSON, else NULL) holds
+    generator prompts only when the user asked to keep them. ``examiner`` names the
+    detectors and rules that produced the row.
+    """
+
+    __tablename__ = "origins"
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    verdict: Mapped[str] = mapped_column(String(40), index=True)
+    score: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[str] = mapped_column(Text)
+    evidence: Mapped[str] = mapped_column(Text)
+    prompts: Mapped[str | None] = mapped_column(Text)
+    examiner: Mapped[str] = mapped_column(String(40))
+    examined_at: Mapped[datetime]
 
 
 class BankCheckRow(Base):

@@ -22,11 +22,13 @@ from clearsight.store.engines import sqlite_engine, upgrade_to_head, utc_now
 from clearsight.store.interface import (
     BankCheck,
     ItemFile,
+    ItemOrigin,
     ItemRow,
     MatchQuery,
     MatchRecord,
     MatchTotals,
     MatchView,
+    OriginSummary,
     ScannedFile,
     ScanTally,
 )
@@ -37,6 +39,7 @@ from clearsight.store.models import (
     ItemErrorRow,
     ItemNote,
     Match,
+    OriginRow,
     Scan,
     Signal,
     Source,
@@ -119,10 +122,17 @@ class SqlCaseStore:
                 for item_id, (_, scanned) in zip(item_ids, files, strict=True)
                 for error in scanned.errors
             ]
+            origins = [
+                _origin_values(item_id, scanned.origin)
+                for item_id, (_, scanned) in zip(item_ids, files, strict=True)
+                if scanned.origin is not None
+            ]
             if signals:
                 session.execute(insert(Signal), signals)
             if errors:
                 session.execute(insert(ItemErrorRow), errors)
+            if origins:
+                session.execute(insert(OriginRow), origins)
 
     def start_scan(self, roots: Sequence[str]) -> int:
         with Session(self._engine) as session, session.begin():
@@ -264,6 +274,32 @@ class SqlCaseStore:
                     found[item_id] = ItemFile(_location(root, path), sha256)
         return found
 
+    # OriginLedger
+
+    def origin_targets(self, examiner: str, *, everything: bool) -> list[int]:
+        query = (
+            self._case_items(0)
+            .outerjoin(OriginRow, OriginRow.item_id == Item.id)
+            .where(Item.kind == "image")
+            .order_by(Item.id)
+        )
+        if not everything:
+            query = query.where((OriginRow.item_id.is_(None)) | (OriginRow.examiner != examiner))
+        with Session(self._engine) as session:
+            return list(session.scalars(query))
+
+    def record_origins(self, found: Sequence[tuple[int, ItemOrigin]]) -> None:
+        if not found:
+            return
+        with Session(self._engine) as session, session.begin():
+            item_ids = [item_id for item_id, _ in found]
+            for start in range(0, len(item_ids), _ITEM_PAGE):
+                page = item_ids[start : start + _ITEM_PAGE]
+                session.execute(delete(OriginRow).where(OriginRow.item_id.in_(page)))
+            session.execute(
+                insert(OriginRow), [_origin_values(item_id, origin) for item_id, origin in found]
+            )
+
     def _case_items(self, after_item: int) -> Select[Any]:
         return (
             select(Item.id)
@@ -292,6 +328,7 @@ class SqlCaseStore:
                         selectinload(Item.errors),
                         selectinload(Item.matches),
                         selectinload(Item.notes),
+                        selectinload(Item.origin),
                     )
                     .limit(_ITEM_PAGE)
                 ).all()
@@ -360,6 +397,25 @@ def _signal_values(item_id: int, scanned: ScannedFile) -> list[dict[str, Any]]:
     return values
 
 
+def _origin_values(item_id: int, origin: ItemOrigin) -> dict[str, Any]:
+    return {
+        "item_id": item_id,
+        "verdict": origin.summary.verdict,
+        "score": origin.summary.score,
+        "reasons": json.dumps(list(origin.summary.reasons)),
+        "evidence": json.dumps([dataclasses.asdict(record) for record in origin.evidence]),
+        "prompts": json.dumps(list(origin.prompts)) if origin.prompts else None,
+        "examiner": origin.examiner,
+        "examined_at": utc_now(),
+    }
+
+
+def _summary_of(row: OriginRow | None) -> OriginSummary | None:
+    if row is None:
+        return None
+    return OriginSummary(row.verdict, row.score, tuple(json.loads(row.reasons)))
+
+
 def _row_of(item: Item, root: str) -> ItemRow:
     signals = {signal.kind: signal for signal in item.signals}
     pdq = signals.get("pdq")
@@ -398,6 +454,7 @@ def _row_of(item: Item, root: str) -> ItemRow:
             for m in sorted(item.matches, key=lambda m: (m.distance, m.bank, m.entry_id, m.signal))
         ),
         notes=tuple(note.note for note in item.notes),
+        origin=_summary_of(item.origin),
     )
 
 
