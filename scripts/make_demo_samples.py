@@ -3,7 +3,9 @@
 Everything is drawn from seeded noise: a mountain lake, a street of buildings, a woven
 texture and desert dunes, plus a re-encoded smaller copy (a near-duplicate), a renamed
 copy (media type from bytes, not the name), a text note and a truncated JPEG (an error
-row). Run it again to reproduce the files byte for byte.
+row). The texture carries an XMP packet declaring it AI-generated (IPTC digital source
+type), so the origin stage has something to find. Run it again to reproduce the files
+byte for byte.
 """
 
 from __future__ import annotations
@@ -86,9 +88,23 @@ def dunes(rng: np.random.Generator, size: tuple[int, int] = (560, 360)) -> Image
     return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8))
 
 
-def jpeg_bytes(image: Image.Image, quality: int) -> bytes:
+# What generators and stock sites write: IPTC's "trained algorithmic media" source type.
+DECLARED_AI_XMP = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/">'
+    b'<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#">'
+    b'<rdf:Description rdf:about="" '
+    b'xmlns:Iptc4xmpExt="http://iptc.org/std/Iptc4xmpExt/2008-02-29/">'
+    b"<Iptc4xmpExt:DigitalSourceType>"
+    b"http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+    b"</Iptc4xmpExt:DigitalSourceType>"
+    b"</rdf:Description></rdf:RDF></x:xmpmeta>"
+)
+
+
+def jpeg_bytes(image: Image.Image, quality: int, xmp: bytes | None = None) -> bytes:
     buffer = io.BytesIO()
-    image.save(buffer, "JPEG", quality=quality, optimize=True)
+    extra = {"xmp": xmp} if xmp else {}
+    image.save(buffer, "JPEG", quality=quality, optimize=True, **extra)
     return buffer.getvalue()
 
 
@@ -104,7 +120,7 @@ def main() -> int:
     street_image = street(rng)
     street_image.save(OUT / "street.png", optimize=True)
     (OUT / "archive" / "street-copy.dat").write_bytes((OUT / "street.png").read_bytes())
-    (OUT / "woven-texture.jpg").write_bytes(jpeg_bytes(woven(), 80))
+    (OUT / "woven-texture.jpg").write_bytes(jpeg_bytes(woven(), 80, xmp=DECLARED_AI_XMP))
     dunes(rng).save(OUT / "desert-dunes.webp", quality=80)
     (OUT / "field-notes.txt").write_text(
         "Survey notes: lake level normal, path to the ridge clear, dunes shifting east.\n",

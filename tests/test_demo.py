@@ -19,6 +19,9 @@ def test_demo_scans_the_bundled_samples(tmp_path: Path) -> None:
     # The demo bank holds the lake's PDQ hash: the re-encoded copy is found by it too.
     assert "archive/mountain-lake-small.jpg: entry DEMO-1" in out
     assert "2 items matched" in out
+    # The texture's XMP declares it AI-generated; the plain samples stay inconclusive.
+    assert "woven-texture.jpg: ai-generated; moderate ai: xmp:" in out
+    assert "desert-dunes.webp: inconclusive; no evidence of origin found" in out
 
 
 def test_demo_again_resumes_into_the_same_case(tmp_path: Path) -> None:

@@ -36,7 +36,8 @@ def demo(case_dir: Path | None) -> int:
     """Scan the small benign sample images bundled with clearsight and report.
 
     The samples are generated landscapes, a street, textures, a re-encoded copy, a
-    renamed copy, a text note and a damaged JPEG, so every kind of outcome shows.
+    renamed copy, a text note and a damaged JPEG, so every kind of outcome shows; the
+    texture's metadata declares it AI-generated, which the origin stage reports.
     """
     case_dir = case_dir or Path(tempfile.mkdtemp(prefix="clearsight-demo-"))
     with resources.as_file(resources.files("clearsight.demo") / "samples") as samples:
@@ -55,6 +56,7 @@ def demo(case_dir: Path | None) -> int:
         f"error, {tally.already_done} already recorded ({report.seconds:.1f} s)\n"
     )
     click.echo(_table(rows))
+    click.echo(_origins(rows))
     click.echo(_near_duplicates(rows))
     click.echo(_demo_matches(case_dir, rows))
     click.echo(f"\nCase kept at {case_dir}\nList it with: clearsight items --case {case_dir}")
@@ -71,6 +73,17 @@ def _table(rows: list[ItemRow]) -> str:
         lines.append(
             f"{row.path:<34} {row.media_type:<20} {row.size or 0:>7}  {pixels:<9} {pdq:<18} {note}"
         )
+    return "\n".join(lines)
+
+
+def _origins(rows: list[ItemRow]) -> str:
+    """Each image's origin verdict, with the strongest reason where there is one."""
+    lines = ["\nOrigin (AI-generated, AI-edited, camera original, or inconclusive):"]
+    for row in rows:
+        if row.origin is None:
+            continue
+        reason = row.origin.reasons[0] if row.origin.reasons else ""
+        lines.append(f"  {row.path}: {row.origin.verdict}; {reason}")
     return "\n".join(lines)
 
 

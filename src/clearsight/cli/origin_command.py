@@ -20,9 +20,19 @@ from clearsight.errors import UserError
 from clearsight.media.decode import DecodeLimits
 from clearsight.media.sniff import SNIFF_BYTES, sniff_media_type
 from clearsight.origin.evaluate import PassScore, evaluate, labelled_files
-from clearsight.origin.stage import examine_bytes, examine_case
+from clearsight.origin.pixel_model import MODEL_ENV
+from clearsight.origin.stage import detectors_for, examine_bytes, examine_case
 
 MAX_BYTES = DecodeLimits.max_file_bytes
+NO_PIXEL_MODEL = "pixel detector: none configured (--pixel-model PATH or CLEARSIGHT_PIXEL_MODEL)"
+
+pixel_model_option = click.option(
+    "--pixel-model",
+    type=click.Path(path_type=Path, dir_okay=False),
+    envvar=MODEL_ENV,
+    help="An ONNX pixel detector of your own (see README); none ships. "
+    f"Also read from {MODEL_ENV}.",
+)
 
 
 class _DefaultExamine(click.Group):
@@ -69,34 +79,50 @@ def origin() -> None:
     is_flag=True,
     help="With --case: store generator prompts found in files (they can be abusive).",
 )
+@pixel_model_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 def examine(
     files: tuple[Path, ...],
     case_dir: Path | None,
     everything: bool,
     keep_prompts: bool,
+    pixel_model: Path | None,
     as_json: bool,
 ) -> int:
     """Explain FILES, or examine the images of --case DIR again."""
     if bool(files) == (case_dir is not None):
         raise UserError("give either FILES or --case DIR (see clearsight origin --help)")
+    model = checked_pixel_model(pixel_model)
     if case_dir is not None:
-        return _examine_case(case_dir, everything=everything, keep=keep_prompts, as_json=as_json)
+        return _examine_case(
+            case_dir, everything=everything, keep=keep_prompts, model=model, as_json=as_json
+        )
     if everything or keep_prompts:
         raise UserError("--all and --keep-prompts apply only with --case")
-    found = [_explain(path) for path in files]
+    found = [_explain(path, model) for path in files]
     if as_json:
         for values in found:
             click.echo(json.dumps(values))
     else:
         click.echo("\n\n".join(_text_of(values) for values in found))
+        if model is None:
+            click.echo(f"\n{NO_PIXEL_MODEL}")
     return 0
+
+
+def checked_pixel_model(pixel_model: Path | None) -> str | None:
+    """The pixel model's path, once it has loaded (so a bad file fails before any work)."""
+    if pixel_model is None:
+        return None
+    detectors_for(str(pixel_model))
+    return str(pixel_model)
 
 
 @origin.command(name="evaluate")
 @click.argument("folder", type=click.Path(path_type=Path, file_okay=False, exists=True))
+@pixel_model_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
-def evaluate_command(folder: Path, as_json: bool) -> int:
+def evaluate_command(folder: Path, pixel_model: Path | None, as_json: bool) -> int:
     """Score the verdicts on FOLDER/ai and FOLDER/real (files under them, recursively).
 
     Prints accuracy per class, the abstention rate (inconclusive verdicts) and the AUC
@@ -106,26 +132,28 @@ def evaluate_command(folder: Path, as_json: bool) -> int:
     files = labelled_files(folder)
     if not files["ai"] and not files["real"]:
         raise UserError(f"no files under {folder / 'ai'} or {folder / 'real'}")
+    model = checked_pixel_model(pixel_model)
 
     def judge(data: bytes, media_type: str) -> tuple[str, float]:
-        summary = examine_bytes(data, media_type, keep_prompts=False).summary
+        summary = examine_bytes(data, media_type, keep_prompts=False, pixel_model=model).summary
         return summary.verdict, summary.score
 
     passes = evaluate(files, judge)
     if as_json:
-        click.echo(json.dumps({"passes": [_pass_json(p) for p in passes]}))
+        click.echo(json.dumps({"passes": [_pass_json(p) for p in passes], "pixel_model": model}))
     else:
         click.echo("\n\n".join(_pass_text(p) for p in passes))
+        click.echo(f"\n{NO_PIXEL_MODEL}" if model is None else f"\npixel model: {model}")
     return 0
 
 
-def _explain(path: Path) -> dict[str, Any]:
+def _explain(path: Path, model: str | None) -> dict[str, Any]:
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise UserError(f"cannot read {path}: {exc.strerror or exc}") from None
     media_type = sniff_media_type(data[:SNIFF_BYTES])
-    found = examine_bytes(data, media_type, keep_prompts=False)
+    found = examine_bytes(data, media_type, keep_prompts=False, pixel_model=model)
     return {
         "path": str(path),
         "media_type": media_type,
@@ -142,12 +170,19 @@ def _text_of(values: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _examine_case(case_dir: Path, *, everything: bool, keep: bool, as_json: bool) -> int:
+def _examine_case(
+    case_dir: Path, *, everything: bool, keep: bool, model: str | None, as_json: bool
+) -> int:
     store = open_case(case_dir, create=False)
     progress = ProgressBar("examining", "image")
     try:
         run = examine_case(
-            store, everything=everything, keep_prompts=keep, max_bytes=MAX_BYTES, progress=progress
+            store,
+            everything=everything,
+            keep_prompts=keep,
+            max_bytes=MAX_BYTES,
+            pixel_model=model,
+            progress=progress,
         )
     finally:
         progress.close()
@@ -159,6 +194,7 @@ def _examine_case(case_dir: Path, *, everything: bool, keep: bool, as_json: bool
                     "examined": run.examined,
                     "verdicts": dict(run.verdicts),
                     "skipped": [{"path": p, "reason": r} for p, r in run.skipped],
+                    "pixel_model": model,
                 }
             )
         )
@@ -167,6 +203,7 @@ def _examine_case(case_dir: Path, *, everything: bool, keep: bool, as_json: bool
     lines += [f"  {count:>8} {verdict}" for verdict, count in sorted(run.verdicts.items())]
     for path, reason in run.skipped:
         lines.append(f"  skipped {path}: {reason}")
+    lines.append(NO_PIXEL_MODEL if model is None else f"pixel model: {model}")
     click.echo("\n".join(lines))
     return 0
 

@@ -12,6 +12,7 @@ from clearsight.banks.store import BankStore
 from clearsight.cli.bank_command import banks_option
 from clearsight.cli.case_option import case_option, open_case
 from clearsight.cli.match_command import describe
+from clearsight.cli.origin_command import checked_pixel_model, pixel_model_option
 from clearsight.cli.progress import ProgressBar
 from clearsight.match.engine import MatchReport, match_case
 from clearsight.match.index_cache import PdqIndexCache
@@ -56,6 +57,7 @@ from clearsight.scan import ScanOptions, ScanReport, check_sources, run_scan
     is_flag=True,
     help="Store generator prompts found in files; they can be abusive, so off by default.",
 )
+@pixel_model_option
 @banks_option
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a summary.")
 def scan(
@@ -67,6 +69,7 @@ def scan(
     max_image_mb: int,
     origin: bool,
     keep_prompts: bool,
+    pixel_model: Path | None,
     banks_url: str | None,
     as_json: bool,
 ) -> int:
@@ -83,6 +86,7 @@ def scan(
     Exit status is 0 when the scan finished, even if some files were bad.
     """
     check_sources(paths)  # before the case folder is created for nothing
+    model = checked_pixel_model(pixel_model) if origin else None
     store = open_case(case_dir, create=True)
     options = ScanOptions(
         file_timeout=file_timeout,
@@ -91,6 +95,7 @@ def scan(
         workers=workers,
         origin=origin,
         keep_prompts=keep_prompts,
+        pixel_model=model,
     )
     progress = ProgressBar()
     matched: MatchReport | None = None

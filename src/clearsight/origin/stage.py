@@ -12,6 +12,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -56,6 +57,16 @@ def default_detectors() -> tuple[Detector, ...]:
     )
 
 
+@cache
+def detectors_for(pixel_model: str | None) -> tuple[Detector, ...]:
+    """The default detectors, and the user's pixel model where one is configured."""
+    if pixel_model is None:
+        return default_detectors()
+    from clearsight.origin.pixel_model import PixelDetector, load_pixel_model
+
+    return (*default_detectors(), PixelDetector(load_pixel_model(Path(pixel_model))))
+
+
 def record_of(finding: OriginFinding, *, keep_prompts: bool) -> ItemOrigin:
     """What the case stores of a finding; prompts only when asked to keep them."""
     verdict = finding.verdict
@@ -79,12 +90,14 @@ def examine_bytes(
     *,
     keep_prompts: bool,
     luma: npt.NDArray[np.uint8] | None = None,
+    pixel_model: str | None = None,
     detectors: Sequence[Detector] | None = None,
 ) -> ItemOrigin:
     """Examine one file's bytes; ``luma``, the grey picture a scan decoded, saves the
-    camera detector a decode of its own."""
+    camera detector a decode of its own. ``pixel_model`` is the path of the user's
+    ONNX pixel model, if any."""
     file = OriginInput(data, media_type, luma=luma)
-    found = examine(file, default_detectors() if detectors is None else detectors)
+    found = examine(file, detectors_for(pixel_model) if detectors is None else detectors)
     return record_of(found, keep_prompts=keep_prompts)
 
 
@@ -110,6 +123,7 @@ def examine_case(
     everything: bool,
     keep_prompts: bool,
     max_bytes: int,
+    pixel_model: str | None = None,
     detectors: Sequence[Detector] | None = None,
     progress: Progress | None = None,
 ) -> OriginRun:
@@ -129,7 +143,13 @@ def examine_case(
                 run.skipped.append((item.path, str(exc)))
                 continue
             media_type = sniff_media_type(data[:SNIFF_BYTES])
-            origin = examine_bytes(data, media_type, keep_prompts=keep_prompts, detectors=detectors)
+            origin = examine_bytes(
+                data,
+                media_type,
+                keep_prompts=keep_prompts,
+                pixel_model=pixel_model,
+                detectors=detectors,
+            )
             found.append((item_id, origin))
             run.verdicts[origin.summary.verdict] += 1
         ledger.record_origins(found)

@@ -37,6 +37,7 @@ class FingerprintOptions:
     decode: bool = True
     origin: bool = True  # examine origin evidence while the bytes are in memory
     keep_prompts: bool = False  # store generator prompts (they can be abusive)
+    pixel_model: str | None = None  # the user's ONNX pixel detector, if any
 
 
 def fingerprint_file(abs_path: str, rel_path: str, options: FingerprintOptions) -> ScannedFile:
@@ -124,7 +125,11 @@ def _with_pixels(record: ScannedFile, data: bytes, options: FingerprintOptions) 
     origin = None
     if options.origin:
         origin = examine_bytes(
-            data, image.media_type, keep_prompts=options.keep_prompts, luma=image.luma
+            data,
+            image.media_type,
+            keep_prompts=options.keep_prompts,
+            luma=image.luma,
+            pixel_model=options.pixel_model,
         )
     return replace(
         record,

@@ -47,6 +47,7 @@ class ScanOptions:
     exclude: frozenset[str] = frozenset()
     origin: bool = True  # examine origin evidence of every image
     keep_prompts: bool = False  # store generator prompts found in files
+    pixel_model: str | None = None  # path of the user's ONNX pixel detector, if any
 
 
 class ScanObserver(Protocol):
@@ -182,7 +183,11 @@ def _fingerprint_all(
     if not tasks:
         return
     full = FingerprintOptions(
-        options.limits, decode=True, origin=options.origin, keep_prompts=options.keep_prompts
+        options.limits,
+        decode=True,
+        origin=options.origin,
+        keep_prompts=options.keep_prompts,
+        pixel_model=options.pixel_model,
     )
     digests_only = FingerprintOptions(options.limits, decode=False, origin=False)
     workers = options.workers or available_cores()
