@@ -116,3 +116,29 @@ def test_grey_broadcast_hashes_like_rgb_grey() -> None:
     bits, _ = pdqhash.compute(rgb)
     expected = np.packbits(bits.astype(np.uint8)).tobytes().hex()
     assert PdqSignal.hash_from_luma(grey).hex == expected
+
+
+def test_full_rgb_is_kept_only_for_lossless_images_within_the_size_asked() -> None:
+    picture = photo_like(9, (600, 400))
+    png, jpeg = io.BytesIO(), io.BytesIO()
+    picture.save(png, "PNG")
+    picture.save(jpeg, "JPEG", quality=90)
+    kept = decode_luma(png.getvalue(), DecodeLimits(), 512, keep_rgb_up_to=600 * 400)
+    assert kept.rgb is not None and np.array_equal(kept.rgb, np.asarray(picture))
+    assert kept.luma.shape == (341, 512)
+    assert decode_luma(png.getvalue(), DecodeLimits(), 512, keep_rgb_up_to=1000).rgb is None
+    assert decode_luma(png.getvalue(), DecodeLimits(), 512).rgb is None
+    # A JPEG is decoded at reduced scale: there is no full grid to keep.
+    assert decode_luma(jpeg.getvalue(), DecodeLimits(), 512, keep_rgb_up_to=10**8).rgb is None
+
+
+def test_the_alpha_channel_of_an_rgba_image_is_kept_with_its_rgb() -> None:
+    alpha = np.arange(64 * 48, dtype=np.uint32).reshape(48, 64).astype(np.uint8)
+    picture = photo_like(10, (64, 48)).convert("RGBA")
+    picture.putalpha(Image.fromarray(alpha))
+    buffer = io.BytesIO()
+    picture.save(buffer, "PNG")
+    kept = decode_luma(buffer.getvalue(), DecodeLimits(), 512, keep_rgb_up_to=64 * 48)
+    assert kept.alpha is not None and np.array_equal(kept.alpha, alpha)
+    assert kept.rgb is not None and kept.rgb.shape == (48, 64, 3)
+    assert decode_luma(buffer.getvalue(), DecodeLimits(), 512).alpha is None

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from PIL import Image, PngImagePlugin
 
+from clearsight.media.decode import DecodeLimits, decode_luma
 from clearsight.origin.evidence import Detector, Evidence, OriginInput, PointsTo, Strength
 from clearsight.origin.generator_formats import GeneratorRecord
 from clearsight.origin.generators import (
@@ -715,3 +716,16 @@ def test_shared_malformed_files_never_raise(shared_data: Path) -> None:
     for path in files:
         evidence = examine(path.read_bytes(), "application/octet-stream")
         assert all(e.kind == "generator-metadata" for e in evidence)
+
+
+def test_stealth_info_is_read_from_the_alpha_channel_a_scan_decoded(shared_data: Path) -> None:
+    stealth = shared_data / "metadata-fixtures" / "AUTOMATIC1111" / "automatic1111_stealth.png"
+    decoded = decode_luma(stealth.read_bytes(), DecodeLimits(), 512, keep_rgb_up_to=10**8)
+    assert decoded.alpha is not None
+    # Bytes of a plain RGBA picture: only the alpha channel handed over holds the record.
+    plain = io.BytesIO()
+    Image.new("RGBA", (decoded.width, decoded.height), (90, 120, 150, 255)).save(plain, "PNG")
+    assert GeneratorMetadataDetector().examine(OriginInput(plain.getvalue(), "image/png")) == []
+    handed = OriginInput(plain.getvalue(), "image/png", alpha=decoded.alpha)
+    [found] = GeneratorMetadataDetector().examine(handed)
+    assert found.detail.startswith("AUTOMATIC1111")

@@ -8,15 +8,19 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 from PIL.PngImagePlugin import PngInfo
 
 from clearsight.origin.evidence import Evidence, OriginInput, PointsTo, Strength
 from clearsight.origin.examine import examine
 from clearsight.origin.stage import EXAMINER, record_of
 from clearsight.origin.verdict import Verdict
+from clearsight.origin.watermark import SD_V2
 
 from .conftest import photo_like, run_cli
+from .watermark_encoder import embed
 
 PROMPT = "a lighthouse at dusk over a calm sea"
 A1111 = (
@@ -29,6 +33,7 @@ EXPECTED = {
     "comfy-img2img.png": "ai-edited",
     "a1111.png": "ai-generated",
     "plain.png": "inconclusive",
+    "marked.png": "ai-generated",
 }
 
 
@@ -44,6 +49,8 @@ def evidence(shared_data: Path, tmp_path: Path) -> Path:
     info.add_text("parameters", A1111)
     photo_like(5).save(folder / "a1111.png", pnginfo=info)
     photo_like(6).save(folder / "plain.png")
+    scene = np.asarray(photo_like(8, (512, 384)))
+    Image.fromarray(embed(scene, SD_V2.bits)).save(folder / "marked.png")
     return folder
 
 
@@ -79,7 +86,9 @@ def test_scan_records_a_verdict_with_reasons_for_every_image(
     assert any("AUTOMATIC1111" in reason and "seed 1234" in reason for reason in a1111["reasons"])
     # The prompt is in no output and, unless asked for, not in the case either.
     assert PROMPT not in json.dumps(rows)
-    assert stored_prompts(case) == [None] * 5
+    marked = rows["marked.png"]["origin"]
+    assert isinstance(marked, dict) and "SDV2" in marked["reasons"][0]
+    assert stored_prompts(case) == [None] * 6
     assert PROMPT.encode() not in (case / "case.sqlite").read_bytes()
 
 
@@ -101,14 +110,14 @@ def test_origin_examines_a_case_again_and_only_what_is_not_done(
 
     first = run_cli("origin", "--case", case, "--json")
     assert first.returncode == 0, first.stderr
-    assert json.loads(first.stdout)["examined"] == 5
+    assert json.loads(first.stdout)["examined"] == 6
     assert verdicts(case) == EXPECTED
 
     again = json.loads(run_cli("origin", "--case", case, "--json").stdout)
     assert again["examined"] == 0
     everything = json.loads(run_cli("origin", "--case", case, "--all", "--json").stdout)
-    assert everything["examined"] == 5
-    assert everything["verdicts"]["ai-generated"] == 2
+    assert everything["examined"] == 6
+    assert everything["verdicts"]["ai-generated"] == 3
 
 
 def test_a_file_changed_since_the_scan_is_skipped_with_the_reason(
@@ -120,7 +129,7 @@ def test_a_file_changed_since_the_scan_is_skipped_with_the_reason(
     (evidence / "dalle.png").unlink()
     done = run_cli("origin", "--case", case)
     assert done.returncode == 0, done.stderr
-    assert "Examined 3 images" in done.stdout
+    assert "Examined 4 images" in done.stdout
     assert "plain.png: changed since it was scanned" in done.stdout
     assert "dalle.png: cannot read" in done.stdout
     assert verdicts(case)["plain.png"] is None

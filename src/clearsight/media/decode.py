@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import numpy.typing as npt
@@ -45,6 +45,11 @@ class DecodedImage:
     height: int
     orientation: int | None
     luma: npt.NDArray[np.uint8]
+    # The full-resolution RGB pixels of a lossless (non-JPEG) image, when asked for:
+    # decoding such an image costs its full size anyway, and later readers of the
+    # stored grid (the watermark detector) need not decode it a second time.
+    rgb: npt.NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
+    alpha: npt.NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
 
 
 class ImageDecodeError(Exception):
@@ -58,8 +63,12 @@ class ImageDecodeError(Exception):
         self.media_type = media_type
 
 
-def decode_luma(data: bytes, limits: DecodeLimits, box: int) -> DecodedImage:
-    """Decode ``data`` to 8-bit luma no larger than ``box`` x ``box``.
+def decode_luma(
+    data: bytes, limits: DecodeLimits, box: int, *, keep_rgb_up_to: int = 0
+) -> DecodedImage:
+    """Decode ``data`` to 8-bit luma no larger than ``box`` x ``box``; for an image that
+    is not a JPEG and has at most ``keep_rgb_up_to`` pixels, keep its full RGB too, and
+    the alpha channel of an 8-bit RGBA image.
 
     Raises :class:`ImageDecodeError` for anything that is not a safely decodable image.
     """
@@ -75,7 +84,7 @@ def decode_luma(data: bytes, limits: DecodeLimits, box: int) -> DecodedImage:
             Image.MAX_IMAGE_PIXELS = limits.max_pixels
             with Image.open(io.BytesIO(data)) as im:
                 media_type = Image.MIME.get(im.format or "", f"image/x-{im.format or 'unknown'}")
-                return _decode(im, media_type, limits, box)
+                return _decode(im, media_type, limits, box, keep_rgb_up_to)
     except ImageDecodeError as exc:
         raise ImageDecodeError(str(exc), media_type) from None
     except Exception as exc:  # noqa: BLE001 - any decoder failure is this file's error row
@@ -88,7 +97,9 @@ def fit_in_box(width: int, height: int, box: int) -> tuple[int, int]:
     return max(1, round(width * scale)), max(1, round(height * scale))
 
 
-def _decode(im: Image.Image, media_type: str, limits: DecodeLimits, box: int) -> DecodedImage:
+def _decode(
+    im: Image.Image, media_type: str, limits: DecodeLimits, box: int, keep_rgb_up_to: int
+) -> DecodedImage:
     width, height = im.size
     if width <= 0 or height <= 0:
         raise ImageDecodeError(f"image declares an empty size {width}x{height}")
@@ -103,10 +114,14 @@ def _decode(im: Image.Image, media_type: str, limits: DecodeLimits, box: int) ->
             f"{limits.max_pixels} pixels"
         )
     im.load()
+    keep = im.format != "JPEG" and decoded_w * decoded_h <= keep_rgb_up_to
+    rgb = _full_rgb(im) if keep else None
+    alpha = np.asarray(im.getchannel("A"), dtype=np.uint8) if keep and im.mode == "RGBA" else None
     luma = _to_luma(im)
     if luma.size != target:
         luma = luma.resize(target, Image.Resampling.BICUBIC)
-    return DecodedImage(media_type, width, height, orientation, np.asarray(luma, dtype=np.uint8))
+    grey = np.asarray(luma, dtype=np.uint8)
+    return DecodedImage(media_type, width, height, orientation, grey, rgb, alpha)
 
 
 def _reason(exc: Exception) -> str:
@@ -117,6 +132,13 @@ def _reason(exc: Exception) -> str:
     if isinstance(exc, MemoryError):
         return "decoder ran out of memory"
     return f"{type(exc).__name__}: {_one_line(exc)}"
+
+
+def _full_rgb(im: Image.Image) -> npt.NDArray[np.uint8] | None:
+    try:
+        return np.asarray(im.convert("RGB"), dtype=np.uint8)
+    except Exception:  # noqa: BLE001 - the extra copy is optional; the luma decides errors
+        return None
 
 
 def _to_luma(im: Image.Image) -> Image.Image:

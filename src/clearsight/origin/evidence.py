@@ -48,13 +48,16 @@ class Evidence:
 @dataclass(frozen=True)
 class OriginInput:
     """What a detector examines: the file's bytes and its sniffed media type, and, when
-    the scan has them at hand, the picture's grey pixels at reduced scale (in the stored
-    orientation), which spares a detector a decode of its own."""
+    the scan has them at hand, the picture's grey pixels at reduced scale and, for a
+    lossless image, its full-resolution RGB and 8-bit alpha channel (all in the stored
+    orientation), which spare a detector a decode of its own."""
 
     data: bytes
     media_type: str
     name: str = ""  # for messages only; detectors never open paths themselves
     luma: npt.NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
+    rgb: npt.NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
+    alpha: npt.NDArray[np.uint8] | None = field(default=None, repr=False, compare=False)
 
 
 class Detector(Protocol):

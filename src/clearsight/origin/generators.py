@@ -23,10 +23,14 @@ import warnings
 import zlib
 from collections.abc import Iterator
 
+import numpy as np
+import numpy.typing as npt
 from PIL import Image
 
 from clearsight.origin.evidence import Evidence, OriginInput, PointsTo, Strength
 from clearsight.origin.generator_formats import GeneratorRecord, MetadataField, recognise
+
+Alpha = npt.NDArray[np.uint8]  # (h, w), as the scan decoded it
 
 KIND = "generator-metadata"
 MAX_FIELD_BYTES = 1_000_000  # one field; a ComfyUI graph is rarely over 100 kB
@@ -65,20 +69,24 @@ class GeneratorMetadataDetector:
         return KIND
 
     def examine(self, file: OriginInput) -> list[Evidence]:
-        return [_evidence(record) for record in generator_records(file.data)]
+        return [_evidence(record) for record in generator_records(file.data, file.alpha)]
 
 
-def generator_records(data: bytes) -> list[GeneratorRecord]:
-    """The generator records in a file's bytes; none for anything unreadable."""
-    return recognise(metadata_fields(data))
+def generator_records(data: bytes, alpha: Alpha | None = None) -> list[GeneratorRecord]:
+    """The generator records in a file's bytes; none for anything unreadable. ``alpha``
+    is the picture's alpha channel where a scan decoded it already."""
+    return recognise(metadata_fields(data, alpha))
 
 
-def metadata_fields(data: bytes) -> list[MetadataField]:
+def metadata_fields(data: bytes, alpha: Alpha | None = None) -> list[MetadataField]:
     """The text fields of a file that may hold a generator's record, within the caps."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Pillow warns about odd EXIF; it is not news here
-            fields = _png_fields(data) if data.startswith(PNG_SIGNATURE) else _pillow_fields(data)
+            if data.startswith(PNG_SIGNATURE):
+                fields = _png_fields(data, alpha)
+            else:
+                fields = _pillow_fields(data)
     except Exception:  # noqa: BLE001 - an unreadable file holds no record
         return []
     return fields[:MAX_FIELDS]
@@ -144,7 +152,7 @@ def _png_chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
         position = start + length + 4  # skip the CRC: a bad one does not change the text
 
 
-def _png_fields(data: bytes) -> list[MetadataField]:
+def _png_fields(data: bytes, alpha: Alpha | None) -> list[MetadataField]:
     fields: list[MetadataField] = []
     budget = MAX_TEXT_BYTES
     has_stealth_room = False
@@ -160,7 +168,7 @@ def _png_fields(data: bytes) -> list[MetadataField]:
         elif kind == b"eXIf":
             fields += _exif_fields(_load_exif(body))
     if has_stealth_room:
-        fields += _stealth_fields(data)
+        fields += _stealth_fields(data, alpha)
     return fields
 
 
@@ -194,9 +202,13 @@ def _inflate(compressed: bytes, cap: int, wbits: int = zlib.MAX_WBITS) -> bytes 
         return None
 
 
-def _stealth_fields(data: bytes) -> list[MetadataField]:
-    """AUTOMATIC1111's stealth PNG info: the alpha channel's low bits, column by column."""
+def _stealth_fields(data: bytes, alpha: Alpha | None) -> list[MetadataField]:
+    """AUTOMATIC1111's stealth PNG info: the alpha channel's low bits, column by column.
+    The alpha channel the scan decoded is used where given: decoding it here again would
+    cost more than everything else this detector does."""
     try:
+        if alpha is not None:
+            return _stealth_record(Image.fromarray(alpha))
         with Image.open(io.BytesIO(data)) as image:
             if image.mode != "RGBA":
                 return []

@@ -32,6 +32,9 @@ from clearsight.store.interface import (
 # Names the detectors and rules; bump it when either changes what they find, and
 # ``clearsight origin --case`` examines the items recorded under an older one again.
 EXAMINER = "origin-1"
+# Lossless images up to this size are kept as full RGB by the scan's decode for the
+# watermark detector, which reads nothing larger (see origin.watermark).
+RGB_FOR_ORIGIN_UP_TO = 4096 * 4096
 BATCH = 200
 
 
@@ -90,13 +93,15 @@ def examine_bytes(
     *,
     keep_prompts: bool,
     luma: npt.NDArray[np.uint8] | None = None,
+    rgb: npt.NDArray[np.uint8] | None = None,
+    alpha: npt.NDArray[np.uint8] | None = None,
     pixel_model: str | None = None,
     detectors: Sequence[Detector] | None = None,
 ) -> ItemOrigin:
-    """Examine one file's bytes; ``luma``, the grey picture a scan decoded, saves the
-    camera detector a decode of its own. ``pixel_model`` is the path of the user's
-    ONNX pixel model, if any."""
-    file = OriginInput(data, media_type, luma=luma)
+    """Examine one file's bytes. ``luma`` (the grey picture a scan decoded), ``rgb`` and
+    ``alpha`` (a lossless image's full pixels) spare detectors decodes of their own.
+    ``pixel_model`` is the path of the user's ONNX pixel model, if any."""
+    file = OriginInput(data, media_type, luma=luma, rgb=rgb, alpha=alpha)
     found = examine(file, detectors_for(pixel_model) if detectors is None else detectors)
     return record_of(found, keep_prompts=keep_prompts)
 

@@ -22,7 +22,7 @@ from clearsight.media.sniff import (
     may_hold_pixels,
     sniff_media_type,
 )
-from clearsight.origin.stage import examine_bytes
+from clearsight.origin.stage import RGB_FOR_ORIGIN_UP_TO, examine_bytes
 from clearsight.signals.digests import StreamingDigests
 from clearsight.signals.pdq import PDQ_WORKING_BOX, PdqHash, PdqSignal
 from clearsight.signals.variants import Luma, VariantHash, hash_views, query_views
@@ -103,7 +103,8 @@ def _fingerprint(abs_path: str, rel_path: str, options: FingerprintOptions) -> S
 def _with_pixels(record: ScannedFile, data: bytes, options: FingerprintOptions) -> ScannedFile:
     limits = options.limits
     try:
-        image = decode_luma(data, limits, PDQ_WORKING_BOX)
+        keep_rgb = RGB_FOR_ORIGIN_UP_TO if options.origin else 0
+        image = decode_luma(data, limits, PDQ_WORKING_BOX, keep_rgb_up_to=keep_rgb)
     except ImageDecodeError as exc:
         if record.kind is not MediaKind.IMAGE and exc.media_type is None:
             return record  # unrecognised bytes that are not an image either: not an error
@@ -129,6 +130,8 @@ def _with_pixels(record: ScannedFile, data: bytes, options: FingerprintOptions) 
             image.media_type,
             keep_prompts=options.keep_prompts,
             luma=image.luma,
+            rgb=image.rgb,
+            alpha=image.alpha,
             pixel_model=options.pixel_model,
         )
     return replace(
