@@ -268,10 +268,19 @@ def match_payloads(rgb: npt.NDArray[np.uint8]) -> list[PayloadMatch]:
     payloads = [payload for payload in PAYLOADS if payload.length <= blocks]
     if not payloads:
         return []
-    rgb = rgb[: rows_enough(rgb.shape[1], max(payload.length for payload in payloads))]
+    # Each pipeline reads only the rows its longest payload needs: the float32 one,
+    # which costs the most, serves only SDXL's 48 bits.
+    rows = {
+        pipeline: rows_enough(
+            rgb.shape[1], max(p.length for p in payloads if p.pipeline is pipeline)
+        )
+        for pipeline in {payload.pipeline for payload in payloads}
+    }
     matches = []
     for order in ChannelOrder:
-        votes = {pipeline: block_votes(rgb, order, pipeline) for pipeline in Pipeline}
+        votes = {
+            pipeline: block_votes(rgb[:top], order, pipeline) for pipeline, top in rows.items()
+        }
         for payload in payloads:
             agreement = phase_agreement(tally(votes[payload.pipeline], payload.length), payload)
             shifted = int(agreement[1:].max())
