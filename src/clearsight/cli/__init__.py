@@ -18,6 +18,7 @@ from clearsight.cli.items_command import items
 from clearsight.cli.match_command import match
 from clearsight.cli.origin_command import origin
 from clearsight.cli.scan_command import scan
+from clearsight.cli.triage_command import queue, triage
 from clearsight.errors import ClearsightError
 
 
@@ -43,6 +44,8 @@ cli.add_command(demo)
 cli.add_command(bank)
 cli.add_command(match)
 cli.add_command(origin)
+cli.add_command(triage)
+cli.add_command(queue)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -40,8 +40,9 @@ def items(case_dir: Path, fmt: str, only_errors: bool, out: TextIO) -> int:
     kind (image, video or other), width, height, EXIF orientation, md5, sha1, sha256,
     pdq (64 hex digits or null), pdq_quality, error (null or the reasons), matches
     (bank, entry_id, external_id, signal, distance, transform, allow, category, series,
-    victim_identified, variant, inliers), notes, and origin (verdict, score, reasons;
-    null where not examined).
+    victim_identified, variant, inliers), notes, origin (verdict, score, reasons; null
+    where not examined), stack and series (ids, null for none) and priority (score,
+    reasons; null before triage).
     """
     store = open_case(case_dir, create=False)
     try:
@@ -64,4 +65,5 @@ def _flat(row: ItemRow) -> dict[str, object]:
     values["matches"] = json.dumps(values["matches"]) if row.matches else ""
     values["notes"] = "; ".join(row.notes)
     values["origin"] = json.dumps(values["origin"]) if row.origin else ""
+    values["priority"] = json.dumps(values["priority"]) if row.priority else ""
     return values

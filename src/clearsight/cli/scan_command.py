@@ -14,6 +14,8 @@ from clearsight.cli.case_option import case_option, open_case
 from clearsight.cli.match_command import describe
 from clearsight.cli.origin_command import checked_pixel_model, pixel_model_option
 from clearsight.cli.progress import ProgressBar
+from clearsight.cli.triage_command import describe as describe_triage
+from clearsight.cli.triage_command import triage_case
 from clearsight.match.engine import MatchReport, match_case
 from clearsight.match.index_cache import PdqIndexCache
 from clearsight.match.item_features import FileItemFeatures
@@ -81,7 +83,8 @@ def scan(
     be read or decoded is recorded with an error row and the scan goes on. Each image's
     origin evidence is weighed into a verdict (see ``origin``).
 
-    When banks exist, every item is then matched against them (see ``match``).
+    When banks exist, every item is then matched against them (see ``match``); then
+    the case is triaged (see ``triage`` and ``queue``).
     Run the same command again to resume: files already recorded are skipped.
     Exit status is 0 when the scan finished, even if some files were bad.
     """
@@ -113,17 +116,20 @@ def scan(
                 )
             finally:
                 banks.close()
+        triaged = triage_case(store, case_dir, None)
     finally:
         progress.close()
         store.close()
     if as_json:
         values = _json_of(report, case_dir)
         values["matching"] = dataclasses.asdict(matched) if matched else None
+        values["triage"] = dataclasses.asdict(triaged)
         click.echo(json.dumps(values))
     else:
         click.echo(_summary_of(report, case_dir))
         if matched is not None and matched.banks:
             click.echo(describe(matched))
+        click.echo(describe_triage(triaged))
     return 0
 
 

@@ -70,6 +70,14 @@ class ItemOrigin:
 
 
 @dataclass(frozen=True)
+class Priority:
+    """How soon a person should look: a score (0-100, higher first) and why."""
+
+    score: float
+    reasons: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ScannedFile:
     """Everything one scan learned about one path of a source."""
 
@@ -188,6 +196,9 @@ class ItemRow:
     matches: tuple[MatchView, ...] = ()
     notes: tuple[str, ...] = ()
     origin: OriginSummary | None = None
+    stack: int | None = None  # id of the item's near-duplicate stack
+    series: int | None = None  # id of the item's series
+    priority: Priority | None = None
 
 
 class ScanLedger(Protocol):
@@ -214,6 +225,83 @@ class ItemReader(Protocol):
     """Read access to recorded items, in a stable order."""
 
     def iter_items(self) -> Iterator[ItemRow]: ...
+
+
+@dataclass(frozen=True)
+class TriageItem:
+    """What triage needs of one item: its hashes, size, bank matches and origin."""
+
+    item_id: int
+    path: str
+    kind: str
+    sha256: str | None
+    pdq: str | None  # None where missing or too weak (quality below 50) to compare
+    dihedral: tuple[str, ...]
+    pixels: int
+    size: int
+    matches: tuple[MatchView, ...]
+    origin: OriginSummary | None
+    scene_codes: tuple[str, ...] = ()  # hashes of its scene views, for scene links
+
+
+@dataclass(frozen=True)
+class StackRecord:
+    members: tuple[int, ...]
+    representative: int
+    priority: Priority
+
+
+@dataclass(frozen=True)
+class SeriesRecord:
+    label: str
+    name: str | None  # a bank's series name, where a member matched one
+    victim_identified: bool | None
+    members: tuple[int, ...]
+    priority: Priority
+
+
+@dataclass(frozen=True)
+class SceneLinkRecord:
+    item_a: int
+    item_b: int
+    inliers: int
+    overlap: float
+    strength: float
+    reason: str
+
+
+@dataclass(frozen=True)
+class TriageResult:
+    stacks: tuple[StackRecord, ...]
+    series: tuple[SeriesRecord, ...]
+    links: tuple[SceneLinkRecord, ...]
+    priorities: dict[int, Priority]
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """One unit of the review queue: a series, a stack outside any series, or an item
+    in neither, with its score, its reasons, and the file to look at first."""
+
+    kind: str  # "series", "stack" or "item"
+    id: int
+    label: str
+    size: int
+    score: float
+    reasons: tuple[str, ...]
+    representative: str  # path of the file to look at first
+
+
+class TriageLedger(Protocol):
+    def triage_items(self) -> Iterator[TriageItem]: ...
+
+    def record_triage(self, result: TriageResult) -> None:
+        """Replace the case's stacks, series, links and priorities in one transaction."""
+        ...
+
+    def queue(self) -> list[QueueEntry]:
+        """The review queue, highest score first."""
+        ...
 
 
 class OriginLedger(Protocol):

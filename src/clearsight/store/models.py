@@ -72,6 +72,7 @@ class Item(Base):
     matches: Mapped[list[Match]] = relationship(lazy="raise", viewonly=True)
     notes: Mapped[list[ItemNote]] = relationship(lazy="raise", viewonly=True)
     origin: Mapped[OriginRow | None] = relationship(lazy="raise", viewonly=True)
+    triage: Mapped[ItemTriageRow | None] = relationship(lazy="raise", viewonly=True)
 
 
 class Signal(Base):
@@ -160,6 +161,65 @@ class OriginRow(Base):
     prompts: Mapped[str | None] = mapped_column(Text)
     examiner: Mapped[str] = mapped_column(String(40))
     examined_at: Mapped[datetime]
+
+
+class StackRow(Base):
+    """Near-duplicates of one picture, looked at once through their representative."""
+
+    __tablename__ = "stacks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    representative_item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE")
+    )
+    size: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[str] = mapped_column(Text)  # JSON list
+
+
+class SeriesRow(Base):
+    """Stacks and items joined by scene links (or by a bank's series): one series.
+
+    ``name`` is a bank's series name where a member matched one; ``victim_identified``
+    what the banks say of it (True if any member's match says so)."""
+
+    __tablename__ = "series"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    label: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str | None] = mapped_column(Text)
+    victim_identified: Mapped[bool | None]
+    size: Mapped[int] = mapped_column(Integer)
+    score: Mapped[float] = mapped_column(Float)
+    reasons: Mapped[str] = mapped_column(Text)  # JSON list
+
+
+class SceneLinkRow(Base):
+    """Two items that share most of a scene, confirmed point for point."""
+
+    __tablename__ = "scene_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_a: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    item_b: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    inliers: Mapped[int] = mapped_column(Integer)
+    overlap: Mapped[float] = mapped_column(Float)
+    strength: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+
+
+class ItemTriageRow(Base):
+    """An item's stack, series and priority, as the last triage run found them."""
+
+    __tablename__ = "item_triage"
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    stack_id: Mapped[int | None] = mapped_column(ForeignKey("stacks.id"), index=True)
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("series.id"), index=True)
+    score: Mapped[float] = mapped_column(Float, index=True)
+    reasons: Mapped[str] = mapped_column(Text)  # JSON list
 
 
 class BankCheckRow(Base):

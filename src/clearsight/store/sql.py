@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from clearsight.errors import CaseStoreError
+from clearsight.signals.pdq import PDQ_MIN_QUALITY
 from clearsight.signals.variants import format_variants, parse_variants
 from clearsight.store.engines import sqlite_engine, upgrade_to_head, utc_now
 from clearsight.store.interface import (
@@ -29,8 +30,12 @@ from clearsight.store.interface import (
     MatchTotals,
     MatchView,
     OriginSummary,
+    Priority,
+    QueueEntry,
     ScannedFile,
     ScanTally,
+    TriageItem,
+    TriageResult,
 )
 from clearsight.store.models import (
     BankCheckRow,
@@ -38,11 +43,15 @@ from clearsight.store.models import (
     Item,
     ItemErrorRow,
     ItemNote,
+    ItemTriageRow,
     Match,
     OriginRow,
     Scan,
+    SceneLinkRow,
+    SeriesRow,
     Signal,
     Source,
+    StackRow,
 )
 
 CASE_DATABASE = "case.sqlite"
@@ -51,6 +60,8 @@ MATCH_STAGE = "match"
 PDQ_DIHEDRAL = "pdq_dihedral"
 # The hashes of an item's views (trimmed, tiles, overlay removed), in one row.
 PDQ_VARIANTS = "pdq_variants"
+# The hashes of an item's scene views (quadrants, centre crop), for scene links.
+PDQ_SCENE = "pdq_scene"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _ITEM_PAGE = 2000
 
@@ -300,6 +311,107 @@ class SqlCaseStore:
                 insert(OriginRow), [_origin_values(item_id, origin) for item_id, origin in found]
             )
 
+    # TriageLedger
+
+    def triage_items(self) -> Iterator[TriageItem]:
+        """Every item of the case with what triage weighs, in item order."""
+        last = 0
+        with Session(self._engine) as session:
+            while True:
+                page = session.execute(
+                    select(Item, Source.root)
+                    .join(Source, Source.id == Item.source_id)
+                    .where(Source.case_id == self._case_id, Item.id > last)
+                    .order_by(Item.id)
+                    .options(
+                        selectinload(Item.signals),
+                        selectinload(Item.matches),
+                        selectinload(Item.origin),
+                    )
+                    .limit(_ITEM_PAGE)
+                ).all()
+                if not page:
+                    return
+                for item, root in page:
+                    yield _triage_item(item, root)
+                last = page[-1][0].id
+                session.expunge_all()
+
+    def record_triage(self, result: TriageResult) -> None:
+        with Session(self._engine) as session, session.begin():
+            for table in (ItemTriageRow, SceneLinkRow, SeriesRow, StackRow):
+                session.execute(delete(table))
+            stack_of: dict[int, int] = {}
+            if result.stacks:
+                ids = session.scalars(
+                    insert(StackRow).returning(StackRow.id, sort_by_parameter_order=True),
+                    [
+                        {
+                            "representative_item_id": stack.representative,
+                            "size": len(stack.members),
+                            "score": stack.priority.score,
+                            "reasons": json.dumps(list(stack.priority.reasons)),
+                        }
+                        for stack in result.stacks
+                    ],
+                ).all()
+                for stack_id, stack in zip(ids, result.stacks, strict=True):
+                    stack_of.update(dict.fromkeys(stack.members, stack_id))
+            series_of: dict[int, int] = {}
+            if result.series:
+                ids = session.scalars(
+                    insert(SeriesRow).returning(SeriesRow.id, sort_by_parameter_order=True),
+                    [
+                        {
+                            "label": series.label,
+                            "name": series.name,
+                            "victim_identified": series.victim_identified,
+                            "size": len(series.members),
+                            "score": series.priority.score,
+                            "reasons": json.dumps(list(series.priority.reasons)),
+                        }
+                        for series in result.series
+                    ],
+                ).all()
+                for series_id, series in zip(ids, result.series, strict=True):
+                    series_of.update(dict.fromkeys(series.members, series_id))
+            if result.links:
+                session.execute(
+                    insert(SceneLinkRow), [dataclasses.asdict(link) for link in result.links]
+                )
+            rows = [
+                {
+                    "item_id": item_id,
+                    "stack_id": stack_of.get(item_id),
+                    "series_id": series_of.get(item_id),
+                    "score": priority.score,
+                    "reasons": json.dumps(list(priority.reasons)),
+                }
+                for item_id, priority in result.priorities.items()
+            ]
+            for start in range(0, len(rows), _ITEM_PAGE):
+                session.execute(insert(ItemTriageRow), rows[start : start + _ITEM_PAGE])
+
+    def queue(self) -> list[QueueEntry]:
+        with Session(self._engine) as session:
+            rows = session.execute(
+                select(
+                    ItemTriageRow.item_id,
+                    ItemTriageRow.stack_id,
+                    ItemTriageRow.series_id,
+                    ItemTriageRow.score,
+                    ItemTriageRow.reasons,
+                    Source.root,
+                    Item.path,
+                )
+                .join(Item, Item.id == ItemTriageRow.item_id)
+                .join(Source, Source.id == Item.source_id)
+                .where(Source.case_id == self._case_id)
+            ).all()
+            stacks = {row.id: row for row in session.scalars(select(StackRow))}
+            series = {row.id: row for row in session.scalars(select(SeriesRow))}
+        return _queue_of(rows, stacks, series)
+
     def _case_items(self, after_item: int) -> Select[Any]:
         return (
             select(Item.id)
@@ -329,6 +441,7 @@ class SqlCaseStore:
                         selectinload(Item.matches),
                         selectinload(Item.notes),
                         selectinload(Item.origin),
+                        selectinload(Item.triage),
                     )
                     .limit(_ITEM_PAGE)
                 ).all()
@@ -437,25 +550,119 @@ def _row_of(item: Item, root: str) -> ItemRow:
         pdq_quality=pdq.quality if pdq else None,
         error="; ".join(reasons) if reasons else None,
         matches=tuple(
-            MatchView(
-                bank=m.bank,
-                entry_id=m.entry_id,
-                external_id=m.external_id,
-                signal=m.signal,
-                distance=m.distance,
-                transform=m.transform,
-                allow=m.allow,
-                category=m.category,
-                series=m.series,
-                victim_identified=m.victim_identified,
-                variant=m.variant,
-                inliers=m.inliers,
-            )
+            _view_of(m)
             for m in sorted(item.matches, key=lambda m: (m.distance, m.bank, m.entry_id, m.signal))
         ),
         notes=tuple(note.note for note in item.notes),
         origin=_summary_of(item.origin),
+        stack=item.triage.stack_id if item.triage else None,
+        series=item.triage.series_id if item.triage else None,
+        priority=(
+            Priority(item.triage.score, tuple(json.loads(item.triage.reasons)))
+            if item.triage
+            else None
+        ),
     )
+
+
+def _view_of(m: Match) -> MatchView:
+    return MatchView(
+        bank=m.bank,
+        entry_id=m.entry_id,
+        external_id=m.external_id,
+        signal=m.signal,
+        distance=m.distance,
+        transform=m.transform,
+        allow=m.allow,
+        category=m.category,
+        series=m.series,
+        victim_identified=m.victim_identified,
+        variant=m.variant,
+        inliers=m.inliers,
+    )
+
+
+def _triage_item(item: Item, root: str) -> TriageItem:
+    signals = {signal.kind: signal for signal in item.signals}
+    pdq = signals.get("pdq")
+    usable = pdq is not None and (pdq.quality or 0) >= PDQ_MIN_QUALITY
+    dihedral = signals.get(PDQ_DIHEDRAL)
+    scene = signals.get(PDQ_SCENE)
+    return TriageItem(
+        item_id=item.id,
+        path=_location(root, item.path),
+        kind=item.kind,
+        sha256=_value(signals, "sha256"),
+        pdq=pdq.value if pdq is not None and usable else None,
+        dihedral=tuple(dihedral.value.split(",")) if dihedral and usable else (),
+        pixels=(item.width or 0) * (item.height or 0),
+        size=item.size or 0,
+        matches=tuple(_view_of(m) for m in item.matches),
+        origin=_summary_of(item.origin),
+        scene_codes=tuple(v.hex for v in parse_variants(scene.value)) if scene else (),
+    )
+
+
+def _queue_of(
+    rows: Sequence[Any], stacks: dict[int, StackRow], series: dict[int, SeriesRow]
+) -> list[QueueEntry]:
+    """Series as units, then stacks outside a series, then lone items; by score."""
+    entries: list[QueueEntry] = []
+    best: dict[tuple[str, int], Any] = {}
+    for row in rows:
+        unit = (
+            ("series", row.series_id)
+            if row.series_id is not None
+            else ("stack", row.stack_id)
+            if row.stack_id is not None
+            else ("item", row.item_id)
+        )
+        if unit not in best or row.score > best[unit].score:
+            best[unit] = row
+    where = {row.item_id: _location(row.root, row.path) for row in rows}
+    for (kind, unit_id), row in best.items():
+        location = where[row.item_id]
+        if kind == "series":
+            found = series[unit_id]
+            label = found.label + (f" ({found.name})" if found.name else "")
+            entries.append(
+                QueueEntry(
+                    kind,
+                    unit_id,
+                    label,
+                    found.size,
+                    found.score,
+                    tuple(json.loads(found.reasons)),
+                    location,
+                )
+            )
+        elif kind == "stack":
+            stack = stacks[unit_id]
+            location = where.get(stack.representative_item_id, location)
+            entries.append(
+                QueueEntry(
+                    kind,
+                    unit_id,
+                    f"stack-{unit_id}",
+                    stack.size,
+                    stack.score,
+                    tuple(json.loads(stack.reasons)),
+                    location,
+                )
+            )
+        else:
+            entries.append(
+                QueueEntry(
+                    kind,
+                    unit_id,
+                    location,
+                    1,
+                    row.score,
+                    tuple(json.loads(row.reasons)),
+                    location,
+                )
+            )
+    return sorted(entries, key=lambda entry: (-entry.score, entry.kind, entry.id))
 
 
 def _query_of(item_id: int, signals: dict[str, Signal]) -> MatchQuery:

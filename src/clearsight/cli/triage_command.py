@@ -1,0 +1,95 @@
+"""``clearsight triage`` and ``clearsight queue``: group a case and order it for review."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import click
+
+from clearsight.cli.case_option import case_option, open_case
+from clearsight.store.sql import SqlCaseStore
+from clearsight.triage.priority import load_config
+from clearsight.triage.run import TriageReport, run_triage
+
+CASE_CONFIG = "triage.toml"
+
+config_option = click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False, exists=True),
+    help=f"Priority weights (TOML) [the case's {CASE_CONFIG}, else the shipped defaults].",
+)
+
+
+def triage_case(store: SqlCaseStore, case_dir: Path, config_path: Path | None) -> TriageReport:
+    """Run triage with the weights the user chose, the case's own, or the defaults."""
+    in_case = case_dir / CASE_CONFIG
+    chosen = config_path or (in_case if in_case.is_file() else None)
+    return run_triage(store, load_config(chosen))
+
+
+def describe(report: TriageReport) -> str:
+    return (
+        f"Triage: {report.items} items; {report.stacks} near-duplicate stacks holding "
+        f"{report.stacked_items} items; {report.links} scene links; {report.series} series "
+        f"({report.seconds:.1f} s)."
+    )
+
+
+@click.command()
+@case_option
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of text.")
+def triage(case_dir: Path, config_path: Path | None, as_json: bool) -> int:
+    """Stack near-duplicates, link scene-mates into series, and score every item.
+
+    Near-duplicates (PDQ within the configured distance, any rotation or flip, or equal
+    bytes) form stacks with the largest file as representative. Stacks and scene links
+    form series; a series takes the name of a bank series one of its members matched.
+    Every item, stack and series gets a score (0-100, higher first) with its reasons:
+    new camera-original material first; known material with an identified victim,
+    AI-generated material (flagged) and allow-bank hits later. See `clearsight queue`.
+    Run it again whenever banks, origin or weights change; it replaces the last run.
+    """
+    store = open_case(case_dir, create=False)
+    try:
+        report = triage_case(store, case_dir, config_path)
+    finally:
+        store.close()
+    click.echo(json.dumps(dataclasses.asdict(report)) if as_json else describe(report))
+    return 0
+
+
+@click.command()
+@case_option
+@click.option("--top", type=click.IntRange(min=1), help="Only the first N units of the queue.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of text.")
+def queue(case_dir: Path, top: int | None, as_json: bool) -> int:
+    """Print the review queue: series, stacks and lone items, most urgent first.
+
+    Each unit shows its kind, label, number of items, score, the file to look at
+    first, and the reasons for its place. Run `clearsight triage` first (scan does).
+    """
+    store = open_case(case_dir, create=False)
+    try:
+        entries = store.queue()
+    finally:
+        store.close()
+    if not entries:
+        click.echo("The queue is empty: run `clearsight triage --case DIR` first.", err=True)
+        return 0
+    shown = entries[:top] if top else entries
+    if as_json:
+        for entry in shown:
+            click.echo(json.dumps(dataclasses.asdict(entry)))
+        return 0
+    for rank, entry in enumerate(shown, start=1):
+        click.echo(
+            f"{rank:>4}. {entry.score:>5.1f}  {entry.kind:<6} {entry.label}  "
+            f"({entry.size} item{'s' if entry.size != 1 else ''}; first: {entry.representative})"
+        )
+        for reason in entry.reasons:
+            click.echo(f"          - {reason}")
+    return 0

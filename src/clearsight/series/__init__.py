@@ -1,0 +1,1 @@
+"""Series: a case's images grouped into near-duplicate stacks and linked scene-mates."""
