@@ -260,3 +260,41 @@ def test_triage_commands_have_help_and_need_a_case(command: list[str], tmp_path:
     assert "Usage:" in run_cli(*command, "--help").stdout
     missing = run_cli(*command, "--case", tmp_path / "nowhere")
     assert missing.returncode == 2 and "not a clearsight case" in missing.stderr
+
+
+def test_scene_mates_are_linked_into_a_series_and_unrelated_pictures_are_not(
+    tmp_path: Path,
+) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    base = Image.fromarray(render_landscape((31, 1), 640, 427))
+    other = Image.fromarray(render_landscape((31, 2), 640, 427))
+    base.save(evidence / "base.png")
+    patched = base.copy()
+    patched.paste(other.crop((100, 100, 330, 300)), (60, 40))  # a region replaced
+    patched.save(evidence / "patched.jpg", quality=90)
+    width, height = base.size
+    box = (round(width * 0.075), round(height * 0.075), round(width * 0.925), round(height * 0.925))
+    base.crop(box).save(evidence / "cropped.jpg", quality=90)
+    other.save(evidence / "unrelated.png")
+    Image.fromarray(render_landscape((31, 3), 640, 427)).save(evidence / "unrelated-2.png")
+    case = tmp_path / "case"
+    scanned = run_cli("scan", evidence, "--case", case, "--json")
+    assert scanned.returncode == 0, scanned.stderr
+    summary = json.loads(scanned.stdout)["triage"]
+    assert (summary["stacks"], summary["links"], summary["series"]) == (0, 2, 1)
+    rows = {
+        json.loads(line)["path"]: json.loads(line)
+        for line in run_cli("items", "--case", case).stdout.splitlines()
+    }
+    series = {path: row["series"] for path, row in rows.items()}
+    assert series["base.png"] == series["patched.jpg"] == series["cropped.jpg"] is not None
+    assert series["unrelated.png"] is None and series["unrelated-2.png"] is None
+    assert "in series S-1 with 2 other items" in rows["patched.jpg"]["priority"]["reasons"]
+    first = json.loads(run_cli("queue", "--case", case, "--json").stdout.splitlines()[0])
+    assert (first["kind"], first["label"], first["size"]) == ("series", "S-1", 3)
+    store = SqlCaseStore.open_folder(case, "test")
+    with store.engine.connect() as connection:
+        reasons = [row[0] for row in connection.exec_driver_sql("SELECT reason FROM scene_links")]
+    store.close()
+    assert all(reason.startswith("shares ") and "matching features" in reason for reason in reasons)

@@ -25,6 +25,7 @@ from clearsight.media.sniff import (
 from clearsight.origin.stage import RGB_FOR_ORIGIN_UP_TO, examine_bytes
 from clearsight.signals.digests import StreamingDigests
 from clearsight.signals.pdq import PDQ_WORKING_BOX, PdqHash, PdqSignal
+from clearsight.signals.scene import scene_views
 from clearsight.signals.variants import Luma, VariantHash, hash_views, query_views
 from clearsight.store.interface import ErrorStage, ItemError, ScannedFile
 
@@ -113,6 +114,7 @@ def _with_pixels(record: ScannedFile, data: bytes, options: FingerprintOptions) 
         return _with_error(failed, ErrorStage.DECODE, str(exc))
     pdq: PdqHash | None = None
     variants: tuple[VariantHash, ...] = ()
+    scene: tuple[VariantHash, ...] = ()
     errors = record.errors
     try:
         pdq = PdqSignal.hash_from_luma(image.luma)
@@ -121,6 +123,9 @@ def _with_pixels(record: ScannedFile, data: bytes, options: FingerprintOptions) 
         # hold a well-hashed photo.
         sharper = partial(_larger_luma, data, limits, image.luma)
         variants = tuple(hash_views(query_views(image.luma, sharper), pdq.hex))
+        # Quadrants and centre crops: how triage finds scene-mates (a region replaced,
+        # a crop) among the case's items without comparing all pairs.
+        scene = tuple(hash_views(scene_views(image.luma), pdq.hex))
     except Exception as exc:  # noqa: BLE001 - a hashing failure is this file's error row
         errors = (*errors, ItemError(ErrorStage.HASH, f"PDQ failed: {type(exc).__name__}"))
     origin = None
@@ -143,6 +148,7 @@ def _with_pixels(record: ScannedFile, data: bytes, options: FingerprintOptions) 
         orientation=image.orientation,
         pdq=pdq,
         pdq_variants=variants,
+        scene_views=scene,
         errors=errors,
         origin=origin,
     )

@@ -14,7 +14,7 @@ small (about 16 KB for 400 keypoints) so a bank can keep them beside its hashes.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import cv2
 import numpy as np
@@ -64,10 +64,12 @@ class LocalFeatures:
 @dataclass(frozen=True)
 class Verification:
     """How two pictures' features agree: pairs that passed the ratio test, and how
-    many of those one similarity transform explains."""
+    many of those one similarity transform explains. ``matrix`` is that transform
+    (2x3, query points to reference points) where RANSAC found one within scale."""
 
     pairs: int
     inliers: int
+    matrix: npt.NDArray[np.float64] | None = field(default=None, compare=False)
 
     @property
     def confirmed(self) -> bool:
@@ -127,4 +129,4 @@ def verify(query: LocalFeatures, reference: LocalFeatures) -> Verification:
     scale = float(np.hypot(matrix[0, 0], matrix[1, 0]))
     if not 1 / MAX_SCALE <= scale <= MAX_SCALE:
         return Verification(len(pairs), 0)
-    return Verification(len(pairs), int(inlier_mask.sum()))
+    return Verification(len(pairs), int(inlier_mask.sum()), np.asarray(matrix, np.float64))

@@ -92,6 +92,7 @@ class ScannedFile:
     digests: DigestSet | None = None
     pdq: PdqHash | None = None
     pdq_variants: tuple[VariantHash, ...] = ()
+    scene_views: tuple[VariantHash, ...] = ()  # quadrants and centre crops, for scene links
     errors: tuple[ItemError, ...] = field(default=())
     origin: ItemOrigin | None = None
 

@@ -169,9 +169,7 @@ class StackRow(Base):
     __tablename__ = "stacks"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    representative_item_id: Mapped[int] = mapped_column(
-        ForeignKey("items.id", ondelete="CASCADE")
-    )
+    representative_item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
     size: Mapped[int] = mapped_column(Integer)
     score: Mapped[float] = mapped_column(Float)
     reasons: Mapped[str] = mapped_column(Text)  # JSON list

@@ -507,6 +507,15 @@ def _signal_values(item_id: int, scanned: ScannedFile) -> list[dict[str, Any]]:
                 "quality": None,
             }
         )
+    if scanned.scene_views:
+        values.append(
+            {
+                "item_id": item_id,
+                "kind": PDQ_SCENE,
+                "value": format_variants(scanned.scene_views),
+                "quality": None,
+            }
+        )
     return values
 
 
@@ -662,7 +671,9 @@ def _queue_of(
                     location,
                 )
             )
-    return sorted(entries, key=lambda entry: (-entry.score, entry.kind, entry.id))
+    # At equal scores a series comes first, then a stack: they say more per look.
+    rank = {"series": 0, "stack": 1, "item": 2}
+    return sorted(entries, key=lambda entry: (-entry.score, rank[entry.kind], entry.id))
 
 
 def _query_of(item_id: int, signals: dict[str, Signal]) -> MatchQuery:

@@ -72,6 +72,7 @@ class SeriesFacts:
     label: str
     identified: bool  # a member matched a bank entry whose victim is identified
     new_camera_items: int  # members unmatched and camera-original-likely
+    size: int = 0  # members
 
 
 def is_new_camera_original(item: TriageItem) -> bool:
@@ -113,6 +114,8 @@ def score_item(item: TriageItem, series: SeriesFacts | None, weights: Weights) -
         beneath = "FLAGGED AI-edited, a real picture may lie beneath"
         apply(weights.ai_edited, f"{beneath}: {_evidence(origin.reasons)}")
     if series is not None:
+        if series.size > 1:
+            reasons.append(f"in series {series.label} with {series.size - 1} other items")
         if series.identified:
             apply(weights.identified_series, f"in series {series.label} (victim identified)")
         elif series.new_camera_items >= weights.new_camera_series_size:

@@ -122,7 +122,7 @@ def _bank_series(members: Sequence[TriageItem]) -> str | None:
 def _series_facts(label: str, members: Sequence[TriageItem]) -> SeriesFacts:
     identified = any(m.victim_identified for item in members for m in item.matches)
     new_camera = sum(1 for item in members if is_new_camera_original(item))
-    return SeriesFacts(label, identified, new_camera)
+    return SeriesFacts(label, identified, new_camera, len(members))
 
 
 def _series_records(
