@@ -21,14 +21,23 @@ What runs, all in this process:
   hashes in; its hashes are what the scan keeps (its PDQ hash, the query views that
   find collage tiles, and the scene views), and its ORB features are taken.
 
-Then: ``candidate_pairs`` at ``--radius`` over every item, ``confirm`` on each
-candidate; a link between different scenes is false, and recall is the share of
-copy-to-base pairs (and tripod pairs) linked. Alongside: retrieval alone per edit at
-radius 31, 40 and 48 for the chosen views and for alternatives (the measurements behind
-``SCENE_CROP_SCALES``), confirmation alone on every copy-to-base pair and on
-``--unrelated-sample`` random unrelated pairs, and ``candidate_pairs`` timed on
-``--sizes`` synthetic items of 8 random codes (with planted near pairs) against a naive
-all-pairs numpy pass at the first size.
+Then retrieval by two channels, ``candidate_pairs`` (PDQ hashes within ``--radius``)
+and ``feature_candidate_pairs`` (ORB feature words), and ``confirm`` on each candidate
+of either; a link between different scenes is false, and recall is the share of
+copy-to-base pairs (and tripod pairs) linked. The table shows, per edit, what each
+channel retrieved and what was linked. Alongside:
+
+* PDQ retrieval alone per edit at radius 31, 40 and 48 for the scan's views and for
+  alternatives (the measurements behind ``SCENE_CROP_SCALES`` and ``SCENE_BOX``), with
+  the same shares for 20,000 random unrelated pairs;
+* confirmation alone, on every copy-to-base pair and on ``--unrelated-sample`` random
+  unrelated pairs (both ways);
+* both retrievals timed on ``--sizes`` synthetic items: 8 random PDQ codes each (with
+  1,000 planted near pairs), against a naive all-pairs numpy pass at the first size;
+  400 random descriptors each for the feature words (real photos' words collide more,
+  so that times the sorting, not a realistic number of pairs).
+
+The default run takes 4-5 minutes on two cores, most of it in the 100k timings.
 
 Usage: python benchmarks/scene_links.py [--landscapes N] [--distractors N] [--radius R]
 [--unrelated-sample N] [--sizes 10000,100000] [--json]
@@ -51,6 +60,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageEnhance
@@ -59,10 +69,16 @@ from clearsight.match.pdq_index import pack_pdq
 from clearsight.media.decode import DecodeLimits, decode_luma
 from clearsight.robustness import edits
 from clearsight.robustness.landscapes import render_landscape
-from clearsight.series.scene_links import SCENE_RADIUS, candidate_pairs, confirm
+from clearsight.series.scene_links import (
+    SCENE_RADIUS,
+    SceneGeometry,
+    candidate_pairs,
+    confirm,
+    feature_candidate_pairs,
+)
 from clearsight.signals.features import LocalFeatures, extract
 from clearsight.signals.pdq import PDQ_WORKING_BOX, PdqSignal
-from clearsight.signals.scene import scene_views
+from clearsight.signals.scene import SCENE_BOX, scene_views
 from clearsight.signals.variants import centre_crop, hash_views, quadrants, query_views
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -72,17 +88,21 @@ SAME_SCENE = frozenset(
 )
 RETRIEVAL_RADII = (31, 40, 48)
 STUDY_SCALES = (0.9, 0.85, 0.8, 0.75, 0.7, 0.65, 0.6)
-# View sets compared in the retrieval study: name -> crop scales beside the quadrants.
-STUDY_SETS: dict[str, tuple[bool, tuple[float, ...]]] = {
-    "own hash only": (False, ()),
-    "quadrants": (True, ()),
-    "quadrants + 0.65": (True, (0.65,)),
-    "quadrants + 0.75": (True, (0.75,)),
-    "quadrants + 0.8, 0.6": (True, (0.8, 0.6)),
-    "quadrants + 0.8, 0.65": (True, (0.8, 0.65)),
-    "quadrants + 0.85, 0.65 (chosen)": (True, (0.85, 0.65)),
-    "quadrants + 0.85, 0.75, 0.65": (True, (0.85, 0.75, 0.65)),
+# View sets compared in the retrieval study: name -> (quadrants?, crop scales, the box
+# the views are cut from). The scan cuts its views from the picture fitted into
+# SCENE_BOX; the others are cut from the 512-pixel picture the PDQ hash is made from.
+STUDY_SETS: dict[str, tuple[bool, tuple[float, ...], int]] = {
+    "own hash only": (False, (), PDQ_WORKING_BOX),
+    "quadrants": (True, (), PDQ_WORKING_BOX),
+    "quadrants + 0.65": (True, (0.65,), PDQ_WORKING_BOX),
+    "quadrants + 0.75": (True, (0.75,), PDQ_WORKING_BOX),
+    "quadrants + 0.8, 0.6": (True, (0.8, 0.6), PDQ_WORKING_BOX),
+    "quadrants + 0.8, 0.65": (True, (0.8, 0.65), PDQ_WORKING_BOX),
+    "quadrants + 0.85, 0.65": (True, (0.85, 0.65), PDQ_WORKING_BOX),
+    "quadrants + 0.85, 0.75, 0.65": (True, (0.85, 0.75, 0.65), PDQ_WORKING_BOX),
+    f"quadrants + 0.85, 0.65 in {SCENE_BOX} px (the scan's)": (True, (0.85, 0.65), SCENE_BOX),
 }
+STUDY_BOXES = (PDQ_WORKING_BOX, SCENE_BOX)
 Luma = npt.NDArray[np.uint8]
 Picture = Image.Image
 
@@ -190,13 +210,25 @@ def fingerprint(picture: Picture, name: str, scene: str, edit: str, base: int) -
     codes = (pdq.hex, *(v.hex for v in query), *(v.hex for v in views))
     # The study compares view sets, so it keeps every candidate view's hash by name.
     study = {"own": pdq.hex} | {f"query-{n}": v.hex for n, v in enumerate(query)}
-    candidates = [
-        *quadrants(luma),
-        *((f"study-{s:.2f}", centre_crop(luma, s)) for s in STUDY_SCALES),
-    ]
-    study |= {v.name: v.hex for v in hash_views(candidates, pdq.hex)}
+    for box in STUDY_BOXES:
+        fitted = fitted_into(luma, box)
+        candidates = [
+            *quadrants(fitted),
+            *((f"crop-{s:.2f}", centre_crop(fitted, s)) for s in STUDY_SCALES),
+        ]
+        study |= {f"{box}/{v.name}": v.hex for v in hash_views(candidates, pdq.hex)}
     height, width = luma.shape
     return Item(name, scene, edit, base, (width, height), codes, study, extract(luma))
+
+
+def fitted_into(luma: Luma, box: int) -> Luma:
+    """``luma`` fitted into ``box`` as :func:`scene_views` fits it."""
+    height, width = luma.shape
+    scale = box / max(height, width)
+    if scale >= 1:
+        return luma
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    return np.asarray(cv2.resize(luma, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
 
 
 def build_items(landscapes: int, distractors: int) -> list[Item]:
@@ -250,10 +282,10 @@ def retrieval_study(items: Sequence[Item], unrelated: int) -> dict[str, Any]:
     targets = related_targets(items)
     apart = unrelated_sample(items, unrelated, np.random.default_rng(5))
     results: dict[str, Any] = {}
-    for label, (with_quadrants, scales) in STUDY_SETS.items():
-        keys = {"own"} | {f"study-{s:.2f}" for s in scales}
+    for label, (with_quadrants, scales, box) in STUDY_SETS.items():
+        keys = {"own"} | {f"{box}/crop-{s:.2f}" for s in scales}
         if with_quadrants:
-            keys |= {name for name, _ in quadrants(np.zeros((2, 2), np.uint8))}
+            keys |= {f"{box}/{name}" for name, _ in quadrants(np.zeros((2, 2), np.uint8))}
         packed = [
             pack_pdq([h for k, h in item.study.items() if k in keys or k.startswith("query-")])
             for item in items
@@ -287,37 +319,49 @@ def linked(items: Sequence[Item], a: int, b: int) -> bool:
 
 
 def pipeline(items: Sequence[Item], radius: int) -> dict[str, Any]:
-    """Retrieval then confirmation over the whole set, scored against the scenes."""
+    """Retrieval (PDQ, feature words, both) then confirmation, scored against the scenes."""
+    numbers = list(range(len(items)))
     started = time.perf_counter()
-    candidates = candidate_pairs(list(range(len(items))), [list(i.codes) for i in items], radius)
-    retrieved_s = time.perf_counter() - started
-    links: dict[tuple[int, int], Any] = {}
+    by_pdq = set(candidate_pairs(numbers, [list(item.codes) for item in items], radius))
+    pdq_s = time.perf_counter() - started
+    by_words = set(feature_candidate_pairs(numbers, [item.features for item in items]))
+    words_s = time.perf_counter() - started - pdq_s
+    candidates = sorted(by_pdq | by_words)
+    links: dict[tuple[int, int], SceneGeometry] = {}
+    started = time.perf_counter()
     for a, b in candidates:
         found = confirm(items[a].features, items[a].size, items[b].features, items[b].size)
         if found is not None:
             links[(a, b)] = found
-    confirm_s = time.perf_counter() - started - retrieved_s
+    confirm_s = time.perf_counter() - started
     false_links = [pair for pair in links if items[pair[0]].scene != items[pair[1]].scene]
     targets = related_targets(items)
-    found_by_edit: Counter[str] = Counter(edit for pair, edit in targets.items() if pair in links)
-    total_by_edit: Counter[str] = Counter(targets.values())
-    retrieved = set(candidates)
-    retrieved_by_edit: Counter[str] = Counter(
-        edit for pair, edit in targets.items() if pair in retrieved
-    )
+    total: Counter[str] = Counter(targets.values())
+
+    def share(found: set[tuple[int, int]] | dict[tuple[int, int], SceneGeometry]) -> Any:
+        hits: Counter[str] = Counter(edit for pair, edit in targets.items() if pair in found)
+        return {edit: hits[edit] / count for edit, count in total.items()}
+
     overlaps = [links[pair].overlap for pair in targets if pair in links]
     return {
         "items": len(items),
         "radius": radius,
-        "candidates": len(candidates),
+        "candidates": {"pdq": len(by_pdq), "feature words": len(by_words), "both": len(candidates)},
+        "unrelated_candidates": {
+            "pdq": sum(items[a].scene != items[b].scene for a, b in by_pdq),
+            "feature words": sum(items[a].scene != items[b].scene for a, b in by_words),
+        },
         "links": len(links),
         "false_links": [f"{items[a].name} ~ {items[b].name}" for a, b in false_links],
         "precision": 1 - len(false_links) / len(links) if links else 1.0,
-        "recall": sum(found_by_edit.values()) / len(targets),
-        "recall_by_edit": {e: found_by_edit[e] / n for e, n in total_by_edit.items()},
-        "retrieved_by_edit": {e: retrieved_by_edit[e] / n for e, n in total_by_edit.items()},
+        "recall": sum(pair in links for pair in targets) / len(targets),
+        "recall_by_edit": share(links),
+        "retrieved_by_pdq": share(by_pdq),
+        "retrieved_by_words": share(by_words),
+        "retrieved_by_either": share(by_pdq | by_words),
         "median_overlap": float(np.median(overlaps)) if overlaps else None,
-        "retrieval_s": retrieved_s,
+        "pdq_retrieval_s": pdq_s,
+        "word_retrieval_s": words_s,
         "confirm_ms_per_candidate": 1000 * confirm_s / max(1, len(candidates)),
     }
 
@@ -401,8 +445,21 @@ def timings(sizes: Sequence[int], radius: int) -> dict[str, Any]:
             row["naive_agrees"] = naive == set(pairs)
             row["speed-up"] = row["naive_seconds"] / seconds
             log(f"naive all pairs, {size} items: {row['naive_seconds']:.2f} s")
+        del codes
+        features = random_features(size, rng)
+        started = time.perf_counter()
+        feature_candidate_pairs(ids, features)
+        row["feature_words_seconds"] = time.perf_counter() - started
+        log(f"feature_candidate_pairs, {size} items: {row['feature_words_seconds']:.2f} s")
         results[str(size)] = row
     return results
+
+
+def random_features(count: int, rng: np.random.Generator) -> list[LocalFeatures]:
+    """``count`` items of 400 keypoints with random descriptors: words of real photos
+    collide more often, so this times the sort and grouping, not realistic pair counts."""
+    points = np.zeros((400, 2), np.float32)
+    return [LocalFeatures(points, rng.integers(0, 256, (400, 32), np.uint8)) for _ in range(count)]
 
 
 def view_cost() -> float:
@@ -449,18 +506,31 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def print_table(report: dict[str, Any]) -> None:
     found = report["pipeline"]
-    print(f"\nedited-photo set: {found['items']} items, radius {found['radius']}")
-    print(f"  candidates {found['candidates']}, links {found['links']}")
+    print(f"\nedited-photo set: {found['items']} items, PDQ radius {found['radius']}")
+    print(
+        f"  candidates {found['candidates']}, unrelated among them {found['unrelated_candidates']}"
+    )
+    print(f"  links {found['links']}")
     print(f"  precision {found['precision']:.4f} (target >= 0.99)")
     print(f"  recall    {found['recall']:.4f} (target >= 0.9)")
     print(f"  median overlap of true links {found['median_overlap']}")
+    print(
+        f"  retrieval {found['pdq_retrieval_s']:.2f} s (PDQ), {found['word_retrieval_s']:.2f} s "
+        f"(feature words); {found['confirm_ms_per_candidate']:.2f} ms per confirmation"
+    )
     for text in found["false_links"]:
         print(f"  FALSE LINK {text}")
     alone = report["confirmation_alone"]
-    print(f"\n{'edit':16} {'retrieved':>9} {'linked':>7} {'confirm alone':>13}")
+    print(
+        f"\n{'edit':16} {'by PDQ':>7} {'by words':>8} {'either':>7} {'linked':>7}"
+        f" {'confirm alone':>13}"
+    )
     for edit, share in found["recall_by_edit"].items():
-        retrieved = found["retrieved_by_edit"][edit]
-        print(f"{edit:16} {retrieved:9.2f} {share:7.2f} {alone['recall_by_edit'][edit]:13.2f}")
+        print(
+            f"{edit:16} {found['retrieved_by_pdq'][edit]:7.2f} "
+            f"{found['retrieved_by_words'][edit]:8.2f} {found['retrieved_by_either'][edit]:7.2f} "
+            f"{share:7.2f} {alone['recall_by_edit'][edit]:13.2f}"
+        )
     print(
         f"confirmation alone: recall {alone['recall']:.3f}; "
         f"{len(alone['unrelated_linked'])} of {alone['unrelated_pairs']} unrelated pairs linked "
@@ -468,7 +538,7 @@ def print_table(report: dict[str, Any]) -> None:
     )
     for text in alone["unrelated_linked"]:
         print(f"  UNRELATED LINKED {text}")
-    print("\nretrieval alone: share of pairs with two hashes within 31 / 40 / 48 bits")
+    print("\nPDQ retrieval alone: share of pairs with two hashes within 31 / 40 / 48 bits")
     for label, row in report["retrieval_study"].items():
         print(f"  {label} (closest unrelated pair: {row['closest_unrelated']} bits)")
         for edit, shares in row["shares"].items():
@@ -481,6 +551,10 @@ def print_table(report: dict[str, Any]) -> None:
             line += f"; naive all pairs {row['naive_seconds']:.2f} s"
             line += f" (agrees: {row['naive_agrees']}), speed-up {row['speed-up']:.1f}x"
         print(line)
+        print(
+            f"feature_candidate_pairs, {size} items x 400 random descriptors: "
+            f"{row['feature_words_seconds']:.2f} s"
+        )
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -26,13 +26,17 @@ from clearsight.robustness.edits import EditContext, collage, rotate
 from clearsight.robustness.landscapes import render_landscape
 from clearsight.series.scene_links import (
     BRUTE_FORCE_BELOW,
+    COMMON_WORD_ITEMS,
     MAX_RADIUS,
+    MIN_SHARED_WORDS,
     SCENE_RADIUS,
     SceneGeometry,
     SceneLink,
     candidate_pairs,
     confirm,
     covered_share,
+    feature_candidate_pairs,
+    feature_words,
 )
 from clearsight.signals.features import LocalFeatures, Verification, extract
 from clearsight.signals.pdq import PDQ_WORKING_BOX, PdqSignal
@@ -201,6 +205,73 @@ def test_retrieval_finds_the_edits_it_is_made_for(fixtures: dict[str, Scanned]) 
     assert {("original", edit) for edit in RETRIEVABLE} <= found
     # Nothing unrelated comes back: every pair holds the original or two of its copies.
     assert all(not a.startswith("unrelated") and not b.startswith("unrelated") for a, b in found)
+
+
+def test_feature_words_retrieve_what_pdq_cannot(fixtures: dict[str, Scanned]) -> None:
+    names = list(fixtures)
+    pairs = feature_candidate_pairs(range(len(names)), [s.features for s in fixtures.values()])
+    found = {(names[a], names[b]) for a, b in pairs}
+    # The off-centre crop and the turn move every PDQ hash too far; their words stay.
+    assert {("original", "crop"), ("original", "turn")} <= found
+    assert all(not a.startswith("unrelated") and not b.startswith("unrelated") for a, b in found)
+
+
+def test_feature_words_retrieve_the_tripod_photos_and_nothing_else(
+    camera: dict[str, Scanned],
+) -> None:
+    names = list(camera)
+    pairs = feature_candidate_pairs(range(len(names)), [s.features for s in camera.values()])
+    assert {(names[a], names[b]) for a, b in pairs} == set(itertools.combinations(TRIPOD, 2))
+
+
+def random_features(rng: np.random.Generator, count: int) -> LocalFeatures:
+    return LocalFeatures(
+        rng.random((count, 2), dtype=np.float32) * 512, rng.integers(0, 256, (count, 32), np.uint8)
+    )
+
+
+def with_noise(features: LocalFeatures, flips: int, rng: np.random.Generator) -> LocalFeatures:
+    """The same keypoints, each descriptor with ``flips`` bits changed."""
+    bits = np.unpackbits(features.descriptors, axis=1)
+    for row in bits:
+        row[rng.choice(256, flips, replace=False)] ^= 1
+    return LocalFeatures(features.points, np.packbits(bits, axis=1))
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(2, 8), st.integers(0, 40))
+def test_feature_candidate_pairs_count_shared_words(seed: int, count: int, flips: int) -> None:
+    rng = np.random.default_rng(seed)
+    items = [random_features(rng, int(rng.integers(0, 60))) for _ in range(count)]
+    items.append(with_noise(items[0], flips, rng))  # a copy of the first, a little changed
+    ids = [int(v) for v in rng.choice(10**9, len(items), replace=False)]
+    words = [set(feature_words(item).tolist()) for item in items]
+    expected = {
+        (min(ids[a], ids[b]), max(ids[a], ids[b]))
+        for a, b in itertools.combinations(range(len(items)), 2)
+        if len(words[a] & words[b]) >= MIN_SHARED_WORDS
+    }
+    assert feature_candidate_pairs(ids, items) == sorted(expected)
+
+
+def test_words_held_by_too_many_items_are_ignored() -> None:
+    rng = np.random.default_rng(1)
+    shared = random_features(rng, 50)
+    few = feature_candidate_pairs(range(3), [shared] * 3)
+    assert few == [(0, 1), (0, 2), (1, 2)]
+    assert (
+        feature_candidate_pairs(range(COMMON_WORD_ITEMS + 1), [shared] * (COMMON_WORD_ITEMS + 1))
+        == []
+    )
+
+
+def test_feature_candidate_pairs_refuse_what_they_cannot_answer() -> None:
+    empty = LocalFeatures(np.zeros((0, 2), np.float32), np.zeros((0, 32), np.uint8))
+    assert feature_candidate_pairs([3, 4], [empty, empty]) == []
+    with pytest.raises(ValueError, match="distinct"):
+        feature_candidate_pairs([1, 1], [empty, empty])
+    with pytest.raises(ValueError, match="one set"):
+        feature_candidate_pairs([1, 2], [empty])
 
 
 def test_quadrants_keep_their_hashes_beside_a_replaced_region(
