@@ -60,7 +60,6 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageEnhance
@@ -78,7 +77,7 @@ from clearsight.series.scene_links import (
 )
 from clearsight.signals.features import LocalFeatures, extract
 from clearsight.signals.pdq import PDQ_WORKING_BOX, PdqSignal
-from clearsight.signals.scene import SCENE_BOX, scene_views
+from clearsight.signals.scene import SCENE_BOX, fitted_into, scene_views
 from clearsight.signals.variants import centre_crop, hash_views, quadrants, query_views
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -219,16 +218,6 @@ def fingerprint(picture: Picture, name: str, scene: str, edit: str, base: int) -
         study |= {f"{box}/{v.name}": v.hex for v in hash_views(candidates, pdq.hex)}
     height, width = luma.shape
     return Item(name, scene, edit, base, (width, height), codes, study, extract(luma))
-
-
-def fitted_into(luma: Luma, box: int) -> Luma:
-    """``luma`` fitted into ``box`` as :func:`scene_views` fits it."""
-    height, width = luma.shape
-    scale = box / max(height, width)
-    if scale >= 1:
-        return luma
-    size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    return np.asarray(cv2.resize(luma, size, interpolation=cv2.INTER_AREA), dtype=np.uint8)
 
 
 def build_items(landscapes: int, distractors: int) -> list[Item]:

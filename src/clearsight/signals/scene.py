@@ -39,12 +39,13 @@ SCENE_BOX = 256
 
 def scene_views(luma: Luma) -> list[tuple[str, Luma]]:
     """The quadrants and centre crops of ``luma``, named as bank views are."""
-    small = _fitted(luma, SCENE_BOX)
+    small = fitted_into(luma, SCENE_BOX)
     crops = [(f"crop-{scale:.2f}", centre_crop(small, scale)) for scale in SCENE_CROP_SCALES]
     return [*quadrants(small), *crops]
 
 
-def _fitted(luma: Luma, box: int) -> Luma:
+def fitted_into(luma: Luma, box: int) -> Luma:
+    """``luma`` reduced to fit a square ``box`` (never enlarged)."""
     height, width = luma.shape
     scale = box / max(height, width)
     if scale >= 1:
