@@ -1,0 +1,1 @@
+"""The human step: accounts, the audit log, previews, exposure, decisions, the server."""
