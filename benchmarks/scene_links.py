@@ -54,7 +54,7 @@ import platform
 import sys
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -220,7 +220,19 @@ def fingerprint(picture: Picture, name: str, scene: str, edit: str, base: int) -
     return Item(name, scene, edit, base, (width, height), codes, study, extract(luma))
 
 
-def build_items(landscapes: int, distractors: int) -> list[Item]:
+@dataclass(frozen=True)
+class EditedPicture:
+    """One picture of the edited-photo set, before it is fingerprinted."""
+
+    name: str
+    scene: str
+    edit: str
+    base: int
+    picture: Picture
+
+
+def edited_pictures(landscapes: int, distractors: int) -> Iterator[EditedPicture]:
+    """The edited-photo set: bases, every edit of each, then distractors, in order."""
     bases: list[tuple[str, str, Picture]] = []
     for path in sorted(CAMERA.glob("*.JPG")):
         with Image.open(path) as opened:
@@ -232,19 +244,28 @@ def build_items(landscapes: int, distractors: int) -> list[Item]:
         bases.append((f"landscape-{number}", f"landscape-{number}", picture))
     needed = len(bases) * sum(count for _, count in EDITS.values())
     outside = (Image.fromarray(render_landscape((777, n), 640, 427)) for n in range(needed))
-    items: list[Item] = []
+    position = 0
     for number, (name, scene, picture) in enumerate(bases):
-        base = len(items)
-        items.append(fingerprint(picture, name, scene, "base", base))
+        base = position
+        yield EditedPicture(name, scene, "base", base, picture)
+        position += 1
         rng = np.random.default_rng(number)
         for edit_name, (edit, count) in EDITS.items():
             others = list(itertools.islice(outside, count))
-            copy = edit(picture, rng, others)
-            items.append(fingerprint(copy, f"{edit_name}/{name}", scene, edit_name, base))
+            yield EditedPicture(
+                f"{edit_name}/{name}", scene, edit_name, base, edit(picture, rng, others)
+            )
+            position += 1
     for number in range(distractors):
         picture = Image.fromarray(render_landscape((4242, number), 960, 640))
-        items.append(fingerprint(picture, f"distractor-{number}", f"d{number}", "distractor", -1))
-    return items
+        yield EditedPicture(f"distractor-{number}", f"d{number}", "distractor", -1, picture)
+
+
+def build_items(landscapes: int, distractors: int) -> list[Item]:
+    return [
+        fingerprint(p.picture, p.name, p.scene, p.edit, p.base)
+        for p in edited_pictures(landscapes, distractors)
+    ]
 
 
 def related_targets(items: Sequence[Item]) -> dict[tuple[int, int], str]:

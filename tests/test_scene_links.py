@@ -413,11 +413,11 @@ def test_covered_share_is_the_same_seen_from_either_picture(
 
 
 def test_strength_grows_with_overlap_and_agreeing_features() -> None:
-    weak = SceneGeometry(pairs=40, inliers=25, overlap=0.5, degrees=0, scale=1)
+    weak = SceneGeometry(pairs=40, inliers=25, overlap=0.5, degrees=0, scale=1, matched_area=0.4)
     assert weak.strength == pytest.approx(0.5 * 25 / 100)
-    assert SceneGeometry(80, 60, 0.5, 0, 1).strength > weak.strength
-    assert SceneGeometry(40, 25, 0.9, 0, 1).strength > weak.strength
-    assert SceneGeometry(400, 300, 0.9, 0, 1).strength == pytest.approx(0.9)
+    assert SceneGeometry(80, 60, 0.5, 0, 1, 0.4).strength > weak.strength
+    assert SceneGeometry(40, 25, 0.9, 0, 1, 0.4).strength > weak.strength
+    assert SceneGeometry(400, 300, 0.9, 0, 1, 0.4).strength == pytest.approx(0.9)
 
 
 def test_verification_without_a_matrix_still_compares_as_before() -> None:

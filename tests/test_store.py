@@ -21,6 +21,7 @@ from clearsight.store.interface import (
     ScannedFile,
     ScanTally,
 )
+from clearsight.store import review_models
 from clearsight.store.models import Base
 from clearsight.store.sql import SqlCaseStore
 
@@ -47,6 +48,7 @@ BROKEN = ScannedFile(
 
 
 def test_schema_from_migrations_matches_the_models(case_store: SqlCaseStore) -> None:
+    assert review_models.AccountRow.__table__.metadata is Base.metadata
     with case_store.engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert diff == []

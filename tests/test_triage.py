@@ -276,25 +276,41 @@ def test_scene_mates_are_linked_into_a_series_and_unrelated_pictures_are_not(
     width, height = base.size
     box = (round(width * 0.075), round(height * 0.075), round(width * 0.925), round(height * 0.925))
     base.crop(box).save(evidence / "cropped.jpg", quality=90)
+    # PDQ cannot follow these two; the feature words retrieve them.
+    base.crop((0, 0, round(width * 0.7), height)).save(evidence / "off-centre.jpg", quality=90)
+    turned = base.rotate(4, resample=Image.Resampling.BICUBIC)
+    turned.crop((30, 30, width - 30, height - 30)).save(evidence / "turned.jpg", quality=90)
     other.save(evidence / "unrelated.png")
     Image.fromarray(render_landscape((31, 3), 640, 427)).save(evidence / "unrelated-2.png")
     case = tmp_path / "case"
     scanned = run_cli("scan", evidence, "--case", case, "--json")
     assert scanned.returncode == 0, scanned.stderr
     summary = json.loads(scanned.stdout)["triage"]
-    assert (summary["stacks"], summary["links"], summary["series"]) == (0, 2, 1)
+    # Each of the five shows the scene of every other: ten links. unrelated.png lent
+    # patched.jpg a patch: linked too, its small share of agreeing content in the reason.
+    assert (summary["stacks"], summary["links"], summary["series"]) == (0, 11, 1)
     rows = {
         json.loads(line)["path"]: json.loads(line)
         for line in run_cli("items", "--case", case).stdout.splitlines()
     }
     series = {path: row["series"] for path, row in rows.items()}
-    assert series["base.png"] == series["patched.jpg"] == series["cropped.jpg"] is not None
-    assert series["unrelated.png"] is None and series["unrelated-2.png"] is None
-    assert "in series S-1 with 2 other items" in rows["patched.jpg"]["priority"]["reasons"]
+    members = ["base.png", "patched.jpg", "cropped.jpg", "off-centre.jpg", "turned.jpg"]
+    assert len({series[path] for path in members}) == 1 and series["base.png"] is not None
+    assert series["unrelated.png"] == series["base.png"] and series["unrelated-2.png"] is None
+    assert "in series S-1 with 5 other items" in rows["patched.jpg"]["priority"]["reasons"]
     first = json.loads(run_cli("queue", "--case", case, "--json").stdout.splitlines()[0])
-    assert (first["kind"], first["label"], first["size"]) == ("series", "S-1", 3)
+    assert (first["kind"], first["label"], first["size"]) == ("series", "S-1", 6)
     store = SqlCaseStore.open_folder(case, "test")
     with store.engine.connect() as connection:
         reasons = [row[0] for row in connection.exec_driver_sql("SELECT reason FROM scene_links")]
+        donor = connection.exec_driver_sql(
+            "SELECT reason FROM scene_links JOIN items a ON a.id = item_a "
+            "JOIN items b ON b.id = item_b "
+            "WHERE 'unrelated.png' IN (a.path, b.path)"
+        ).all()
     store.close()
     assert all(reason.startswith("shares ") and "matching features" in reason for reason in reasons)
+    # The donor's frame lies on the composite, but only the patch agrees: it says so.
+    [(donor_reason,)] = donor
+    spanned = int(donor_reason.split("spanning ")[1].split("%")[0])
+    assert spanned < 30

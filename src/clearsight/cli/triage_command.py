@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from clearsight.cli.case_option import case_option, open_case
-from clearsight.series.linking import FileSceneLinker
+from clearsight.series.linking import SceneLinker
 from clearsight.store.sql import SqlCaseStore
 from clearsight.triage.priority import load_config
 from clearsight.triage.run import TriageReport, run_triage
@@ -28,7 +28,7 @@ def triage_case(store: SqlCaseStore, case_dir: Path, config_path: Path | None) -
     """Run triage with the weights the user chose, the case's own, or the defaults."""
     in_case = case_dir / CASE_CONFIG
     chosen = config_path or (in_case if in_case.is_file() else None)
-    return run_triage(store, load_config(chosen), FileSceneLinker(store))
+    return run_triage(store, load_config(chosen), SceneLinker(store))
 
 
 def describe(report: TriageReport) -> str:

@@ -24,10 +24,11 @@ from clearsight.media.sniff import (
 )
 from clearsight.origin.stage import RGB_FOR_ORIGIN_UP_TO, examine_bytes
 from clearsight.signals.digests import StreamingDigests
+from clearsight.signals.features import extract
 from clearsight.signals.pdq import PDQ_WORKING_BOX, PdqHash, PdqSignal
 from clearsight.signals.scene import scene_views
 from clearsight.signals.variants import Luma, VariantHash, hash_views, query_views
-from clearsight.store.interface import ErrorStage, ItemError, ScannedFile
+from clearsight.store.interface import ErrorStage, ItemError, PackedFeatures, ScannedFile
 
 CHUNK_BYTES = 1024 * 1024
 
@@ -115,6 +116,7 @@ def _with_pixels(record: ScannedFile, data: bytes, options: FingerprintOptions) 
     pdq: PdqHash | None = None
     variants: tuple[VariantHash, ...] = ()
     scene: tuple[VariantHash, ...] = ()
+    features: PackedFeatures | None = None
     errors = record.errors
     try:
         pdq = PdqSignal.hash_from_luma(image.luma)
@@ -126,6 +128,10 @@ def _with_pixels(record: ScannedFile, data: bytes, options: FingerprintOptions) 
         # Quadrants and centre crops: how triage finds scene-mates (a region replaced,
         # a crop) among the case's items without comparing all pairs.
         scene = tuple(hash_views(scene_views(image.luma), pdq.hex))
+        # Keypoints find what PDQ cannot (an off-centre crop, a turn, another camera on
+        # the same tripod) and confirm links later without reading the file again.
+        height, width = image.luma.shape
+        features = PackedFeatures(extract(image.luma).to_bytes(), int(width), int(height))
     except Exception as exc:  # noqa: BLE001 - a hashing failure is this file's error row
         errors = (*errors, ItemError(ErrorStage.HASH, f"PDQ failed: {type(exc).__name__}"))
     origin = None
@@ -149,6 +155,7 @@ def _with_pixels(record: ScannedFile, data: bytes, options: FingerprintOptions) 
         pdq=pdq,
         pdq_variants=variants,
         scene_views=scene,
+        features=features,
         errors=errors,
         origin=origin,
     )

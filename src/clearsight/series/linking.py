@@ -1,53 +1,68 @@
-"""Scene links among a case's items: candidates from their hashes, confirmed on their
-files.
+"""Scene links among a case's items: candidates by two retrievals, confirmed by keypoints.
 
-A case keeps hashes, not pixels, so confirming a candidate reads both files again; a
-file is used only if its SHA-256 is still the one scanned, and a file that is gone or
-changed simply links to nothing. Pairs already in one near-duplicate stack need no
-link. Nothing read here is logged or written anywhere.
+Two cheap retrievals propose pairs, neither comparing all pairs: PDQ hashes (each
+item's own, its rotations, its query views and its scene views, through the Hamming
+index) and ORB feature words (what PDQ cannot follow: an off-centre crop, a turn,
+another camera on the same tripod). Feature words run over one item per near-duplicate
+stack, since a stack's members show one picture. Each candidate is then confirmed by
+RANSAC on the keypoints the scan kept (or, for items scanned before it kept them, on
+the file read again with its SHA-256 checked). Pairs already in one stack need no link.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from clearsight.match.item_features import ItemLocator
-from clearsight.media.decode import DecodeLimits, ImageDecodeError, decode_luma
-from clearsight.media.stored import StaleFileError, read_scanned
-from clearsight.series.scene_links import SCENE_RADIUS, Size, candidate_pairs, confirm
+from clearsight.match.item_features import FeatureLocator, FileItemFeatures, SizedFeatures
+from clearsight.media.decode import DecodeLimits
+from clearsight.series.scene_links import (
+    SCENE_RADIUS,
+    candidate_pairs,
+    confirm,
+    feature_candidate_pairs,
+)
 from clearsight.series.stacks import Stack
-from clearsight.signals.features import LocalFeatures, extract
-from clearsight.signals.pdq import PDQ_WORKING_BOX
-from clearsight.store.interface import ItemFile, SceneLinkRecord, TriageItem
+from clearsight.store.interface import SceneLinkRecord, TriageItem
+
+# Feature-word retrieval holds every representative's keypoints in memory (16 KB each):
+# beyond this many, a case is linked through its PDQ hashes alone.
+FEATURE_WORDS_UP_TO = 100_000
 
 
-class FileSceneLinker:
-    """The triage run's linker: reads the files of candidate pairs and confirms them."""
+class SceneLinker:
+    """The triage run's linker."""
 
     def __init__(
         self,
-        locator: ItemLocator,
+        locator: FeatureLocator,
         limits: DecodeLimits | None = None,
         radius: int = SCENE_RADIUS,
+        feature_words_up_to: int = FEATURE_WORDS_UP_TO,
     ) -> None:
-        self._locator = locator
-        self._limits = limits or DecodeLimits()
+        self._features = FileItemFeatures(locator, limits)
         self._radius = radius
+        self._feature_words_up_to = feature_words_up_to
 
     def __call__(
         self, items: Sequence[TriageItem], stacks: Sequence[Stack]
     ) -> list[SceneLinkRecord]:
-        pairs = self.candidates(items, stacks)
-        needed = sorted({item for pair in pairs for item in pair})
-        features = {
-            item_id: found
-            for item_id, item in self._locator.item_files(needed).items()
-            if (found := self._features(item)) is not None
-        }
+        stack_of = {member: n for n, stack in enumerate(stacks) for member in stack.members}
+        representatives = _representatives(items, stacks, stack_of)
+        known: dict[int, SizedFeatures] = {}
+        pairs = set(self.hash_candidates(items))
+        if len(representatives) <= self._feature_words_up_to:
+            known = self._features.sized(representatives)
+            ids = sorted(known)
+            pairs.update(feature_candidate_pairs(ids, [known[i].features for i in ids]))
+        pairs = {(a, b) for a, b in pairs if a not in stack_of or stack_of[a] != stack_of.get(b)}
+        missing = sorted({item for pair in pairs for item in pair} - known.keys())
+        known.update(self._features.sized(missing))
         links = []
-        for a, b in pairs:
-            if a in features and b in features:
-                geometry = confirm(*features[a], *features[b])
+        for a, b in sorted(pairs):
+            if a in known and b in known:
+                geometry = confirm(
+                    known[a].features, known[a].size, known[b].features, known[b].size
+                )
                 if geometry is not None:
                     links.append(
                         SceneLinkRecord(
@@ -61,23 +76,24 @@ class FileSceneLinker:
                     )
         return links
 
-    def candidates(
-        self, items: Sequence[TriageItem], stacks: Sequence[Stack]
-    ) -> list[tuple[int, int]]:
-        """Pairs whose hashes meet, less those already stacked together."""
+    def hash_candidates(self, items: Sequence[TriageItem]) -> list[tuple[int, int]]:
+        """Pairs whose PDQ hashes (own, rotated, views, scene views) meet."""
         hashed = [item for item in items if item.pdq is not None]
-        pairs = candidate_pairs(
+        return candidate_pairs(
             [item.item_id for item in hashed],
-            [[item.pdq or "", *item.dihedral, *item.scene_codes] for item in hashed],
+            [
+                [item.pdq or "", *item.dihedral, *item.view_codes, *item.scene_codes]
+                for item in hashed
+            ],
             self._radius,
         )
-        stack_of = {member: n for n, stack in enumerate(stacks) for member in stack.members}
-        return [(a, b) for a, b in pairs if a not in stack_of or stack_of[a] != stack_of.get(b)]
 
-    def _features(self, item: ItemFile) -> tuple[LocalFeatures, Size] | None:
-        try:
-            data = read_scanned(item.path, item.sha256, self._limits.max_file_bytes)
-            luma = decode_luma(data, self._limits, PDQ_WORKING_BOX).luma
-        except (StaleFileError, ImageDecodeError):
-            return None
-        return extract(luma), (int(luma.shape[1]), int(luma.shape[0]))
+
+def _representatives(
+    items: Sequence[TriageItem], stacks: Sequence[Stack], stack_of: dict[int, int]
+) -> list[int]:
+    """One item per stack, and every picture in none."""
+    alone = [
+        item.item_id for item in items if item.item_id not in stack_of and item.kind == "image"
+    ]
+    return sorted([stack.representative for stack in stacks] + alone)

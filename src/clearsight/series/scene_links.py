@@ -28,6 +28,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 import numpy.typing as npt
 
@@ -73,13 +74,17 @@ class SceneGeometry:
 
     ``degrees`` is the turn from picture a to picture b, clockwise as seen; ``scale``
     how much larger a's content is drawn in b (both as hashed, in the 512-pixel box);
-    ``overlap`` the share of the smaller picture that the other covers."""
+    ``overlap`` the share of the smaller picture that the other covers; ``matched_area``
+    the share the agreeing features span (their convex hull: less than the overlap where
+    the frames align but only a region agrees, and somewhat less anyway, since keypoints
+    crowd where there is texture)."""
 
     pairs: int
     inliers: int
     overlap: float
     degrees: float
     scale: float
+    matched_area: float
 
     @property
     def strength(self) -> float:
@@ -90,8 +95,9 @@ class SceneGeometry:
     @property
     def reason(self) -> str:
         return (
-            f"shares {self.overlap:.0%} of the scene ({self.inliers} matching features, "
-            f"turned {self.degrees:.1f}°, scaled {self.scale:.2f})"
+            f"shares {self.overlap:.0%} of the scene ({self.inliers} matching features "
+            f"spanning {self.matched_area:.0%}, turned {self.degrees:.1f}°, "
+            f"scaled {self.scale:.2f})"
         )
 
 
@@ -242,6 +248,14 @@ def confirm(a: LocalFeatures, size_a: Size, b: LocalFeatures, size_b: Size) -> S
         pairs=verdict.pairs,
         inliers=verdict.inliers,
         overlap=round(overlap, 4),
+        # The frames may overlap far more than the content does: a photo that lent a
+        # patch to a composite lies on it frame for frame, yet shares only the patch.
+        matched_area=round(
+            matched_share(verdict.inlier_points, matrix, size_a, size_b)
+            if verdict.inlier_points is not None
+            else overlap,
+            4,
+        ),
         # Image rows grow downwards, so a positive angle turns clockwise as seen.
         degrees=math.degrees(math.atan2(matrix[1, 0], matrix[0, 0])),
         scale=math.hypot(matrix[0, 0], matrix[1, 0]),
@@ -256,6 +270,20 @@ def covered_share(matrix: npt.NDArray[np.float64], size_a: Size, size_b: Size) -
     area_a = abs(float(np.linalg.det(matrix[:, :2]))) * size_a[0] * size_a[1]
     smaller = min(area_a, float(size_b[0] * size_b[1]))
     return min(1.0, shared / smaller) if smaller > 0 else 0.0
+
+
+def matched_share(
+    points: npt.NDArray[np.float32], matrix: npt.NDArray[np.float64], size_a: Size, size_b: Size
+) -> float:
+    """The share of the smaller picture spanned by the agreeing features (their convex
+    hull, taken in picture a and carried into b's scale by ``matrix``)."""
+    if len(points) < 3:
+        return 0.0
+    hull = cv2.convexHull(points.astype(np.float32)).reshape(-1, 2).astype(np.float64)
+    scale = abs(float(np.linalg.det(matrix[:, :2])))
+    area_a = scale * size_a[0] * size_a[1]
+    smaller = min(area_a, float(size_b[0] * size_b[1]))
+    return min(1.0, polygon_area(hull) * scale / smaller) if smaller > 0 else 0.0
 
 
 def clipped(polygon: npt.NDArray[np.float64], size: Size) -> npt.NDArray[np.float64]:

@@ -43,22 +43,28 @@ class LocalFeatures:
     def __len__(self) -> int:
         return int(self.points.shape[0])
 
-    def to_text(self) -> str:
-        """Base64 of the points then the descriptors, for a text column."""
+    def to_bytes(self) -> bytes:
+        """The keypoint count, the points, then the descriptors, little-endian."""
         count = np.array([len(self)], dtype="<u4").tobytes()
-        payload = count + self.points.astype("<f4").tobytes() + self.descriptors.tobytes()
-        return base64.b64encode(payload).decode("ascii")
+        return count + self.points.astype("<f4").tobytes() + self.descriptors.tobytes()
 
     @classmethod
-    def from_text(cls, text: str) -> LocalFeatures:
-        raw = base64.b64decode(text.encode("ascii"), validate=True)
-        count = int(np.frombuffer(raw[:4], dtype="<u4")[0])
+    def from_bytes(cls, raw: bytes) -> LocalFeatures:
+        count = int(np.frombuffer(raw[:4], dtype="<u4")[0]) if len(raw) >= 4 else -1
         points_end = 4 + count * 8
-        if len(raw) != points_end + count * _DESCRIPTOR_BYTES:
+        if count < 0 or len(raw) != points_end + count * _DESCRIPTOR_BYTES:
             raise ValueError("stored local features are truncated")
         points = np.frombuffer(raw[4:points_end], dtype="<f4").reshape(count, 2)
         descriptors = np.frombuffer(raw[points_end:], dtype=np.uint8)
         return cls(points.astype(np.float32), descriptors.reshape(count, _DESCRIPTOR_BYTES).copy())
+
+    def to_text(self) -> str:
+        """Base64 of :meth:`to_bytes`, for a text column."""
+        return base64.b64encode(self.to_bytes()).decode("ascii")
+
+    @classmethod
+    def from_text(cls, text: str) -> LocalFeatures:
+        return cls.from_bytes(base64.b64decode(text.encode("ascii"), validate=True))
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,8 @@ class Verification:
     pairs: int
     inliers: int
     matrix: npt.NDArray[np.float64] | None = field(default=None, compare=False)
+    # Where the agreeing pairs lie in the query picture: the part of it that is shared.
+    inlier_points: npt.NDArray[np.float32] | None = field(default=None, compare=False)
 
     @property
     def confirmed(self) -> bool:
@@ -129,4 +137,7 @@ def verify(query: LocalFeatures, reference: LocalFeatures) -> Verification:
     scale = float(np.hypot(matrix[0, 0], matrix[1, 0]))
     if not 1 / MAX_SCALE <= scale <= MAX_SCALE:
         return Verification(len(pairs), 0)
-    return Verification(len(pairs), int(inlier_mask.sum()), np.asarray(matrix, np.float64))
+    agreeing = inlier_mask.ravel().astype(bool)
+    return Verification(
+        len(pairs), int(agreeing.sum()), np.asarray(matrix, np.float64), source[agreeing]
+    )

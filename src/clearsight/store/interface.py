@@ -78,6 +78,16 @@ class Priority:
 
 
 @dataclass(frozen=True)
+class PackedFeatures:
+    """An item's ORB keypoints packed by ``LocalFeatures.to_bytes``, and the size of the
+    picture they were taken from (the 512-pixel box PDQ hashes in)."""
+
+    data: bytes
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
 class ScannedFile:
     """Everything one scan learned about one path of a source."""
 
@@ -93,6 +103,7 @@ class ScannedFile:
     pdq: PdqHash | None = None
     pdq_variants: tuple[VariantHash, ...] = ()
     scene_views: tuple[VariantHash, ...] = ()  # quadrants and centre crops, for scene links
+    features: PackedFeatures | None = None  # ORB keypoints, for scene links and bank checks
     errors: tuple[ItemError, ...] = field(default=())
     origin: ItemOrigin | None = None
 
@@ -243,6 +254,7 @@ class TriageItem:
     matches: tuple[MatchView, ...]
     origin: OriginSummary | None
     scene_codes: tuple[str, ...] = ()  # hashes of its scene views, for scene links
+    view_codes: tuple[str, ...] = ()  # hashes of its query views (trimmed, tiles)
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Date, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clearsight.store.models import Base
@@ -52,6 +52,10 @@ class LoginAttemptRow(Base):
     """One try at signing in, kept so that failures can be rate-limited across workers."""
 
     __tablename__ = "login_attempts"
+    __table_args__ = (
+        Index("ix_login_attempts_name_at", "name", "at"),
+        Index("ix_login_attempts_address_at", "address", "at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(80))
@@ -104,6 +108,10 @@ class RevealRow(Base):
     """One time a reviewer saw an item unblurred, and for how long (the exposure meter)."""
 
     __tablename__ = "reveals"
+    __table_args__ = (
+        Index("ix_reveals_account_started", "account_id", "started_at"),
+        Index("ix_reveals_item_account", "item_id", "account_id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
@@ -116,6 +124,7 @@ class ExposureExtensionRow(Base):
     """Extra seconds of revealed content a supervisor granted a reviewer for one day."""
 
     __tablename__ = "exposure_extensions"
+    __table_args__ = (Index("ix_exposure_extensions_account_day", "account_id", "day"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
@@ -129,6 +138,7 @@ class AssignmentRow(Base):
     """An item a supervisor gave to a reviewer."""
 
     __tablename__ = "assignments"
+    __table_args__ = (Index("ix_assignments_account_id", "account_id"),)
 
     item_id: Mapped[int] = mapped_column(
         ForeignKey("items.id", ondelete="CASCADE"), primary_key=True

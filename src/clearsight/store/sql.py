@@ -30,6 +30,7 @@ from clearsight.store.interface import (
     MatchTotals,
     MatchView,
     OriginSummary,
+    PackedFeatures,
     Priority,
     QueueEntry,
     ScannedFile,
@@ -42,6 +43,7 @@ from clearsight.store.models import (
     Case,
     Item,
     ItemErrorRow,
+    ItemFeaturesRow,
     ItemNote,
     ItemTriageRow,
     Match,
@@ -138,12 +140,19 @@ class SqlCaseStore:
                 for item_id, (_, scanned) in zip(item_ids, files, strict=True)
                 if scanned.origin is not None
             ]
+            features = [
+                _features_values(item_id, scanned.features)
+                for item_id, (_, scanned) in zip(item_ids, files, strict=True)
+                if scanned.features is not None
+            ]
             if signals:
                 session.execute(insert(Signal), signals)
             if errors:
                 session.execute(insert(ItemErrorRow), errors)
             if origins:
                 session.execute(insert(OriginRow), origins)
+            if features:
+                session.execute(insert(ItemFeaturesRow), features)
 
     def start_scan(self, roots: Sequence[str]) -> int:
         with Session(self._engine) as session, session.begin():
@@ -286,6 +295,26 @@ class SqlCaseStore:
         return found
 
     # OriginLedger
+
+    def stored_features(self, item_ids: Sequence[int]) -> dict[int, PackedFeatures]:
+        """The packed keypoints the scan kept, for those items that have them."""
+        found: dict[int, PackedFeatures] = {}
+        with Session(self._engine) as session:
+            for start in range(0, len(item_ids), _ITEM_PAGE):
+                chunk = list(item_ids[start : start + _ITEM_PAGE])
+                rows = session.execute(
+                    select(
+                        ItemFeaturesRow.item_id,
+                        ItemFeaturesRow.data,
+                        ItemFeaturesRow.width,
+                        ItemFeaturesRow.height,
+                    ).where(ItemFeaturesRow.item_id.in_(chunk))
+                )
+                found.update(
+                    (item_id, PackedFeatures(bytes(data), width, height))
+                    for item_id, data, width, height in rows
+                )
+        return found
 
     def origin_targets(self, examiner: str, *, everything: bool) -> list[int]:
         query = (
@@ -478,6 +507,16 @@ def _item_values(source_id: int, scan_id: int, scanned: ScannedFile) -> dict[str
     }
 
 
+def _features_values(item_id: int, features: PackedFeatures) -> dict[str, Any]:
+    return {
+        "item_id": item_id,
+        "keypoints": int.from_bytes(features.data[:4], "little"),
+        "width": features.width,
+        "height": features.height,
+        "data": features.data,
+    }
+
+
 def _signal_values(item_id: int, scanned: ScannedFile) -> list[dict[str, Any]]:
     values: list[dict[str, Any]] = []
     if scanned.digests is not None:
@@ -597,6 +636,7 @@ def _triage_item(item: Item, root: str) -> TriageItem:
     usable = pdq is not None and (pdq.quality or 0) >= PDQ_MIN_QUALITY
     dihedral = signals.get(PDQ_DIHEDRAL)
     scene = signals.get(PDQ_SCENE)
+    views = signals.get(PDQ_VARIANTS)
     return TriageItem(
         item_id=item.id,
         path=_location(root, item.path),
@@ -609,6 +649,7 @@ def _triage_item(item: Item, root: str) -> TriageItem:
         matches=tuple(_view_of(m) for m in item.matches),
         origin=_summary_of(item.origin),
         scene_codes=tuple(v.hex for v in parse_variants(scene.value)) if scene else (),
+        view_codes=tuple(v.hex for v in parse_variants(views.value)) if views else (),
     )
 
 
