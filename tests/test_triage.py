@@ -314,3 +314,29 @@ def test_scene_mates_are_linked_into_a_series_and_unrelated_pictures_are_not(
     [(donor_reason,)] = donor
     spanned = int(donor_reason.split("spanning ")[1].split("%")[0])
     assert spanned < 30
+
+
+def test_items_scanned_before_keypoints_were_kept_are_linked_from_their_files(
+    tmp_path: Path,
+) -> None:
+    evidence = tmp_path / "evidence"
+    evidence.mkdir()
+    base = Image.fromarray(render_landscape((32, 1), 640, 427))
+    base.save(evidence / "base.png")
+    width, height = base.size
+    base.crop((0, 0, round(width * 0.7), height)).save(evidence / "off-centre.jpg", quality=90)
+    Image.fromarray(render_landscape((32, 2), 640, 427)).save(evidence / "unrelated.png")
+    case = tmp_path / "case"
+    assert run_cli("scan", evidence, "--case", case).returncode == 0
+    store = SqlCaseStore.open_folder(case, "test")
+    with store.engine.begin() as connection:
+        connection.exec_driver_sql("DELETE FROM item_features")
+    store.close()
+    again = run_cli("triage", "--case", case, "--json")
+    assert again.returncode == 0, again.stderr
+    assert json.loads(again.stdout)["links"] == 1
+    # A file changed since the scan is not read: its links are gone, nothing else fails.
+    (evidence / "off-centre.jpg").write_bytes(b"changed")
+    changed = run_cli("triage", "--case", case, "--json")
+    assert changed.returncode == 0, changed.stderr
+    assert json.loads(changed.stdout)["links"] == 0
