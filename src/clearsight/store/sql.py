@@ -35,6 +35,8 @@ from clearsight.store.interface import (
     QueueEntry,
     ScannedFile,
     ScanTally,
+    SeriesRecord,
+    StackRecord,
     TriageItem,
     TriageResult,
 )
@@ -370,40 +372,29 @@ class SqlCaseStore:
         with Session(self._engine) as session, session.begin():
             for table in (ItemTriageRow, SceneLinkRow, SeriesRow, StackRow):
                 session.execute(delete(table))
-            stack_of: dict[int, int] = {}
-            if result.stacks:
-                ids = session.scalars(
-                    insert(StackRow).returning(StackRow.id, sort_by_parameter_order=True),
-                    [
-                        {
-                            "representative_item_id": stack.representative,
-                            "size": len(stack.members),
-                            "score": stack.priority.score,
-                            "reasons": json.dumps(list(stack.priority.reasons)),
-                        }
-                        for stack in result.stacks
-                    ],
-                ).all()
-                for stack_id, stack in zip(ids, result.stacks, strict=True):
-                    stack_of.update(dict.fromkeys(stack.members, stack_id))
-            series_of: dict[int, int] = {}
-            if result.series:
-                ids = session.scalars(
-                    insert(SeriesRow).returning(SeriesRow.id, sort_by_parameter_order=True),
-                    [
-                        {
-                            "label": series.label,
-                            "name": series.name,
-                            "victim_identified": series.victim_identified,
-                            "size": len(series.members),
-                            "score": series.priority.score,
-                            "reasons": json.dumps(list(series.priority.reasons)),
-                        }
-                        for series in result.series
-                    ],
-                ).all()
-                for series_id, series in zip(ids, result.series, strict=True):
-                    series_of.update(dict.fromkeys(series.members, series_id))
+            stack_of = _insert_groups(
+                session,
+                StackRow,
+                [
+                    {"representative_item_id": stack.representative, **_group_values(stack)}
+                    for stack in result.stacks
+                ],
+                [stack.members for stack in result.stacks],
+            )
+            series_of = _insert_groups(
+                session,
+                SeriesRow,
+                [
+                    {
+                        "label": series.label,
+                        "name": series.name,
+                        "victim_identified": series.victim_identified,
+                        **_group_values(series),
+                    }
+                    for series in result.series
+                ],
+                [series.members for series in result.series],
+            )
             if result.links:
                 session.execute(
                     insert(SceneLinkRow), [dataclasses.asdict(link) for link in result.links]
@@ -504,6 +495,29 @@ def _item_values(source_id: int, scan_id: int, scanned: ScannedFile) -> dict[str
         "width": scanned.width,
         "height": scanned.height,
         "orientation": scanned.orientation,
+    }
+
+
+def _insert_groups(
+    session: Session,
+    table: type[StackRow] | type[SeriesRow],
+    rows: list[dict[str, Any]],
+    members: list[tuple[int, ...]],
+) -> dict[int, int]:
+    """Insert stacks or series; map each member item to the id its group got."""
+    if not rows:
+        return {}
+    ids = session.scalars(
+        insert(table).returning(table.id, sort_by_parameter_order=True), rows
+    ).all()
+    return {item: group_id for group_id, group in zip(ids, members, strict=True) for item in group}
+
+
+def _group_values(group: StackRecord | SeriesRecord) -> dict[str, Any]:
+    return {
+        "size": len(group.members),
+        "score": group.priority.score,
+        "reasons": json.dumps(list(group.priority.reasons)),
     }
 
 
