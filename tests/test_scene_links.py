@@ -423,3 +423,11 @@ def test_strength_grows_with_overlap_and_agreeing_features() -> None:
 def test_verification_without_a_matrix_still_compares_as_before() -> None:
     assert Verification(30, 25) == Verification(30, 25, np.eye(2, 3))
     assert Verification(30, 25).matrix is None
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (5, 400), (31, 31), (40, 3000)])
+def test_a_picture_too_small_for_a_keypoint_has_none_and_no_error(
+    shape: tuple[int, int],
+) -> None:
+    luma = np.random.default_rng(1).integers(0, 256, shape, dtype=np.uint8)
+    assert len(extract(luma)) == 0

@@ -30,6 +30,9 @@ MIN_INLIERS = 20
 MIN_INLIER_SHARE = 0.25
 # A similarity between a copy and its original scales by no more than this either way.
 MAX_SCALE = 4.0
+# ORB's default patch is 31 pixels wide with an edge of the same: nothing smaller holds
+# a keypoint.
+MIN_SIDE = 32
 _DESCRIPTOR_BYTES = 32
 
 
@@ -85,14 +88,23 @@ class Verification:
 
 
 def extract(luma: npt.NDArray[np.uint8]) -> LocalFeatures:
+    """Up to MAX_KEYPOINTS ORB keypoints of ``luma``; none for a picture too small to
+    hold one (ORB's pyramid cannot shrink a sliver of a few pixels)."""
+    if min(luma.shape[:2]) < MIN_SIDE:
+        return _no_features()
     orb = cv2.ORB.create(nfeatures=MAX_KEYPOINTS)
-    keypoints, descriptors = orb.detectAndCompute(stretched(luma), None)
+    try:
+        keypoints, descriptors = orb.detectAndCompute(stretched(luma), None)
+    except cv2.error:
+        return _no_features()
     if descriptors is None or not keypoints:
-        return LocalFeatures(
-            np.zeros((0, 2), np.float32), np.zeros((0, _DESCRIPTOR_BYTES), np.uint8)
-        )
+        return _no_features()
     points = np.array([kp.pt for kp in keypoints], dtype=np.float32)
     return LocalFeatures(points, np.asarray(descriptors, dtype=np.uint8))
+
+
+def _no_features() -> LocalFeatures:
+    return LocalFeatures(np.zeros((0, 2), np.float32), np.zeros((0, _DESCRIPTOR_BYTES), np.uint8))
 
 
 def stretched(luma: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
