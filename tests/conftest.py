@@ -52,10 +52,13 @@ def photo_like(seed: int, size: tuple[int, int] = (320, 240)) -> Image.Image:
 
 
 def run_cli(
-    *args: str | Path, timeout: float = 240, env: dict[str, str] | None = None
+    *args: str | Path,
+    timeout: float = 240,
+    env: dict[str, str] | None = None,
+    input: str | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run the installed ``clearsight`` command the way a user would (``env`` adds to
-    the environment)."""
+    the environment; ``input``, if given, is its standard input)."""
     return subprocess.run(
         [str(CLEARSIGHT), *map(str, args)],
         capture_output=True,
@@ -63,6 +66,7 @@ def run_cli(
         timeout=timeout,
         check=False,
         env={**os.environ, **env} if env else None,
+        input=input,
     )
 
 

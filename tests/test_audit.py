@@ -38,7 +38,7 @@ def test_an_untouched_chain_verifies_and_links_each_entry_to_the_last(audit_log:
 @pytest.mark.parametrize(
     ("tamper", "broken_at"),
     [
-        ("UPDATE audit_log SET detail = '{\"category\":\"0\"}' WHERE id = 3", 3),
+        ('UPDATE audit_log SET detail = \'{"category":"0"}\' WHERE id = 3', 3),
         ("UPDATE audit_log SET actor = 'someone-else' WHERE id = 2", 2),
         ("DELETE FROM audit_log WHERE id = 4", 4),
     ],
@@ -62,8 +62,9 @@ def test_a_renumbered_deletion_still_breaks_the_chain(
     with case_store.engine.begin() as connection:
         connection.execute(text("DELETE FROM audit_log WHERE id = 2"))
         for old in (3, 4, 5):
-            connection.execute(text("UPDATE audit_log SET id = :new WHERE id = :old"),
-                               {"new": old - 1, "old": old})
+            connection.execute(
+                text("UPDATE audit_log SET id = :new WHERE id = :old"), {"new": old - 1, "old": old}
+            )
     check = audit_log.verify()
     assert check.broken_at == 2
 
