@@ -1,0 +1,211 @@
+"""Previews of an item for the review screen: blurred by default, in memory only.
+
+The file is read again through :func:`read_scanned`, so a preview always shows the
+bytes the scan recorded and a changed or missing file is refused. Decoding keeps the
+guards of :mod:`clearsight.media.decode` (file size cap, decompression-bomb cap,
+JPEG draft decoding at reduced scale), then applies EXIF orientation, which hashing
+leaves alone but a person expects. The picture is downscaled before anything else,
+so full-size pixels never reach the browser, and re-encoded as a fresh JPEG, which
+also drops EXIF, GPS and any other metadata of the original.
+
+Nothing is written to disk and nothing is logged: the bytes exist only in memory and
+in the HTTP response.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Protocol
+
+from PIL import Image, ImageFilter
+
+from clearsight.errors import ClearsightError, UserError
+from clearsight.media.decode import (
+    DecodeLimits,
+    ImageDecodeError,
+    _orientation,
+    _reason,
+    fit_in_box,
+)
+from clearsight.media.stored import StaleFileError, read_scanned
+from clearsight.review.settings import PreviewPrefs
+from clearsight.store.interface import ItemFile
+
+PREVIEW_LONG_SIDE = 640
+THUMBNAIL_LONG_SIDE = 160
+MAX_LONG_SIDE = 2048
+JPEG_QUALITY = 85
+MEDIA_TYPE = "image/jpeg"
+# Transparent areas may still hold colour values; they are painted over, not shown.
+_BACKDROP = (128, 128, 128)
+# EXIF orientation -> the transpose that shows the picture upright (as ImageOps does).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+class ItemFiles(Protocol):
+    """The one thing previews need of a case: where an item's bytes are."""
+
+    def item_files(self, item_ids: Sequence[int]) -> dict[int, ItemFile]: ...
+
+
+class PreviewProblem(StrEnum):
+    NOT_IN_CASE = "not-in-case"
+    STALE_FILE = "stale-file"  # gone, grown past the cap, or changed since the scan
+    UNDECODABLE = "undecodable"
+
+
+class PreviewError(ClearsightError):
+    """An item cannot be previewed; the message is one line, ``problem`` says why."""
+
+    def __init__(self, item_id: int, problem: PreviewProblem, reason: str) -> None:
+        super().__init__(f"item {item_id}: {reason}")
+        self.item_id = item_id
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class Preview:
+    """An encoded preview. ``data`` is left out of ``repr`` so that no log line or
+    traceback can ever carry the picture."""
+
+    data: bytes = field(repr=False)
+    media_type: str
+    width: int
+    height: int
+    blurred: bool
+    greyscale: bool
+
+
+def render_image(
+    data: bytes,
+    *,
+    long_side: int = PREVIEW_LONG_SIDE,
+    blur: int | None,
+    greyscale: bool,
+    limits: DecodeLimits | None = None,
+) -> Preview:
+    """Draw the image in ``data`` upright, no larger than ``long_side`` on either side;
+    then greyscale if asked, and blurred with a Gaussian radius of ``blur`` percent of
+    its long side unless ``blur`` is None (a revealed preview).
+
+    Raises :class:`ImageDecodeError` when the bytes cannot be decoded safely.
+    """
+    if not 1 <= long_side <= MAX_LONG_SIDE:
+        raise UserError(f"preview size must be 1-{MAX_LONG_SIDE} pixels, not {long_side}")
+    picture = _upright_rgb(data, limits or DecodeLimits(), long_side)
+    if greyscale:
+        # One channel: R, G and B are equal exactly, even after JPEG.
+        picture = picture.convert("L")
+    if blur is not None:
+        radius = max(picture.size) * blur / 100
+        picture = picture.filter(ImageFilter.GaussianBlur(radius))
+    buffer = io.BytesIO()
+    picture.save(buffer, "JPEG", quality=JPEG_QUALITY)
+    width, height = picture.size
+    return Preview(buffer.getvalue(), MEDIA_TYPE, width, height, blur is not None, greyscale)
+
+
+class PreviewRenderer:
+    """Previews and thumbnails of a case's items, drawn as a reviewer prefers."""
+
+    def __init__(self, items: ItemFiles, limits: DecodeLimits | None = None) -> None:
+        self._items = items
+        self._limits = limits or DecodeLimits()
+
+    def render(
+        self,
+        item_id: int,
+        prefs: PreviewPrefs,
+        *,
+        revealed: bool = False,
+        long_side: int = PREVIEW_LONG_SIDE,
+    ) -> Preview:
+        """The item's preview: blurred, unless ``revealed``. Greyscale follows
+        ``prefs`` either way; a reviewer may prefer it even when revealed.
+
+        Start a reveal on the exposure meter before asking for a revealed preview.
+        """
+        return self._draw(item_id, long_side, None if revealed else prefs.blur, prefs.greyscale)
+
+    def thumbnail(self, item_id: int, prefs: PreviewPrefs) -> Preview:
+        """A small preview for a list of series members: always blurred."""
+        return self._draw(item_id, THUMBNAIL_LONG_SIDE, prefs.blur, prefs.greyscale)
+
+    def _draw(self, item_id: int, long_side: int, blur: int | None, greyscale: bool) -> Preview:
+        item = self._items.item_files([item_id]).get(item_id)
+        if item is None:
+            raise PreviewError(item_id, PreviewProblem.NOT_IN_CASE, "no such item in this case")
+        try:
+            data = read_scanned(item.path, item.sha256, self._limits.max_file_bytes)
+        except StaleFileError as exc:
+            raise PreviewError(item_id, PreviewProblem.STALE_FILE, f"{item.path}: {exc}") from None
+        try:
+            return render_image(
+                data, long_side=long_side, blur=blur, greyscale=greyscale, limits=self._limits
+            )
+        except ImageDecodeError as exc:
+            raise PreviewError(
+                item_id, PreviewProblem.UNDECODABLE, f"{item.path}: cannot be shown: {exc}"
+            ) from None
+
+
+def _upright_rgb(data: bytes, limits: DecodeLimits, long_side: int) -> Image.Image:
+    """The picture as RGB, fitted into ``long_side`` and turned upright; the same
+    caps as :func:`clearsight.media.decode.decode_luma`."""
+    if len(data) > limits.max_file_bytes:
+        raise ImageDecodeError(
+            f"file of {len(data)} bytes exceeds the decode cap of {limits.max_file_bytes} bytes"
+        )
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            Image.MAX_IMAGE_PIXELS = limits.max_pixels
+            with Image.open(io.BytesIO(data)) as im:
+                return _fitted(im, limits, long_side)
+    except ImageDecodeError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any decoder failure is this file's problem
+        raise ImageDecodeError(_reason(exc)) from None
+
+
+def _fitted(im: Image.Image, limits: DecodeLimits, long_side: int) -> Image.Image:
+    width, height = im.size
+    if width <= 0 or height <= 0:
+        raise ImageDecodeError(f"image declares an empty size {width}x{height}")
+    orientation = _orientation(im)
+    target = fit_in_box(width, height, long_side)
+    im.draft("RGB", target)  # JPEG only: decode at the smallest DCT scale >= target
+    if im.size[0] * im.size[1] > limits.max_pixels:
+        raise ImageDecodeError(
+            f"decompression bomb: {im.size[0]}x{im.size[1]} exceeds the cap of "
+            f"{limits.max_pixels} pixels"
+        )
+    im.load()
+    picture = _flattened(im)
+    if picture.size != target:
+        picture = picture.resize(target, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    turn = _UPRIGHT.get(orientation or 1)
+    return picture.transpose(turn) if turn is not None else picture
+
+
+def _flattened(im: Image.Image) -> Image.Image:
+    """RGB, with any transparency painted over a neutral grey."""
+    if im.mode in ("RGBA", "LA", "PA") or "transparency" in im.info:
+        rgba = im.convert("RGBA")
+        backdrop = Image.new("RGBA", rgba.size, (*_BACKDROP, 255))
+        return Image.alpha_composite(backdrop, rgba).convert("RGB")
+    # CMYK, 16-bit, float and the rest: Pillow maps them to 8-bit RGB.
+    return im.convert("RGB")
