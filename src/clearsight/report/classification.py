@@ -1,0 +1,41 @@
+"""Which CyberTipline industry classification (A1, A2, B1, B2) a decided category gives.
+
+The mapping is the category scheme's (``clearsight.review.categories``): only a
+category that fixes a class by itself maps to one. A category that is merely eligible
+(VICS category 1) would need an age group and a depiction, which decisions do not
+record, so it maps to nothing rather than to a guess, and the element is left out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from clearsight.errors import UserError
+from clearsight.review.categories import (
+    CategoryScheme,
+    CybertipClass,
+    default_scheme,
+    load_scheme,
+)
+from clearsight.review.settings import SettingsStore
+
+
+def classification_of(scheme: CategoryScheme) -> dict[str, CybertipClass]:
+    return {c.code: c.cybertip for c in scheme.categories if c.cybertip is not None}
+
+
+def case_scheme(engine: Engine, scheme_file: Path | None = None) -> CategoryScheme:
+    """The scheme the case's decisions use: the file given, or else the shipped one,
+    provided that is the scheme the case's review settings name."""
+    if scheme_file is not None:
+        return load_scheme(scheme_file)
+    shipped = default_scheme()
+    wanted = SettingsStore(engine).load().category_scheme
+    if wanted != shipped.name:
+        raise UserError(
+            f"the case's decisions use the category scheme {wanted!r}: "
+            "give its file with --category-scheme"
+        )
+    return shipped
