@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from clearsight.media.sniff import MediaKind
 from clearsight.signals.digests import digest_bytes
 from clearsight.signals.pdq import PdqHash
+from clearsight.store import review_models
 from clearsight.store.interface import (
     ErrorStage,
     EvidenceRecord,
@@ -21,7 +22,6 @@ from clearsight.store.interface import (
     ScannedFile,
     ScanTally,
 )
-from clearsight.store import review_models
 from clearsight.store.models import Base
 from clearsight.store.sql import SqlCaseStore
 

@@ -12,13 +12,17 @@ from collections.abc import Sequence
 import click
 
 from clearsight import __version__
+from clearsight.cli.audit_command import audit
 from clearsight.cli.bank_command import bank
 from clearsight.cli.demo_command import demo
 from clearsight.cli.items_command import items
 from clearsight.cli.match_command import match
 from clearsight.cli.origin_command import origin
+from clearsight.cli.report_command import report
 from clearsight.cli.scan_command import scan
+from clearsight.cli.serve_command import serve
 from clearsight.cli.triage_command import queue, triage
+from clearsight.cli.user_command import user
 from clearsight.errors import ClearsightError
 
 
@@ -46,6 +50,10 @@ cli.add_command(match)
 cli.add_command(origin)
 cli.add_command(triage)
 cli.add_command(queue)
+cli.add_command(report)
+cli.add_command(user)
+cli.add_command(audit)
+cli.add_command(serve)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -192,6 +193,8 @@ class StackRow(Base):
     """Near-duplicates of one picture, looked at once through their representative."""
 
     __tablename__ = "stacks"
+    # The review queue reads stacks in score order (migration 0009).
+    __table_args__ = (Index("ix_stacks_score_id", "score", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     representative_item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
@@ -207,6 +210,7 @@ class SeriesRow(Base):
     what the banks say of it (True if any member's match says so)."""
 
     __tablename__ = "series"
+    __table_args__ = (Index("ix_series_score_id", "score", "id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     label: Mapped[str] = mapped_column(String(40))
@@ -235,6 +239,19 @@ class ItemTriageRow(Base):
     """An item's stack, series and priority, as the last triage run found them."""
 
     __tablename__ = "item_triage"
+    # The review queue's indexes (migration 0009): lone items in score order, and the
+    # members of a stack or a series in score order.
+    __table_args__ = (
+        Index(
+            "ix_item_triage_lone_score",
+            "score",
+            "item_id",
+            postgresql_where=text("stack_id IS NULL AND series_id IS NULL"),
+            sqlite_where=text("stack_id IS NULL AND series_id IS NULL"),
+        ),
+        Index("ix_item_triage_series_score", "series_id", "score", "item_id"),
+        Index("ix_item_triage_stack_score", "stack_id", "score", "item_id"),
+    )
 
     item_id: Mapped[int] = mapped_column(
         ForeignKey("items.id", ondelete="CASCADE"), primary_key=True

@@ -1,0 +1,31 @@
+"""How one review server runs: cookies, clock, session policy, banks, category scheme."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from argon2 import PasswordHasher
+
+from clearsight.review.categories import CategoryScheme
+from clearsight.review.login_sessions import SessionPolicy
+from clearsight.store.engines import utc_now
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """``secure_cookies``: the browser reaches the server over TLS (served with
+    ``--tls-cert`` or behind a TLS proxy), so cookies are Secure and take the
+    ``__Host-`` prefix; a request that arrives as https gets them anyway.
+    ``banks_url``: the bank store an admin sees (None: the default, if it exists).
+    ``scheme``: the category scheme decisions use (None: the shipped one).
+    ``clock`` and ``password_hasher`` are for tests."""
+
+    secure_cookies: bool = False
+    banks_url: str | None = None
+    scheme: CategoryScheme | None = None
+    session_policy: SessionPolicy = field(default_factory=SessionPolicy)
+    page_size: int = 50
+    clock: Callable[[], datetime] = utc_now
+    password_hasher: PasswordHasher | None = None

@@ -1,0 +1,120 @@
+"""Server-rendered pages: one Jinja2 environment (autoescaped) and what every page shows.
+
+Every page of a signed-in person shows the exposure meter (seconds seen unblurred
+today against today's allowance) and, after ``break_after_min`` of continuous review,
+a banner suggesting a break. Pages carry their CSRF token in a ``<meta>`` tag for the
+review script and in each form's hidden field; nothing is inline, so the CSP can
+forbid inline script and style.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+
+from clearsight import __version__
+from clearsight.review.accounts import Role
+from clearsight.server.access import (
+    ADMINS,
+    AUDIT_READERS,
+    DECISION_READERS,
+    EXPORTERS,
+    REVIEW_READERS,
+    SUPERVISORS,
+    AccessRule,
+    Viewer,
+)
+from clearsight.server.services import ReviewServices, services_of
+
+_ENVIRONMENT = Environment(
+    loader=PackageLoader("clearsight.server", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+@dataclass(frozen=True)
+class NavLink:
+    href: str
+    label: str
+    rule: AccessRule
+
+
+NAVIGATION = (
+    NavLink("/queue", "Queue", REVIEW_READERS),
+    NavLink("/supervise/decisions", "Decisions", DECISION_READERS),
+    NavLink("/supervise/exposure", "Exposure", SUPERVISORS),
+    NavLink("/supervise/export", "Export", EXPORTERS),
+    NavLink("/admin/users", "Users", ADMINS),
+    NavLink("/admin/settings", "Settings", ADMINS),
+    NavLink("/admin/banks", "Banks", ADMINS),
+    NavLink("/audit", "Audit log", AUDIT_READERS),
+    NavLink("/account", "My preferences", REVIEW_READERS),
+)
+
+
+@dataclass(frozen=True)
+class Wellness:
+    seconds_today: float
+    allowance_s: float
+    break_due: bool
+    break_after_min: int
+
+    @property
+    def spent(self) -> bool:
+        return self.seconds_today >= self.allowance_s
+
+
+def wellness_of(services: ReviewServices, viewer: Viewer) -> Wellness:
+    settings = services.settings()
+    meter = services.meter(settings)
+    account_id = viewer.account.id
+    return Wellness(
+        meter.seconds_today(account_id),
+        meter.allowance_today(account_id),
+        meter.break_due(account_id),
+        settings.break_after_min,
+    )
+
+
+def render(
+    request: Request,
+    template: str,
+    viewer: Viewer | None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """The page ``template`` for ``viewer`` (None on the login page)."""
+    values: dict[str, Any] = {
+        "viewer": viewer,
+        "csrf_token": viewer.csrf_token if viewer else "",
+        "navigation": [link for link in NAVIGATION if viewer and viewer.may(link.rule)],
+        "wellness": wellness_of(services_of(request), viewer) if viewer else None,
+        "version": __version__,
+        "path": request.url.path,
+        "Role": Role,
+        **context,
+    }
+    body = _ENVIRONMENT.get_template(template).render(values)
+    return HTMLResponse(body, status_code=status_code)
+
+
+def duration(seconds: float) -> str:
+    """Seconds as a person reads them: "45 s", "3 min 05 s", "1 h 02 min"."""
+    whole = max(0, int(round(seconds)))
+    if whole < 60:
+        return f"{whole} s"
+    minutes, secs = divmod(whole, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+_ENVIRONMENT.filters["duration"] = duration

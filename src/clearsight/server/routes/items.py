@@ -1,0 +1,207 @@
+"""The item view: the blurred preview, the machine's facts beside it, and the forms.
+
+Beside the preview: file facts, bank matches with variant and distance, origin
+evidence and reasons, the stack and series (blurred thumbnails). The decision form
+decides for the whole near-duplicate stack by default. Generator prompts appear only
+on the page of an open reveal (``?reveal=ID``, checked like the reveal's picture).
+
+A reviewer sees only their own earlier decisions on the item, so that a second
+reviewer decides without being led; supervisors and auditors see them all.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel
+
+from clearsight.review.accounts import Role
+from clearsight.review.assignments import ASSIGNABLE
+from clearsight.review.categories import HumanOrigin, VictimIdentified
+from clearsight.review.decisions import ReviewDecision
+from clearsight.review.item_facts import GroupFacts, ItemFacts, read_item, read_prompts
+from clearsight.server.access import REVIEW_READERS, REVIEWERS, SUPERVISORS, Viewer
+from clearsight.server.pages import render
+from clearsight.server.queue_params import QueueView, queue_view
+from clearsight.server.reveal_grants import revealed_item
+from clearsight.server.services import services_of
+
+router = APIRouter()
+
+
+class MatchOut(BaseModel):
+    bank: str
+    entry_id: int
+    external_id: str | None
+    signal: str
+    distance: int
+    transform: str
+    variant: str | None
+    inliers: int | None
+    allow: bool
+    category: str | None
+    series: str | None
+    victim_identified: bool | None
+
+
+class OriginOut(BaseModel):
+    verdict: str
+    score: float
+    reasons: list[str]
+    evidence: list[dict[str, object]]
+    has_prompts: bool
+
+
+class GroupOut(BaseModel):
+    id: int
+    label: str
+    size: int
+    members: list[int]
+
+
+class ItemOut(BaseModel):
+    id: int
+    location: str
+    media_type: str
+    kind: str
+    size: int | None
+    width: int | None
+    height: int | None
+    signals: dict[str, str]
+    pdq_quality: int | None
+    errors: list[str]
+    notes: list[str]
+    matches: list[MatchOut]
+    origin: OriginOut | None
+    score: float | None
+    reasons: list[str]
+    stack: GroupOut | None
+    series: GroupOut | None
+    status: str
+
+
+@router.get("/items/{item_id}", include_in_schema=False)
+def item_view(
+    request: Request,
+    item_id: int,
+    viewer: Annotated[Viewer, Depends(REVIEW_READERS)],
+    reveal: Annotated[int | None, Query()] = None,
+) -> HTMLResponse:
+    view = queue_view(request.query_params, viewer, services_of(request).settings())
+    return item_page(request, item_id, viewer, view, reveal_id=reveal)
+
+
+@router.get("/api/items/{item_id}", response_model=ItemOut, tags=["review"])
+def item_api(
+    request: Request, item_id: int, viewer: Annotated[Viewer, Depends(REVIEW_READERS)]
+) -> ItemOut:
+    """What the machine found about the item (never its generator prompts: those come
+    only with a reveal)."""
+    services = services_of(request)
+    facts = _facts(request, item_id)
+    return ItemOut(
+        id=facts.id,
+        location=facts.location,
+        media_type=facts.media_type,
+        kind=facts.kind,
+        size=facts.size,
+        width=facts.width,
+        height=facts.height,
+        signals=facts.signals,
+        pdq_quality=facts.pdq_quality,
+        errors=list(facts.errors),
+        notes=list(facts.notes),
+        matches=[MatchOut(**asdict(m)) for m in facts.matches],
+        origin=OriginOut(**asdict(facts.origin)) if facts.origin else None,
+        score=facts.score,
+        reasons=list(facts.reasons),
+        stack=_group(facts.stack),
+        series=_group(facts.series),
+        status=services.decisions().status(item_id).value,
+    )
+
+
+def item_page(
+    request: Request,
+    item_id: int,
+    viewer: Viewer,
+    view: QueueView,
+    *,
+    reveal_id: int | None = None,
+    message: str | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The item view; also drawn by a refused reveal or a rejected decision."""
+    services = services_of(request)
+    settings = services.settings()
+    facts = _facts(request, item_id)
+    decisions = services.decisions(settings)
+    unit = services.queue.unit_of_item(item_id, view.filters)
+    previous = next_ = None
+    if unit is not None:
+        previous = services.queue.neighbour(unit.position, view.filters, forward=False)
+        next_ = services.queue.neighbour(unit.position, view.filters, forward=True)
+    revealed = None
+    prompts: tuple[str, ...] = ()
+    if reveal_id is not None and viewer.may(REVIEWERS):
+        shown = revealed_item(
+            services.store.engine, reveal_id, viewer.account.id, services.config.clock()
+        )
+        if shown == item_id:
+            revealed = reveal_id
+            prompts = read_prompts(services.store.engine, item_id)
+    history = visible_history(decisions.history(item_id), viewer)
+    reviewers = (
+        [a.name for a in services.accounts.list() if a.role in ASSIGNABLE and not a.disabled]
+        if viewer.may(SUPERVISORS)
+        else []
+    )
+    return render(
+        request,
+        "item.html",
+        viewer,
+        status_code,
+        title=f"Item {item_id}",
+        facts=facts,
+        unit=unit,
+        previous=previous,
+        next=next_,
+        view=view,
+        revealed=revealed,
+        prompts=prompts,
+        prefs=services.preferences.effective(viewer.account.id, settings),
+        may_review=viewer.may(REVIEWERS),
+        may_assign=viewer.may(SUPERVISORS),
+        reviewers=reviewers,
+        assigned=services.assignments.assigned_to([item_id]).get(item_id, []),
+        history=history,
+        status=decisions.status(item_id),
+        two_reviewers=bool(decisions.needs_two_reviewers([item_id])),
+        categories=services.scheme.categories,
+        origins=[o.value for o in HumanOrigin],
+        victim_choices=[v.value for v in VictimIdentified],
+        message=message,
+    )
+
+
+def visible_history(decisions: list[ReviewDecision], viewer: Viewer) -> list[ReviewDecision]:
+    """What of an item's decisions ``viewer`` may see (a reviewer: their own)."""
+    if viewer.role is Role.REVIEWER:
+        return [d for d in decisions if d.reviewer == viewer.account.name]
+    return decisions
+
+
+def _facts(request: Request, item_id: int) -> ItemFacts:
+    facts = read_item(services_of(request).store, item_id)
+    if facts is None:
+        raise HTTPException(404, f"no item {item_id} in this case")
+    return facts
+
+
+def _group(group: GroupFacts | None) -> GroupOut | None:
+    if group is None:
+        return None
+    return GroupOut(id=group.id, label=group.label, size=group.size, members=list(group.members))

@@ -1,0 +1,252 @@
+"""The review server in a real browser: Debian's Chromium driven by Playwright.
+
+A real ``clearsight serve`` process on loopback serves a case scanned from generated
+landscapes. The reviewer signs in, walks the queue with the keyboard, reveals a picture
+by holding the button, decides with a number key, and runs into the day's exposure
+budget; the auditor then finds those acts in the audit log; and a reviewer is turned
+away from an administrator's page. Screenshots go to ``test-artifacts/`` (not committed)
+so that CI keeps what the browser showed.
+
+The browser is never downloaded: ``CLEARSIGHT_CHROMIUM`` or ``/usr/bin/chromium``
+(Debian's ``chromium`` package). Without one the tests are skipped, unless CI sets
+``CLEARSIGHT_REQUIRE_BROWSER=1``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from PIL import Image
+
+from clearsight.review.settings import SettingsStore
+from clearsight.robustness.landscapes import render_landscape
+from clearsight.store.sql import SqlCaseStore
+
+from .conftest import CLEARSIGHT, REPO, run_cli
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+
+PASSWORD = "benign browser passphrase"
+ARTIFACTS = REPO / "test-artifacts"
+# Seconds of unblurred viewing a reviewer has in these tests: one short hold uses it up.
+BUDGET_S = 2
+
+
+def chromium_path() -> str:
+    found = os.environ.get("CLEARSIGHT_CHROMIUM") or shutil.which("chromium")
+    if found and Path(found).exists():
+        return found
+    if os.environ.get("CLEARSIGHT_REQUIRE_BROWSER") == "1":
+        pytest.fail("CLEARSIGHT_REQUIRE_BROWSER=1 but Debian's chromium is not installed")
+    pytest.skip("no chromium: apt-get install chromium to run the browser tests")
+
+
+@dataclass(frozen=True)
+class Served:
+    base: str
+    case: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+def _add_user(case: Path, name: str, role: str) -> None:
+    added = run_cli(
+        "user", "add", "--case", case, name, "--role", role, "--password-stdin",
+        input=PASSWORD + "\n",
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    root = tmp_path_factory.mktemp("browser")
+    evidence = root / "evidence"
+    evidence.mkdir()
+    for seed in range(4):
+        landscape = Image.fromarray(render_landscape((61, seed), 480, 320))
+        landscape.save(evidence / f"landscape-{seed}.png")
+    case = root / "case"
+    scanned = run_cli("scan", evidence, "--case", case, "--json")
+    assert scanned.returncode == 0, scanned.stderr
+    for name, role in (
+        ("rita.reviewer", "reviewer"),
+        ("aud.auditor", "auditor"),
+        ("ada.admin", "admin"),
+    ):
+        _add_user(case, name, role)
+    store = SqlCaseStore.open_folder(case, "test")
+    SettingsStore(store.engine).set("daily_exposure_budget_s", BUDGET_S, actor="test")
+    store.close()
+    port = _free_port()
+    log = root / "server.log"
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [str(CLEARSIGHT), "serve", "--case", str(case), "--port", str(port)],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    httpx.get(base + "/login", timeout=2)
+                    break
+                except httpx.TransportError:
+                    assert server.poll() is None, log.read_text()
+                    assert time.monotonic() < deadline, log.read_text()
+                    time.sleep(0.2)
+            yield Served(base, case)
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    executable = chromium_path()
+    with playwright_api.sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def page(browser: object, served: Served, request: pytest.FixtureRequest) -> Iterator[object]:
+    context = browser.new_context(base_url=served.base)  # type: ignore[attr-defined]
+    opened = context.new_page()
+    outside: list[str] = []
+    opened.on(
+        "request",
+        lambda sent: outside.append(sent.url) if not sent.url.startswith(served.base) else None,
+    )
+    try:
+        yield opened
+    finally:
+        ARTIFACTS.mkdir(exist_ok=True)
+        opened.screenshot(path=str(ARTIFACTS / f"{request.node.name}-last.png"), full_page=True)
+        context.close()
+    assert outside == [], f"the page reached beyond the server: {outside}"
+
+
+def shot(page: object, name: str) -> None:
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)  # type: ignore[attr-defined]
+
+
+def sign_in(page: object, name: str) -> None:
+    page.goto("/login")  # type: ignore[attr-defined]
+    page.fill("input[name=name]", name)  # type: ignore[attr-defined]
+    page.fill("input[name=password]", PASSWORD)  # type: ignore[attr-defined]
+    page.click("button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_load_state("load")  # type: ignore[attr-defined]
+
+
+def test_a_reviewer_works_the_queue_with_the_keyboard_reveals_and_decides(
+    page: object, served: Served
+) -> None:
+    p = page  # the Playwright page; typed loosely, as Playwright ships no stubs for mypy
+    sign_in(p, "rita.reviewer")
+    p.wait_for_url("**/queue**")  # type: ignore[attr-defined]
+    shot(p, "queue")
+    rows = p.locator("tr.unit")  # type: ignore[attr-defined]
+    assert rows.count() == 4
+
+    # The queue by keyboard: j chooses the first row, Enter opens it.
+    p.keyboard.press("j")  # type: ignore[attr-defined]
+    assert "current" in (rows.nth(0).get_attribute("class") or "")
+    p.keyboard.press("Enter")  # type: ignore[attr-defined]
+    p.wait_for_url("**/items/**")  # type: ignore[attr-defined]
+    preview = p.locator("#preview")  # type: ignore[attr-defined]
+    assert "/preview" in (preview.get_attribute("src") or "")
+    assert "blurred" in (preview.get_attribute("alt") or "")
+    shot(p, "item-blurred")
+
+    # Hold to reveal: the unblurred picture shows only while the button is held.
+    images: list[str] = []
+    p.on("request", lambda sent: images.append(sent.url) if "/reveals/" in sent.url else None)  # type: ignore[attr-defined]
+    button = p.locator("#reveal-button")  # type: ignore[attr-defined]
+    button.hover()
+    p.mouse.down()  # type: ignore[attr-defined]
+    p.wait_for_function(  # type: ignore[attr-defined]
+        "document.getElementById('preview').src.includes('/reveals/')"
+    )
+    shot(p, "item-revealed")
+    time.sleep(BUDGET_S + 0.5)
+    p.mouse.up()  # type: ignore[attr-defined]
+    p.wait_for_function(  # type: ignore[attr-defined]
+        "document.getElementById('preview').src.includes('/preview')"
+    )
+    assert any(url.endswith("/image") for url in images)
+    time.sleep(0.5)  # the end of the reveal is posted as the button is let go
+
+    # Decide with a number key: the server moves on to the next picture, and the decision
+    # records that this reviewer saw the first one unblurred.
+    decided = p.url  # type: ignore[attr-defined]
+    p.keyboard.press("1")  # type: ignore[attr-defined]
+    p.wait_for_url(lambda url: url != decided)  # type: ignore[attr-defined]
+    following = p.url  # type: ignore[attr-defined]
+    assert "/items/" in following
+    p.goto(decided)  # type: ignore[attr-defined]
+    history = p.locator("table.history tbody tr").first.inner_text()  # type: ignore[attr-defined]
+    assert "rita.reviewer" in history and "yes" in history.split("\t")
+    shot(p, "item-decided")
+
+    # The next picture: the day's budget is spent, so the reveal is refused, kindly.
+    p.goto(following)  # type: ignore[attr-defined]
+    p.keyboard.down("r")  # type: ignore[attr-defined]
+    notice = p.wait_for_selector("#notice")  # type: ignore[attr-defined]
+    p.keyboard.up("r")  # type: ignore[attr-defined]
+    assert "today's limit" in notice.inner_text()
+    assert "/preview" in (p.locator("#preview").get_attribute("src") or "")  # type: ignore[attr-defined]
+    shot(p, "reveal-refused")
+
+    # An administrator's page is not a reviewer's.
+    answer = p.goto("/admin/users")  # type: ignore[attr-defined]
+    assert answer.status == 403
+    shot(p, "reviewer-refused-admin")
+
+
+def test_the_auditor_reads_the_reveals_and_decisions_in_the_audit_log(
+    page: object, served: Served
+) -> None:
+    p = page
+    # The reviewer's acts from the test before, or made here if it ran alone.
+    review = run_cli("audit", "list", "--case", served.case, "--json")
+    assert review.returncode == 0, review.stderr
+    sign_in(p, "aud.auditor")
+    p.goto("/audit")  # type: ignore[attr-defined]
+    text = p.locator("main").inner_text()  # type: ignore[attr-defined]
+    shot(p, "audit-log")
+    assert "login" in text and "aud.auditor" in text
+    if '"reveal"' in review.stdout:
+        assert "reveal" in text and "decision" in text and "rita.reviewer" in text
+    verify = p.goto("/audit/verify")  # type: ignore[attr-defined]
+    assert verify.status == 200
+    assert "intact" in p.locator("main").inner_text().lower()  # type: ignore[attr-defined]
+    # An auditor reads; there is no decision form for them.
+    p.goto("/queue")  # type: ignore[attr-defined]
+    first = p.locator("tr.unit a").first.get_attribute("href")  # type: ignore[attr-defined]
+    p.goto(first)  # type: ignore[attr-defined]
+    assert p.locator("#decision-form").count() == 0  # type: ignore[attr-defined]
+    assert p.locator("#reveal-button").count() == 0  # type: ignore[attr-defined]
