@@ -188,15 +188,12 @@ def test_a_reviewer_works_the_queue_with_the_keyboard_reveals_and_decides(
     button = p.locator("#reveal-button")  # type: ignore[attr-defined]
     button.hover()
     p.mouse.down()  # type: ignore[attr-defined]
-    p.wait_for_function(  # type: ignore[attr-defined]
-        "document.getElementById('preview').src.includes('/reveals/')"
-    )
+    # Selectors, not page scripts: the strict CSP forbids evaluating strings.
+    p.wait_for_selector("#preview[src*='/reveals/']")  # type: ignore[attr-defined]
     shot(p, "item-revealed")
     time.sleep(BUDGET_S + 0.5)
     p.mouse.up()  # type: ignore[attr-defined]
-    p.wait_for_function(  # type: ignore[attr-defined]
-        "document.getElementById('preview').src.includes('/preview')"
-    )
+    p.wait_for_selector("#preview[src$='/preview']")  # type: ignore[attr-defined]
     assert any(url.endswith("/image") for url in images)
     time.sleep(0.5)  # the end of the reveal is posted as the button is let go
 
