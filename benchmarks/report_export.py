@@ -2,10 +2,10 @@
 
 Why: a seized device can hold a million pictures, and an export must finish in minutes
 with memory that does not grow with the case. This script builds a synthetic SQLite
-case of N items at the hash level, straight through SQLAlchemy core (no images):
-digests and a PDQ hash per item, an error on 1 %, a bank match on 2 %, an origin verdict
-on 30 %, a priority on every item, series of five over 5 %, and a human decision on
-3 %. It then exports it as JSON, CSV and VICS to /dev/null, each in a fresh process, and
+case of N items at the hash level (``synthetic_case.fill_case``: digests and a PDQ hash
+per item, an error on 1 %, a bank match on 2 %, an origin verdict on 30 %, a priority on
+every item, stacks over 4 %, series of five over 5 %, a human decision on 3 %). It
+then exports it as JSON, CSV and VICS to /dev/null, each in a fresh process, and
 reports wall time and peak memory (ru_maxrss). Baselines, in the same run, each the bare
 cost of reading the same rows with nothing written: ``store``, the store's own
 ``iter_items``; ``rows``, the export's reader (items with their decisions). The ratios
@@ -20,151 +20,40 @@ Usage: python benchmarks/report_export.py [--full] [--sizes 100000] [--json] [--
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
-import random
 import resource
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import insert
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from clearsight import __version__
-from clearsight.report import LOCAL_USER, ExportRequest, ReportFormat, write_report
-from clearsight.report.case_rows import CaseRows
-from clearsight.report.selection import ALL
-from clearsight.store.models import (
-    Item,
-    ItemErrorRow,
-    ItemTriageRow,
-    Match,
-    OriginRow,
-    Scan,
-    SeriesRow,
-    Signal,
-)
-from clearsight.store.review_models import AccountRow, DecisionRow
-from clearsight.store.sql import SqlCaseStore
+from synthetic_case import fill_case  # noqa: E402
+
+from clearsight import __version__  # noqa: E402
+from clearsight.report import LOCAL_USER, ExportRequest, ReportFormat, write_report  # noqa: E402
+from clearsight.report.case_rows import CaseRows  # noqa: E402
+from clearsight.report.selection import ALL  # noqa: E402
+from clearsight.store.sql import SqlCaseStore  # noqa: E402
 
 FORMATS = (ReportFormat.JSON, ReportFormat.CSV, ReportFormat.VICS)
 STORE = "store"
 ROWS = "rows"
-_BATCH = 20_000
-_WHEN = datetime(2026, 1, 1)
 
 
 def build_case(folder: Path, size: int, seed: int = 7) -> None:
-    """A synthetic case of ``size`` items in ``folder`` (see the module docstring)."""
-    rng = random.Random(seed)
+    """A synthetic case of ``size`` items in ``folder`` (see ``synthetic_case``)."""
     store = SqlCaseStore.open_folder(folder, __version__)
-    source = store.open_source("/bench/evidence")
     try:
-        with store.engine.begin() as connection:
-            connection.execute(
-                insert(Scan).values(id=1, case_id=1, roots="[]", started_at=_WHEN, completed=True)
-            )
-            connection.execute(
-                insert(AccountRow).values(
-                    id=1, name="bench-reviewer", role="reviewer", password_hash="-",
-                    created_at=_WHEN, password_changed_at=_WHEN,
-                )
-            )  # fmt: skip
-            series_count = size * 5 // 100 // 5
-            if series_count:
-                connection.execute(
-                    insert(SeriesRow),
-                    [
-                        {
-                            "id": s + 1, "label": f"S-{s + 1}", "name": None,
-                            "victim_identified": None, "size": 5, "score": 50.0,
-                            "reasons": '["bench series"]',
-                        }
-                        for s in range(series_count)
-                    ],
-                )  # fmt: skip
-            for start in range(0, size, _BATCH):
-                ids = range(start + 1, min(start + _BATCH, size) + 1)
-                _insert_batch(connection, source, ids, series_count, rng)
+        fill_case(store, size, seed=seed)
     finally:
         store.close()
-
-
-def _insert_batch(
-    connection: Any, source: int, ids: range, series_count: int, rng: random.Random
-) -> None:
-    items, signals, errors, matches, origins, triage, decisions = [], [], [], [], [], [], []
-    for i in ids:
-        items.append(
-            {
-                "id": i, "source_id": source, "scan_id": 1,
-                "path": f"dir{i % 997:03}/file{i:07}.jpg", "size": 100_000 + i % 5000,
-                "mtime": 1.7e9 + i, "media_type": "image/jpeg", "kind": "image",
-                "width": 1024, "height": 768, "orientation": 1,
-            }
-        )  # fmt: skip
-        seed = i.to_bytes(8, "little")
-        for kind, value in (
-            ("md5", hashlib.md5(seed).hexdigest()),
-            ("sha1", hashlib.sha1(seed).hexdigest()),
-            ("sha256", hashlib.sha256(seed).hexdigest()),
-        ):
-            signals.append({"item_id": i, "kind": kind, "value": value, "quality": None})
-        signals.append(
-            {"item_id": i, "kind": "pdq", "value": f"{rng.getrandbits(256):064x}", "quality": 90}
-        )
-        if i % 100 == 0:
-            errors.append({"item_id": i, "stage": "decode", "reason": "bench: truncated"})
-        if i % 50 == 1:
-            matches.append(
-                {
-                    "item_id": i, "bank": "bench-bank", "entry_id": i, "external_id": f"E-{i}",
-                    "signal": "md5", "distance": 0, "transform": "original", "allow": False,
-                    "category": "test-category-1", "series": None, "victim_identified": None,
-                    "matched_at": _WHEN,
-                }
-            )  # fmt: skip
-        if i % 10 < 3:
-            origins.append(
-                {
-                    "item_id": i, "verdict": "inconclusive", "score": 0.5,
-                    "reasons": '["no evidence of origin found"]', "evidence": "[]",
-                    "prompts": None, "examiner": "bench", "examined_at": _WHEN,
-                }
-            )  # fmt: skip
-        in_series = (i - 1) // 5 + 1 if (i - 1) // 5 < series_count else None
-        triage.append(
-            {
-                "item_id": i, "stack_id": None, "series_id": in_series,
-                "score": float(i % 100), "reasons": '["unmatched: in no bank (+20)"]',
-            }
-        )  # fmt: skip
-        if i % 100 < 3:
-            decisions.append(
-                {
-                    "item_id": i, "account_id": 1, "category": "test-category-2",
-                    "origin": "camera", "series": None, "victim_identified": "unknown",
-                    "notes": "", "viewed_unblurred": i % 2 == 0, "decided_at": _WHEN,
-                }
-            )  # fmt: skip
-    connection.execute(insert(Item), items)
-    for table, rows in (
-        (Signal, signals),
-        (ItemErrorRow, errors),
-        (Match, matches),
-        (OriginRow, origins),
-        (ItemTriageRow, triage),
-        (DecisionRow, decisions),
-    ):
-        if rows:
-            connection.execute(insert(table), rows)
 
 
 def measure(folder: Path, what: str) -> dict[str, Any]:
