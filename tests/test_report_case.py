@@ -13,7 +13,7 @@ import hashlib
 from datetime import datetime
 
 import pytest
-from sqlalchemy import insert, update
+from sqlalchemy import insert, text, update
 
 import clearsight.report
 from clearsight.errors import UserError
@@ -249,6 +249,16 @@ def build_case(store: SqlCaseStore) -> None:
                 },
             ],
         )
+        if connection.dialect.name == "postgresql":
+            # The rows above name their ids, which PostgreSQL's sequences do not see: move
+            # them past those ids, so that rows added later (a decision) get fresh ones.
+            for table in ("accounts", "decisions"):
+                connection.execute(
+                    text(
+                        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                        f"(SELECT max(id) FROM {table}))"
+                    )
+                )
 
 
 def _account(account_id: int, name: str, role: str) -> dict[str, object]:

@@ -1,7 +1,8 @@
 """Stream a case's items as :class:`ReportRow`, a page at a time, with their decisions.
 
 The machine's findings are the :class:`ItemRow` that ``clearsight items`` shows, read
-by :mod:`clearsight.report.item_pages`; the decisions and reveals of each page are
+by :mod:`clearsight.report.item_pages`; the decisions (with their status under the
+two-reviewer rule, see :mod:`clearsight.report.decisions`) and reveals of each page are
 then read by id. Memory is bounded by the page, and time is linear in the number of
 items. Series labels in a selection are resolved here, before anything is written.
 """
@@ -15,13 +16,14 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from clearsight.errors import CaseStoreError, UserError
+from clearsight.report.decisions import NO_DECISIONS, CaseDecisions
 from clearsight.report.item_pages import item_pages
 from clearsight.report.request import CaseInfo
-from clearsight.report.rows import HumanDecision, ReportRow
+from clearsight.report.rows import ReportRow
 from clearsight.report.selection import Selection, SelectionKind
 from clearsight.store.interface import ItemFile, ItemRow
 from clearsight.store.models import Case, Item, SeriesRow, Source
-from clearsight.store.review_models import AccountRow, DecisionRow, RevealRow
+from clearsight.store.review_models import RevealRow
 
 PAGE = 2000
 
@@ -48,6 +50,7 @@ class CaseRows:
                 raise CaseStoreError("the case database holds no case")
             self._case_id = case.id
             self.case = CaseInfo(case.name, case.created_at, case.clearsight_version)
+        self.decisions = CaseDecisions(self._engine)
 
     @property
     def engine(self) -> Engine:
@@ -103,38 +106,11 @@ class CaseRows:
 
     def _with_review(self, chosen: list[tuple[int, ItemRow]]) -> Iterator[ReportRow]:
         ids = [item_id for item_id, _ in chosen]
-        decisions = decisions_of(self._engine, ids)
+        decided = self.decisions.of(ids)
         with Session(self._engine) as session:
             revealed = set(
                 session.scalars(select(RevealRow.item_id).where(RevealRow.item_id.in_(ids)))
             )
         for item_id, item in chosen:
-            yield ReportRow(item_id, item, decisions.get(item_id, ()), item_id in revealed)
-
-
-def decisions_of(engine: Engine, item_ids: list[int]) -> dict[int, tuple[HumanDecision, ...]]:
-    """The decisions on each of ``item_ids``, oldest first (the last is current)."""
-    found: dict[int, list[HumanDecision]] = {}
-    with Session(engine) as session:
-        rows = session.execute(
-            select(DecisionRow, AccountRow.name)
-            .join(AccountRow, AccountRow.id == DecisionRow.account_id)
-            .where(DecisionRow.item_id.in_(item_ids))
-            .order_by(DecisionRow.item_id, DecisionRow.id)  # the newest is the highest id
-        )
-        for row, reviewer in rows:
-            found.setdefault(row.item_id, []).append(
-                HumanDecision(
-                    id=row.id,
-                    reviewer=reviewer,
-                    decided_at=row.decided_at,
-                    category=row.category,
-                    origin=row.origin,
-                    series=row.series,
-                    victim_identified=row.victim_identified,
-                    notes=row.notes,
-                    viewed_unblurred=row.viewed_unblurred,
-                    confirms=row.confirms,
-                )
-            )
-    return {item_id: tuple(rows) for item_id, rows in found.items()}
+            decisions = decided.get(item_id, NO_DECISIONS)
+            yield ReportRow(item_id, item, decisions.history, item_id in revealed, decisions.status)

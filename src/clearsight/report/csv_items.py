@@ -1,7 +1,8 @@
 """The CSV export: one row per selected item, streamed, for a spreadsheet.
 
 The columns flatten the JSON export's objects (see ``item_document``): the current
-decision gets columns of its own; the matches stay one JSON text per cell, because
+decision gets columns of its own, after ``decision_status``, which says whether it is
+final or awaits a second reviewer; the matches stay one JSON text per cell, because
 a row has room for one item, not for a list. A file name is attacker-controlled, and a
 spreadsheet runs a cell starting with ``=``, ``+``, ``-``, ``@`` or a tab as a formula,
 so such text cells get a leading ``'`` (the OWASP advice); the JSON export keeps the
@@ -47,6 +48,7 @@ COLUMNS = (
     "series",
     "priority_score",
     "priority_reasons",
+    "decision_status",
     "decision_category",
     "decision_origin",
     "decision_series",
@@ -102,6 +104,7 @@ def _flat(doc: dict[str, Any]) -> list[object]:
         doc["series"],
         priority.get("score"),
         "; ".join(priority.get("reasons", ())),
+        doc["decision_status"],
         decision.get("category"),
         decision.get("origin"),
         decision.get("series"),

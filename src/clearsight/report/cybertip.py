@@ -8,9 +8,14 @@ cybertip.xsd`` marks each one optional that may be unknown):
   was seen but no decision says so (see :attr:`ReportRow.viewed_by_person`);
 * ``exifViewedByEsp`` is never written: the case does not record whether a person read
   a file's metadata (the machine did, which is not what the field asks);
-* ``generativeAi`` only where the current decision says AI-generated or AI-edited, never
-  on the automated verdict alone, which goes in ``details`` as evidence instead;
-* ``industryClassification`` only where the decided category fixes one.
+* ``generativeAi`` only where the current decision is final and says AI-generated or
+  AI-edited, never on the automated verdict alone, which goes in ``details`` as
+  evidence instead;
+* ``industryClassification`` only where the finally decided category fixes one.
+
+A decision awaiting a second reviewer (the two-reviewer rule) is not final, so it gives
+neither, nor the reviewer's origin among the details; whether the file was viewed is
+about viewing, not about the category, so every decision counts for that.
 
 Files without an MD5 or SHA-256 (unreadable ones) cannot be named and are left out.
 The document is written element by element, so memory does not grow with the report.
@@ -70,7 +75,7 @@ def file_details(row: ReportRow, options: CybertipOptions) -> etree._Element | N
         _text(details, "fileViewedByEsp", _boolean(viewed))
     if options.publicly_available is not None:
         _text(details, "publiclyAvailable", _boolean(options.publicly_available))
-    decision = row.decision
+    decision = row.final_decision
     if decision is not None and decision.confirms_ai:
         etree.SubElement(etree.SubElement(details, "fileAnnotations"), "generativeAi")
     if decision is not None and decision.category in options.classification:
@@ -120,8 +125,8 @@ def _origin_evidence(row: ReportRow) -> Iterator[tuple[str, str]]:
         yield "automated origin score", f"{origin.score:.2f}"
         for reason in origin.reasons:
             yield "automated origin evidence", reason
-    if row.decision is not None:
-        yield "reviewer origin decision", row.decision.origin
+    if row.final_decision is not None:
+        yield "reviewer origin decision", row.final_decision.origin
 
 
 def _pairs(parent: etree._Element, kind: str, pairs: Iterable[tuple[str, str]]) -> None:

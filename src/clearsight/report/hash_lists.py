@@ -1,11 +1,12 @@
 """Hash lists of confirmed new material, to share with a hotline or another agency.
 
-An item goes on the list when a person has decided it and no bank knows it: what the
-case adds to the world's lists. An entry carries the file's hashes and the person's
-category, series and victim flag, and nothing else: no path, no file name, no case
-name, no reviewer, no notes. A PDQ hash weaker than the quality PDQ trusts is left
-off, since a bank would match noise with it. The lists are written by the bank
-exporters, so they import back with ``clearsight bank import`` like any bank file.
+An item goes on the list when a person's decision on it is final (see the two-reviewer
+rule in :mod:`clearsight.review.decisions`) and no bank knows it: what the case adds to
+the world's lists. An entry carries the file's hashes and the person's category, series
+and victim flag, and nothing else: no path, no file name, no case name, no reviewer, no
+notes. A PDQ hash weaker than the quality PDQ trusts is left off, since a bank would
+match noise with it. The lists are written by the bank exporters, so they import back
+with ``clearsight bank import`` like any bank file.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def write_vics_hashset(
 
 def confirmed_new(rows: Iterable[ReportRow]) -> Iterator[ImportedEntry]:
     for row in rows:
-        decision, item = row.decision, row.item
+        decision, item = row.final_decision, row.item
         if decision is None or item.matches:
             continue
         signals = [

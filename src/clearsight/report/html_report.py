@@ -29,6 +29,7 @@ from clearsight.report.series_tables import SeriesTable, series_labels, series_t
 from clearsight.report.summary import UNDECIDED, ranked, summarise
 from clearsight.report.thumbnails import BlurredThumbnails, Thumbnail
 from clearsight.report.timestamps import iso_utc
+from clearsight.review.decisions import DecisionStatus
 
 TEMPLATE = "report.html.j2"
 STYLESHEET = "report.css"
@@ -56,7 +57,9 @@ def write_html(case: CaseRows, context: ExportContext, out: DigestingOutput) -> 
         "status": bar_chart("Items by status", summary.status_counts()),
         "origin": bar_chart("Items by automated origin verdict", ranked(summary.by_origin)),
         "human_origin": bar_chart("Items by reviewer's origin", ranked(summary.by_human_origin)),
-        "category": bar_chart("Items by category (human decisions)", ranked(summary.by_category)),
+        "category": bar_chart(
+            "Items by category (final human decisions)", ranked(summary.by_category)
+        ),
         "priority": bar_chart("Priority distribution", summary.priority_counts()),
         "series": bar_chart(
             "Largest series",
@@ -67,7 +70,7 @@ def write_html(case: CaseRows, context: ExportContext, out: DigestingOutput) -> 
         ),
     }
     tables = _with_thumbnails(
-        series_tables(case.engine, case.case_id, selection),
+        series_tables(case.engine, case.case_id, selection, case.decisions),
         BlurredThumbnails(case.source, case.engine) if with_thumbnails else None,
     )
     stream = _environment.get_template(TEMPLATE).generate(
@@ -79,6 +82,7 @@ def write_html(case: CaseRows, context: ExportContext, out: DigestingOutput) -> 
         summary=summary,
         ranked=ranked,
         undecided=UNDECIDED,
+        awaiting=DecisionStatus.AWAITING_CONFIRMATION,
         charts=charts,
         series_tables=tables,
         errors=error_entries(case.engine, case.case_id, selection),

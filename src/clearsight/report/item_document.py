@@ -1,7 +1,9 @@
 """One item as a JSON object: the shape ``schema/items.schema.json`` documents.
 
 The JSON export writes these, and the CSV export flattens the same objects, so the two
-cannot drift apart. Values are exactly as recorded; nothing is summarised away.
+cannot drift apart. Values are exactly as recorded; nothing is summarised away: the
+current decision is given even where it awaits a second reviewer, and
+``decision_status`` says whether it is final.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ def item_document(row: ReportRow) -> dict[str, Any]:
             if item.priority
             else None
         ),
+        "decision_status": row.decision_status.value,
         "decision": decision_document(decision) if decision else None,
         "earlier_decisions": [decision_document(d) for d in row.decisions[:-1]],
         "revealed": row.revealed,

@@ -2,10 +2,11 @@
 
 An :class:`~clearsight.store.interface.ItemRow` carries the machine's findings; a
 report adds the item's id, the human decisions on it (oldest first, the newest being
-the current one) and whether anyone ever saw it unblurred. The rules that several
-formats share live here, so that the HTML summary, the JSON and the CyberTipline XML
-can never disagree about an item: its status, whether a person confirmed AI origin,
-and what may be said about whether a person viewed the file.
+the current one), where the current one stands under the two-reviewer rule, and
+whether anyone ever saw it unblurred. The rules that several formats share live here,
+so that the HTML summary, the JSON and the CyberTipline XML can never disagree about an
+item: its status, which decision is final, whether a person confirmed AI origin, and
+what may be said about whether a person viewed the file.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import PurePath
 
+from clearsight.review.decisions import DecisionStatus
 from clearsight.store.interface import ItemRow, MatchView
 
 # The origins a reviewer records; these two confirm that a generator made or changed it.
@@ -81,11 +83,20 @@ class ReportRow:
     item: ItemRow
     decisions: tuple[HumanDecision, ...] = ()  # oldest first
     revealed: bool = False  # someone saw it unblurred, whether or not they decided
+    decision_status: DecisionStatus = DecisionStatus.UNDECIDED  # of the current decision
 
     @property
     def decision(self) -> HumanDecision | None:
-        """The current decision: the newest."""
+        """The current decision: the newest, final or not."""
         return self.decisions[-1] if self.decisions else None
+
+    @property
+    def final_decision(self) -> HumanDecision | None:
+        """The current decision where it is final: the one whose category, series,
+        victim flag and origin an export may state as a person's. One awaiting a second
+        reviewer states nothing yet, and neither does a confirmed decision that a newer,
+        unconfirmed one has since replaced: the reviewers disagree until one confirms."""
+        return self.decision if self.decision_status is DecisionStatus.FINAL else None
 
     @property
     def location(self) -> str:

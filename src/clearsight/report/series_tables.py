@@ -4,8 +4,9 @@ Series come highest score first, as the queue orders them. A table shows at most
 ``MEMBER_CAP`` members, highest priority first, and says how many more there are: a
 series of ten thousand copies is read in the JSON or CSV export, not in a page. Series
 are read in pages holding a bounded number of members, with the members' matches,
-verdicts, errors and decisions fetched for the whole page at once, so memory stays
-bounded and the number of queries grows with the members shown, not the series.
+verdicts, errors and decisions (with their status under the two-reviewer rule)
+fetched for the whole page at once, so memory stays bounded and the number of queries
+grows with the members shown, not the series.
 """
 
 from __future__ import annotations
@@ -17,9 +18,10 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, distinct, func, select
 from sqlalchemy.orm import Session
 
-from clearsight.report.case_rows import decisions_of
+from clearsight.report.decisions import NO_DECISIONS, CaseDecisions
 from clearsight.report.rows import HumanDecision, ItemStatus, file_location, status_of
 from clearsight.report.selection import Selection, SelectionKind
+from clearsight.review.decisions import DecisionStatus
 from clearsight.store.interface import MatchView
 from clearsight.store.models import (
     Item,
@@ -56,7 +58,8 @@ class SeriesMember:
     priority: float
     reasons: tuple[str, ...]
     error: str | None
-    decision: HumanDecision | None
+    decision: HumanDecision | None  # the current one, final or not
+    decision_status: DecisionStatus
 
 
 @dataclass(frozen=True)
@@ -70,10 +73,12 @@ class SeriesTable:
         return self.total - len(self.members)
 
 
-def series_tables(engine: Engine, case_id: int, selection: Selection) -> Iterator[SeriesTable]:
+def series_tables(
+    engine: Engine, case_id: int, selection: Selection, decisions: CaseDecisions
+) -> Iterator[SeriesTable]:
     for page in _series_pages(engine, selection):
         for group in _member_groups(page):
-            yield from _tables(engine, case_id, selection, group)
+            yield from _tables(engine, case_id, selection, decisions, group)
 
 
 def series_labels(engine: Engine, series_ids: Sequence[int]) -> dict[int, str]:
@@ -138,7 +143,11 @@ def _member_groups(page: list[tuple[SeriesRow, int]]) -> Iterator[list[SeriesRow
 
 
 def _tables(
-    engine: Engine, case_id: int, selection: Selection, group: Sequence[SeriesRow]
+    engine: Engine,
+    case_id: int,
+    selection: Selection,
+    decisions: CaseDecisions,
+    group: Sequence[SeriesRow],
 ) -> Iterator[SeriesTable]:
     ids = [row.id for row in group]
     ranked = select(
@@ -169,13 +178,13 @@ def _tables(
         item_ids = [row.item_id for row in rows]
         matches = _matches(session, item_ids)
         errors = _errors(session, item_ids)
-    decisions = decisions_of(engine, item_ids)
+    decided = decisions.of(item_ids)
     by_series: dict[int, list[SeriesMember]] = {series_id: [] for series_id in ids}
     totals: dict[int, int] = {}
     for row in rows:
         found = tuple(matches.get(row.item_id, ()))
         error = "; ".join(errors.get(row.item_id, ())) or None
-        history = decisions.get(row.item_id, ())
+        reviewed = decided.get(row.item_id, NO_DECISIONS)
         by_series[row.series_id].append(
             SeriesMember(
                 item_id=row.item_id,
@@ -186,7 +195,8 @@ def _tables(
                 priority=row.score,
                 reasons=tuple(json.loads(row.reasons)),
                 error=error,
-                decision=history[-1] if history else None,
+                decision=reviewed.history[-1] if reviewed.history else None,
+                decision_status=reviewed.status,
             )
         )
         totals[row.series_id] = row.total

@@ -1,7 +1,9 @@
 """The counts at the top of a case report, gathered in one pass over the items.
 
 Only counters are kept, never the items, so the pass runs in memory bounded by the
-number of distinct values (statuses, verdicts, categories, series), not of items.
+number of distinct values (statuses, verdicts, categories, series), not of items. A
+category or a reviewer's origin is counted only from a final decision; an item whose
+decision awaits a second reviewer is counted as such, not under its proposed category.
 """
 
 from __future__ import annotations
@@ -11,8 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from clearsight.report.rows import ItemStatus, ReportRow
+from clearsight.review.decisions import DecisionStatus
 
-UNDECIDED = "undecided"
+UNDECIDED = DecisionStatus.UNDECIDED.value
 NOT_EXAMINED = "not examined"
 PRIORITY_BINS = 10  # 0-9, 10-19, ... 90-100
 
@@ -34,19 +37,23 @@ class CaseSummary:
     priority_bins: list[int] = field(default_factory=lambda: [0] * PRIORITY_BINS)
     not_triaged: int = 0
     series: dict[int, SeriesCounts] = field(default_factory=dict)
-    decided: int = 0
+    decided: int = 0  # finally
+    awaiting: int = 0  # decided once, waiting for a second reviewer
     viewed_unblurred: int = 0
 
     def add(self, row: ReportRow) -> None:
-        item, decision = row.item, row.decision
+        item, decision = row.item, row.final_decision
         self.items += 1
         status = row.status
         self.by_status[status.value] += 1
         self.by_origin[item.origin.verdict if item.origin else NOT_EXAMINED] += 1
-        self.by_category[decision.category if decision else UNDECIDED] += 1
-        self.by_human_origin[decision.origin if decision else UNDECIDED] += 1
+        undecided = row.decision_status.value  # undecided or awaiting confirmation
+        self.by_category[decision.category if decision else undecided] += 1
+        self.by_human_origin[decision.origin if decision else undecided] += 1
         if decision is not None:
             self.decided += 1
+        if row.decision_status is DecisionStatus.AWAITING_CONFIRMATION:
+            self.awaiting += 1
         if row.viewed_by_person:
             self.viewed_unblurred += 1
         if item.priority is None:

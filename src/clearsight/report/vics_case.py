@@ -1,10 +1,11 @@
 """The VICS case export: Project VIC data model 2.0, one case with its Media, streamed.
 
 A Media's ``Category``, ``Series`` and ``VictimIdentified`` come from the item's
-current human decision. Where no person has decided but the file's exact bytes are in
-a bank of known material that names a category, the bank's values are given instead
-and ``IsPrecategorized`` is true, as VICS means it: categorised by a hash list, not by
-the examiner. A near (PDQ) match never precategorises; an automated origin verdict or a
+current human decision where it is final; one that awaits a second reviewer (the
+two-reviewer rule) gives none. Where no person's decision is final but the file's exact
+bytes are in a bank of known material that names a category, the bank's values are
+given instead and ``IsPrecategorized`` is true, as VICS means it: categorised by a hash
+list, not by the examiner. A near (PDQ) match never precategorises; an automated origin verdict or a
 priority never becomes a category. Items of no media kind (notes, archives) and items
 with no digest are left out: a VICS Media is a picture or a video known by its hashes.
 
@@ -81,7 +82,7 @@ def media_of(row: ReportRow) -> dict[str, Any] | None:
 
 
 def _categorisation(row: ReportRow) -> dict[str, Any]:
-    decision = row.decision
+    decision = row.final_decision
     if decision is not None:
         found: dict[str, Any] = {"Category": decision.category, "IsPrecategorized": False}
         if decision.series:
