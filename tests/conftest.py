@@ -16,6 +16,10 @@ from sqlalchemy import create_engine, text
 from clearsight import __version__
 from clearsight.store.sql import SqlCaseStore
 
+# Shared fixtures: the review server's (a scanned benign case, accounts of every role)
+# and the browser tests' (Debian's Chromium).
+pytest_plugins = ["tests.server_support", "tests.browser_support"]
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 CLEARSIGHT = Path(sys.executable).with_name("clearsight")

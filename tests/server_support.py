@@ -257,3 +257,21 @@ def sign_in(app: FastAPI, name: str, password: str, **client: Any) -> Browser:
     found = CSRF_META.search(landed.text)
     assert found and found.group(1), landed.text
     return Browser(browser, found.group(1), name)
+
+
+@pytest.fixture(scope="module")
+def evidence(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, ScannedFile]]:
+    """The test pictures, written and fingerprinted once per module."""
+    folder = tmp_path_factory.mktemp("evidence")
+    return folder, write_evidence(folder)
+
+
+@pytest.fixture(params=DATABASES)
+def case(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    evidence: tuple[Path, dict[str, ScannedFile]],
+) -> Iterator[ReviewCase]:
+    """A fresh review case on each database (imported by the server test modules)."""
+    folder, scanned = evidence
+    yield from open_review_case(request.param, tmp_path, scanned, folder)

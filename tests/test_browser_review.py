@@ -7,15 +7,11 @@ budget; the auditor then finds those acts in the audit log; and a reviewer is tu
 away from an administrator's page. Screenshots go to ``test-artifacts/`` (not committed)
 so that CI keeps what the browser showed.
 
-The browser is never downloaded: ``CLEARSIGHT_CHROMIUM`` or ``/usr/bin/chromium``
-(Debian's ``chromium`` package). Without one the tests are skipped, unless CI sets
-``CLEARSIGHT_REQUIRE_BROWSER=1``.
+The browser is Debian's Chromium, never a download (see ``browser_support``).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
 import subprocess
 import time
@@ -31,23 +27,12 @@ from clearsight.review.settings import SettingsStore
 from clearsight.robustness.landscapes import render_landscape
 from clearsight.store.sql import SqlCaseStore
 
-from .conftest import CLEARSIGHT, REPO, run_cli
-
-playwright_api = pytest.importorskip("playwright.sync_api")
+from .browser_support import ARTIFACTS
+from .conftest import CLEARSIGHT, run_cli
 
 PASSWORD = "benign browser passphrase"
-ARTIFACTS = REPO / "test-artifacts"
 # Seconds of unblurred viewing a reviewer has in these tests: one short hold uses it up.
 BUDGET_S = 2
-
-
-def chromium_path() -> str:
-    found = os.environ.get("CLEARSIGHT_CHROMIUM") or shutil.which("chromium")
-    if found and Path(found).exists():
-        return found
-    if os.environ.get("CLEARSIGHT_REQUIRE_BROWSER") == "1":
-        pytest.fail("CLEARSIGHT_REQUIRE_BROWSER=1 but Debian's chromium is not installed")
-    pytest.skip("no chromium: apt-get install chromium to run the browser tests")
 
 
 @dataclass(frozen=True)
@@ -118,17 +103,6 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait(timeout=15)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    executable = chromium_path()
-    with playwright_api.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @pytest.fixture

@@ -15,10 +15,7 @@ The browser is never downloaded: ``CLEARSIGHT_CHROMIUM`` or ``/usr/bin/chromium`
 from __future__ import annotations
 
 import io
-import os
 import re
-import shutil
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,39 +27,17 @@ from clearsight import __version__
 from clearsight.report import LOCAL_USER, ExportRequest, ReportFormat, write_report
 from clearsight.store.sql import SqlCaseStore
 
-from .conftest import REPO, run_cli
+from .browser_support import ARTIFACTS
+from .conftest import run_cli
 from .test_report_case import MARKUP_NAME, NOW, build_case
 from .test_report_html import _picture_case
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-ARTIFACTS = REPO / "test-artifacts"
 PICTURES = 3
 _PDF_PAGE = re.compile(rb"/Type\s*/Page\b")  # a page object, not the /Pages tree
 _NOT_A_FILE = re.compile(r"^(?!file:)")
-
-
-def chromium_path() -> str:
-    found = os.environ.get("CLEARSIGHT_CHROMIUM") or shutil.which("chromium")
-    if found and Path(found).exists():
-        return found
-    if os.environ.get("CLEARSIGHT_REQUIRE_BROWSER") == "1":
-        pytest.fail("CLEARSIGHT_REQUIRE_BROWSER=1 but Debian's chromium is not installed")
-    pytest.skip("no chromium: apt-get install chromium to run the browser tests")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    executable = chromium_path()
-    with playwright_api.sync_playwright() as driver:
-        launched = driver.chromium.launch(executable_path=executable, args=["--no-sandbox"])
-        try:
-            yield launched
-        finally:
-            launched.close()
 
 
 @dataclass(frozen=True)

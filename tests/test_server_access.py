@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -22,18 +21,14 @@ from starlette.routing import BaseRoute, Mount
 
 from clearsight.review.accounts import Role
 from clearsight.server.access import AccessRule
-from clearsight.store.interface import ScannedFile
 
 from .server_support import (
     ACCOUNTS,
-    DATABASES,
     PASSWORD,
     SECOND_REVIEWER,
     Browser,
     ReviewCase,
     TestClient,
-    open_review_case,
-    write_evidence,
 )
 
 ANYONE = "anyone"
@@ -111,22 +106,6 @@ EXPECTED: dict[tuple[str, str], str | frozenset[Role]] = {
     ("POST", "/account/preferences"): READERS,
 }
 SAFE = {"GET", "HEAD", "OPTIONS"}
-
-
-@pytest.fixture(scope="module")
-def evidence(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, ScannedFile]]:
-    folder = tmp_path_factory.mktemp("evidence")
-    return folder, write_evidence(folder)
-
-
-@pytest.fixture(params=DATABASES)
-def case(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    evidence: tuple[Path, dict[str, ScannedFile]],
-) -> Iterator[ReviewCase]:
-    folder, scanned = evidence
-    yield from open_review_case(request.param, tmp_path, scanned, folder)
 
 
 def flat_routes(app: FastAPI) -> list[BaseRoute]:

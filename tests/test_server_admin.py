@@ -4,46 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from sqlalchemy import update
 
 from clearsight.review.accounts import Role
 from clearsight.review.audit import AuditLog
-from clearsight.store.interface import ScannedFile
 from clearsight.store.review_models import AuditEntryRow
 
 from .server_support import (
     ACCOUNTS,
-    DATABASES,
     PASSWORD,
     SECOND_REVIEWER,
     ReviewCase,
     TestClient,
-    open_review_case,
     sign_in,
-    write_evidence,
 )
 
 NEW_PASSWORD = "another benign passphrase"
-
-
-@pytest.fixture(scope="module")
-def evidence(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, ScannedFile]]:
-    folder = tmp_path_factory.mktemp("evidence")
-    return folder, write_evidence(folder)
-
-
-@pytest.fixture(params=DATABASES)
-def case(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    evidence: tuple[Path, dict[str, ScannedFile]],
-) -> Iterator[ReviewCase]:
-    folder, scanned = evidence
-    yield from open_review_case(request.param, tmp_path, scanned, folder)
 
 
 def test_an_admin_adds_disables_and_resets_accounts_and_each_change_is_audited(

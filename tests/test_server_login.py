@@ -2,42 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
-
 from clearsight.review.accounts import AccountBook, Role
 from clearsight.review.audit import AuditLog
-from clearsight.store.interface import ScannedFile
 
 from .server_support import (
     ACCOUNTS,
-    DATABASES,
     HASHER,
     PASSWORD,
     ReviewCase,
     TestClient,
     login_token,
-    open_review_case,
-    write_evidence,
 )
-
-
-@pytest.fixture(scope="module")
-def evidence(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, ScannedFile]]:
-    folder = tmp_path_factory.mktemp("evidence")
-    return folder, write_evidence(folder)
-
-
-@pytest.fixture(params=DATABASES)
-def case(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    evidence: tuple[Path, dict[str, ScannedFile]],
-) -> Iterator[ReviewCase]:
-    folder, scanned = evidence
-    yield from open_review_case(request.param, tmp_path, scanned, folder)
 
 
 def test_sign_in_sets_a_strict_http_only_cookie_and_lands_on_the_role_page(

@@ -36,27 +36,9 @@ from .server_support import (
     SECOND_REVIEWER,
     Browser,
     ReviewCase,
-    open_review_case,
-    write_evidence,
 )
 
 RANK = {"series": 0, "stack": 1, "item": 2}
-
-
-@pytest.fixture(scope="module")
-def evidence(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, ScannedFile]]:
-    folder = tmp_path_factory.mktemp("evidence")
-    return folder, write_evidence(folder)
-
-
-@pytest.fixture(params=DATABASES)
-def case(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    evidence: tuple[Path, dict[str, ScannedFile]],
-) -> Iterator[ReviewCase]:
-    folder, scanned = evidence
-    yield from open_review_case(request.param, tmp_path, scanned, folder)
 
 
 def units(browser: Browser, query: str = "") -> list[dict[str, Any]]:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import io
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -15,39 +13,19 @@ from clearsight.review.accounts import Role
 from clearsight.review.audit import AuditLog
 from clearsight.review.preview import PreviewRenderer
 from clearsight.review.settings import PreviewPrefs, RevealMode
-from clearsight.store.interface import ScannedFile
 from clearsight.store.review_models import DecisionRow, RevealRow
 
 from .server_support import (
     ACCOUNTS,
-    DATABASES,
     PROMPT,
     SECOND_REVIEWER,
     Browser,
     ReviewCase,
     keep_prompt,
-    open_review_case,
-    write_evidence,
 )
 
 DEFAULT_PREFS = PreviewPrefs(4, True, RevealMode.HOLD)
 DECISION = {"category": "0", "origin": "camera", "victim_identified": "unknown"}
-
-
-@pytest.fixture(scope="module")
-def evidence(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, ScannedFile]]:
-    folder = tmp_path_factory.mktemp("evidence")
-    return folder, write_evidence(folder)
-
-
-@pytest.fixture(params=DATABASES)
-def case(
-    request: pytest.FixtureRequest,
-    tmp_path: Path,
-    evidence: tuple[Path, dict[str, ScannedFile]],
-) -> Iterator[ReviewCase]:
-    folder, scanned = evidence
-    yield from open_review_case(request.param, tmp_path, scanned, folder)
 
 
 def reveal(browser: Browser, item: int) -> dict[str, object]:

@@ -228,22 +228,7 @@ def _matches(session: Session, item_ids: list[int]) -> dict[int, list[MatchView]
             .order_by(Match.item_id, Match.distance, Match.bank, Match.entry_id, Match.signal)
         )
         for m in session.scalars(query):
-            found.setdefault(m.item_id, []).append(
-                MatchView(
-                    bank=m.bank,
-                    entry_id=m.entry_id,
-                    external_id=m.external_id,
-                    signal=m.signal,
-                    distance=m.distance,
-                    transform=m.transform,
-                    allow=m.allow,
-                    category=m.category,
-                    series=m.series,
-                    victim_identified=m.victim_identified,
-                    variant=m.variant,
-                    inliers=m.inliers,
-                )
-            )
+            found.setdefault(m.item_id, []).append(m.view())
     return found
 
 

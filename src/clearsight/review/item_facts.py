@@ -107,7 +107,7 @@ def read_item(case: CaseDatabase, item_id: int) -> ItemFacts | None:
         )
         notes = tuple(session.scalars(select(ItemNote.note).where(ItemNote.item_id == item_id)))
         matches = tuple(
-            _match_view(m)
+            m.view()
             for m in session.scalars(
                 select(Match)
                 .where(Match.item_id == item_id)
@@ -198,23 +198,6 @@ def _origin(row: OriginRow) -> OriginFacts:
         reasons=tuple(_json_list(row.reasons)),
         evidence=tuple(entry for entry in evidence if isinstance(entry, dict)),
         has_prompts=bool(row.prompts and _json_list(row.prompts)),
-    )
-
-
-def _match_view(m: Match) -> MatchView:
-    return MatchView(
-        bank=m.bank,
-        entry_id=m.entry_id,
-        external_id=m.external_id,
-        signal=m.signal,
-        distance=m.distance,
-        transform=m.transform,
-        allow=m.allow,
-        category=m.category,
-        series=m.series,
-        victim_identified=m.victim_identified,
-        variant=m.variant,
-        inliers=m.inliers,
     )
 
 

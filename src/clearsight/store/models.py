@@ -23,6 +23,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from clearsight.store.interface import MatchView
+
 
 class Base(DeclarativeBase):
     pass
@@ -154,6 +156,23 @@ class Match(Base):
     series: Mapped[str | None] = mapped_column(Text)
     victim_identified: Mapped[bool | None]
     matched_at: Mapped[datetime]
+
+    def view(self) -> MatchView:
+        """The match as stages and reports read it."""
+        return MatchView(
+            bank=self.bank,
+            entry_id=self.entry_id,
+            external_id=self.external_id,
+            signal=self.signal,
+            distance=self.distance,
+            transform=self.transform,
+            allow=self.allow,
+            category=self.category,
+            series=self.series,
+            victim_identified=self.victim_identified,
+            variant=self.variant,
+            inliers=self.inliers,
+        )
 
 
 class ItemNote(Base):

@@ -28,7 +28,6 @@ from clearsight.store.interface import (
     MatchQuery,
     MatchRecord,
     MatchTotals,
-    MatchView,
     OriginSummary,
     PackedFeatures,
     Priority,
@@ -612,7 +611,7 @@ def _row_of(item: Item, root: str) -> ItemRow:
         pdq_quality=pdq.quality if pdq else None,
         error="; ".join(reasons) if reasons else None,
         matches=tuple(
-            _view_of(m)
+            m.view()
             for m in sorted(item.matches, key=lambda m: (m.distance, m.bank, m.entry_id, m.signal))
         ),
         notes=tuple(note.note for note in item.notes),
@@ -624,23 +623,6 @@ def _row_of(item: Item, root: str) -> ItemRow:
             if item.triage
             else None
         ),
-    )
-
-
-def _view_of(m: Match) -> MatchView:
-    return MatchView(
-        bank=m.bank,
-        entry_id=m.entry_id,
-        external_id=m.external_id,
-        signal=m.signal,
-        distance=m.distance,
-        transform=m.transform,
-        allow=m.allow,
-        category=m.category,
-        series=m.series,
-        victim_identified=m.victim_identified,
-        variant=m.variant,
-        inliers=m.inliers,
     )
 
 
@@ -660,7 +642,7 @@ def _triage_item(item: Item, root: str) -> TriageItem:
         dihedral=tuple(dihedral.value.split(",")) if dihedral and usable else (),
         pixels=(item.width or 0) * (item.height or 0),
         size=item.size or 0,
-        matches=tuple(_view_of(m) for m in item.matches),
+        matches=tuple(m.view() for m in item.matches),
         origin=_summary_of(item.origin),
         scene_codes=tuple(v.hex for v in parse_variants(scene.value)) if scene else (),
         view_codes=tuple(v.hex for v in parse_variants(views.value)) if views else (),

@@ -1,0 +1,57 @@
+"""Debian's Chromium for the browser tests, driven by Playwright; never a download.
+
+``CLEARSIGHT_CHROMIUM`` or ``chromium`` on the PATH (Debian's ``chromium`` package).
+Without a browser, or without Playwright, the browser tests are skipped, unless
+``CLEARSIGHT_REQUIRE_BROWSER=1`` (as in CI), where they fail instead.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+from .conftest import REPO
+
+ARTIFACTS = REPO / "test-artifacts"
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CLEARSIGHT_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"CLEARSIGHT_REQUIRE_BROWSER=1 but {reason}")
+    pytest.skip(reason)
+
+
+def playwright_api() -> ModuleType:
+    try:
+        return importlib.import_module("playwright.sync_api")
+    except ImportError:
+        _unavailable("Playwright is not installed (pip install -e '.[dev]')")
+        raise
+
+
+def chromium_path() -> str:
+    found = os.environ.get("CLEARSIGHT_CHROMIUM") or shutil.which("chromium")
+    if found and Path(found).exists():
+        return found
+    _unavailable("Debian's chromium is not installed (apt-get install chromium)")
+    raise AssertionError("unreachable")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium per test module."""
+    api = playwright_api()
+    executable = chromium_path()
+    with api.sync_playwright() as driver:
+        launched = driver.chromium.launch(executable_path=executable, args=["--no-sandbox"])
+        try:
+            yield launched
+        finally:
+            launched.close()
