@@ -103,3 +103,13 @@ def case_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[SqlCa
         store = SqlCaseStore.open_url(empty_postgres(), "test-case", __version__)
     yield store
     store.close()
+
+
+@pytest.fixture
+def report_case(case_store: SqlCaseStore) -> SqlCaseStore:
+    """The report tests' fixed benign case (``test_report_case.build_case``) in a fresh
+    store on each database."""
+    from .test_report_case import build_case
+
+    build_case(case_store)
+    return case_store

@@ -24,13 +24,7 @@ from clearsight.review.accounts import Role
 from clearsight.review.audit import AuditAction, AuditLog
 from clearsight.store.sql import SqlCaseStore
 
-from .test_report_case import NOW, build_case
-
-
-@pytest.fixture
-def report_case(case_store: SqlCaseStore) -> SqlCaseStore:
-    build_case(case_store)
-    return case_store
+from .test_report_case import NOW
 
 
 @pytest.mark.parametrize("fmt", list(ReportFormat))

@@ -298,12 +298,6 @@ def _decision(
     }
 
 
-@pytest.fixture
-def report_case(case_store: SqlCaseStore) -> SqlCaseStore:
-    build_case(case_store)
-    return case_store
-
-
 def rows_by_id(store: SqlCaseStore, select: str = "all") -> dict[int, ReportRow]:
     case = CaseRows(store)
     return {row.item_id: row for row in case.rows(case.resolve(parse_selection(select)))}

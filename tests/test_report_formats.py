@@ -36,14 +36,7 @@ from clearsight.report.vics_case import write_vics_case
 from clearsight.review.categories import CybertipClass
 from clearsight.store.sql import SqlCaseStore
 
-from .test_report_case import FORMULA_NAME, NOW, build_case
-
-
-@pytest.fixture
-def report_case(case_store: SqlCaseStore) -> SqlCaseStore:
-    build_case(case_store)
-    return case_store
-
+from .test_report_case import FORMULA_NAME, NOW
 
 SCHEMAS = resources.files("clearsight.report") / "schema"
 OPTIONS = CybertipOptions(

@@ -29,14 +29,7 @@ from clearsight.report import (
 from clearsight.review.categories import CybertipClass
 from clearsight.store.sql import SqlCaseStore
 
-from .test_report_case import NOW, build_case
-
-
-@pytest.fixture
-def report_case(case_store: SqlCaseStore) -> SqlCaseStore:
-    build_case(case_store)
-    return case_store
-
+from .test_report_case import NOW
 
 GOLDEN = Path(__file__).parent / "golden"
 CYBERTIP = CybertipOptions(

@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pytest
 from lxml import html
 from PIL import Image
 
@@ -25,13 +24,7 @@ from clearsight.signals.digests import digest_bytes
 from clearsight.store.interface import Priority, ScannedFile, SeriesRecord, TriageResult
 from clearsight.store.sql import SqlCaseStore
 
-from .test_report_case import MARKUP_NAME, NOW, build_case
-
-
-@pytest.fixture
-def report_case(case_store: SqlCaseStore) -> SqlCaseStore:
-    build_case(case_store)
-    return case_store
+from .test_report_case import MARKUP_NAME, NOW
 
 
 def report(store: SqlCaseStore, thumbnails: Thumbnails = Thumbnails.NONE) -> str:

@@ -316,12 +316,6 @@ def test_hash_lists_take_only_final_decisions(report_case: SqlCaseStore) -> None
     assert len(list(confirmed_new([awaiting[0], rows[1]]))) == 1
 
 
-@pytest.fixture
-def report_case(case_store: SqlCaseStore) -> SqlCaseStore:
-    build_case(case_store)
-    return case_store
-
-
 def _queries_to_read(store: SqlCaseStore) -> int:
     """How many statements reading every row of the case sends to the database."""
     case = CaseRows(store)

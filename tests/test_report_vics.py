@@ -18,15 +18,9 @@ from clearsight.signals.pdq import PDQ_MIN_QUALITY
 from clearsight.store.sql import SqlCaseStore
 
 from .conftest import run_cli
-from .test_report_case import NOW, SOURCE, build_case
+from .test_report_case import NOW, SOURCE
 
 Entry = tuple[frozenset[tuple[BankSignal, str]], EntryMetadata]
-
-
-@pytest.fixture
-def report_case(case_store: SqlCaseStore) -> SqlCaseStore:
-    build_case(case_store)
-    return case_store
 
 
 def export_file(store: SqlCaseStore, request: ExportRequest, path: Path) -> Path:
