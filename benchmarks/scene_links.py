@@ -268,8 +268,11 @@ def build_items(landscapes: int, distractors: int) -> list[Item]:
     ]
 
 
-def related_targets(items: Sequence[Item]) -> dict[tuple[int, int], str]:
-    """The pairs recall is measured on, with the edit (or "tripod") each stands for."""
+def related_targets(
+    items: Sequence[Item] | Sequence[EditedPicture],
+) -> dict[tuple[int, int], str]:
+    """The pairs recall is measured on, with the edit (or "tripod") each stands for
+    (items or pictures in the order of the set)."""
     targets = {
         (item.base, number): item.edit
         for number, item in enumerate(items)

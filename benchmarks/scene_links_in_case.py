@@ -14,7 +14,6 @@ Usage: python benchmarks/scene_links_in_case.py [--landscapes N] [--distractors 
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import os
 import platform
@@ -29,7 +28,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from scene_links import EditedPicture, edited_pictures, log  # noqa: E402
+from scene_links import EditedPicture, edited_pictures, log, related_targets  # noqa: E402
 
 CLEARSIGHT = Path(sys.executable).with_name("clearsight")
 
@@ -40,14 +39,6 @@ def write_set(folder: Path, landscapes: int, distractors: int) -> list[EditedPic
         picture.picture.save(folder / f"{number:05d}.jpg", quality=90)
         pictures.append(picture)
     return pictures
-
-
-def targets_of(pictures: Sequence[EditedPicture]) -> dict[tuple[int, int], str]:
-    targets = {
-        (p.base, n): p.edit for n, p in enumerate(pictures) if p.edit not in ("base", "distractor")
-    }
-    tripod = [n for n, p in enumerate(pictures) if p.edit == "base" and p.scene == "tripod"]
-    return targets | {pair: "tripod" for pair in itertools.combinations(tripod, 2)}
 
 
 def read_case(database: Path) -> tuple[dict[int, int | None], dict[int, int | None], list[Any]]:
@@ -100,7 +91,7 @@ def run(landscapes: int, distractors: int) -> dict[str, Any]:
     linked = {frozenset((node[a], node[b])) for a, b, _ in links}
     scene = [p.scene for p in pictures]
     false_links = [(a, b, r) for a, b, r in links if scene[a] != scene[b]]
-    targets = targets_of(pictures)
+    targets = related_targets(pictures)
 
     def found(a: int, b: int) -> bool:
         return node[a] == node[b] or frozenset((node[a], node[b])) in linked
