@@ -12,8 +12,13 @@ from __future__ import annotations
 
 import json
 import re
+import socket
+import ssl
+import subprocess
+import time
 import warnings
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -40,7 +45,7 @@ from clearsight.store.sql import SqlCaseStore
 from clearsight.triage.priority import load_config
 from clearsight.triage.run import run_triage
 
-from .conftest import empty_postgres, photo_like
+from .conftest import CLEARSIGHT, empty_postgres, photo_like
 
 with warnings.catch_warnings():
     # Starlette now prefers httpx2 for its TestClient and warns at import when it runs
@@ -275,3 +280,45 @@ def case(
     """A fresh review case on each database (imported by the server test modules)."""
     folder, scanned = evidence
     yield from open_review_case(request.param, tmp_path, scanned, folder)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@contextmanager
+def serving(
+    case: Path, log: Path, *options: str, tls: ssl.SSLContext | None = None
+) -> Iterator[str]:
+    """``clearsight serve`` in its own process until the block ends; yields its URL.
+    ``tls``: the server speaks HTTPS, with a certificate this context trusts."""
+    scheme = "https" if tls else "http"
+    port = free_port()
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [str(CLEARSIGHT), "serve", "--case", str(case), "--port", str(port), *options],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            base = f"{scheme}://127.0.0.1:{port}"
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    httpx.get(base + "/login", timeout=2, verify=tls or True)
+                    break
+                except httpx.TransportError:
+                    assert server.poll() is None, log.read_text()
+                    assert time.monotonic() < deadline, log.read_text()
+                    time.sleep(0.2)
+            yield base
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait(timeout=15)

@@ -12,14 +12,11 @@ The browser is Debian's Chromium, never a download (see ``browser_support``).
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import pytest
 from PIL import Image
 
@@ -28,7 +25,8 @@ from clearsight.robustness.landscapes import render_landscape
 from clearsight.store.sql import SqlCaseStore
 
 from .browser_support import ARTIFACTS
-from .conftest import CLEARSIGHT, run_cli
+from .conftest import run_cli
+from .server_support import serving
 
 PASSWORD = "benign browser passphrase"
 # Seconds of unblurred viewing a reviewer has in these tests: one short hold uses it up.
@@ -39,13 +37,6 @@ BUDGET_S = 2
 class Served:
     base: str
     case: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 def _add_user(case: Path, name: str, role: str) -> None:
@@ -76,33 +67,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     store = SqlCaseStore.open_folder(case, "test")
     SettingsStore(store.engine).set("daily_exposure_budget_s", BUDGET_S, actor="test")
     store.close()
-    port = _free_port()
-    log = root / "server.log"
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            [str(CLEARSIGHT), "serve", "--case", str(case), "--port", str(port)],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    httpx.get(base + "/login", timeout=2)
-                    break
-                except httpx.TransportError:
-                    assert server.poll() is None, log.read_text()
-                    assert time.monotonic() < deadline, log.read_text()
-                    time.sleep(0.2)
-            yield Served(base, case)
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=15)
+    with serving(case, root / "server.log") as base:
+        yield Served(base, case)
 
 
 @pytest.fixture

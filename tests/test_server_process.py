@@ -5,12 +5,8 @@ from __future__ import annotations
 import datetime
 import ipaddress
 import re
-import socket
 import ssl
-import subprocess
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -20,16 +16,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from .conftest import CLEARSIGHT, photo_like, run_cli
+from .conftest import photo_like, run_cli
+from .server_support import serving
 
 PASSWORD = "benign test passphrase"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @pytest.fixture
@@ -59,41 +49,6 @@ def case(tmp_path: Path) -> Path:
 
 def trusting(cert: Path) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=str(cert))
-
-
-@contextmanager
-def serving(
-    case: Path, log: Path, *options: str, tls: ssl.SSLContext | None = None
-) -> Iterator[str]:
-    """``clearsight serve`` in its own process until the block ends; yields its URL.
-    ``tls``: the server speaks HTTPS, with a certificate this context trusts."""
-    scheme = "https" if tls else "http"
-    port = free_port()
-    with log.open("w") as output:
-        server = subprocess.Popen(
-            [str(CLEARSIGHT), "serve", "--case", str(case), "--port", str(port), *options],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-        try:
-            base = f"{scheme}://127.0.0.1:{port}"
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    httpx.get(base + "/login", timeout=2, verify=tls or True)
-                    break
-                except httpx.TransportError:
-                    assert server.poll() is None, log.read_text()
-                    assert time.monotonic() < deadline, log.read_text()
-                    time.sleep(0.2)
-            yield base
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait(timeout=15)
 
 
 def sign_in(client: httpx.Client) -> httpx.Response:
