@@ -20,6 +20,7 @@ from clearsight.report.item_document import item_document
 from clearsight.report.output import DigestingOutput
 from clearsight.report.request import ExportContext
 from clearsight.report.rows import ReportRow
+from clearsight.text_safety import spreadsheet_cell
 
 COLUMNS = (
     "item_id",
@@ -60,7 +61,6 @@ COLUMNS = (
     "decisions",
     "revealed",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def write_csv(rows: Iterable[ReportRow], context: ExportContext, out: DigestingOutput) -> int:
@@ -68,7 +68,7 @@ def write_csv(rows: Iterable[ReportRow], context: ExportContext, out: DigestingO
     writer.writerow(COLUMNS)
     count = 0
     for row in rows:
-        writer.writerow([_cell(value) for value in _flat(item_document(row))])
+        writer.writerow([spreadsheet_cell(value) for value in _flat(item_document(row))])
         count += 1
     return count
 
@@ -116,14 +116,6 @@ def _flat(doc: dict[str, Any]) -> list[object]:
         len(doc["earlier_decisions"]) + (1 if doc["decision"] else 0),
         _flag(doc["revealed"]),
     ]
-
-
-def _cell(value: object) -> object:
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def _flag(value: object) -> str | None:
