@@ -50,8 +50,19 @@ BROKEN = ScannedFile(
 def test_schema_from_migrations_matches_the_models(case_store: SqlCaseStore) -> None:
     assert review_models.AccountRow.__table__.metadata is Base.metadata
     with case_store.engine.connect() as connection:
-        diff = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+        context = MigrationContext.configure(
+            connection, opts={"include_object": _not_sqlite_legacy_unique}
+        )
+        diff = compare_metadata(context, Base.metadata)
     assert diff == []
+
+
+def _not_sqlite_legacy_unique(
+    item: object, name: str | None, kind: str, reflected: bool, _compare_to: object
+) -> bool:
+    """SQLite keeps the unique (source_id, path) of migration 0001 (see 0010): dropping
+    it would mean rebuilding ``items``. It is the only difference allowed."""
+    return not (reflected and kind == "unique_constraint" and name == "uq_items_source_path")
 
 
 def test_records_and_reads_back_items(case_store: SqlCaseStore) -> None:

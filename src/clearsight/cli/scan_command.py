@@ -32,7 +32,7 @@ from clearsight.scan import ScanOptions, ScanReport, check_sources, run_scan
     type=click.FloatRange(min=0.1),
     default=120.0,
     show_default=True,
-    help="Seconds one file may take before it is given up as an error row.",
+    help="Seconds decoding one file may take before it is given up (it is still digested).",
 )
 @click.option(
     "--max-pixels",

@@ -65,7 +65,7 @@ class FileItemFeatures:
 
     def _read(self, item: ItemFile) -> SizedFeatures | None:
         try:
-            data = read_scanned(item.path, item.sha256, self._limits.max_file_bytes)
+            data = read_scanned(item.os_path, item.sha256, self._limits.max_file_bytes)
             luma = decode_luma(data, self._limits, PDQ_WORKING_BOX).luma
         except (StaleFileError, ImageDecodeError):
             return None

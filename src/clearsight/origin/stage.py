@@ -143,7 +143,7 @@ def examine_case(
         found: list[tuple[int, ItemOrigin]] = []
         for item_id, item in sorted(ledger.item_files(batch).items()):
             try:
-                data = read_scanned(item.path, item.sha256, max_bytes)
+                data = read_scanned(item.os_path, item.sha256, max_bytes)
             except StaleFileError as exc:
                 run.skipped.append((item.path, str(exc)))
                 continue

@@ -5,8 +5,9 @@ Why not ``SqlCaseStore.iter_items``: its keyset condition spans sources with an 
 SQLite cannot range-scan the (source, path) index and sorts what is left of the case
 for every page, which grows with the square of the items (a million-item case took
 tens of minutes to read); and it builds ORM objects, about forty times the cost of the
-rows themselves. Here each source is paged on its own (``path > last``, a range on the
-unique index) with plain Core queries, and a page's signals, errors, matches and notes
+rows themselves. Here each source is paged on its own (after the last path's head and
+key, a range on the unique index, see :mod:`clearsight.store.paths`) with plain Core
+queries, and a page's signals, errors, matches and notes
 are fetched in one query each. A test holds these rows equal to ``iter_items``.
 
 Items come source by source, then by path; a selection of items or series narrows the
@@ -19,7 +20,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, select
+from sqlalchemy import Connection, Engine, Select, select, tuple_
 
 from clearsight.report.selection import Selection, SelectionKind
 from clearsight.store.interface import ItemRow, MatchView, OriginSummary, Priority
@@ -50,16 +51,16 @@ def item_pages(
             select(Source.id, Source.root).where(Source.case_id == case_id).order_by(Source.id)
         ).all()
         for source_id, root in sources:
-            last: str | None = None
+            last: tuple[str, bytes] | None = None
             while True:
                 query = _items(source_id, selection).limit(page_size)
                 if last is not None:
-                    query = query.where(Item.path > last)
+                    query = query.where(tuple_(Item.path_head, Item.path_key) > tuple_(*last))
                 page = connection.execute(query).all()
                 if not page:
                     break
                 yield _rows(connection, root, page)
-                last = page[-1].path
+                last = (page[-1].path_head, page[-1].path_key)
 
 
 def _items(source_id: int, selection: Selection) -> Select[*tuple[Any, ...]]:
@@ -67,6 +68,8 @@ def _items(source_id: int, selection: Selection) -> Select[*tuple[Any, ...]]:
         select(
             Item.id,
             Item.path,
+            Item.path_head,
+            Item.path_key,
             Item.size,
             Item.mtime,
             Item.media_type,
@@ -85,7 +88,7 @@ def _items(source_id: int, selection: Selection) -> Select[*tuple[Any, ...]]:
         .outerjoin(ItemTriageRow, ItemTriageRow.item_id == Item.id)
         .outerjoin(OriginRow, OriginRow.item_id == Item.id)
         .where(Item.source_id == source_id)
-        .order_by(Item.path)
+        .order_by(Item.path_head, Item.path_key)
     )
     if selection.kind is SelectionKind.ITEMS:
         query = query.where(Item.id.in_(sorted(selection.ids)))

@@ -148,7 +148,7 @@ class PreviewRenderer:
         if item is None:
             raise PreviewError(item_id, PreviewProblem.NOT_IN_CASE, "no such item in this case")
         try:
-            data = read_scanned(item.path, item.sha256, self._limits.max_file_bytes)
+            data = read_scanned(item.os_path, item.sha256, self._limits.max_file_bytes)
         except StaleFileError as exc:
             raise PreviewError(item_id, PreviewProblem.STALE_FILE, f"{item.path}: {exc}") from None
         try:

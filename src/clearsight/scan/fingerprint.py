@@ -4,12 +4,22 @@ This runs in a worker process. It never raises for a bad file: whatever goes wro
 becomes an :class:`ItemError` on the returned record, so one broken file costs one
 row, not the scan. The bytes are held only in this process's memory; nothing of the
 media is logged or written anywhere.
+
+The per-file time limit is meant for decoders, which can hang on hostile input, so it
+covers decoding, hashing and examining the pixels and nothing else: reading and
+digesting are bounded by I/O and always end, and a 10 GB file must get its digests
+however long they take. Past the limit the kernel ends the worker with ``SIGALRM``
+(its default action, which no C decoder can ignore); the scan then digests the file
+again without decoding.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 
@@ -40,6 +50,9 @@ class FingerprintOptions:
     origin: bool = True  # examine origin evidence while the bytes are in memory
     keep_prompts: bool = False  # store generator prompts (they can be abusive)
     pixel_model: str | None = None  # the user's ONNX pixel detector, if any
+    # Seconds the pixels may take (decode, hash, examine) before SIGALRM ends this
+    # process; only for a worker whose parent retries (see the module's docstring).
+    decode_seconds: float | None = None
 
 
 def fingerprint_file(abs_path: str, rel_path: str, options: FingerprintOptions) -> ScannedFile:
@@ -91,7 +104,8 @@ def _fingerprint(abs_path: str, rel_path: str, options: FingerprintOptions) -> S
         digests=digests.result(),
     )
     if data is not None:
-        return _with_pixels(record, data, options)
+        with _time_limit(options.decode_seconds):
+            return _with_pixels(record, data, options)
     if wants_pixels and record.kind is MediaKind.IMAGE:
         return _with_error(
             record,
@@ -100,6 +114,19 @@ def _fingerprint(abs_path: str, rel_path: str, options: FingerprintOptions) -> S
             f"{options.limits.max_file_bytes} bytes",
         )
     return record
+
+
+@contextmanager
+def _time_limit(seconds: float | None) -> Iterator[None]:
+    """Ends this process with SIGALRM should the block take more than ``seconds``."""
+    if seconds is None:
+        yield
+        return
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def _with_pixels(record: ScannedFile, data: bytes, options: FingerprintOptions) -> ScannedFile:

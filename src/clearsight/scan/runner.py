@@ -5,9 +5,12 @@ records; the parent commits them in batches, each batch one transaction. A path 
 unique within its source, so a scan killed at any moment and run again skips what was
 committed and redoes only the batch in flight: every file ends up recorded once.
 
-A worker that hangs past the per-file limit or dies (a decoder crash) is replaced by
-pebble; the file is then digested again without decoding, so the record still carries
-its digests, plus an error row that says what happened.
+A worker whose decoding runs past the per-file limit, or that dies (a decoder crash),
+is replaced by pebble; the file is then digested again without decoding, so the record
+still carries its digests, plus an error row that says what happened. The limit is on
+decoding only (:mod:`clearsight.scan.fingerprint`): a file too large to decode, or the
+retry of one that failed, is digested to its end however long that takes, since
+reading and digesting always end.
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ import signal
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
-from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
@@ -39,7 +41,7 @@ from clearsight.store.interface import ErrorStage, ItemError, ScanLedger, Scanne
 @dataclass(frozen=True)
 class ScanOptions:
     workers: int | None = None  # None: every core this process may use
-    file_timeout: float = 120.0
+    file_timeout: float = 120.0  # seconds decoding one file may take (never digesting)
     limits: DecodeLimits = DecodeLimits()
     # Small, frequent transactions: a crash loses at most half a second of work.
     batch_size: int = 100
@@ -188,6 +190,7 @@ def _fingerprint_all(
         origin=options.origin,
         keep_prompts=options.keep_prompts,
         pixel_model=options.pixel_model,
+        decode_seconds=options.file_timeout,
     )
     digests_only = FingerprintOptions(options.limits, decode=False, origin=False)
     workers = options.workers or available_cores()
@@ -195,14 +198,12 @@ def _fingerprint_all(
     queue: Iterator[_Task] = iter(tasks)
     in_flight: dict[Future[ScannedFile], _Task] = {}
     context = _quiet_forkserver()
-    with ProcessPool(max_workers=workers, initializer=_ignore_ctrl_c, context=context) as pool:
+    with ProcessPool(max_workers=workers, initializer=_worker_signals, context=context) as pool:
 
         def submit(task: _Task) -> None:
             how = digests_only if task.first_failure else full
             future = pool.schedule(
-                fingerprint_file,
-                args=(task.entry.abs_path, task.entry.rel_path, how),
-                timeout=options.file_timeout,
+                fingerprint_file, args=(task.entry.abs_path, task.entry.rel_path, how)
             )
             in_flight[future] = task
 
@@ -237,10 +238,11 @@ def _settle(
     rel = task.entry.rel_path
     try:
         scanned = future.result()
-    except FutureTimeout:
-        failure = f"gave up after the per-file limit of {options.file_timeout:g} s"
     except ProcessExpired as exc:
-        failure = f"the decoding process died ({exc})"
+        if exc.exitcode == -signal.SIGALRM:
+            failure = f"gave up after the per-file limit of {options.file_timeout:g} s"
+        else:
+            failure = f"the decoding process died ({exc})"
     except Exception as exc:  # noqa: BLE001 - a lost task is this file's error row
         failure = f"the worker failed ({type(exc).__name__})"
     else:
@@ -278,6 +280,8 @@ def _quiet_forkserver() -> multiprocessing.context.ForkServerContext:
     return context
 
 
-def _ignore_ctrl_c() -> None:
-    """Workers leave Ctrl-C to the parent, which commits what is done and stops them."""
+def _worker_signals() -> None:
+    """Workers leave Ctrl-C to the parent, which commits what is done and stops them,
+    and die of SIGALRM, the per-file limit on decoding."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)

@@ -9,6 +9,7 @@ narrowest interface it needs: a scan needs a :class:`ScanLedger`, an export an
 from __future__ import annotations
 
 import enum
+import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -89,7 +90,9 @@ class PackedFeatures:
 
 @dataclass(frozen=True)
 class ScannedFile:
-    """Everything one scan learned about one path of a source."""
+    """Everything one scan learned about one path of a source. ``path`` is relative to
+    the source, as :func:`os.fsdecode` gives it: bytes that are not UTF-8 are kept, and
+    the store records the exact bytes (see :mod:`clearsight.store.paths`)."""
 
     path: str
     media_type: str
@@ -180,15 +183,24 @@ class MatchQuery:
 
 @dataclass(frozen=True)
 class ItemFile:
-    """Where an item's bytes are, and the SHA-256 they had when scanned."""
+    """Where an item's bytes are, and the SHA-256 they had when scanned: ``path`` in its
+    display form, for people (:mod:`clearsight.file_paths`), ``raw_path`` the exact
+    bytes, to open the file again."""
 
     path: str
     sha256: str | None
+    raw_path: bytes
+
+    @property
+    def os_path(self) -> str:
+        """The file as Python opens it (bytes that are not UTF-8 as lone surrogates)."""
+        return os.fsdecode(self.raw_path)
 
 
 @dataclass(frozen=True)
 class ItemRow:
-    """One recorded file as exports show it."""
+    """One recorded file as exports show it: ``source`` and ``path`` in their display
+    form (:mod:`clearsight.file_paths`), which names the file again."""
 
     source: str
     path: str
@@ -217,11 +229,13 @@ class ScanLedger(Protocol):
     """What a scan needs: sources, what is already recorded, and a place to record."""
 
     def open_source(self, root: str) -> int:
-        """Return the id of the source rooted at ``root``, creating it if new."""
+        """Return the id of the source rooted at ``root`` (as :func:`os.fsdecode` gives
+        it), creating it if new."""
         ...
 
     def recorded_paths(self, source_id: int) -> set[str]:
-        """Paths of ``source_id`` that already have a row (item or error)."""
+        """Paths of ``source_id`` that already have a row (item or error), as
+        :func:`os.fsdecode` gives them: equal to the walk's paths of those files."""
         ...
 
     def record_files(self, scan_id: int, files: Sequence[tuple[int, ScannedFile]]) -> None:
@@ -244,7 +258,7 @@ class TriageItem:
     """What triage needs of one item: its hashes, size, bank matches and origin."""
 
     item_id: int
-    path: str
+    path: str  # display form
     kind: str
     sha256: str | None
     pdq: str | None  # None where missing or too weak (quality below 50) to compare
@@ -302,7 +316,7 @@ class QueueEntry:
     size: int
     score: float
     reasons: tuple[str, ...]
-    representative: str  # path of the file to look at first
+    representative: str  # path of the file to look at first (display form)
 
 
 class TriageLedger(Protocol):

@@ -40,12 +40,16 @@ class Case(Base):
 
 
 class Source(Base):
+    """A folder or file that was scanned. ``root`` is the display form of its absolute
+    path, ``root_raw`` its bytes (see :mod:`clearsight.store.paths`)."""
+
     __tablename__ = "sources"
     __table_args__ = (UniqueConstraint("case_id", "root", name="uq_sources_case_root"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     root: Mapped[str] = mapped_column(Text)
+    root_raw: Mapped[bytes] = mapped_column(LargeBinary)
     added_at: Mapped[datetime]
 
 
@@ -65,13 +69,22 @@ class Scan(Base):
 
 
 class Item(Base):
+    """One path of a source. ``path`` is the display form of the path relative to the
+    source, ``path_raw`` its exact bytes; ``path_head`` and ``path_key`` make the bounded
+    unique key the items are found and listed by (see :mod:`clearsight.store.paths`)."""
+
     __tablename__ = "items"
-    __table_args__ = (UniqueConstraint("source_id", "path", name="uq_items_source_path"),)
+    __table_args__ = (
+        Index("uq_items_source_path_key", "source_id", "path_head", "path_key", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id"))
     scan_id: Mapped[int] = mapped_column(ForeignKey("scans.id"))
     path: Mapped[str] = mapped_column(Text)
+    path_raw: Mapped[bytes] = mapped_column(LargeBinary)
+    path_head: Mapped[str] = mapped_column(Text)
+    path_key: Mapped[bytes] = mapped_column(LargeBinary)
     size: Mapped[int | None] = mapped_column(BigInteger)
     mtime: Mapped[float | None] = mapped_column(Float)
     media_type: Mapped[str] = mapped_column(String(200))

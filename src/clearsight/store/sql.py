@@ -8,15 +8,27 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Select, create_engine, delete, distinct, func, insert, select
+from sqlalchemy import (
+    Engine,
+    Select,
+    create_engine,
+    delete,
+    distinct,
+    func,
+    insert,
+    select,
+    tuple_,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from clearsight.errors import CaseStoreError
+from clearsight.file_paths import display_path
 from clearsight.signals.pdq import PDQ_MIN_QUALITY
 from clearsight.signals.variants import format_variants, parse_variants
 from clearsight.store.engines import sqlite_engine, upgrade_to_head, utc_now
@@ -56,6 +68,7 @@ from clearsight.store.models import (
     Source,
     StackRow,
 )
+from clearsight.store.paths import path_values
 
 CASE_DATABASE = "case.sqlite"
 MATCH_STAGE = "match"
@@ -101,20 +114,26 @@ class SqlCaseStore:
     # ScanLedger
 
     def open_source(self, root: str) -> int:
+        raw = os.fsencode(root)
         with Session(self._engine) as session, session.begin():
             found = session.scalar(
-                select(Source.id).where(Source.case_id == self._case_id, Source.root == root)
+                select(Source.id).where(Source.case_id == self._case_id, Source.root_raw == raw)
             )
             if found is not None:
                 return found
-            source = Source(case_id=self._case_id, root=root, added_at=utc_now())
+            source = Source(
+                case_id=self._case_id, root=display_path(raw), root_raw=raw, added_at=utc_now()
+            )
             session.add(source)
             session.flush()
             return source.id
 
     def recorded_paths(self, source_id: int) -> set[str]:
         with Session(self._engine) as session:
-            return set(session.scalars(select(Item.path).where(Item.source_id == source_id)))
+            return {
+                os.fsdecode(raw)
+                for raw in session.scalars(select(Item.path_raw).where(Item.source_id == source_id))
+            }
 
     def record_files(self, scan_id: int, files: Sequence[tuple[int, ScannedFile]]) -> None:
         if not files:
@@ -157,7 +176,8 @@ class SqlCaseStore:
 
     def start_scan(self, roots: Sequence[str]) -> int:
         with Session(self._engine) as session, session.begin():
-            scan = Scan(case_id=self._case_id, roots=json.dumps(list(roots)), started_at=utc_now())
+            shown = [display_path(root) for root in roots]
+            scan = Scan(case_id=self._case_id, roots=json.dumps(shown), started_at=utc_now())
             session.add(scan)
             session.flush()
             return scan.id
@@ -286,13 +306,14 @@ class SqlCaseStore:
             for start in range(0, len(wanted), _ITEM_PAGE):
                 page = wanted[start : start + _ITEM_PAGE]
                 rows = session.execute(
-                    select(Item.id, Source.root, Item.path, Signal.value)
+                    select(Item.id, Source.root_raw, Item.path_raw, Signal.value)
                     .join(Source, Source.id == Item.source_id)
                     .outerjoin(Signal, (Signal.item_id == Item.id) & (Signal.kind == "sha256"))
                     .where(Source.case_id == self._case_id, Item.id.in_(page))
                 ).all()
                 for item_id, root, path, sha256 in rows:
-                    found[item_id] = ItemFile(_location(root, path), sha256)
+                    raw = _location(root, path)
+                    found[item_id] = ItemFile(display_path(raw), sha256, raw)
         return found
 
     # OriginLedger
@@ -349,7 +370,7 @@ class SqlCaseStore:
         with Session(self._engine) as session:
             while True:
                 page = session.execute(
-                    select(Item, Source.root)
+                    select(Item, Source.root_raw)
                     .join(Source, Source.id == Item.source_id)
                     .where(Source.case_id == self._case_id, Item.id > last)
                     .order_by(Item.id)
@@ -420,8 +441,8 @@ class SqlCaseStore:
                     ItemTriageRow.series_id,
                     ItemTriageRow.score,
                     ItemTriageRow.reasons,
-                    Source.root,
-                    Item.path,
+                    Source.root_raw,
+                    Item.path_raw,
                 )
                 .join(Item, Item.id == ItemTriageRow.item_id)
                 .join(Source, Source.id == Item.source_id)
@@ -441,19 +462,17 @@ class SqlCaseStore:
     # ItemReader
 
     def iter_items(self) -> Iterator[ItemRow]:
-        """Every recorded item, ordered by source then path, read a page at a time."""
-        last: tuple[int, str] = (-1, "")
+        """Every recorded item, ordered by source then path (its head and key, see
+        :mod:`clearsight.store.paths`), read a page at a time."""
+        last: tuple[int, str, bytes] = (-1, "", b"")
         with Session(self._engine) as session:
             while True:
                 page = session.execute(
                     select(Item, Source.root)
                     .join(Source, Source.id == Item.source_id)
                     .where(Source.case_id == self._case_id)
-                    .where(
-                        (Item.source_id > last[0])
-                        | ((Item.source_id == last[0]) & (Item.path > last[1]))
-                    )
-                    .order_by(Item.source_id, Item.path)
+                    .where(tuple_(Item.source_id, Item.path_head, Item.path_key) > tuple_(*last))
+                    .order_by(Item.source_id, Item.path_head, Item.path_key)
                     .options(
                         selectinload(Item.signals),
                         selectinload(Item.errors),
@@ -468,7 +487,8 @@ class SqlCaseStore:
                     return
                 for item, root in page:
                     yield _row_of(item, root)
-                last = (page[-1][0].source_id, page[-1][0].path)
+                final = page[-1][0]
+                last = (final.source_id, final.path_head, final.path_key)
                 session.expunge_all()
 
     def _ensure_case(self, name: str, version: str) -> int:
@@ -486,7 +506,7 @@ def _item_values(source_id: int, scan_id: int, scanned: ScannedFile) -> dict[str
     return {
         "source_id": source_id,
         "scan_id": scan_id,
-        "path": scanned.path,
+        **path_values(scanned.path),
         "size": scanned.size,
         "mtime": scanned.mtime,
         "media_type": scanned.media_type,
@@ -626,7 +646,7 @@ def _row_of(item: Item, root: str) -> ItemRow:
     )
 
 
-def _triage_item(item: Item, root: str) -> TriageItem:
+def _triage_item(item: Item, root: bytes) -> TriageItem:
     signals = {signal.kind: signal for signal in item.signals}
     pdq = signals.get("pdq")
     usable = pdq is not None and (pdq.quality or 0) >= PDQ_MIN_QUALITY
@@ -635,7 +655,7 @@ def _triage_item(item: Item, root: str) -> TriageItem:
     views = signals.get(PDQ_VARIANTS)
     return TriageItem(
         item_id=item.id,
-        path=_location(root, item.path),
+        path=display_path(_location(root, item.path_raw)),
         kind=item.kind,
         sha256=_value(signals, "sha256"),
         pdq=pdq.value if pdq is not None and usable else None,
@@ -665,7 +685,7 @@ def _queue_of(
         )
         if unit not in best or row.score > best[unit].score:
             best[unit] = row
-    where = {row.item_id: _location(row.root, row.path) for row in rows}
+    where = {row.item_id: display_path(_location(row.root_raw, row.path_raw)) for row in rows}
     for (kind, unit_id), row in best.items():
         location = where[row.item_id]
         if kind == "series":
@@ -727,13 +747,12 @@ def _query_of(item_id: int, signals: dict[str, Signal]) -> MatchQuery:
     )
 
 
-def _location(root: str, path: str) -> str:
-    """An item's file: its path under the source folder, or the source itself when the
-    source was a single file (whose item path is then its name)."""
-    base = Path(root)
-    if base.name == path and not base.is_dir():
+def _location(root: bytes, path: bytes) -> bytes:
+    """An item's file, as bytes: its path under the source folder, or the source itself
+    when the source was a single file (whose item path is then its name)."""
+    if os.path.basename(root) == path and not os.path.isdir(root):
         return root
-    return str(base / path)
+    return os.path.join(root, path)
 
 
 def _value(signals: dict[str, Signal], kind: str) -> str | None:
