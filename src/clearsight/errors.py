@@ -26,3 +26,12 @@ class DependencyError(ClearsightError):
 
 class CaseStoreError(DependencyError):
     """The case store could not be opened, migrated or written."""
+
+
+class StoreBusyError(DependencyError):
+    """Another command held a store's lock for longer than clearsight waits."""
+
+
+class StoreUnavailableError(DependencyError):
+    """A store could not be used: its disk is full, it is not writable, or its server
+    went away."""

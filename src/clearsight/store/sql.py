@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import (
     Engine,
     Select,
-    create_engine,
     delete,
     distinct,
     func,
@@ -31,7 +30,13 @@ from clearsight.errors import CaseStoreError
 from clearsight.file_paths import display_path
 from clearsight.signals.pdq import PDQ_MIN_QUALITY
 from clearsight.signals.variants import format_variants, parse_variants
-from clearsight.store.engines import sqlite_engine, upgrade_to_head, utc_now
+from clearsight.store.engines import (
+    schema_lock,
+    sqlite_engine,
+    upgrade_to_head,
+    url_engine,
+    utc_now,
+)
 from clearsight.store.interface import (
     BankCheck,
     ItemFile,
@@ -88,8 +93,10 @@ class SqlCaseStore:
     def __init__(self, engine: Engine, case_name: str, version: str) -> None:
         self._engine = engine
         try:
-            upgrade_to_head(engine, _MIGRATIONS)
-            self._case_id = self._ensure_case(case_name, version)
+            # Under the schema lock: two scans creating one new case make one case row.
+            with schema_lock(engine):
+                upgrade_to_head(engine, _MIGRATIONS)
+                self._case_id = self._ensure_case(case_name, version)
         except SQLAlchemyError as exc:
             raise CaseStoreError(f"cannot open case store {engine.url!r}: {exc}") from exc
 
@@ -102,7 +109,7 @@ class SqlCaseStore:
 
     @classmethod
     def open_url(cls, url: str, case_name: str, version: str) -> SqlCaseStore:
-        return cls(create_engine(url), case_name, version)
+        return cls(url_engine(url), case_name, version)
 
     @property
     def engine(self) -> Engine:
