@@ -1,4 +1,9 @@
-"""``clearsight items``: one record per recorded file, as JSON lines or CSV."""
+"""``clearsight items``: one record per recorded file, as JSON lines or CSV.
+
+Paths are in their display form (:mod:`clearsight.file_paths`). JSON escapes whatever
+else could act on a terminal; CSV cells show control characters as escapes and are
+kept from being run as spreadsheet formulas (:mod:`clearsight.text_safety`).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ import click
 
 from clearsight.cli.case_option import case_option, open_case
 from clearsight.store.interface import ItemRow
+from clearsight.text_safety import spreadsheet_cell, visible
 
 ITEM_FIELDS = [field.name for field in dataclasses.fields(ItemRow)]
 
@@ -43,6 +49,12 @@ def items(case_dir: Path, fmt: str, only_errors: bool, out: TextIO) -> int:
     victim_identified, variant, inliers), notes, origin (verdict, score, reasons; null
     where not examined), stack and series (ids, null for none) and priority (score,
     reasons; null before triage).
+
+    Source and path are shown in their display form: a byte that is not UTF-8 as
+    \\xHH, a backslash as \\\\, newline and tab as \\n and \\t, other characters
+    that do not print as \\xHH or \\uHHHH. In bash, ls $'PATH' finds the file again
+    (write a ' in it as \\'). In CSV, control characters are shown escaped and a cell
+    that starts with =, +, -, @ gets a leading ' so no spreadsheet runs it.
     """
     store = open_case(case_dir, create=False)
     try:
@@ -60,10 +72,14 @@ def items(case_dir: Path, fmt: str, only_errors: bool, out: TextIO) -> int:
 
 
 def _flat(row: ItemRow) -> dict[str, object]:
-    """A CSV row: the lists (matches, notes) and the origin as text in their cells."""
+    """A CSV row: the lists (matches, notes) and the origin as text in their cells, each
+    cell safe to show in a terminal and to open in a spreadsheet."""
     values = dataclasses.asdict(row)
     values["matches"] = json.dumps(values["matches"]) if row.matches else ""
     values["notes"] = "; ".join(row.notes)
     values["origin"] = json.dumps(values["origin"]) if row.origin else ""
     values["priority"] = json.dumps(values["priority"]) if row.priority else ""
-    return values
+    return {
+        name: spreadsheet_cell(visible(value) if isinstance(value, str) else value)
+        for name, value in values.items()
+    }

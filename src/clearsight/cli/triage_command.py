@@ -11,6 +11,7 @@ import click
 from clearsight.cli.case_option import case_option, open_case
 from clearsight.series.linking import SceneLinker
 from clearsight.store.sql import SqlCaseStore
+from clearsight.text_safety import visible
 from clearsight.triage.priority import load_config
 from clearsight.triage.run import TriageReport, run_triage
 
@@ -71,7 +72,9 @@ def queue(case_dir: Path, top: int | None, as_json: bool) -> int:
     """Print the review queue: series, stacks and lone items, most urgent first.
 
     Each unit shows its kind, label, number of items, score, the file to look at
-    first, and the reasons for its place. Run `clearsight triage` first (scan does).
+    first (its path in display form, as `clearsight items` shows it), and the reasons
+    for its place. Control characters in names and reasons are shown escaped.
+    Run `clearsight triage` first (scan does).
     """
     store = open_case(case_dir, create=False)
     try:
@@ -88,9 +91,10 @@ def queue(case_dir: Path, top: int | None, as_json: bool) -> int:
         return 0
     for rank, entry in enumerate(shown, start=1):
         click.echo(
-            f"{rank:>4}. {entry.score:>5.1f}  {entry.kind:<6} {entry.label}  "
-            f"({entry.size} item{'s' if entry.size != 1 else ''}; first: {entry.representative})"
+            f"{rank:>4}. {entry.score:>5.1f}  {entry.kind:<6} {visible(entry.label)}  "
+            f"({entry.size} item{'s' if entry.size != 1 else ''}; "
+            f"first: {visible(entry.representative)})"
         )
         for reason in entry.reasons:
-            click.echo(f"          - {reason}")
+            click.echo(f"          - {visible(reason)}")
     return 0
