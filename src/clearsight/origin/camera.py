@@ -44,6 +44,7 @@ import numpy.typing as npt
 from PIL import ExifTags, Image
 
 from clearsight.origin.evidence import Evidence, OriginInput, PointsTo, Strength
+from clearsight.origin.jpeg_segments import crowded_jpeg
 
 Tag = ExifTags.Base
 
@@ -196,11 +197,14 @@ def editor_named(value: str) -> str | None:
 def opened(data: bytes) -> Iterator[Image.Image | None]:
     """The file as a lazily parsed Pillow image, or None when Pillow cannot open it.
 
-    Pillow's warnings about odd EXIF are silenced: here they are expected input.
+    Pillow's warnings about odd EXIF are silenced: here they are expected input. A JPEG
+    crowded with header segments is not opened (see :mod:`.jpeg_segments`).
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
+            if crowded_jpeg(data):
+                raise ValueError("too many JPEG header segments")
             im = Image.open(io.BytesIO(data))
         except Exception:  # noqa: BLE001 - hostile input: any parser failure is "no image"
             yield None

@@ -29,6 +29,7 @@ from PIL import Image
 
 from clearsight.origin.evidence import Evidence, OriginInput, PointsTo, Strength
 from clearsight.origin.generator_formats import GeneratorRecord, MetadataField, recognise
+from clearsight.origin.jpeg_segments import crowded_jpeg
 
 Alpha = npt.NDArray[np.uint8]  # (h, w), as the scan decoded it
 
@@ -37,6 +38,9 @@ MAX_FIELD_BYTES = 1_000_000  # one field; a ComfyUI graph is rarely over 100 kB
 MAX_TEXT_BYTES = 8_000_000  # all of one file's fields together
 MAX_FIELDS = 256
 MAX_STEALTH_PIXELS = 16_000_000
+MAX_EXIF_BYTES = 4_000_000  # a PNG eXIf chunk; EXIF in JPEG is held to 64 kB segments
+MAX_KEYWORD_BYTES = 79  # the PNG specification's limit
+_INFLATE_STEP = 65_536  # compressed input is fed in pieces: no copy of a huge chunk
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 _PNG_TEXT = (b"tEXt", b"zTXt", b"iTXt")
@@ -85,6 +89,8 @@ def metadata_fields(data: bytes, alpha: Alpha | None = None) -> list[MetadataFie
             warnings.simplefilter("ignore")  # Pillow warns about odd EXIF; it is not news here
             if data.startswith(PNG_SIGNATURE):
                 fields = _png_fields(data, alpha)
+            elif crowded_jpeg(data):
+                fields = []  # Pillow would take minutes over it (see .jpeg_segments)
             else:
                 fields = _pillow_fields(data)
     except Exception:  # noqa: BLE001 - an unreadable file holds no record
@@ -153,39 +159,50 @@ def _png_chunks(data: bytes) -> Iterator[tuple[bytes, int, int]]:
 
 
 def _png_fields(data: bytes, alpha: Alpha | None) -> list[MetadataField]:
+    # Chunks are read in place, by offset: a chunk's body is never copied whole, as a
+    # hostile file may make one hundreds of MB long.
     fields: list[MetadataField] = []
     budget = MAX_TEXT_BYTES
     has_stealth_room = False
     for kind, start, length in _png_chunks(data):
-        body = data[start : start + length] if kind != b"IDAT" else b""
         if kind == b"IHDR" and length >= 10:
-            width, height, depth, colour = struct.unpack_from(">IIBB", body)
+            width, height, depth, colour = struct.unpack_from(">IIBB", data, start)
             has_stealth_room = depth == 8 and colour == 6 and width * height <= MAX_STEALTH_PIXELS
         elif kind in _PNG_TEXT and budget > 0 and len(fields) < MAX_FIELDS:
-            if found := _png_text(kind, body, min(budget, MAX_FIELD_BYTES)):
+            if found := _png_text(kind, data, start, start + length, min(budget, MAX_FIELD_BYTES)):
                 fields.append(found)
                 budget -= len(found.text)
-        elif kind == b"eXIf":
-            fields += _exif_fields(_load_exif(body))
+        elif kind == b"eXIf" and length <= MAX_EXIF_BYTES:
+            fields += _exif_fields(_load_exif(data[start : start + length]))
     if has_stealth_room:
         fields += _stealth_fields(data, alpha)
     return fields
 
 
-def _png_text(kind: bytes, body: bytes, cap: int) -> MetadataField | None:
-    keyword, separator, rest = body.partition(b"\0")
-    if not separator or not keyword:
+def _png_text(kind: bytes, data: bytes, start: int, end: int, cap: int) -> MetadataField | None:
+    """The text of the chunk whose body is ``data[start:end]``, at most ``cap`` bytes."""
+    separator = data.find(b"\0", start, min(end, start + MAX_KEYWORD_BYTES + 1))
+    if separator <= start:
         return None
+    keyword = data[start:separator]
+    rest = separator + 1
     if kind == b"tEXt":
-        raw: bytes | None = rest[:cap]
+        raw: bytes | None = data[rest : min(end, rest + cap)]
         encoding = "latin-1"
-    elif kind == b"zTXt":
-        raw = _inflate(rest[1:], cap)
+    elif kind == b"zTXt":  # a compression method byte, then the zlib stream
+        raw = _inflate(memoryview(data)[rest + 1 : end], cap)
         encoding = "latin-1"
     else:  # iTXt: compression flag, method, language\0, translated keyword\0, UTF-8 text
-        compressed = rest[:1] == b"\1"
-        text = rest[2:].split(b"\0", 2)[-1]
-        raw = _inflate(text, cap) if compressed else text[:cap]
+        compressed = data[rest : rest + 1] == b"\1"
+        text = rest + 2
+        for _ in range(2):  # past the language tag and the translated keyword
+            found = data.find(b"\0", text, end)
+            text = found + 1 if found >= 0 else text
+        raw = (
+            _inflate(memoryview(data)[text:end], cap)
+            if compressed
+            else data[text : min(end, text + cap)]
+        )
         encoding = "utf-8"
     if raw is None:
         return None
@@ -195,11 +212,22 @@ def _png_text(kind: bytes, body: bytes, cap: int) -> MetadataField | None:
     )
 
 
-def _inflate(compressed: bytes, cap: int, wbits: int = zlib.MAX_WBITS) -> bytes | None:
+def _inflate(compressed: bytes | memoryview, cap: int, wbits: int = zlib.MAX_WBITS) -> bytes | None:
+    """At most ``cap`` bytes inflated from ``compressed``, fed in pieces, so that neither
+    a bomb's output nor a huge input is ever held whole."""
+    inflater = zlib.decompressobj(wbits)
+    pieces: list[bytes] = []
+    size = 0
     try:
-        return zlib.decompressobj(wbits).decompress(compressed, cap)
+        for at in range(0, len(compressed), _INFLATE_STEP):
+            piece = inflater.decompress(compressed[at : at + _INFLATE_STEP], cap - size)
+            pieces.append(piece)
+            size += len(piece)
+            if size >= cap or inflater.eof:
+                break
     except zlib.error:
         return None
+    return b"".join(pieces)
 
 
 def _stealth_fields(data: bytes, alpha: Alpha | None) -> list[MetadataField]:

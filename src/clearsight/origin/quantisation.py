@@ -29,6 +29,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from clearsight.origin.evidence import Evidence, OriginInput, PointsTo, Strength
+from clearsight.origin.jpeg_segments import crowded_jpeg
 
 # ITU-T T.81 Annex K.1, Table K.1 (luminance) and K.2 (chrominance), natural order;
 # libjpeg's std_luminance_quant_tbl and std_chrominance_quant_tbl.
@@ -199,6 +200,8 @@ def _closest(
 
 def read_quantisation(data: bytes) -> dict[int, list[int]] | None:
     """A JPEG's tables as Pillow reads them from the headers (no pixel is decoded)."""
+    if crowded_jpeg(data):
+        return None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -35,6 +35,7 @@ from PIL import Image, JpegImagePlugin
 from clearsight.media import DecodeLimits
 from clearsight.media.sniff import may_hold_pixels
 from clearsight.origin.evidence import Evidence, OriginInput, PointsTo, Strength
+from clearsight.origin.jpeg_segments import crowded_jpeg
 
 SCALE = 36  # the library's quantisation step for the U channel
 BLOCK = 4  # side of a block of the LL band
@@ -321,6 +322,8 @@ class WatermarkDetector:
             fits = file.rgb.ndim == 3 and MIN_PIXELS <= pixels <= self._limits.max_pixels
             return file.rgb if fits else None
         if not may_hold_pixels(file.media_type) or len(file.data) > self._limits.max_file_bytes:
+            return None
+        if crowded_jpeg(file.data):
             return None
         try:
             with warnings.catch_warnings():
