@@ -1,7 +1,11 @@
 """The ``clearsight`` command: a thin shell over the library.
 
 Errors map to exit codes in one place: 2 for a user mistake, 3 for a failing
-dependency, 130 for an interrupt. No traceback reaches the terminal for those.
+dependency (a store's error, a locked database, a full disk, a permission denied, a
+lost connection), 1 for a fault of clearsight's own, 130 for an interrupt. No
+traceback ever reaches the terminal: the person gets one line, and the details go to
+``clearsight.log`` in the case folder or under CLEARSIGHT_HOME (see
+:mod:`clearsight.cli.failures`).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ from clearsight import __version__
 from clearsight.cli.audit_command import audit
 from clearsight.cli.bank_command import bank
 from clearsight.cli.demo_command import demo
+from clearsight.cli.failure_log import note_case_folder
+from clearsight.cli.failures import command_name, report_failure
 from clearsight.cli.items_command import items
 from clearsight.cli.match_command import match
 from clearsight.cli.origin_command import origin
@@ -23,7 +29,7 @@ from clearsight.cli.scan_command import scan
 from clearsight.cli.serve_command import serve
 from clearsight.cli.triage_command import queue, triage
 from clearsight.cli.user_command import user
-from clearsight.errors import ClearsightError
+from clearsight.store.lock_waits import set_wait_notice
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -57,9 +63,12 @@ cli.add_command(serve)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(argv) if argv is not None else sys.argv[1:]
+    note_case_folder(None)
+    set_wait_notice(_say_waiting)
     try:
         result = cli.main(
-            args=list(argv) if argv is not None else None,
+            args=arguments,
             prog_name="clearsight",
             standalone_mode=False,
         )
@@ -72,10 +81,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             "\nclearsight: interrupted; what was recorded is kept, run again to resume", err=True
         )
         return 130
-    except ClearsightError as exc:
-        click.echo(f"clearsight: error: {exc}", err=True)
-        return exc.exit_code
+    except Exception as exc:  # the one place every failure becomes a line and a status
+        return report_failure(exc, command_name(cli, arguments))
+    finally:
+        set_wait_notice(None)
     return result if isinstance(result, int) else 0
+
+
+def _say_waiting(notice: str) -> None:
+    click.echo(f"clearsight: {notice}", err=True)
 
 
 if __name__ == "__main__":

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 import getpass
 import os
+import signal
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
+from types import FrameType
 
 import click
 
@@ -140,7 +144,8 @@ def report(
         if out is None:
             result = _to_standard_output(store, request)
         else:
-            result = export_to_file(store, request, out, actor=_actor(), permission=LOCAL_USER)
+            with _terminate_as_interrupt():
+                result = export_to_file(store, request, out, actor=_actor(), permission=LOCAL_USER)
     finally:
         store.close()
     click.echo(_receipt(result, out), err=True)
@@ -162,6 +167,26 @@ def _to_standard_output(store: SqlCaseStore, request: ExportRequest) -> ExportRe
         # audited; stdout goes to /dev/null so the exit does not fail to flush it again.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         raise UserError("standard output closed before the report was complete") from None
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """Let ``kill`` (SIGTERM) end an export the way Ctrl-C does, through its clean-up,
+    so that no partial file is left behind. (``kill -9`` cannot be caught: the next
+    export to the same file replaces the partial file it left.)"""
+
+    def interrupt(_signal: int, _frame: FrameType | None) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread (an embedding program): leave signals be
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _cybertip_options(

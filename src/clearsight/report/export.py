@@ -12,6 +12,7 @@ name from the review server) and an :class:`ExportPermission`.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from clearsight import __version__
-from clearsight.errors import UserError
+from clearsight.errors import DependencyError, UserError
 from clearsight.report.case_rows import CaseRows, ReportSource
 from clearsight.report.csv_items import write_csv
 from clearsight.report.cybertip import write_cybertip
@@ -36,6 +37,7 @@ from clearsight.report.vics_case import write_vics_case
 from clearsight.review.audit import AuditAction, AuditEntry, AuditLog
 from clearsight.store.engines import utc_now
 
+_DISK_FAILURES = (errno.ENOSPC, errno.EDQUOT, errno.EIO)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")  # as schema/cybertip.xsd checks it
 
 Writer = Callable[[CaseRows, ExportContext, DigestingOutput], int]
@@ -170,7 +172,9 @@ def export_to_file(
         os.replace(partial, path)
     except OSError as error:
         partial.unlink(missing_ok=True)
-        raise UserError(f"cannot write {path}: {error.strerror or error}") from None
+        # A full disk is a failing dependency (exit 3); a bad --out is the user's (exit 2).
+        failure = DependencyError if error.errno in _DISK_FAILURES else UserError
+        raise failure(f"cannot write {path}: {error.strerror or error}") from None
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
