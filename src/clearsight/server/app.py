@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 
 from clearsight import __version__
 from clearsight.server.access_log import AccessLog
+from clearsight.server.body_limit import BodyLimit
 from clearsight.server.config import ServerConfig
 from clearsight.server.errors import install_error_handlers
 from clearsight.server.headers import SecurityHeaders
@@ -66,7 +67,12 @@ def create_app(store: SqlCaseStore, config: ServerConfig | None = None) -> FastA
     static = resources.files("clearsight.server").joinpath("static")
     app.mount("/static", StaticFiles(directory=str(static)), name="static")
     install_error_handlers(app)
-    # Added last, so outermost: the headers go on every answer, errors included.
+    # Inside the headers, so that a 413 carries them too.
+    app.add_middleware(
+        BodyLimit, anonymous=config.anonymous_body_bytes, signed_in=config.body_bytes
+    )
+    # Added after the handlers and the body limit, so outside them: the headers go on
+    # every answer, errors included.
     app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)
     return app

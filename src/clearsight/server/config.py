@@ -20,6 +20,9 @@ class ServerConfig:
     ``__Host-`` prefix; a request that arrives as https gets them anyway.
     ``banks_url``: the bank store an admin sees (None: the default, if it exists).
     ``scheme``: the category scheme decisions use (None: the shipped one).
+    ``anonymous_body_bytes``, ``body_bytes``: the largest request body without a
+    session cookie (the sign-in among them), and with one (see
+    :mod:`clearsight.server.body_limit`).
     ``clock`` and ``password_hasher`` are for tests."""
 
     secure_cookies: bool = False
@@ -27,5 +30,7 @@ class ServerConfig:
     scheme: CategoryScheme | None = None
     session_policy: SessionPolicy = field(default_factory=SessionPolicy)
     page_size: int = 50
+    anonymous_body_bytes: int = 16 * 1024
+    body_bytes: int = 1024 * 1024
     clock: Callable[[], datetime] = utc_now
     password_hasher: PasswordHasher | None = None

@@ -4,10 +4,16 @@ Nothing is cached anywhere (``no-store``): pages and pictures are evidence. The
 Content-Security-Policy admits only this server's own images, styles and scripts (no
 inline code, no CDN), lets forms post only here, and forbids framing. ``connect-src
 'self'`` is there for the review script's reveal calls.
+
+The middleware sits outside the app's exception handlers, but Starlette's own
+last-resort handler sits outside every middleware and answers without them; so an
+exception no handler took is answered here, as a bare 500 with the headers, and raised
+on for the server to log.
 """
 
 from __future__ import annotations
 
+from starlette.responses import PlainTextResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 CONTENT_SECURITY_POLICY = (
@@ -40,8 +46,12 @@ class SecurityHeaders:
         extra = (*SECURITY_HEADERS, _HSTS) if scope.get("scheme") == "https" else SECURITY_HEADERS
         replaced = {name for name, _ in extra} | {b"etag", b"last-modified", b"expires"}
 
+        started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = [
                     (name, value)
                     for name, value in message.get("headers", [])
@@ -50,4 +60,10 @@ class SecurityHeaders:
                 message["headers"] = [*headers, *extra]
             await send(message)
 
-        await self._app(scope, receive, send_with_headers)
+        try:
+            await self._app(scope, receive, send_with_headers)
+        except Exception:
+            if not started:
+                failed = PlainTextResponse("Internal Server Error", status_code=500)
+                await failed(scope, receive, send_with_headers)
+            raise

@@ -27,6 +27,7 @@ from clearsight.review.queue import (
 )
 from clearsight.review.settings import ReviewSettings
 from clearsight.server.access import Viewer
+from clearsight.server.ids import in_range
 
 E = TypeVar("E", BankStatus, DecisionState, SeriesScope)
 FILTER_NAMES = ("bank", "origin", "series", "state", "assigned")
@@ -77,8 +78,8 @@ def queue_view(query: Mapping[str, str], viewer: Viewer, settings: ReviewSetting
     series = params.get("series", "any")
     series_id: int | None = None
     scope = SeriesScope.ANY
-    if series.isdigit():
-        series_id = int(series)
+    if series.isascii() and series.isdigit():
+        series_id = _row_id(series, "series")
     else:
         scope = _choice(SeriesScope, series, "series")
     assigned = params.get("assigned", "any")
@@ -105,7 +106,20 @@ def queue_field(text: str, viewer: Viewer, settings: ReviewSettings) -> QueueVie
 
 def position_param(request: Request, name: str) -> QueuePosition | None:
     token = request.query_params.get(name)
-    return QueuePosition.parse(token) if token else None
+    if not token:
+        return None
+    position = QueuePosition.parse(token)
+    if not in_range(position.id):
+        raise UserError(f"{name}: not a queue position")
+    return position
+
+
+def _row_id(text: str, name: str) -> int:
+    # Twenty digits and more cannot name a row; nor would Python read 5,000 of them.
+    value = int(text) if len(text) <= 19 else 0
+    if not in_range(value):
+        raise UserError(f"{name}: no such id")
+    return value
 
 
 def _choice(kind: type[E], value: str, name: str) -> E:

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from clearsight.review.audit import AuditEntry
 from clearsight.server.access import AUDIT_READERS, Viewer
+from clearsight.server.ids import RowId
 from clearsight.server.pages import render
 from clearsight.server.services import services_of
 
@@ -41,7 +42,7 @@ class ChainOut(BaseModel):
 def audit_page(
     request: Request,
     viewer: Annotated[Viewer, Depends(AUDIT_READERS)],
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[RowId | None, Query()] = None,
 ) -> HTMLResponse:
     entries = services_of(request).audit.entries(after=before or 0, limit=PAGE, newest_first=True)
     older = entries[-1].id if len(entries) == PAGE and entries[-1].id > 1 else None
@@ -60,7 +61,7 @@ async def verify_page(
 def audit_api(
     request: Request,
     viewer: Annotated[Viewer, Depends(AUDIT_READERS)],
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[RowId | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = PAGE,
 ) -> list[AuditEntryOut]:
     """Audit entries, newest first; page on with ``before`` = the last id."""

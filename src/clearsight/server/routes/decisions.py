@@ -17,6 +17,7 @@ from clearsight.review.categories import HumanOrigin, VictimIdentified
 from clearsight.review.decisions import MAX_NOTES, MAX_SERIES, DecisionInput, ReviewDecision
 from clearsight.review.queue import UnitKind
 from clearsight.server.access import REVIEW_READERS, REVIEWERS, Viewer
+from clearsight.server.ids import RowId
 from clearsight.server.queue_params import QueueView, queue_field
 from clearsight.server.routes.items import visible_history
 from clearsight.server.services import ReviewServices, services_of
@@ -56,7 +57,7 @@ class DecidedOut(BaseModel):
 @router.post("/items/{item_id}/decision", include_in_schema=False)
 def decide_form(
     request: Request,
-    item_id: int,
+    item_id: RowId,
     viewer: Annotated[Viewer, Depends(REVIEWERS)],
     category: Annotated[str, Form(max_length=40)],
     origin: Annotated[HumanOrigin, Form()] = HumanOrigin.UNSURE,
@@ -81,7 +82,7 @@ def decide_form(
 )
 def decide_api(
     request: Request,
-    item_id: int,
+    item_id: RowId,
     decision: DecisionIn,
     viewer: Annotated[Viewer, Depends(REVIEWERS)],
 ) -> Response:
@@ -108,7 +109,7 @@ def decide_api(
 
 @router.get("/api/items/{item_id}/decisions", response_model=DecidedOut, tags=["review"])
 def decisions_api(
-    request: Request, item_id: int, viewer: Annotated[Viewer, Depends(REVIEW_READERS)]
+    request: Request, item_id: RowId, viewer: Annotated[Viewer, Depends(REVIEW_READERS)]
 ) -> DecidedOut:
     """The item's decisions, oldest first (a reviewer sees only their own)."""
     book = services_of(request).decisions()

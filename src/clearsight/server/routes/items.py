@@ -24,6 +24,7 @@ from clearsight.review.categories import HumanOrigin, VictimIdentified
 from clearsight.review.decisions import ReviewDecision
 from clearsight.review.item_facts import GroupFacts, ItemFacts, read_item, read_prompts
 from clearsight.server.access import REVIEW_READERS, REVIEWERS, SUPERVISORS, Viewer
+from clearsight.server.ids import RowId
 from clearsight.server.pages import render
 from clearsight.server.queue_params import QueueView, queue_view
 from clearsight.server.reveal_grants import revealed_item
@@ -86,9 +87,9 @@ class ItemOut(BaseModel):
 @router.get("/items/{item_id}", include_in_schema=False)
 def item_view(
     request: Request,
-    item_id: int,
+    item_id: RowId,
     viewer: Annotated[Viewer, Depends(REVIEW_READERS)],
-    reveal: Annotated[int | None, Query()] = None,
+    reveal: Annotated[RowId | None, Query()] = None,
 ) -> HTMLResponse:
     view = queue_view(request.query_params, viewer, services_of(request).settings())
     return item_page(request, item_id, viewer, view, reveal_id=reveal)
@@ -96,7 +97,7 @@ def item_view(
 
 @router.get("/api/items/{item_id}", response_model=ItemOut, tags=["review"])
 def item_api(
-    request: Request, item_id: int, viewer: Annotated[Viewer, Depends(REVIEW_READERS)]
+    request: Request, item_id: RowId, viewer: Annotated[Viewer, Depends(REVIEW_READERS)]
 ) -> ItemOut:
     """What the machine found about the item (never its generator prompts: those come
     only with a reveal)."""

@@ -14,6 +14,7 @@ from fastapi.responses import Response
 
 from clearsight.review.preview import Preview
 from clearsight.server.access import REVIEW_READERS, REVIEWERS, Viewer
+from clearsight.server.ids import RowId
 from clearsight.server.reveal_grants import revealed_item
 from clearsight.server.services import services_of
 
@@ -22,7 +23,7 @@ router = APIRouter()
 
 @router.get("/items/{item_id}/preview", include_in_schema=False)
 def preview(
-    request: Request, item_id: int, viewer: Annotated[Viewer, Depends(REVIEW_READERS)]
+    request: Request, item_id: RowId, viewer: Annotated[Viewer, Depends(REVIEW_READERS)]
 ) -> Response:
     services = services_of(request)
     prefs = services.preferences.effective(viewer.account.id, services.settings())
@@ -31,7 +32,7 @@ def preview(
 
 @router.get("/items/{item_id}/thumbnail", include_in_schema=False)
 def thumbnail(
-    request: Request, item_id: int, viewer: Annotated[Viewer, Depends(REVIEW_READERS)]
+    request: Request, item_id: RowId, viewer: Annotated[Viewer, Depends(REVIEW_READERS)]
 ) -> Response:
     services = services_of(request)
     prefs = services.preferences.effective(viewer.account.id, services.settings())
@@ -40,7 +41,7 @@ def thumbnail(
 
 @router.get("/reveals/{reveal_id}/image", include_in_schema=False)
 def revealed_picture(
-    request: Request, reveal_id: int, viewer: Annotated[Viewer, Depends(REVIEWERS)]
+    request: Request, reveal_id: RowId, viewer: Annotated[Viewer, Depends(REVIEWERS)]
 ) -> Response:
     services = services_of(request)
     item_id = revealed_item(

@@ -25,6 +25,7 @@ from clearsight.review.queue import (
     SeriesScope,
 )
 from clearsight.server.access import REVIEW_READERS, Viewer
+from clearsight.server.ids import RowId
 from clearsight.server.pages import render
 from clearsight.server.queue_params import VERDICTS, QueueView, position_param, queue_view
 from clearsight.server.services import ReviewServices, services_of
@@ -104,7 +105,7 @@ def queue_api(
 @router.get("/series/{series_id}", include_in_schema=False)
 def series_page(
     request: Request,
-    series_id: int,
+    series_id: RowId,
     viewer: Annotated[Viewer, Depends(REVIEW_READERS)],
     limit: Limit = None,
 ) -> HTMLResponse:
@@ -136,7 +137,7 @@ def series_page(
 @router.get("/api/series/{series_id}", response_model=SeriesOut, tags=["review"])
 def series_api(
     request: Request,
-    series_id: int,
+    series_id: RowId,
     viewer: Annotated[Viewer, Depends(REVIEW_READERS)],
     after: str | None = None,
     before: str | None = None,

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 from clearsight.review.exposure import RevealOutcome
 from clearsight.review.item_facts import read_prompts
 from clearsight.server.access import REVIEWERS, Viewer
+from clearsight.server.ids import RowId
 from clearsight.server.queue_params import queue_field
 from clearsight.server.reveal_grants import REVEAL_WINDOW_S
 from clearsight.server.routes.items import item_page
@@ -48,7 +49,7 @@ class RevealEnded(BaseModel):
 @router.post("/items/{item_id}/reveal", include_in_schema=False)
 def reveal_form(
     request: Request,
-    item_id: int,
+    item_id: RowId,
     viewer: Annotated[Viewer, Depends(REVIEWERS)],
     queue: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
@@ -70,7 +71,7 @@ def reveal_form(
     tags=["review"],
 )
 def reveal_api(
-    request: Request, item_id: int, viewer: Annotated[Viewer, Depends(REVIEWERS)]
+    request: Request, item_id: RowId, viewer: Annotated[Viewer, Depends(REVIEWERS)]
 ) -> Response:
     """Start a reveal of the item (audited, counted on the exposure meter). Fetch the
     unblurred picture from ``image_url`` at once: it serves only this account, only
@@ -100,9 +101,9 @@ def reveal_api(
 @router.post("/reveals/{reveal_id}/end", include_in_schema=False)
 def end_reveal_form(
     request: Request,
-    reveal_id: int,
+    reveal_id: RowId,
     viewer: Annotated[Viewer, Depends(REVIEWERS)],
-    item_id: Annotated[int, Form()],
+    item_id: Annotated[RowId, Form()],
     queue: Annotated[str, Form(max_length=1000)] = "",
 ) -> Response:
     services = services_of(request)
@@ -114,7 +115,7 @@ def end_reveal_form(
 @router.post("/api/reveals/{reveal_id}/end", response_model=RevealEnded, tags=["review"])
 def end_reveal_api(
     request: Request,
-    reveal_id: int,
+    reveal_id: RowId,
     ended: RevealEnd,
     viewer: Annotated[Viewer, Depends(REVIEWERS)],
 ) -> RevealEnded:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from clearsight.review.assignments import ASSIGNABLE
 from clearsight.review.exposure import MAX_EXTENSION_S
 from clearsight.server.access import DECISION_READERS, SUPERVISORS, Viewer
+from clearsight.server.ids import RowId
 from clearsight.server.pages import render
 from clearsight.server.queue_params import queue_field
 from clearsight.server.routes.decisions import DecisionOut, decision_out
@@ -37,8 +38,8 @@ class ExtensionIn(BaseModel):
 
 class AssignmentIn(BaseModel):
     reviewer: str = Field(max_length=80)
-    item_id: int | None = None
-    series_id: int | None = None
+    item_id: RowId | None = None
+    series_id: RowId | None = None
     whole_stack: bool = True
 
 
@@ -50,7 +51,7 @@ class AssignedOut(BaseModel):
 def decisions_page(
     request: Request,
     viewer: Annotated[Viewer, Depends(DECISION_READERS)],
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[RowId | None, Query()] = None,
 ) -> HTMLResponse:
     found = services_of(request).decisions().latest(before=before, limit=PAGE)
     older = found[-1].id if len(found) == PAGE else None
@@ -63,7 +64,7 @@ def decisions_page(
 def decisions_api(
     request: Request,
     viewer: Annotated[Viewer, Depends(DECISION_READERS)],
-    before: Annotated[int | None, Query(ge=1)] = None,
+    before: Annotated[RowId | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = PAGE,
 ) -> list[DecisionOut]:
     """Everyone's decisions, newest first; page on with ``before`` = the last id."""
@@ -119,7 +120,7 @@ def extend_api(
 @router.post("/items/{item_id}/assignment", include_in_schema=False)
 def assign_item_form(
     request: Request,
-    item_id: int,
+    item_id: RowId,
     viewer: Annotated[Viewer, Depends(SUPERVISORS)],
     reviewer: Annotated[str, Form(max_length=80)],
     whole_stack: Annotated[str, Form(max_length=10)] = "",
@@ -136,7 +137,7 @@ def assign_item_form(
 @router.post("/series/{series_id}/assignment", include_in_schema=False)
 def assign_series_form(
     request: Request,
-    series_id: int,
+    series_id: RowId,
     viewer: Annotated[Viewer, Depends(SUPERVISORS)],
     reviewer: Annotated[str, Form(max_length=80)],
 ) -> Response:
