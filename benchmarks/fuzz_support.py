@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import faulthandler
 import hashlib
 import importlib.util
 import multiprocessing
@@ -150,7 +151,9 @@ def _where(error: BaseException) -> str:
 
 
 def _serve(connection: Connection, parser: Parser) -> None:
-    # A child of the fuzzer: run each input it is sent, report how it went.
+    # A child of the fuzzer: run each input it is sent, report how it went. A crash in C
+    # (a segfault in a parser's extension) prints the Python stack before the worker dies.
+    faulthandler.enable()
     can_reset = _reset_peak()
     connection.send(_status_kb("VmRSS"))
     while True:
@@ -499,7 +502,9 @@ def atheris_worker(parser: Parser, memory_mb: float, libfuzzer_args: list[str]) 
             outcome = Outcome("escaped", type(error).__name__, _where(error), report)
             recorder.save(outcome, data, "atheris", "")
 
-    limit = f"-rss_limit_mb={int(baseline_mb + memory_mb)}"
+    # libFuzzer's limit is on the whole process, whose corpus of images alone takes
+    # hundreds of MB; the growth per input is measured by the Hypothesis engine's worker.
+    limit = f"-rss_limit_mb={int(baseline_mb + 4 * memory_mb)}"
     atheris.Setup([sys.argv[0], limit, *libfuzzer_args], target)
     atheris.Fuzz()
 
