@@ -4,6 +4,7 @@ timeouts, revocation, the audit trail, and the ``user`` and ``audit`` commands."
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -164,6 +165,71 @@ def test_list_and_get(book: AccountBook) -> None:
     found = book.get("zoe")
     assert found is not None and book.get_by_id(found.id) == found
     assert book.get("nobody") is None
+
+
+def test_the_last_active_admin_cannot_be_disabled(
+    case_store: SqlCaseStore, book: AccountBook
+) -> None:
+    book.add("zoe", Role.ADMIN, PASSWORD, actor=ACTOR)
+    book.add("amir", Role.SUPERVISOR, PASSWORD, actor=ACTOR)
+    with pytest.raises(UserError, match="'zoe' is the last active admin"):
+        book.disable("zoe", actor="zoe")
+    book.add("ola", Role.ADMIN, PASSWORD, actor=ACTOR)
+    book.disable("ola", actor="zoe")
+    with pytest.raises(UserError, match="last active admin"):  # a disabled admin is no help
+        book.disable("zoe", actor=ACTOR)
+    current = book.get("zoe")
+    assert current is not None and not current.disabled
+    assert book.authenticate("zoe", PASSWORD) is not None
+    book.disable("amir", actor="zoe")  # other roles come and go as before
+    book.enable("ola", actor="zoe")
+    book.disable("zoe", actor="ola")  # with another admin active, anyone may go
+    with pytest.raises(UserError, match="'ola' is the last active admin"):
+        book.disable("ola", actor="ola")
+    book.disable("zoe", actor="ola")  # disabling a disabled admin again changes nothing
+    disabled = [
+        e.subject
+        for e in AuditLog(case_store.engine).entries()
+        if e.action == AuditAction.USER_DISABLED.value
+    ]
+    assert disabled == ["account:ola", "account:amir", "account:zoe", "account:zoe"]
+
+
+def disable_at_once(
+    book: AccountBook, name: str, by: str, start: threading.Barrier, refused: list[str]
+) -> None:
+    start.wait()
+    try:
+        book.disable(name, actor=by)
+    except UserError:
+        refused.append(name)
+
+
+@pytest.mark.postgres
+def test_two_admins_disabling_each_other_at_once_leave_one_active() -> None:
+    store = SqlCaseStore.open_url(empty_postgres(), "test-case", "test")
+    try:
+        book = AccountBook(store.engine, hasher=FAST)
+        for name in ("zoe", "ola"):
+            book.add(name, Role.ADMIN, PASSWORD, actor=ACTOR)
+        for _ in range(5):
+            start = threading.Barrier(2)
+            refused: list[str] = []
+
+            threads = [
+                threading.Thread(target=disable_at_once, args=(book, name, by, start, refused))
+                for name, by in (("zoe", "ola"), ("ola", "zoe"))
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            active = [a.name for a in book.list() if a.role is Role.ADMIN and not a.disabled]
+            assert len(refused) == 1 and len(active) == 1
+            (gone,) = {"zoe", "ola"} - set(active)
+            book.enable(gone, actor=ACTOR)
+    finally:
+        store.close()
 
 
 def test_every_change_is_audited_with_its_actor_and_never_the_password(
@@ -563,6 +629,14 @@ def test_user_commands_refuse_mistakes_with_exit_2(case: Path, tmp_path: Path) -
         for _ in range(2)
     ]
     assert [t.returncode for t in twice] == [0, 2] and "already exists" in twice[1].stderr
+    last = run_cli("user", "disable", "--case", case, "ana")
+    assert last.returncode == 2
+    assert last.stderr.strip().splitlines() == [
+        "clearsight: error: 'ana' is the last active admin account and cannot be disabled: "
+        "add or enable another admin first"
+    ]
+    listed = json.loads(run_cli("user", "list", "--case", case, "--json").stdout)
+    assert [a["disabled"] for a in listed] == [False]
 
 
 def test_user_add_prompts_twice_with_hidden_input(case: Path) -> None:

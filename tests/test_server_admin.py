@@ -181,3 +181,26 @@ def test_a_supervisor_sees_every_decision(case: ReviewCase) -> None:
     assert SECOND_REVIEWER in page and ACCOUNTS[Role.REVIEWER] in page
     assert case.sign_in(Role.AUDITOR).get("/api/decisions").status_code == 200
     assert TestClient(case.app).get("/api/decisions").status_code == 401
+
+
+def test_the_last_active_admin_cannot_disable_themselves(case: ReviewCase) -> None:
+    admin = case.sign_in(Role.ADMIN)
+    name = ACCOUNTS[Role.ADMIN]
+    by_form = admin.form(f"/admin/users/{name}/disable")
+    assert by_form.status_code == 400 and "is the last active admin" in by_form.text
+    by_api = admin.api("POST", f"/api/users/{name}/disable")
+    assert by_api.status_code == 400
+    assert by_api.json()["detail"].startswith(f"'{name}' is the last active admin account")
+    assert admin.get("/api/me").status_code == 200  # still signed in, still an admin
+    second = {"name": "ida.admin", "role": "admin", "password": PASSWORD}
+    assert admin.api("POST", "/api/users", second).status_code == 201
+    assert admin.api("POST", "/api/users/ida.admin/disable").status_code == 200
+    assert admin.api("POST", f"/api/users/{name}/disable").status_code == 400
+    assert admin.api("POST", "/api/users/ida.admin/enable").status_code == 200
+    # With another admin active, an admin may step down, and is signed out at once.
+    assert admin.api("POST", f"/api/users/{name}/disable").json()["disabled"] is True
+    assert admin.get("/api/me").status_code == 401
+    other = sign_in(case.app, "ida.admin", PASSWORD)
+    assert other.api("POST", "/api/users/ida.admin/disable").status_code == 400
+    actions = [(e.action, e.subject) for e in AuditLog(case.store.engine).entries()]
+    assert actions.count(("user-disabled", f"account:{name}")) == 1

@@ -114,7 +114,7 @@ def add(
 @case_or_database
 def disable(name: str, case_dir: Path | None, database: str | None) -> int:
     """Stop NAME from signing in and sign it out everywhere. Its decisions and audit
-    entries stay; `user enable` undoes this.
+    entries stay; `user enable` undoes this. The last active admin cannot be disabled.
 
     \b
     Example:

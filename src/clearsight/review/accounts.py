@@ -121,9 +121,13 @@ class AccountBook:
         )
 
     def disable(self, name: str, *, actor: str) -> Account:
-        """Disable an account and sign it out everywhere; its history stays."""
+        """Disable an account and sign it out everywhere; its history stays. The last
+        active admin cannot be disabled (by anyone, themselves included): nobody could
+        manage the accounts any more."""
         with Session(self._engine) as session, session.begin():
             row = _row_of(session, name)
+            if row.role == Role.ADMIN.value and not row.disabled:
+                _keep_an_admin(session, row)
             row.disabled = True
             signed_out = _revoke_sessions(session, row.id)
             record(
@@ -281,6 +285,24 @@ def _row_of(session: Session, name: str) -> AccountRow:
     if row is None:
         raise UserError(f"no account named {name[:80]!r}")
     return row
+
+
+def _keep_an_admin(session: Session, leaving: AccountRow) -> None:
+    """Refuse to take away ``leaving``, an active admin, if no other would remain.
+    The active admins' rows are locked in id order (PostgreSQL) until the change
+    commits, so two admins disabling each other at once wait for each other, and the
+    second sees the first's change; SQLite has one writer anyway."""
+    active = session.scalars(
+        select(AccountRow.id)
+        .where(AccountRow.role == Role.ADMIN.value, AccountRow.disabled.is_(False))
+        .order_by(AccountRow.id)
+        .with_for_update()
+    ).all()
+    if not set(active) - {leaving.id}:
+        raise UserError(
+            f"{leaving.name!r} is the last active admin account and cannot be disabled: "
+            "add or enable another admin first"
+        )
 
 
 def _revoke_sessions(session: Session, account_id: int) -> int:
