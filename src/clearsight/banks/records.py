@@ -7,6 +7,8 @@ bank store never sees VICS, XML or CSV. A line an importer cannot use becomes a
 
 from __future__ import annotations
 
+import base64
+import binascii
 import enum
 import re
 from dataclasses import dataclass, field
@@ -24,6 +26,7 @@ class BankSignal(enum.StrEnum):
 
 _HEX_LENGTH = {BankSignal.MD5: 32, BankSignal.SHA1: 40, BankSignal.SHA256: 64, BankSignal.PDQ: 64}
 _HEX = re.compile(r"^[0-9a-f]+$")
+_PHOTODNA_BYTES = 144
 
 
 def normalise_signal(kind: BankSignal, value: str) -> str:
@@ -32,12 +35,38 @@ def normalise_signal(kind: BankSignal, value: str) -> str:
     if kind is BankSignal.PHOTODNA:
         if not text:
             raise ValueError("empty PhotoDNA value")
-        return text  # licensed and opaque: kept exactly as given
+        return canonical_photodna(text)
     lowered = text.lower()
     expected = _HEX_LENGTH[kind]
     if len(lowered) != expected or not _HEX.match(lowered):
         raise ValueError(f"not a {kind.value} value ({expected} hex digits): {text[:80]!r}")
     return lowered
+
+
+def canonical_photodna(text: str) -> str:
+    """A PhotoDNA hash in the one form clearsight stores: base64 of its 144 bytes.
+
+    Lists write the same 144 bytes as base64 (VICS), as 288 hex digits, or as 144
+    comma-separated numbers; each becomes standard padded base64, which is also what
+    the VICS export writes. PhotoDNA is licensed and never matched here, so a value
+    that is none of these is kept exactly as given rather than refused.
+    """
+    raw: bytes | None = None
+    if len(text) == 2 * _PHOTODNA_BYTES and _HEX.match(text.lower()):
+        raw = bytes.fromhex(text)
+    elif "," in text:
+        parts = text.split(",")
+        if len(parts) == _PHOTODNA_BYTES and all(p.strip().isdigit() for p in parts):
+            numbers = [int(part) for part in parts]
+            raw = bytes(numbers) if max(numbers) < 256 else None
+    else:
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except (binascii.Error, ValueError):
+            raw = None
+    if raw is None or len(raw) != _PHOTODNA_BYTES:
+        return text
+    return base64.b64encode(raw).decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -79,6 +108,18 @@ class RejectedLine:
 
     where: str
     reason: str
+
+
+@dataclass(frozen=True)
+class NotImportable(RejectedLine):
+    """Records of a kind clearsight does not keep, counted: one event per kind per file.
+
+    Not an error (a StopNCII download always holds VideoTMK records), so it never
+    stops an import with ``--on-error stop``; the import's report counts it apart.
+    """
+
+    kind: str = ""
+    count: int = 0
 
 
 ImportEvent = ImportedEntry | RejectedLine

@@ -2,7 +2,9 @@
 
 Signal columns are ``pdq``, ``md5``, ``sha1``, ``sha256`` (and ``photodna``); metadata
 columns are optional. The delimiter is sniffed from the header line, so a TSV and a CSV
-need no flag. Rows are read one at a time.
+need no flag. Rows are read one at a time, through :mod:`.text_lines` (any encoding,
+gzip, no line longer than its limit), and a row the csv module cannot read (a field
+over its 128 KiB limit) is rejected by its line, like any other bad row.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from clearsight.banks.formats.errors import BankFormatError
+from clearsight.banks.formats.field_limits import checked_text
+from clearsight.banks.formats.text_lines import BoundedLines, open_bank_text
 from clearsight.banks.records import (
     BankSignal,
     EntryMetadata,
@@ -36,21 +40,34 @@ METADATA_COLUMNS = (
 
 
 def parse_delimited(path: Path) -> Iterator[ImportEvent]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        header_line = handle.readline()
+    with open_bank_text(path) as handle:
+        lines = BoundedLines(handle)
+        header_line = next(iter(lines), "")
         delimiter = "\t" if header_line.count("\t") > header_line.count(",") else ","
-        header = [
-            name.strip().lower() for name in next(csv.reader([header_line], delimiter=delimiter))
-        ]
+        header = (
+            [name.strip().lower() for name in next(csv.reader([header_line], delimiter=delimiter))]
+            if header_line.strip()
+            else []
+        )
         signals = [name for name in header if name in SIGNAL_COLUMNS]
         if not signals:
             raise BankFormatError(
                 f"{path.name} line 1: the header names no signal column "
                 f"(expected one of {', '.join(SIGNAL_COLUMNS)})"
             )
-        reader = csv.DictReader(handle, fieldnames=header, delimiter=delimiter)
-        for line, row in enumerate(reader, start=2):
-            yield _entry(row, signals, f"line {line}")
+        reader = csv.DictReader(lines, fieldnames=header, delimiter=delimiter)
+        while True:
+            try:
+                row = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as error:  # a field over the csv module's limit, say
+                yield from lines.overlong()
+                yield RejectedLine(f"line {lines.number}", f"not a CSV row: {error}")
+                continue
+            yield from lines.overlong()
+            yield _entry(row, signals, f"line {lines.number}")
+        yield from lines.overlong()
 
 
 def _entry(row: dict[str, str | None], signal_columns: list[str], where: str) -> ImportEvent:
@@ -82,7 +99,7 @@ def split_tags(value: object) -> tuple[str, ...]:
     if value is None:
         return ()
     if isinstance(value, list):
-        parts = [str(part) for part in value]
+        parts = [str(part) for part in value if part is not None]
     else:
         parts = str(value).replace(";", ",").split(",")
     return tuple(part.strip() for part in parts if part.strip())
@@ -90,4 +107,4 @@ def split_tags(value: object) -> tuple[str, ...]:
 
 def _text(row: dict[str, str | None], column: str) -> str | None:
     value = (row.get(column) or "").strip()
-    return value or None
+    return checked_text(column, value) or None

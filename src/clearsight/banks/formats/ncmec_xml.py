@@ -4,6 +4,10 @@ A hash-sharing download is ``<queryResult>`` holding ``<images>`` and ``<videos>
 ``<image>``/``<video>`` entries carry an ``<id>``, a ``<classification>`` and
 ``<fingerprints>`` (``md5``, ``sha1``, ``pdna``, ``pdq``), and whose
 ``<deletedImage>``/``<deletedVideo>`` entries withdraw an earlier entry by its id.
+Each entry's uploading ``<member id="...">`` is kept as a ``member:<id>`` tag, and the
+``<feedback>`` other members gave as ``feedback:<fingerprint>:affirmative|negative``
+tags; ``<paging><next>`` (the next page's address) and anything else is passed over.
+The shapes are those python-threatexchange's ``GetEntriesResponse.from_xml`` reads.
 
 Downloads are large, so the file goes through ``iterparse`` and each entry is cleared,
 with the entries before it, once read: the tree never holds more than a few entries.
@@ -19,7 +23,9 @@ from pathlib import Path
 
 from lxml import etree
 
+from clearsight.banks.formats.byte_source import open_decompressed
 from clearsight.banks.formats.errors import BankFormatError
+from clearsight.banks.formats.field_limits import checked_text
 from clearsight.banks.records import (
     BankSignal,
     EntryMetadata,
@@ -43,13 +49,15 @@ _FINGERPRINTS = {
     "pdna": BankSignal.PHOTODNA,
 }
 _SIGNAL_ORDER = {kind: rank for rank, kind in enumerate(BankSignal)}
+_SENTIMENTS = {"affirmativeFeedback": "affirmative", "negativeFeedback": "negative"}
 
 
 def parse_ncmec_xml(path: Path) -> Iterator[ImportEvent]:
     """Stream the entries of an NCMEC XML file; raises BankFormatError if it is not one."""
     # The file is opened here, not by lxml, so that it is closed even when the reading
-    # stops early (a format error, or a caller that stops iterating).
-    with path.open("rb") as stream:
+    # stops early (a format error, or a caller that stops iterating); gzip is read as
+    # it is, and libxml2 itself honours the encoding the file declares.
+    with open_decompressed(path) as stream:
         parser = etree.iterparse(
             stream,
             events=("end",),
@@ -108,12 +116,16 @@ def _release(element: etree._Element) -> None:
 def _entry_event(element: etree._Element) -> ImportEvent:
     """The entry one ``image``/``video``/``deleted*`` element makes, or why it cannot."""
     where = f"line {element.sourceline}"
-    fields, fingerprints = _read_children(element)
+    parts = _EntryParts(element)
     try:
-        signals = _signals(fingerprints)
+        signals = _signals(parts.fingerprints)
+        metadata = EntryMetadata(
+            external_id=_field("id", parts.texts.get("id")),
+            category=_field("classification", parts.texts.get("classification")),
+            tags=parts.tags(),
+        )
     except ValueError as error:
         return RejectedLine(where, str(error))
-    metadata = EntryMetadata(external_id=fields.get("id"), category=fields.get("classification"))
     if _local_name(element) in _DELETED:
         # A withdrawal names the entry by id (or, failing that, by its fingerprints).
         if metadata.external_id is None and not signals:
@@ -124,17 +136,42 @@ def _entry_event(element: etree._Element) -> ImportEvent:
     return ImportedEntry(signals, metadata, where=where)
 
 
-def _read_children(element: etree._Element) -> tuple[dict[str, str], list[etree._Element]]:
-    """The non-empty text of each child by local name (first wins), and the fingerprints."""
-    texts: dict[str, str] = {}
-    fingerprints: list[etree._Element] = []
-    for child in element:
-        name = _local_name(child)
-        if name == "fingerprints":
-            fingerprints.append(child)
-        elif name is not None and (text := (child.text or "").strip()):
-            texts.setdefault(name, text)
-    return texts, fingerprints
+def _field(name: str, text: str | None) -> str | None:
+    return None if text is None else checked_text(f"<{name}>", text)
+
+
+class _EntryParts:
+    """An entry's children by local name: the non-empty text of each (first wins), its
+    fingerprints, the uploading member's id and the feedback other members gave."""
+
+    def __init__(self, element: etree._Element) -> None:
+        self.texts: dict[str, str] = {}
+        self.fingerprints: list[etree._Element] = []
+        self.member_id: str | None = None
+        self.feedback: list[etree._Element] = []
+        for child in element:
+            name = _local_name(child)
+            if name == "fingerprints":
+                self.fingerprints.append(child)
+            elif name == "feedback":
+                self.feedback.append(child)
+            elif name == "member":
+                self.member_id = self.member_id or (child.get("id") or "").strip() or None
+            elif name is not None and (text := (child.text or "").strip()):
+                self.texts.setdefault(name, text)
+
+    def tags(self) -> tuple[str, ...]:
+        """``member:<id>``, then ``feedback:<fingerprint>:affirmative|negative``."""
+        tags: list[str] = []
+        if self.member_id is not None:
+            tags.append(checked_text("<member id>", f"member:{self.member_id}"))
+        for feedback in self.feedback:
+            for sentiment in feedback:
+                name = _local_name(sentiment)
+                kind = (sentiment.get("type") or "").strip().lower()
+                if name in _SENTIMENTS and kind:
+                    tags.append(checked_text("<feedback>", f"feedback:{kind}:{_SENTIMENTS[name]}"))
+        return tuple(dict.fromkeys(tags))
 
 
 def _signals(fingerprints: list[etree._Element]) -> tuple[tuple[BankSignal, str], ...]:

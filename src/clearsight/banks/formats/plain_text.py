@@ -2,7 +2,7 @@
 
 The signal is named by the user, or told by length: 32 hex digits are md5, 40 are sha1.
 64 hex digits could be sha256 or PDQ, so such a list must be named, or it is refused
-rather than guessed.
+rather than guessed. The file may be gzip, UTF-16 or cp1252 (see :mod:`.byte_source`).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from clearsight.banks.formats.errors import BankFormatError
+from clearsight.banks.formats.text_lines import BoundedLines, open_bank_text
 from clearsight.banks.records import (
     BankSignal,
     ImportedEntry,
@@ -23,11 +24,14 @@ _BY_LENGTH = {32: BankSignal.MD5, 40: BankSignal.SHA1}
 
 
 def parse_plain_text(path: Path, signal: BankSignal | None) -> Iterator[ImportEvent]:
-    with path.open(encoding="utf-8-sig") as handle:
-        for line_number, line in enumerate(handle, start=1):
+    with open_bank_text(path) as handle:
+        lines = BoundedLines(handle)
+        for line in lines:
+            yield from lines.overlong()
             text = line.strip()
             if not text or text.startswith("#"):
                 continue
+            line_number = lines.number
             where = f"line {line_number}"
             kind = signal or _kind_by_length(path, text, line_number)
             if kind is None:

@@ -1,4 +1,7 @@
-"""Pick the parser for a bank file: named by the user, or told from the file itself."""
+"""Pick the parser for a bank file: named by the user, or told from the file itself.
+
+Any of them may be gzip-compressed (told by its magic bytes, whatever its name).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import enum
 from collections.abc import Iterator
 from pathlib import Path
 
+from clearsight.banks.formats.byte_source import open_bank_bytes
 from clearsight.banks.formats.delimited import SIGNAL_COLUMNS, parse_delimited
 from clearsight.banks.formats.errors import BankFormatError
 from clearsight.banks.formats.ncmec_xml import parse_ncmec_xml
@@ -45,11 +49,14 @@ def read_bank_file(
 
 
 def detect_format(path: Path) -> BankFormat:
-    """Tell the format from the first bytes: JSON flavour by its keys, XML, CSV header."""
-    with path.open("rb") as handle:
+    """Tell the format from the first bytes: JSON flavour by its keys, XML, CSV header.
+
+    The bytes are read as the parsers will read them: gunzipped and in UTF-8.
+    """
+    with open_bank_bytes(path) as handle:
         head = handle.read(_PEEK_BYTES).decode("utf-8", errors="replace").lstrip("\ufeff \t\r\n")
     if head.startswith(("{", "[")):
-        return BankFormat.STOPNCII if '"hashRecords"' in head else BankFormat.VICS
+        return BankFormat.STOPNCII if '"hashrecords"' in head.lower() else BankFormat.VICS
     if head.startswith("<"):
         return BankFormat.NCMEC_XML
     first_line = head.splitlines()[0] if head else ""

@@ -1,19 +1,35 @@
 """Project VIC "VICS" JSON bank files, read as a stream.
 
-National VICS exports run to gigabytes, so the file is never loaded whole: ijson walks it
-event by event and only one ``Media`` object at a time is ever built in memory. Both data
-models in use are read in the same single pass, whatever order their keys come in:
+Every shape in use is read:
 
-* 1.3: ``{"odata.metadata": ..., "value": [Media, ...]}``;
-* 2.0: ``{"@odata.context": ..., "Cases": [{..., "Media": [Media, ...]}]}``, or a bare
-  ``{"value": [Media, ...]}``.
+* 2.0 case form: ``{"@odata.context": ".../2.0.xml/US/$metadata#Cases", "value":
+  [Case, ...]}``, each Case (``CaseID``, ``CaseNumber``, ``SourceApplicationName``, …)
+  holding ``Media: [...]``; every case's Media are read;
+* 2.0 media form: ``{"@odata.context": ".../$metadata#Media", "value": [Media, ...]}``;
+* 1.3: ``{"odata.metadata": ".../1.3.xml#Media", "value": [Media, ...]}``;
+* earlier clearsight case exports: ``{"Cases": [{..., "Media": [...]}]}``.
 
-Field names are matched case-insensitively, because exporting tools disagree on case.
+The form is told by a short first look (:func:`_layout`): the context, where it comes
+before ``value``, and else the first item itself, since a context may be missing or
+written after the list: an item with a ``Media`` key (or a ``CaseID``) is a Case. The
+second pass then lets ijson's C backend build each Media object whole in C
+(``ijson.items``), which is what makes a national list of millions quick to read; only
+the case form, where each Media's place names its case, watches the events in Python.
+A Case met in a list the context called Media is still read, Media by Media.
+
+Values are read as real sets write them: field names in any case; hex in any case;
+flags as booleans or "true"/"false"; ``Category`` as a number, a numeric string or
+null; ``Tags`` as a string or a list; ``PhotoDNA`` as base64 or hex (stored as base64,
+see :func:`~clearsight.banks.records.canonical_photodna`); ``AlternativeHashes`` by
+``HashName`` in any case. Fields clearsight does not keep (``MediaSize``,
+``MediaFiles``, ``MimeType``, vendor fields) are ignored, whatever their type.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +37,13 @@ import ijson
 
 from clearsight.banks.formats.delimited import split_tags
 from clearsight.banks.formats.errors import BankFormatError
-from clearsight.banks.formats.json_stream import json_syntax_error, scalar_text, skip_bom
+from clearsight.banks.formats.field_limits import checked_text
+from clearsight.banks.formats.json_stream import (
+    READ_SIZE,
+    json_syntax_error,
+    open_json,
+    scalar_text,
+)
 from clearsight.banks.records import (
     BankSignal,
     EntryMetadata,
@@ -32,119 +54,218 @@ from clearsight.banks.records import (
     parse_flag,
 )
 
-# An ijson event: (prefix, event name, value). A prefix joins the keys with "." and
-# names an array member "item", so "Cases.item.Media.item" is one Media of one case.
-_JsonEvent = tuple[str, str, Any]
 _Signals = tuple[tuple[BankSignal, str], ...]
+# An ijson event: (prefix, event name, value). A prefix joins the keys with "." and
+# names an array member "item", so "value.item.Media.item" is one Media of one case.
+_JsonEvent = tuple[str, str, Any]
 
-_VALUE = "value"
-_CASES = "Cases"
-_CASE = "Cases.item"
-_CASE_MEDIA_LIST = "Cases.item.Media"
-_MEDIA = {"value.item", "Cases.item.Media.item"}
-# Events that begin a JSON value; the others (keys, ends) sit inside one already begun.
-_VALUE_STARTS = frozenset({"start_map", "start_array", "string", "number", "boolean", "null"})
-
+_LIST_KEYS = ("value", "cases")
+_CONTEXT_KEYS = ("@odata.context", "odata.metadata")
+_CASE_KEYS = frozenset({"media", "caseid"})
 _DIRECT_SIGNALS = (
-    ("MD5", BankSignal.MD5),
-    ("SHA1", BankSignal.SHA1),
-    ("SHA256", BankSignal.SHA256),
-    ("PhotoDNA", BankSignal.PHOTODNA),
+    ("md5", "MD5", BankSignal.MD5),
+    ("sha1", "SHA1", BankSignal.SHA1),
+    ("sha256", "SHA256", BankSignal.SHA256),
+    ("photodna", "PhotoDNA", BankSignal.PHOTODNA),
 )
 _ALTERNATIVE_SIGNALS = {
+    "md5": BankSignal.MD5,
+    "sha1": BankSignal.SHA1,
+    "sha-1": BankSignal.SHA1,
     "sha256": BankSignal.SHA256,
     "sha-256": BankSignal.SHA256,
     "pdq": BankSignal.PDQ,
+    "photodna": BankSignal.PHOTODNA,
 }
 _SIGNAL_ORDER = {kind: rank for rank, kind in enumerate(BankSignal)}
+# A hex value already in shape: what normalise_signal would return, lower-cased.
+_WELL_FORMED = {
+    kind: re.compile(f"[0-9a-fA-F]{{{digits}}}")
+    for kind, digits in (
+        (BankSignal.MD5, 32),
+        (BankSignal.SHA1, 40),
+        (BankSignal.SHA256, 64),
+        (BankSignal.PDQ, 64),
+    )
+}
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where the Media are: ``list_key`` as the file spells it, and for the case form,
+    the key of each case's Media list (None for a list of Media)."""
+
+    list_key: str
+    media_key: str | None
 
 
 def parse_vics(path: Path) -> Iterator[ImportEvent]:
     """Stream the Media of a VICS file; raises BankFormatError if it is not VICS JSON."""
-    walker = _MediaWalker(path)
-    with path.open("rb") as stream:
-        skip_bom(stream)
+    layout = _layout(path)
+    reader = _CaseReader(layout) if layout.media_key else _MediaReader(layout)
+    with open_json(path) as stream:
         try:
-            yield from walker.walk(ijson.parse(stream))
+            yield from reader.events(stream)
         except ijson.JSONError as error:
-            raise walker.syntax_error(error) from None
+            raise json_syntax_error(path, error, reader.last_where) from None
 
 
-class _MediaWalker:
-    """Finds the Media objects among the events and counts them, for ``where``."""
+class _MediaReader:
+    """``value: [Media, ...]``: each Media built in C, placed by its index."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.value_index = -1
-        self.case_index = -1
-        self.media_index = -1
-        self.found_media_list = False
+    def __init__(self, layout: _Layout) -> None:
+        self.key = layout.list_key
         self.last_where = ""  # the last entry read whole, to place a syntax error
 
-    def walk(self, events: Iterator[_JsonEvent]) -> Iterator[ImportEvent]:
-        """One event per Media, then a check that the file had a Media list at all."""
-        self._check_top_level(next(events))
+    def events(self, stream: Any) -> Iterator[ImportEvent]:
+        items = ijson.items(stream, f"{self.key}.item", use_float=True, buf_size=READ_SIZE)
+        for index, item in enumerate(items):
+            where = f"{self.key}[{index}]"
+            self.last_where = where
+            if isinstance(item, dict) and ("Media" in item or "CaseID" in item):
+                yield from _case_media_events(item, where)  # a Case in a Media list
+            else:
+                yield media_event(item, where)
+
+
+class _CaseReader:
+    """``value: [Case{..., Media: [...]}, ...]``: each Media built in C; the events are
+    watched on their way to count the cases, so a Media's place names its case."""
+
+    def __init__(self, layout: _Layout) -> None:
+        self.key = layout.list_key
+        self.media_key = layout.media_key or "Media"
+        self.case_index = -1
+        self.media_index = -1
+        self.rejected: list[RejectedLine] = []
+        self.last_where = ""
+
+    def events(self, stream: Any) -> Iterator[ImportEvent]:
+        watched = self._watch(ijson.parse(stream, use_float=True, buf_size=READ_SIZE))
+        for media in ijson.items(watched, f"{self.key}.item.{self.media_key}.item"):
+            yield from self._drain()
+            self.media_index += 1
+            where = f"{self.key}[{self.case_index}].{self.media_key}[{self.media_index}]"
+            self.last_where = where
+            yield media_event(media, where)
+        yield from self._drain()
+
+    def _drain(self) -> Iterator[RejectedLine]:
+        if self.rejected:
+            yield from self.rejected
+            self.rejected.clear()
+
+    def _watch(self, events: Iterator[_JsonEvent]) -> Iterator[_JsonEvent]:
+        case_prefix = f"{self.key}.item"
+        media_prefix = f"{case_prefix}.{self.media_key}"
         for prefix, event, value in events:
-            if event not in _VALUE_STARTS:
-                continue
-            if prefix in _MEDIA:
-                where = self._next_media(prefix)
-                media = _build(event, value, events)
-                self.last_where = where  # only now is the whole entry read
-                yield _media_event(media, where)
-            elif prefix == _CASE:
+            if prefix == case_prefix and event not in ("map_key", "end_map"):
                 self.case_index += 1
                 self.media_index = -1
                 if event != "start_map":
-                    yield RejectedLine(f"Cases[{self.case_index}]", "not a case object")
-            elif prefix in (_VALUE, _CASES):
-                self._check_media_list(prefix, event)
-            elif prefix == _CASE_MEDIA_LIST and event not in ("start_array", "null"):
-                yield RejectedLine(f"Cases[{self.case_index}].Media", "Media is not a list")
-        if not self.found_media_list:
-            raise self._not_vics("it has no 'value' or 'Cases' list")
+                    where = f"{self.key}[{self.case_index}]"
+                    self.rejected.append(RejectedLine(where, "not a case object"))
+            elif prefix == media_prefix and event not in ("start_array", "end_array", "null"):
+                if event in ("start_map", "string", "number", "boolean"):
+                    where = f"{self.key}[{self.case_index}].{self.media_key}"
+                    self.rejected.append(RejectedLine(where, "Media is not a list"))
+            yield prefix, event, value
 
-    def syntax_error(self, error: ijson.JSONError) -> BankFormatError:
-        """A one-line error for broken JSON, placed after the last entry read."""
-        return json_syntax_error(self.path, error, self.last_where)
 
-    def _check_top_level(self, first: _JsonEvent) -> None:
-        if first[1] != "start_map":
+def _case_media_events(case: dict[str, Any], where: str) -> Iterator[ImportEvent]:
+    media = next((value for key, value in case.items() if str(key).lower() == "media"), None)
+    if media is None:
+        return
+    if not isinstance(media, list):
+        yield RejectedLine(f"{where}.Media", "Media is not a list")
+        return
+    for index, item in enumerate(media):
+        yield media_event(item, f"{where}.Media[{index}]")
+
+
+def _layout(path: Path) -> _Layout:
+    """Tell the form from the first events: the context if it comes first, else the
+    first item (a Case has a ``Media`` list or a ``CaseID``)."""
+    with open_json(path) as stream:
+        events = ijson.parse(stream, use_float=True, buf_size=64 * 1024)
+        try:
+            return _LayoutScan(path).scan(events)
+        except ijson.JSONError as error:
+            raise json_syntax_error(path, error, "") from None
+
+
+class _LayoutScan:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.context_form: str | None = None  # "cases" or "media", where a context says
+        self.list_key: str | None = None
+        self.case_keys_seen = False
+
+    def scan(self, events: Iterator[_JsonEvent]) -> _Layout:
+        first = next(events, None)
+        if first is None or first[1] != "start_map":
             raise self._not_vics("the top level is not a JSON object")
+        key: str | None = None
+        for prefix, event, value in events:
+            if self.list_key is None:
+                if prefix == "" and event == "map_key":
+                    key = value
+                elif key is not None and prefix == key:
+                    found = self._top_level_value(key, event, value)
+                    if found is not None:
+                        return found
+            else:
+                found = self._first_item(prefix, event, value)
+                if found is not None:
+                    return found
+        if self.list_key is not None:  # a syntax error ends the scan in ijson first
+            return self._decided(case_form=False)
+        raise self._not_vics("it has no 'value' or 'Cases' list")
 
-    def _check_media_list(self, prefix: str, event: str) -> None:
-        if event != "start_array":
-            raise self._not_vics(f"'{prefix}' is not a list")
-        self.found_media_list = True
+    def _top_level_value(self, key: str, event: str, value: Any) -> _Layout | None:
+        lowered = key.lower()
+        if lowered in _CONTEXT_KEYS and event == "string":
+            self.context_form = _context_form(value)
+        elif lowered in _LIST_KEYS:
+            if event != "start_array":
+                raise self._not_vics(f"'{key}' is not a list")
+            self.list_key = key
+            if lowered == "value" and self.context_form == "media":
+                return _Layout(key, None)
+        return None
 
-    def _next_media(self, prefix: str) -> str:
-        if prefix == "value.item":
-            self.value_index += 1
-            return f"value[{self.value_index}]"
-        self.media_index += 1
-        return f"Cases[{self.case_index}].Media[{self.media_index}]"
+    def _first_item(self, prefix: str, event: str, value: Any) -> _Layout | None:
+        item = f"{self.list_key}.item"
+        if prefix == self.list_key and event == "end_array":
+            return self._decided(case_form=False)  # an empty list: nothing to tell
+        if prefix != item:
+            return None
+        if event == "map_key":
+            lowered = str(value).lower()
+            if lowered == "media":
+                return _Layout(self.list_key or "", value)
+            self.case_keys_seen |= lowered in _CASE_KEYS
+            return None
+        if event == "start_map":
+            return None
+        return self._decided(case_form=self.case_keys_seen)  # the first item has ended
+
+    def _decided(self, *, case_form: bool) -> _Layout:
+        key = self.list_key or ""
+        cases = case_form or self.context_form == "cases" or key.lower() == "cases"
+        return _Layout(key, "Media" if cases else None)
 
     def _not_vics(self, why: str) -> BankFormatError:
         return BankFormatError(f"{self.path.name}: not a VICS JSON file: {why}")
 
 
-def _build(event: str, value: Any, events: Iterator[_JsonEvent]) -> object:
-    """The whole JSON value that ``event`` begins, pulling the rest of it from ``events``."""
-    builder = ijson.ObjectBuilder()
-    depth = 0
-    while True:
-        builder.event(event, value)
-        if event in ("start_map", "start_array"):
-            depth += 1
-        elif event in ("end_map", "end_array"):
-            depth -= 1
-        if depth == 0:
-            built: object = builder.value
-            return built
-        _prefix, event, value = next(events)
+def _context_form(context: str) -> str | None:
+    """``...$metadata#Cases`` or ``...#Media`` (2.0 and 1.3 alike), else None."""
+    fragment = context.rpartition("#")[2].strip().lower()
+    return fragment if fragment in ("cases", "media") else None
 
 
-def _media_event(media: object, where: str) -> ImportEvent:
+def media_event(media: object, where: str) -> ImportEvent:
     """The entry one Media object makes, or why it cannot make one."""
     if not isinstance(media, dict):
         return RejectedLine(where, "not a Media object")
@@ -162,53 +283,73 @@ def _media_event(media: object, where: str) -> ImportEvent:
 def _media_signals(fields: dict[str, object]) -> _Signals:
     """Direct hash fields plus the known AlternativeHashes, deduplicated, in a fixed order."""
     found: dict[tuple[BankSignal, str], None] = {}
-    for name, kind in _DIRECT_SIGNALS:
-        _add_signal(found, kind, name, fields.get(name.lower()))
-    for hash_name, hash_value in _alternative_hashes(fields.get("alternativehashes")):
-        alternative = _ALTERNATIVE_SIGNALS.get(hash_name.lower())
-        if alternative is not None:  # other algorithms (vendor hashes) are not ours to keep
-            _add_signal(found, alternative, f"AlternativeHashes {hash_name}", hash_value)
-    return tuple(sorted(found, key=lambda signal: _SIGNAL_ORDER[signal[0]]))
+    for key, name, kind in _DIRECT_SIGNALS:
+        raw = fields.get(key)
+        if raw is not None and raw != "":
+            found[_signal(kind, name, raw)] = None
+    alternatives = fields.get("alternativehashes")
+    if alternatives is not None:
+        for item in alternatives if isinstance(alternatives, list) else [alternatives]:
+            if not isinstance(item, dict):
+                raise ValueError("AlternativeHashes: an item is not an object")
+            hash_name, raw = _alternative(item)
+            alternative = _ALTERNATIVE_SIGNALS.get(hash_name.lower())
+            if alternative is not None and raw is not None and raw != "":  # not vendor hashes
+                found[_signal(alternative, f"AlternativeHashes {hash_name}", raw)] = None
+    if len(found) < 2:
+        return tuple(found)
+    return tuple(sorted(found, key=_signal_rank))
 
 
-def _add_signal(
-    found: dict[tuple[BankSignal, str], None], kind: BankSignal, name: str, raw: object
-) -> None:
-    text = scalar_text(name, raw)
-    if text is None:
-        return  # an empty hash field just means the list has no such hash
+def _signal_rank(signal: tuple[BankSignal, str]) -> int:
+    return _SIGNAL_ORDER[signal[0]]
+
+
+def _alternative(item: dict[str, Any]) -> tuple[str, object]:
+    """(HashName, HashValue) of one AlternativeHashes item, its keys in any case."""
+    if "HashName" in item and "HashValue" in item:
+        name, raw = item["HashName"], item["HashValue"]
+    else:
+        pair = {str(key).lower(): value for key, value in item.items()}
+        name, raw = pair.get("hashname"), pair.get("hashvalue")
+    return (scalar_text("HashName", name) or "") if name is not None else "", raw
+
+
+def _signal(kind: BankSignal, name: str, raw: object) -> tuple[BankSignal, str]:
+    if not isinstance(raw, str):
+        raw = scalar_text(name, raw) or ""
+    pattern = _WELL_FORMED.get(kind)
+    if pattern is not None and pattern.fullmatch(raw):
+        return kind, raw.lower()  # the common case, without normalise_signal's general path
+    if kind is BankSignal.PHOTODNA:
+        checked_text(name, raw)
     try:
-        found[(kind, normalise_signal(kind, text))] = None
+        return kind, normalise_signal(kind, raw)
     except ValueError as error:
         raise ValueError(f"{name}: {error}") from None
 
 
-def _alternative_hashes(raw: object) -> Iterator[tuple[str, object]]:
-    """(HashName, HashValue) pairs of an AlternativeHashes list."""
-    if raw is None:
-        return
-    if not isinstance(raw, list):
-        raise ValueError("AlternativeHashes: not a list")
-    for item in raw:
-        if not isinstance(item, dict):
-            raise ValueError("AlternativeHashes: an item is not an object")
-        pair = {str(key).lower(): value for key, value in item.items()}
-        yield scalar_text("HashName", pair.get("hashname")) or "", pair.get("hashvalue")
-
-
 def _media_metadata(fields: dict[str, object]) -> EntryMetadata:
-    tags = split_tags(fields.get("tags"))
-    if _flag("IsDistributed", fields.get("isdistributed")):
+    get = fields.get
+    raw_tags = get("tags")
+    tags = () if raw_tags is None else tuple(checked_text("Tags", t) for t in split_tags(raw_tags))
+    distributed = get("isdistributed")
+    if distributed is not None and _flag("IsDistributed", distributed):
         tags += ("distributed",)
+    victim, offender = get("victimidentified"), get("offenderidentified")
     return EntryMetadata(
-        external_id=scalar_text("MediaID", fields.get("mediaid")),
-        category=scalar_text("Category", fields.get("category")),
-        series=scalar_text("Series", fields.get("series")),
-        victim_identified=_flag("VictimIdentified", fields.get("victimidentified")),
-        offender_identified=_flag("OffenderIdentified", fields.get("offenderidentified")),
-        tags=tuple(dict.fromkeys(tags)),  # lists repeat tags; one of each is enough
-        comments=scalar_text("Comments", fields.get("comments")),
+        external_id=_text("MediaID", get("mediaid")),
+        category=_text("Category", get("category")),
+        series=_text("Series", get("series")),
+        victim_identified=None if victim is None else _flag("VictimIdentified", victim),
+        offender_identified=None if offender is None else _flag("OffenderIdentified", offender),
+        tags=tuple(dict.fromkeys(tags)) if len(tags) > 1 else tags,  # one of each tag
+        comments=_text("Comments", get("comments")),
     )
+
+
+def _text(name: str, raw: object) -> str | None:
+    return None if raw is None else scalar_text(name, raw)
 
 
 def _flag(name: str, raw: object) -> bool | None:
