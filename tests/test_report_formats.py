@@ -167,7 +167,7 @@ def test_unreadable_files_have_no_hash_and_are_left_out(report_case: SqlCaseStor
 
 def _vics_media(store: SqlCaseStore) -> dict[int, dict[str, Any]]:
     document = json.loads(exported(store, ExportRequest(ReportFormat.VICS)))
-    (case,) = document["Cases"]
+    (case,) = document["value"]
     return {m["MediaID"]: m for m in case["Media"]}
 
 

@@ -128,7 +128,7 @@ def csv_rows(store: SqlCaseStore) -> dict[int, dict[str, str]]:
 
 def vics_media(store: SqlCaseStore) -> dict[int, dict[str, Any]]:
     document = json.loads(exported(store, ExportRequest(ReportFormat.VICS)))
-    (case,) = document["Cases"]
+    (case,) = document["value"]
     return {media["MediaID"]: media for media in case["Media"]}
 
 

@@ -1,5 +1,11 @@
 """The VICS case export: Project VIC data model 2.0, one case with its Media, streamed.
 
+It is the 2.0 case form that tools reading VICS look for: ``{"@odata.context":
+".../2.0.xml/US/$metadata#Cases", "value": [Case]}``, the Case holding ``CaseID``,
+``CaseNumber``, ``SourceApplicationName``, ``SourceApplicationVersion`` and ``Media``;
+MD5 and SHA1 in upper-case hex, and a numeric category as a number, as Project VIC
+writes them (see :mod:`clearsight.banks.formats.export`).
+
 A Media's ``Category``, ``Series`` and ``VictimIdentified`` come from the item's
 current human decision where it is final; one that awaits a second reviewer (the
 two-reviewer rule) gives none. Where no person's decision is final but the file's exact
@@ -20,6 +26,7 @@ from collections.abc import Iterable
 from pathlib import PurePath
 from typing import Any
 
+from clearsight.banks.formats.export import vics_category, vics_hex
 from clearsight.report.output import DigestingOutput
 from clearsight.report.request import ExportContext
 from clearsight.report.rows import ReportRow
@@ -41,7 +48,7 @@ def write_vics_case(rows: Iterable[ReportRow], context: ExportContext, out: Dige
     out.write(
         '{"@odata.context": '
         + json.dumps(VICS_CASES_CONTEXT)
-        + ', "Cases": [\n'
+        + ', "value": [\n'
         + json.dumps(case, ensure_ascii=False)[:-1]
         + ', "Media": ['
     )
@@ -62,9 +69,9 @@ def media_of(row: ReportRow) -> dict[str, Any] | None:
         return None
     media: dict[str, Any] = {"MediaID": row.item_id}
     if item.md5:
-        media["MD5"] = item.md5
+        media["MD5"] = vics_hex(item.md5)
     if item.sha1:
-        media["SHA1"] = item.sha1
+        media["SHA1"] = vics_hex(item.sha1)
     media.update(_categorisation(row))
     if item.size is not None:
         media["MediaSize"] = item.size
@@ -84,7 +91,10 @@ def media_of(row: ReportRow) -> dict[str, Any] | None:
 def _categorisation(row: ReportRow) -> dict[str, Any]:
     decision = row.final_decision
     if decision is not None:
-        found: dict[str, Any] = {"Category": decision.category, "IsPrecategorized": False}
+        found: dict[str, Any] = {
+            "Category": vics_category(decision.category),
+            "IsPrecategorized": False,
+        }
         if decision.series:
             found["Series"] = decision.series
         if decision.victim_flag is not None:
@@ -93,7 +103,8 @@ def _categorisation(row: ReportRow) -> dict[str, Any]:
     hit = row.bank_category
     if hit is None:
         return {"IsPrecategorized": False}
-    found = {"Category": hit.category, "IsPrecategorized": True}
+    category = None if hit.category is None else vics_category(hit.category)
+    found = {"Category": category, "IsPrecategorized": True}
     if hit.series:
         found["Series"] = hit.series
     if hit.victim_identified is not None:

@@ -4,7 +4,9 @@ Signal columns are ``pdq``, ``md5``, ``sha1``, ``sha256`` (and ``photodna``); me
 columns are optional. The delimiter is sniffed from the header line, so a TSV and a CSV
 need no flag. Rows are read one at a time, through :mod:`.text_lines` (any encoding,
 gzip, no line longer than its limit), and a row the csv module cannot read (a field
-over its 128 KiB limit) is rejected by its line, like any other bad row.
+over its 128 KiB limit) is rejected by its line, like any other bad row. A metadata
+cell loses the ``'`` clearsight's own export puts before formula-like text
+(see :mod:`.csv_cells`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import csv
 from collections.abc import Iterator
 from pathlib import Path
 
+from clearsight.banks.formats.csv_cells import unguarded_cell
 from clearsight.banks.formats.errors import BankFormatError
 from clearsight.banks.formats.field_limits import checked_text
 from clearsight.banks.formats.text_lines import BoundedLines, open_bank_text
@@ -81,9 +84,9 @@ def _entry(row: dict[str, str | None], signal_columns: list[str], where: str) ->
             external_id=_text(row, "external_id"),
             category=_text(row, "category"),
             series=_text(row, "series"),
-            victim_identified=parse_flag(row.get("victim_identified")),
-            offender_identified=parse_flag(row.get("offender_identified")),
-            tags=split_tags(row.get("tags")),
+            victim_identified=parse_flag(_text(row, "victim_identified")),
+            offender_identified=parse_flag(_text(row, "offender_identified")),
+            tags=split_tags(_text(row, "tags")),
             comments=_text(row, "comments"),
             date=_text(row, "date"),
         )
@@ -106,5 +109,5 @@ def split_tags(value: object) -> tuple[str, ...]:
 
 
 def _text(row: dict[str, str | None], column: str) -> str | None:
-    value = (row.get(column) or "").strip()
+    value = unguarded_cell((row.get(column) or "").strip())
     return checked_text(column, value) or None
