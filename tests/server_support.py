@@ -282,6 +282,14 @@ def case(
     yield from open_review_case(request.param, tmp_path, scanned, folder)
 
 
+def resident_kib(pid: int) -> int:
+    """A process's resident memory (VmRSS), in KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError(f"no VmRSS for process {pid}")
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -295,6 +303,15 @@ def serving(
 ) -> Iterator[str]:
     """``clearsight serve`` in its own process until the block ends; yields its URL.
     ``tls``: the server speaks HTTPS, with a certificate this context trusts."""
+    with serving_process(case, log, *options, tls=tls) as (base, _):
+        yield base
+
+
+@contextmanager
+def serving_process(
+    case: Path, log: Path, *options: str, tls: ssl.SSLContext | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Like :func:`serving`, and yields the server's process too."""
     scheme = "https" if tls else "http"
     port = free_port()
     with log.open("w") as output:
@@ -314,7 +331,7 @@ def serving(
                     assert server.poll() is None, log.read_text()
                     assert time.monotonic() < deadline, log.read_text()
                     time.sleep(0.2)
-            yield base
+            yield base, server
         finally:
             server.terminate()
             try:

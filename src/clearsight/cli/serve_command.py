@@ -2,8 +2,12 @@
 
 It binds 127.0.0.1 unless told otherwise. Cookies are Secure when the server speaks
 TLS itself (``--tls-cert``/``--tls-key``) or sits behind a TLS proxy
-(``--behind-tls-proxy``). Uvicorn's access log is replaced by one that prints paths
-without query strings (:mod:`clearsight.server.access_log`).
+(``--behind-tls-proxy``). Only behind a proxy, and only from the proxy's own address
+(``--proxy-address``), does the server believe ``X-Forwarded-For`` and
+``X-Forwarded-Proto``: otherwise anyone could name any address, to escape the sign-in
+brake that counts failures per address and to forge the audit log. Uvicorn's access
+log is replaced by one that prints paths without query strings
+(:mod:`clearsight.server.access_log`).
 """
 
 from __future__ import annotations
@@ -39,7 +43,18 @@ DEFAULT_PORT = 8730
 @click.option(
     "--behind-tls-proxy",
     is_flag=True,
-    help="A TLS proxy in front serves HTTPS: mark cookies Secure.",
+    help="A TLS proxy in front serves HTTPS: mark cookies Secure, and take the client's "
+    "address from the proxy's X-Forwarded-For.",
+)
+@click.option(
+    "--proxy-address",
+    "proxy_addresses",
+    multiple=True,
+    default=("127.0.0.1",),
+    show_default=True,
+    metavar="ADDRESS",
+    help="With --behind-tls-proxy: the address (or network, as 10.0.0.0/24) the proxy "
+    "connects from; forwarded headers from any other are ignored. Repeat for several.",
 )
 @click.option(
     "--banks",
@@ -60,6 +75,7 @@ def serve(
     tls_cert: Path | None,
     tls_key: Path | None,
     behind_tls_proxy: bool,
+    proxy_addresses: tuple[str, ...],
     banks_url: str | None,
     category_scheme: Path | None,
 ) -> int:
@@ -78,6 +94,7 @@ def serve(
     """
     if (tls_cert is None) != (tls_key is None):
         raise UserError("give both --tls-cert and --tls-key, or neither")
+    trusted = _proxies(proxy_addresses) if behind_tls_proxy else []
     try:
         import uvicorn
 
@@ -111,6 +128,9 @@ def serve(
             port=port,
             access_log=False,
             server_header=False,
+            # Uvicorn believes forwarded headers from 127.0.0.1 unless told not to.
+            proxy_headers=behind_tls_proxy,
+            forwarded_allow_ips=trusted or None,
             ssl_certfile=str(tls_cert) if tls_cert else None,
             ssl_keyfile=str(tls_key) if tls_key else None,
             log_level="info",
@@ -118,6 +138,19 @@ def serve(
     finally:
         store.close()
     return 0
+
+
+def _proxies(addresses: tuple[str, ...]) -> list[str]:
+    """The proxy addresses as uvicorn takes them, each checked to be one."""
+    checked = []
+    for address in addresses:
+        try:
+            checked.append(str(ipaddress.ip_network(address.strip(), strict=False)))
+        except ValueError:
+            raise UserError(
+                f"--proxy-address {address[:80]!r}: expected an IP address or network"
+            ) from None
+    return checked
 
 
 def _loopback(host: str) -> bool:

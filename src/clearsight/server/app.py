@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from importlib import resources
 
+from anyio import CapacityLimiter
 from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
@@ -62,6 +63,7 @@ def create_app(store: SqlCaseStore, config: ServerConfig | None = None) -> FastA
         openapi_url=None,
     )
     app.state.services = ReviewServices.build(store, config)
+    app.state.password_checks = CapacityLimiter(config.password_checks)
     for router in ROUTERS:
         app.include_router(router)
     static = resources.files("clearsight.server").joinpath("static")

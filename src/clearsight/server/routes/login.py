@@ -3,6 +3,8 @@
 The answer to a failed sign-in is the same whether the name exists, the password is
 wrong or the account is disabled (and takes as long: see
 :mod:`clearsight.review.accounts`). Too many failures answer 429 with Retry-After.
+Only a few sign-ins check a password at once, the others queue: each Argon2 check
+holds 64 MiB, and a crowd of sign-ins must not take the server's memory with it.
 The login form has no session yet, so it carries a CSRF token of its own, checked
 against a cookie set with the form (double submit): no other site can sign a browser
 in to an account of its choosing.
@@ -15,6 +17,7 @@ import math
 import secrets
 from typing import Annotated
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
@@ -137,7 +140,9 @@ async def logout_api(request: Request, viewer: Annotated[Viewer, Depends(SIGNED_
 async def _login(request: Request, name: str, password: str) -> LoginResult:
     address = request.client.host if request.client else "unknown"
     sessions = services_of(request).sessions
-    return await run_in_threadpool(sessions.login, name, password, address)
+    # A few password checks at a time (see ServerConfig.password_checks).
+    checks: CapacityLimiter = request.app.state.password_checks
+    return await to_thread.run_sync(sessions.login, name, password, address, limiter=checks)
 
 
 async def _logout(request: Request) -> None:
