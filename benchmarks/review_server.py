@@ -94,6 +94,15 @@ def _free_port() -> int:
 
 @contextmanager
 def served(where: list[str], scratch: Path) -> Iterator[str]:
+    with server_process(where, scratch) as (base, _):
+        yield base
+
+
+@contextmanager
+def server_process(
+    where: list[str], scratch: Path
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """``clearsight serve`` on ``where`` until the block ends: its URL and process."""
     port = _free_port()
     log_path = scratch / f"server-{port}.log"
     with log_path.open("w") as output:
@@ -114,7 +123,7 @@ def served(where: list[str], scratch: Path) -> Iterator[str]:
                     if server.poll() is not None or time.monotonic() > deadline:
                         raise SystemExit(f"server did not start:\n{log_path.read_text()}") from None
                     time.sleep(0.2)
-            yield base
+            yield base, server
         finally:
             server.terminate()
             server.wait(timeout=30)

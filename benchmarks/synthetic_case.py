@@ -28,6 +28,7 @@ from clearsight.store.models import (
     Signal,
     StackRow,
 )
+from clearsight.store.paths import path_values
 from clearsight.store.review_models import AccountRow, DecisionRow
 from clearsight.store.sql import SqlCaseStore
 
@@ -47,11 +48,13 @@ def fill_case(
     seed: int = 7,
     reviewers: Sequence[str] = ("bench-reviewer",),
     password: str = "benchmark passphrase",
+    source_root: str = "/bench/evidence",
 ) -> None:
     """Fill a fresh case store with ``size`` synthetic items (see the module docstring).
-    Accounts ``reviewers`` (role reviewer) sign in with ``password``."""
+    Accounts ``reviewers`` (role reviewer) sign in with ``password``. Item ``i`` is at
+    :func:`item_path` under ``source_root``."""
     rng = random.Random(seed)
-    source = store.open_source("/bench/evidence")
+    source = store.open_source(source_root)
     password_hash = CHEAP_HASHER.hash(password)
     with store.engine.begin() as connection:
         connection.execute(
@@ -87,6 +90,11 @@ def fill_case(
             _insert_batch(connection, source, ids, series_count, rng)
 
 
+def item_path(i: int) -> str:
+    """Where item ``i`` is, relative to its source."""
+    return f"dir{i % 997:03}/file{i:07}.jpg"
+
+
 def _stack_of(i: int) -> int | None:
     """The stack id of item ``i``: pairs (i, i + 1) starting where i % 50 is in STACK_AT."""
     for first in STACK_AT:
@@ -107,7 +115,7 @@ def _insert_batch(
         items.append(
             {
                 "id": i, "source_id": source, "scan_id": 1,
-                "path": f"dir{i % 997:03}/file{i:07}.jpg", "size": 100_000 + i % 5000,
+                **path_values(item_path(i)), "size": 100_000 + i % 5000,
                 "mtime": 1.7e9 + i, "media_type": "image/jpeg", "kind": "image",
                 "width": 1024, "height": 768, "orientation": 1,
             }
