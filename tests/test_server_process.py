@@ -267,6 +267,9 @@ def test_serve_refuses_a_proxy_address_that_is_not_one(tmp_path: Path) -> None:
     )
     assert refused.returncode == 2
     assert "--proxy-address 'proxy.lab'" in refused.stderr
+    alone = run_cli("serve", "--case", tmp_path, "--proxy-address", "10.0.0.5")
+    assert alone.returncode == 2
+    assert "--proxy-address is for --behind-tls-proxy" in alone.stderr
 
 
 def test_twenty_sign_ins_at_once_keep_the_server_small(case: Path, tmp_path: Path) -> None:

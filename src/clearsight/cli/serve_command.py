@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from clearsight.cli.case_database import case_or_database, open_case_or_database
 from clearsight.errors import DependencyError, UserError
@@ -94,6 +95,9 @@ def serve(
     """
     if (tls_cert is None) != (tls_key is None):
         raise UserError("give both --tls-cert and --tls-key, or neither")
+    named = click.get_current_context().get_parameter_source("proxy_addresses")
+    if not behind_tls_proxy and named is ParameterSource.COMMANDLINE:
+        raise UserError("--proxy-address is for --behind-tls-proxy: give both, or neither")
     trusted = _proxies(proxy_addresses) if behind_tls_proxy else []
     try:
         import uvicorn
