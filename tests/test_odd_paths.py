@@ -396,3 +396,11 @@ def _zeros_sha256(size: int) -> str:
     for _ in range(size // len(block)):
         digest.update(block)
     return digest.hexdigest()
+
+
+def test_a_missing_source_is_named_in_its_display_form(tmp_path: Path) -> None:
+    missing = os.fsdecode(os.path.join(os.fsencode(tmp_path), b"caf\xe9\x1b[2J"))
+    result = run_cli("scan", missing, "--case", tmp_path / "case")
+    assert result.returncode == 2
+    assert "caf\\xe9\\x1b[2J" in result.stderr and "\x1b" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

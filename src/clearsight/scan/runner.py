@@ -31,6 +31,7 @@ from pebble import ProcessExpired, ProcessPool
 
 from clearsight.cores import available_cores
 from clearsight.errors import UserError
+from clearsight.file_paths import display_path
 from clearsight.media.decode import DecodeLimits
 from clearsight.media.sniff import MediaKind
 from clearsight.scan.fingerprint import FingerprintOptions, fingerprint_file, unreadable
@@ -104,7 +105,7 @@ def check_sources(paths: Sequence[Path]) -> None:
     """Raise :class:`UserError` naming the first path that does not exist."""
     for path in paths:
         if not path.exists() and not path.is_symlink():
-            raise UserError(f"no such file or folder: {path}")
+            raise UserError(f"no such file or folder: {display_path(os.fspath(path))}")
 
 
 class _Recorder:
