@@ -104,7 +104,7 @@ class _Utf8OrLegacy(_Decoder):
         try:
             self._utf8.decode(raw, final=not raw)
         except UnicodeDecodeError as error:
-            if self._seen_utf8:
+            if self._seen_utf8 or not raw[: error.start].isascii():
                 raise BankFormatError(
                     f"{self.name}: mixes UTF-8 with another encoding near byte "
                     f"{self.offset + error.start}; save it as UTF-8"

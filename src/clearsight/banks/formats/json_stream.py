@@ -30,7 +30,7 @@ from clearsight.banks.formats.errors import BankFormatError
 from clearsight.banks.formats.field_limits import checked_text
 
 MAX_DEPTH = 64  # VICS nests 7 deep at most (Cases, Media, MediaFiles); StopNCII 4
-MAX_STRING_BYTES = 16 * 1024 * 1024
+MAX_STRING_BYTES = 64 * 1024 * 1024
 READ_SIZE = 256 * 1024  # what ijson asks for at a time
 
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
