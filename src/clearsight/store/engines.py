@@ -28,6 +28,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, ExceptionContext, make_url
 
@@ -116,11 +118,28 @@ def schema_lock(engine: Engine) -> Iterator[None]:
                 del _held[key]
 
 
-def upgrade_to_head(engine: Engine, migrations: Path) -> None:
-    """Bring the database to the newest revision of the Alembic tree in ``migrations``."""
+def upgrade_to_head(
+    engine: Engine, migrations: Path, version_table: str = "alembic_version"
+) -> None:
+    """Bring the database to the newest revision of the Alembic tree in ``migrations``
+    (whose ``env.py`` keeps its history in ``version_table``).
+
+    A store already at the newest revision is only read, so opening it never waits for
+    a writer. Otherwise the upgrade runs under :func:`schema_lock`, and on SQLite in
+    one transaction that holds the write lock: Python's driver would commit each
+    ``CREATE TABLE`` on its own, and a full disk or a kill part-way through would leave
+    tables without the revision that says they exist.
+    """
     config = Config()
     config.set_main_option("script_location", str(migrations))
+    heads = set(ScriptDirectory.from_config(config).get_heads())
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"version_table": version_table})
+        if set(context.get_current_heads()) == heads:
+            return
     with schema_lock(engine), engine.begin() as connection:
+        if connection.dialect.name == "sqlite":
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
 
