@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 DEFAULT_PDQ_THRESHOLD = 31
@@ -72,3 +73,9 @@ class BankEntrySignal(BankBase):
     bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     value: Mapped[str] = mapped_column(Text)
+
+
+# The tables themselves, for the bulk statements of an import (Core, not the ORM).
+BANKS = cast(Table, Bank.__table__)
+ENTRIES = cast(Table, BankEntry.__table__)
+SIGNALS = cast(Table, BankEntrySignal.__table__)

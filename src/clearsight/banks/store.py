@@ -13,7 +13,8 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -21,11 +22,17 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 import platformdirs
-from sqlalchemy import Engine, create_engine, delete, func, select
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from clearsight.banks.entry_upsert import FEATURES_KIND as FEATURES_KIND
+from clearsight.banks.entry_upsert import PDQ_VARIANT_PREFIX as PDQ_VARIANT_PREFIX
+from clearsight.banks.entry_upsert import EntryUpsert
+from clearsight.banks.entry_upsert import ImportReport as ImportReport
+from clearsight.banks.entry_upsert import identity_of as identity_of
 from clearsight.banks.models import (
+    BANKS,
     DEFAULT_PDQ_THRESHOLD,
     Bank,
     BankEntry,
@@ -36,20 +43,22 @@ from clearsight.banks.records import (
     EntryMetadata,
     ImportedEntry,
     ImportEvent,
+    NotImportable,
     RejectedLine,
 )
+from clearsight.banks.write_lock import import_transaction
 from clearsight.errors import DependencyError, UserError
-from clearsight.store.engines import sqlite_engine, upgrade_to_head, utc_now
+from clearsight.store.engines import sqlite_engine, upgrade_to_head, url_engine, utc_now
 
 BANKS_DATABASE = "banks.sqlite"
 _MIGRATIONS = Path(__file__).with_name("migrations")
 _BATCH = 1000
+# Entries per batch of an import: big enough that each statement's fixed cost vanishes,
+# small enough that a batch's rows and its IN lists stay a few megabytes.
+_IMPORT_BATCH = 5000
+_VERSION_TABLE = "clearsight_banks_version"  # as migrations/env.py names it
 _PDQ_PAGE = 50_000  # rows per query when reading PDQ codes: about 6 MB of strings
 _PDQ_WORDS = 4  # a 256-bit PDQ hash as big-endian 64-bit words
-_KEPT_REJECTIONS = 20
-# Signal kinds for what only own banks hold: ``pdq:<variant>`` and packed features.
-PDQ_VARIANT_PREFIX = "pdq:"
-FEATURES_KIND = "orb"
 
 
 def clearsight_home() -> Path:
@@ -115,36 +124,20 @@ class BankHit:
     metadata: EntryMetadata
 
 
-@dataclass
-class ImportReport:
-    """What an import did. ``rejected`` keeps the first reasons; ``rejected_count`` all."""
-
-    added: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    removed: int = 0
-    rejected_count: int = 0
-    rejected: list[RejectedLine] = field(default_factory=list)
-
-    def reject(self, line: RejectedLine) -> None:
-        self.rejected_count += 1
-        if len(self.rejected) < _KEPT_REJECTIONS:
-            self.rejected.append(line)
-
-
 class BankStore:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         try:
-            upgrade_to_head(engine, _MIGRATIONS)
+            upgrade_to_head(engine, _MIGRATIONS, version_table=_VERSION_TABLE)
         except SQLAlchemyError as exc:
-            raise DependencyError(f"cannot open the bank store {engine.url!r}: {exc}") from exc
+            name = engine.url.render_as_string(hide_password=True)
+            raise DependencyError(f"cannot open the bank store {name}: {exc}") from exc
 
     @classmethod
     def open(cls, url: str | None = None) -> BankStore:
         """Open the store at ``url``, or the default SQLite file under CLEARSIGHT_HOME."""
         if url:
-            return cls(create_engine(url))
+            return cls(url_engine(url))
         home = clearsight_home()
         home.mkdir(parents=True, exist_ok=True)
         return cls(sqlite_engine(home / BANKS_DATABASE))
@@ -351,29 +344,21 @@ class BankStore:
         stop_on_error: bool,
         file_name: str,
     ) -> ImportReport:
-        """Upsert ``events`` into bank ``name`` (created if new), in one transaction."""
+        """Upsert ``events`` into bank ``name`` (created if new), in one transaction.
+
+        The events are read in batches of ``_IMPORT_BATCH``, so memory stays bounded
+        however long the file; a rejected line with ``stop_on_error``, a broken file or a
+        failing database rolls the whole import back. The transaction holds the bank's
+        write lock from its start (see :mod:`clearsight.banks.write_lock`).
+        """
         report = ImportReport()
-        with Session(self._engine) as session, session.begin():
-            bank = session.scalar(select(Bank).where(Bank.name == name))
-            created = bank is None
-            if bank is None:
-                bank = self._new_bank(session, name, settings)
-            for batch in _batches(events, _BATCH):
-                entries: list[ImportedEntry] = []
-                for item in batch:
-                    if isinstance(item, RejectedLine):
-                        if stop_on_error:
-                            where = " ".join(part for part in (file_name, item.where) if part)
-                            raise UserError(f"{where}: {item.reason}")
-                        report.reject(item)
-                    else:
-                        entries.append(item)
-                _apply(session, bank.id, entries, report)
-            if report.added or report.updated or report.removed:
-                bank.updated_at = utc_now()
-                if not created:  # a bank is born at revision 1, with its first import
-                    # In SQL, so that two imports at once cannot both write the same number.
-                    bank.revision = Bank.revision + 1
+        with self._engine.connect() as connection, import_transaction(connection, name):
+            bank_id, created = _bank_for_import(connection, name, settings)
+            upsert = EntryUpsert(connection, bank_id, report)
+            for batch in _read_ahead(_batches(events, _IMPORT_BATCH)):
+                upsert.apply(_accepted(batch, report, stop_on_error, file_name))
+            if report.changed:
+                _mark_changed(connection, bank_id, bump_revision=not created)
         return report
 
     def update_settings(
@@ -433,22 +418,6 @@ class BankStore:
             session.execute(delete(Bank).where(Bank.id == bank.id))
             return entries or 0
 
-    def _new_bank(self, session: Session, name: str, settings: BankSettings) -> Bank:
-        now = utc_now()
-        bank = Bank(
-            name=name,
-            source=settings.source,
-            description=settings.description,
-            enabled=True,
-            allow=settings.allow,
-            pdq_threshold=settings.pdq_threshold,
-            created_at=now,
-            updated_at=now,
-        )
-        session.add(bank)
-        session.flush()
-        return bank
-
     def _bank(self, session: Session, name: str) -> Bank:
         bank = session.scalar(select(Bank).where(Bank.name == name))
         if bank is None:
@@ -501,92 +470,6 @@ def _pdq_words(values: Sequence[str]) -> npt.NDArray[np.uint64]:
     return raw.astype(np.uint64).reshape(len(values), _PDQ_WORDS)
 
 
-def identity_of(entry: ImportedEntry) -> str:
-    """How an entry is recognised on re-import: its list's id, or else its signals."""
-    if entry.metadata.external_id:
-        return f"id:{entry.metadata.external_id}"
-    return "sig:" + "|".join(sorted(f"{kind.value}:{value}" for kind, value in entry.signals))
-
-
-def _apply(
-    session: Session, bank_id: int, entries: Sequence[ImportedEntry], report: ImportReport
-) -> None:
-    latest: dict[str, ImportedEntry] = {}
-    for entry in entries:
-        latest[identity_of(entry)] = entry  # the last word in a file wins
-    existing = {
-        row.identity: row
-        for row in session.scalars(
-            select(BankEntry).where(BankEntry.bank_id == bank_id, BankEntry.identity.in_(latest))
-        )
-    }
-    stored_signals: dict[int, set[tuple[str, str]]] = {}
-    if existing:
-        for entry_id, kind, value in session.execute(
-            select(BankEntrySignal.entry_id, BankEntrySignal.kind, BankEntrySignal.value).where(
-                BankEntrySignal.entry_id.in_([row.id for row in existing.values()])
-            )
-        ):
-            stored_signals.setdefault(entry_id, set()).add((kind, value))
-    for identity, entry in latest.items():
-        row = existing.get(identity)
-        if entry.remove:
-            if row is not None:
-                session.execute(delete(BankEntrySignal).where(BankEntrySignal.entry_id == row.id))
-                session.delete(row)
-                report.removed += 1
-            continue
-        values = _entry_values(entry)
-        signals = _signal_rows(entry)
-        if row is None:
-            row = BankEntry(bank_id=bank_id, identity=identity, **values)
-            session.add(row)
-            session.flush()
-            _add_signals(session, bank_id, row.id, signals)
-            report.added += 1
-        elif _metadata_of(row) == entry.metadata and stored_signals.get(row.id, set()) == signals:
-            report.unchanged += 1
-        else:
-            for key, value in values.items():
-                setattr(row, key, value)
-            session.execute(delete(BankEntrySignal).where(BankEntrySignal.entry_id == row.id))
-            _add_signals(session, bank_id, row.id, signals)
-            report.updated += 1
-    session.flush()
-
-
-def _signal_rows(entry: ImportedEntry) -> set[tuple[str, str]]:
-    """Every (kind, value) row an entry is stored as."""
-    rows = {(kind.value, value) for kind, value in entry.signals}
-    rows.update((PDQ_VARIANT_PREFIX + name, value) for name, value in entry.pdq_variants)
-    if entry.features is not None:
-        rows.add((FEATURES_KIND, entry.features))
-    return rows
-
-
-def _add_signals(
-    session: Session, bank_id: int, entry_id: int, signals: set[tuple[str, str]]
-) -> None:
-    session.add_all(
-        BankEntrySignal(entry_id=entry_id, bank_id=bank_id, kind=kind, value=value)
-        for kind, value in sorted(signals)
-    )
-
-
-def _entry_values(entry: ImportedEntry) -> dict[str, Any]:
-    meta = entry.metadata
-    return {
-        "external_id": meta.external_id,
-        "category": meta.category,
-        "series": meta.series,
-        "victim_identified": meta.victim_identified,
-        "offender_identified": meta.offender_identified,
-        "tags": json.dumps(list(meta.tags)) if meta.tags else None,
-        "comments": meta.comments,
-        "date": meta.date,
-    }
-
-
 def _metadata_of(row: BankEntry) -> EntryMetadata:
     return EntryMetadata(
         external_id=row.external_id,
@@ -598,6 +481,77 @@ def _metadata_of(row: BankEntry) -> EntryMetadata:
         comments=row.comments,
         date=row.date,
     )
+
+
+def _bank_for_import(connection: Connection, name: str, settings: BankSettings) -> tuple[int, bool]:
+    """The id of bank ``name``, made with ``settings`` if new, and whether it is new."""
+    bank_id = connection.scalar(select(BANKS.c.id).where(BANKS.c.name == name))
+    if bank_id is not None:
+        return bank_id, False
+    now = utc_now()
+    made = connection.scalar(
+        insert(BANKS)
+        .values(
+            name=name,
+            source=settings.source,
+            description=settings.description,
+            enabled=True,
+            allow=settings.allow,
+            pdq_threshold=settings.pdq_threshold,
+            created_at=now,
+            updated_at=now,
+        )
+        .returning(BANKS.c.id)
+    )
+    assert made is not None
+    return made, True
+
+
+def _mark_changed(connection: Connection, bank_id: int, *, bump_revision: bool) -> None:
+    """Stamp a bank whose entries changed; bump its revision unless it was just born
+    (at revision 1, with its first import). In SQL, so no two imports write one number."""
+    values: dict[str, Any] = {"updated_at": utc_now()}
+    if bump_revision:
+        values["revision"] = BANKS.c.revision + 1
+    connection.execute(update(BANKS).where(BANKS.c.id == bank_id).values(values))
+
+
+def _accepted(
+    batch: list[ImportEvent], report: ImportReport, stop_on_error: bool, file_name: str
+) -> list[ImportedEntry]:
+    """The entries of a batch; rejected lines are reported, or stop the import."""
+    entries: list[ImportedEntry] = []
+    for item in batch:
+        if isinstance(item, NotImportable):  # a kind not kept, counted: never an error
+            report.not_importable[item.kind] = report.not_importable.get(item.kind, 0) + item.count
+        elif isinstance(item, RejectedLine):
+            if stop_on_error:
+                where = " ".join(part for part in (file_name, item.where) if part)
+                raise UserError(f"{where}: {item.reason}")
+            report.reject(item)
+        else:
+            entries.append(item)
+    return entries
+
+
+def _read_ahead(batches: Iterator[list[ImportEvent]]) -> Iterator[list[ImportEvent]]:
+    """The batches of ``batches``, the next one parsed in a thread while this one is written.
+
+    Parsing is Python; writing is mostly SQLite's C code, which releases the GIL, so on
+    two cores the two overlap. One batch ahead at most, so memory stays bounded; an
+    error in the parser is raised here, at the batch it stopped.
+    """
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bank-parse") as parser:
+        try:
+            pending = parser.submit(next, batches, None)
+            while (batch := pending.result()) is not None:
+                pending = parser.submit(next, batches, None)
+                yield batch
+        finally:
+            parser.shutdown(wait=True, cancel_futures=True)
+            close = getattr(batches, "close", None)
+            if close is not None:
+                close()
 
 
 def _batches(events: Iterable[ImportEvent], size: int) -> Iterator[list[ImportEvent]]:

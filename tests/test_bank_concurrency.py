@@ -1,0 +1,131 @@
+"""Bank commands at the same time as a large ``clearsight bank import``, as users run them.
+
+While one import holds the bank store's write lock, readers (``bank list``, ``bank show``)
+see the last committed state and exit 0, and a second import waits for the lock and
+succeeds, or gives up with one line and exit 3; either way nothing is lost or half-made.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from .conftest import CLEARSIGHT, empty_postgres, run_cli
+
+BIG = 300_000  # rows: several seconds of import, so the other commands overlap it
+SMALL = 2_000
+
+
+def pdq_csv(path: Path, rows: int, seed: int) -> Path:
+    rng = random.Random(seed)
+    lines = [f"{rng.getrandbits(256):064x},test-category-1" for _ in range(rows)]
+    path.write_text("pdq,category\n" + "\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def wait_until(started: Callable[[], bool], process: subprocess.Popen[str]) -> None:
+    """Wait for the import to be writing (and fail if it ends first)."""
+    deadline = time.monotonic() + 120
+    while not started():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, "the import never started writing"
+        time.sleep(0.05)
+
+
+def sqlite_writing(home: Path) -> Callable[[], bool]:
+    """True once someone holds the store's write lock (a write cannot start at once)."""
+
+    def held() -> bool:
+        if not (home / "banks.sqlite").is_file():
+            return False
+        probe = sqlite3.connect(home / "banks.sqlite", timeout=0)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:
+            return True
+        finally:
+            probe.close()
+        return False
+
+    return held
+
+
+def postgres_writing(url: str) -> Callable[[], bool]:
+    def held() -> bool:
+        engine = create_engine(url)
+        try:
+            with engine.connect() as connection:
+                count = connection.scalar(
+                    text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+                )
+        finally:
+            engine.dispose()
+        return bool(count)
+
+    return held
+
+
+@pytest.mark.parametrize(
+    "database", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_readers_and_a_second_writer_during_an_import(
+    tmp_path: Path, clearsight_home: Path, database: str
+) -> None:
+    env = dict(os.environ)
+    if database == "postgresql":
+        env["CLEARSIGHT_BANKS"] = empty_postgres()
+        writing = postgres_writing(env["CLEARSIGHT_BANKS"])
+    else:
+        writing = sqlite_writing(clearsight_home)
+    extra = {k: v for k, v in env.items() if k == "CLEARSIGHT_BANKS"}
+    small = pdq_csv(tmp_path / "small.csv", SMALL, seed=1)
+    assert run_cli("bank", "import", "small", small, env=extra).returncode == 0
+    big = pdq_csv(tmp_path / "big.csv", BIG, seed=2)
+    other = pdq_csv(tmp_path / "other.csv", SMALL, seed=3)
+
+    with subprocess.Popen(
+        [str(CLEARSIGHT), "bank", "import", "big", str(big), "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as importer:
+        try:
+            wait_until(writing, importer)
+            listed = run_cli("bank", "list", "--json", env=extra)
+            shown = run_cli("bank", "show", "small", "--json", env=extra)
+            still_importing = importer.poll() is None
+            second = run_cli("bank", "import", "other", other, "--json", env=extra, timeout=600)
+            out, err = importer.communicate(timeout=600)
+        finally:
+            importer.kill()
+
+    assert listed.returncode == 0 and "Traceback" not in listed.stderr, listed.stderr
+    assert shown.returncode == 0 and "Traceback" not in shown.stderr, shown.stderr
+    assert still_importing, "the import ended before the readers did: make BIG larger"
+    # Readers saw the last committed state: the small bank, not a half-made big one.
+    assert [(b["name"], b["entries"]) for b in json.loads(listed.stdout)] == [("small", SMALL)]
+    assert json.loads(shown.stdout)["entries"] == SMALL
+
+    assert importer.returncode == 0, err
+    assert json.loads(out)["added"] == BIG
+    if second.returncode == 0:  # it waited for the lock
+        assert json.loads(second.stdout)["added"] == SMALL
+    else:  # it gave up waiting: one line, exit 3, nothing written
+        assert second.returncode == 3, second.stderr
+        assert len(second.stderr.strip().splitlines()) == 1, second.stderr
+        assert "busy" in second.stderr and "Traceback" not in second.stderr
+    final = json.loads(run_cli("bank", "list", "--json", env=extra).stdout)
+    expected = {"small": SMALL, "big": BIG}
+    if second.returncode == 0:
+        expected["other"] = SMALL
+    assert {b["name"]: b["entries"] for b in final} == expected
