@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,15 @@ from clearsight.banks.formats.delimited import parse_delimited
 from clearsight.banks.formats.errors import BankFormatError
 from clearsight.banks.formats.plain_text import parse_plain_text
 from clearsight.banks.formats.reader import BankFormat, detect_format
-from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry, RejectedLine
-from clearsight.banks.store import BankSettings, BankStore
+from clearsight.banks.records import (
+    BankSignal,
+    EntryMetadata,
+    ImportedEntry,
+    ImportEvent,
+    RejectedLine,
+)
+from clearsight.banks.store import BankSettings, BankStore, ImportReport
+from clearsight.errors import UserError
 
 from .conftest import empty_postgres, run_cli
 
@@ -246,3 +254,77 @@ def test_bank_store_on_postgresql(tmp_path: Path) -> None:
     assert entries[0].metadata.victim_identified is True
     assert store.summary("pg-list").signals == {"md5": 3, "pdq": 1, "sha1": 1, "sha256": 1}
     store.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def bank_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BankStore]:
+    """A fresh bank store on each real database engine."""
+    url = f"sqlite:///{tmp_path / 'banks.sqlite'}" if request.param == "sqlite" else None
+    store = BankStore.open(url or empty_postgres())
+    yield store
+    store.close()
+
+
+def numbered(count: int, category: str = "test-category-1") -> list[ImportedEntry]:
+    """``count`` entries known by their hashes alone (no external id)."""
+    return [
+        ImportedEntry(((BankSignal.MD5, hex_of(f"entry-{n}")),), EntryMetadata(category=category))
+        for n in range(count)
+    ]
+
+
+def load(store: BankStore, name: str, events: Iterable[ImportEvent]) -> ImportReport:
+    return store.import_entries(name, events, BankSettings(), stop_on_error=True, file_name="f")
+
+
+def test_large_imports_span_batches_with_the_same_semantics(bank_store: BankStore) -> None:
+    """More entries than one batch holds: repeats across batches, re-import, update,
+    removal and a stop on error all behave as in one small batch."""
+    count = 12_000  # more than two of the store's batches
+    entries = numbered(count)
+    repeated = [*entries, entries[0], entries[1]]  # identities seen in an earlier batch
+    first = load(bank_store, "big", repeated)
+    assert (first.added, first.unchanged) == (count, 2)
+    assert (bank_store.summary("big").entries, bank_store.summary("big").revision) == (count, 1)
+
+    again = load(bank_store, "big", entries)
+    assert (again.added, again.updated, again.unchanged) == (0, 0, count)
+    assert bank_store.summary("big").revision == 1  # nothing changed, so no new revision
+
+    newer = numbered(count, category="test-category-2")[:7000] + entries[7000:]
+    gone = [ImportedEntry(entry.signals, remove=True) for entry in entries[:10]]
+    update = load(bank_store, "big", [*newer, *gone])
+    assert (update.updated, update.unchanged, update.removed) == (7000, count - 7000, 10)
+    summary = bank_store.summary("big")
+    assert (summary.entries, summary.signals, summary.revision) == (
+        count - 10,
+        {"md5": count - 10},
+        2,
+    )
+    stored = {e.signals: e.metadata.category for e in bank_store.iter_entries("big")}
+    assert stored[entries[10].signals] == "test-category-2"
+    assert stored[entries[7000].signals] == "test-category-1"
+
+    late_error = [*numbered(count + 5)[count:], *numbered(8000), RejectedLine("line 9", "bad")]
+    with pytest.raises(UserError, match="f line 9: bad"):
+        load(bank_store, "big", late_error)
+    with pytest.raises(UserError, match="f line 9: bad"):
+        load(bank_store, "new", late_error)
+    after = bank_store.summary("big")
+    assert (after.entries, after.revision) == (count - 10, 2)  # nothing of it was kept
+    assert [s.name for s in bank_store.summaries()] == ["big"]
+
+
+def test_own_bank_entries_keep_variants_and_features(bank_store: BankStore) -> None:
+    """The bulk path stores what ``bank add`` gives: PDQ variants and packed features."""
+    entry = ImportedEntry(
+        ((BankSignal.PDQ, PDQ_A),),
+        EntryMetadata("own-1"),
+        pdq_variants=(("crop90", hex_of("v", "sha256")),),
+        features="packed-features",
+    )
+    load(bank_store, "own", [entry])
+    (stored,) = bank_store.iter_entries("own")
+    assert (stored.pdq_variants, stored.features) == (entry.pdq_variants, entry.features)
+    again = load(bank_store, "own", [entry])
+    assert again.unchanged == 1
