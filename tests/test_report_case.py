@@ -17,6 +17,7 @@ from sqlalchemy import insert, text, update
 
 import clearsight.report
 from clearsight.errors import UserError
+from clearsight.file_paths import display_path
 from clearsight.media.sniff import MediaKind
 from clearsight.report.case_rows import CaseRows
 from clearsight.report.rows import ItemStatus, ReportRow
@@ -306,7 +307,7 @@ def rows_by_id(store: SqlCaseStore, select: str = "all") -> dict[int, ReportRow]
 def test_every_item_comes_once_with_its_id_decisions_and_status(report_case: SqlCaseStore) -> None:
     rows = rows_by_id(report_case)
     assert sorted(rows) == list(range(1, 11))
-    assert [rows[i].item.path for i in range(1, 11)] == [f[0] for f in _FILES]
+    assert [rows[i].item.path for i in range(1, 11)] == [display_path(f[0]) for f in _FILES]
     statuses = {i: row.status for i, row in rows.items()}
     assert statuses[1] is statuses[2] is ItemStatus.MATCHED
     assert statuses[9] is ItemStatus.ALLOW_LISTED

@@ -15,6 +15,7 @@ import jsonschema
 import pytest
 from lxml import etree
 
+from clearsight.file_paths import display_path
 from clearsight.report import (
     LOCAL_USER,
     CybertipOptions,
@@ -83,7 +84,8 @@ def test_the_json_export_validates_against_its_shipped_schema(report_case: SqlCa
         i["item_id"]: i
         for i in json.loads(exported(report_case, ExportRequest(ReportFormat.JSON)))["items"]
     }
-    assert len(items) == 10 and items[6]["path"] == FORMULA_NAME  # exact, control character and all
+    # The display form: the control character escaped, reversibly (clearsight.file_paths).
+    assert len(items) == 10 and items[6]["path"] == display_path(FORMULA_NAME)
     assert items[4]["decision"]["reviewer"] == "supervisor-b"
     assert [d["id"] for d in items[4]["earlier_decisions"]] == [3]
     assert items[1]["decision"] is None and items[1]["matches"][0]["external_id"] == "EXT-1"
@@ -96,7 +98,7 @@ def test_the_csv_export_has_one_row_per_item_and_defuses_formulas(
     rows = list(csv.DictReader(io.StringIO(text)))
     assert sorted(int(row["item_id"]) for row in rows) == list(range(1, 11))
     by_id = {int(row["item_id"]): row for row in rows}
-    assert by_id[6]["path"] == "'" + FORMULA_NAME
+    assert by_id[6]["path"] == "'" + display_path(FORMULA_NAME)
     assert by_id[4]["decision_origin"] == "camera" and by_id[4]["decisions"] == "2"
     assert not any(value.startswith(("=", "+", "@")) for row in rows for value in row.values())
 
