@@ -23,7 +23,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clearsight.banks.formats.vics import parse_vics
+from clearsight.banks.formats.vics import media_event, parse_vics
+from clearsight.banks.formats.vics_fast import plain_media_entry
 from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry, RejectedLine
 from clearsight.banks.store import BankStore
 from clearsight.report import ExportRequest, ReportFormat
@@ -282,3 +283,39 @@ def test_the_bank_export_has_the_2_0_media_shape(tmp_path: Path) -> None:
         assert store.summary("again").entries == 4
     finally:
         store.close()
+
+
+# --- the fast path for the common Media gives what the general path gives ---------------
+
+_FIELD_NAMES = st.sampled_from(
+    ["MediaID", "MD5", "SHA1", "SHA256", "PhotoDNA", "Category", "Series", "Comments", "Tags"]
+    + ["VictimIdentified", "OffenderIdentified", "IsDistributed", "AlternativeHashes"]
+    + ["md5", "Sha1", "MediaSize", "test-unknown-field"]
+)
+_ODD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-5, 10**12),
+    st.sampled_from(["true", "False", "yes", "", " x ", "a,b", "a;b", "distributed", "\x00"]),
+    st.text(alphabet="0123456789abcdefABCDEF", min_size=30, max_size=66),
+    st.lists(
+        st.fixed_dictionaries(
+            {
+                "HashName": st.sampled_from(["SHA256", "PDQ", "pdq", "MD5", "test-vendor"]),
+                "HashValue": st.text(alphabet="0123456789abcdefABCDEF", min_size=62, max_size=65),
+            }
+        ),
+        max_size=3,
+    ),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    media=st.dictionaries(_FIELD_NAMES, _ODD_VALUES, max_size=8)
+    | written_media().map(lambda pair: pair[0])
+)
+def test_the_fast_path_agrees_with_the_general_path(media: dict[str, Any]) -> None:
+    fast = plain_media_entry(media, "value[0]")
+    if fast is not None:
+        assert fast == media_event(media, "value[0]")

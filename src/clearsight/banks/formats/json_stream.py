@@ -27,7 +27,7 @@ import numpy as np
 
 from clearsight.banks.formats.byte_source import BankBytes, open_bank_bytes
 from clearsight.banks.formats.errors import BankFormatError
-from clearsight.banks.formats.field_limits import checked_text
+from clearsight.banks.formats.field_limits import FIELD_LIMIT, checked_text
 
 MAX_DEPTH = 64  # VICS nests 7 deep at most (Cases, Media, MediaFiles); StopNCII 4
 MAX_STRING_BYTES = 64 * 1024 * 1024
@@ -129,6 +129,11 @@ def scalar_text(name: str, raw: object) -> str | None:
     Raises ValueError for an object or list, and for text over the field limit or
     holding a NUL (see :func:`~clearsight.banks.formats.field_limits.checked_text`).
     """
+    if raw.__class__ is str:  # the common case first, without a call
+        text = raw.strip()
+        if len(text) <= FIELD_LIMIT and "\x00" not in text:
+            return text or None
+        return checked_text(name, text)
     if raw is None:
         return None
     if isinstance(raw, str):

@@ -44,6 +44,7 @@ from clearsight.banks.formats.json_stream import (
     open_json,
     scalar_text,
 )
+from clearsight.banks.formats.vics_fast import plain_media_entry
 from clearsight.banks.records import (
     BankSignal,
     EntryMetadata,
@@ -122,10 +123,15 @@ class _MediaReader:
         for index, item in enumerate(items):
             where = f"{self.key}[{index}]"
             self.last_where = where
-            if isinstance(item, dict) and ("Media" in item or "CaseID" in item):
-                yield from _case_media_events(item, where)  # a Case in a Media list
-            else:
-                yield media_event(item, where)
+            if item.__class__ is dict:
+                entry = plain_media_entry(item, where)
+                if entry is not None:
+                    yield entry
+                    continue
+                if "Media" in item or "CaseID" in item:
+                    yield from _case_media_events(item, where)  # a Case in a Media list
+                    continue
+            yield media_event(item, where)
 
 
 class _CaseReader:
@@ -147,7 +153,8 @@ class _CaseReader:
             self.media_index += 1
             where = f"{self.key}[{self.case_index}].{self.media_key}[{self.media_index}]"
             self.last_where = where
-            yield media_event(media, where)
+            entry = plain_media_entry(media, where) if media.__class__ is dict else None
+            yield entry if entry is not None else media_event(media, where)
         yield from self._drain()
 
     def _drain(self) -> Iterator[RejectedLine]:
@@ -269,7 +276,7 @@ def media_event(media: object, where: str) -> ImportEvent:
     """The entry one Media object makes, or why it cannot make one."""
     if not isinstance(media, dict):
         return RejectedLine(where, "not a Media object")
-    fields = {str(key).lower(): value for key, value in media.items()}
+    fields = dict(zip(map(str.lower, media), media.values(), strict=True))
     try:
         signals = _media_signals(fields)
         metadata = _media_metadata(fields)
