@@ -38,7 +38,8 @@ from threatexchange.exchanges.clients.stopncii.api import (
 )
 
 from clearsight.banks.formats.ncmec_xml import parse_ncmec_xml
-from clearsight.banks.formats.stopncii import parse_stopncii
+from clearsight.banks.formats.stopncii import parse_stopncii, record_event
+from clearsight.banks.formats.stopncii_fast import plain_record_entry
 from clearsight.banks.records import BankSignal, ImportedEntry, NotImportable
 from clearsight.banks.store import BankStore
 
@@ -447,3 +448,25 @@ def test_ncmec_page_imports_and_withdraws_through_the_cli(tmp_path: Path, compre
     result = run_cli("bank", "import", "ncmec", second, "--on-error", "stop", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["removed"] == 1
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    record=stopncii_records()
+    | st.dictionaries(
+        st.sampled_from(["lastModtimestamp", "signalType", "hashValue", "hashStatus", "id"])
+        | st.sampled_from(["caseNumbers", "CSPFeedbacks", "signaltype"]),
+        st.none()
+        | st.booleans()
+        | st.integers(-1, 2**40)
+        | st.sampled_from(["ImagePDQ", "VideoMD5", "Active", "Withdrawn", " Active", ""])
+        | st.text(_HEX, min_size=31, max_size=65)
+        | st.dictionaries(st.sampled_from(["1", " 2", ""]), st.sampled_from(["Active"]))
+        | st.lists(st.fixed_dictionaries({"feedbackValue": st.sampled_from(["Blocked", ""])})),
+        max_size=7,
+    )
+)
+def test_the_fast_path_agrees_with_the_general_path(record: dict[str, Any]) -> None:
+    fast = plain_record_entry(record, "hashRecords[0]")
+    if fast is not None:
+        assert fast == record_event(record, "hashRecords[0]")

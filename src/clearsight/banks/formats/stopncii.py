@@ -37,6 +37,7 @@ from clearsight.banks.formats.json_stream import (
     open_json,
     scalar_text,
 )
+from clearsight.banks.formats.stopncii_fast import plain_record_entry
 from clearsight.banks.records import (
     BankSignal,
     EntryMetadata,
@@ -66,7 +67,8 @@ def parse_stopncii(path: Path) -> Iterator[ImportEvent]:
             records = ijson.items(stream, f"{key}.item", use_float=True, buf_size=READ_SIZE)
             for index, record in enumerate(records):
                 last_where = f"{key}[{index}]"
-                event = record_event(record, last_where)
+                fast = plain_record_entry(record, last_where) if record.__class__ is dict else None
+                event = fast if fast is not None else record_event(record, last_where)
                 if isinstance(event, str):
                     skipped[event] = skipped.get(event, 0) + 1
                 else:
