@@ -254,3 +254,30 @@ def test_postgres_two_processes_creating_one_new_case(tmp_path: Path) -> None:
         with engine.connect() as connection:
             assert connection.scalar(text("SELECT count(*) FROM cases")) == 1
         engine.dispose()
+
+
+@pytest.mark.postgres
+def test_postgres_connection_lost_mid_command(tmp_path: Path) -> None:
+    """The server ends the session of a command that waits for a lock: one line, exit 3."""
+    url = empty_postgres()
+    SqlCaseStore.open_url(url, "test-case", __version__).close()
+    holder = create_engine(url)
+    with holder.connect() as connection:
+        connection.execute(text("LOCK TABLE cases IN ACCESS EXCLUSIVE MODE"))
+        process = start("user", "list", "--database", url)
+        assert process.stderr is not None
+        notice = process.stderr.readline()  # it waits for the lock
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+            )
+        )
+        status, _out, err = finish(process)
+        connection.rollback()
+    holder.dispose()
+    assert WAITING.match(notice.rstrip("\n")), notice
+    assert status == 3, err
+    (error,) = err.splitlines()
+    assert error.startswith("clearsight: error: database clearsight_test on 127.0.0.1"), error
+    assert "connection was lost" in error and "clearsight-test" not in error
