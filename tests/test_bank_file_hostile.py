@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from clearsight.banks.formats import json_stream
 from clearsight.banks.formats.errors import BankFormatError
 from clearsight.banks.formats.reader import BankFormat, read_bank_file
-from clearsight.banks.records import ImportedEntry, ImportEvent, RejectedLine
+from clearsight.banks.records import BankSignal, ImportedEntry, ImportEvent, RejectedLine
 from clearsight.banks.store import BankStore
 
 from .conftest import run_cli
@@ -343,3 +343,25 @@ def test_the_guard_counts_nesting_outside_strings_whatever_the_chunks(
         return
     assert deepest <= json_stream.MAX_DEPTH
     assert guard.depth == 0
+
+
+@pytest.mark.parametrize("size", [7, 1000, 4301, 1 << 20])
+def test_long_numbers_are_found_across_chunks(size: int) -> None:
+    def fed(text: bytes) -> None:
+        guard = json_stream.JsonNestingGuard("test.json")
+        for start in range(0, len(text), size):
+            guard(text[start : start + size])
+        guard(b"")
+
+    fed(b'{"value": [' + b"7" * 4300 + b"]}")
+    with pytest.raises(BankFormatError, match="more than 4300 digits"):
+        fed(b'{"value": [' + b"7" * 4301 + b"]}")
+
+
+def test_big_integers_in_unknown_fields_are_ignored(tmp_path: Path) -> None:
+    """A 64-bit id, or a number of thousands of digits, in a field clearsight does not read."""
+    path = tmp_path / "big-numbers.json"
+    media = {"MD5": md5("benign-1"), "test-vendor-id": 2**64 + 1, "test-huge": 10**4000}
+    path.write_text(json.dumps({"value": [media], "MediaCount": 2**63}), encoding="utf-8")
+    [entry] = entries_of(path)
+    assert entry.signals == ((BankSignal.MD5, md5("benign-1")),)

@@ -10,9 +10,10 @@ entries a second possible; three of its limits are guarded here rather than met:
 * one string is held whole, so a string longer than :data:`MAX_STRING_BYTES` stops the
   file (one string per entry over :data:`~clearsight.banks.formats.field_limits.FIELD_LIMIT`
   but under that only rejects its entry);
-* integers of more than 4,300 digits crash it (Python's int limit, met inside a C
-  callback), so numbers are read with ``use_float=True``: yajl then reads integers
-  itself and reports an overflow as a syntax error.
+* an integer of more than 4,300 digits crashes the whole process (Python's limit on
+  int(), met inside a C callback), so a run of that many digits stops the file first
+  (found with ``translate`` and one substring search per chunk). Big integers below
+  that (64-bit ids) read as Python ints, and decimals as ``Decimal``.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 from pathlib import Path
 
 import ijson
@@ -39,6 +41,9 @@ _DEPTH_STEP = np.zeros(256, dtype=np.int32)
 _DEPTH_STEP[list(b"[{")] = 1
 _DEPTH_STEP[list(b"]}")] = -1
 _QUOTE = ord('"')
+MAX_DIGITS = 4300  # sys.int_info.default_max_str_digits: int() refuses more
+_DIGIT_MARKS = bytes(ord("0") if chr(b).isdigit() and b < 128 else ord("x") for b in range(256))
+_LONG_NUMBER = b"0" * (MAX_DIGITS + 1)
 
 
 class JsonNestingGuard:
@@ -57,8 +62,10 @@ class JsonNestingGuard:
         self._in_string = False
         self._escape_pending = False
         self._string_bytes = 0
+        self._digit_run = 0
 
     def __call__(self, chunk: bytes) -> None:
+        self._check_digits(chunk)
         text = chunk
         if self._escape_pending and text:
             text, self._escape_pending = text[1:], False
@@ -69,6 +76,17 @@ class JsonNestingGuard:
         self._check_depth(text.translate(None, _NOT_STRUCTURAL).replace(b'""', b""))
         self._check_string(text)
         self.offset += len(chunk)
+
+    def _check_digits(self, chunk: bytes) -> None:
+        """No run of more than MAX_DIGITS digits, within this chunk or across its start."""
+        marks = chunk.translate(_DIGIT_MARKS)
+        leading = len(marks) - len(marks.lstrip(b"0"))
+        if self._digit_run + leading > MAX_DIGITS or _LONG_NUMBER in marks:
+            raise BankFormatError(
+                f"{self.name}: a number of more than {MAX_DIGITS} digits near byte {self.offset}"
+            )
+        trailing = len(marks) - len(marks.rstrip(b"0"))
+        self._digit_run = self._digit_run + leading if leading == len(marks) else trailing
 
     def _check_depth(self, marks: bytes) -> None:
         if not marks:
@@ -140,9 +158,16 @@ def scalar_text(name: str, raw: object) -> str | None:
         return checked_text(name, raw.strip()) or None
     if isinstance(raw, dict | list):
         raise ValueError(f"{name}: expected a single value, not a JSON object or list")
-    if isinstance(raw, float) and raw.is_integer():
+    if isinstance(raw, Decimal | float) and _whole(raw):
         return str(int(raw))  # 1.0 as written by tools that store every number as a double
     return str(raw)
+
+
+def _whole(number: Decimal | float) -> bool:
+    """A whole number small enough to write out (1E+999999999 is not)."""
+    if isinstance(number, float):
+        return number.is_integer() and abs(number) < 1e18
+    return number.is_finite() and number == number.to_integral_value() and number.adjusted() < 18
 
 
 def json_syntax_error(path: Path, error: ijson.JSONError, last_where: str) -> BankFormatError:

@@ -64,7 +64,7 @@ def parse_stopncii(path: Path) -> Iterator[ImportEvent]:
     last_where = ""
     with open_json(path) as stream:
         try:
-            records = ijson.items(stream, f"{key}.item", use_float=True, buf_size=READ_SIZE)
+            records = ijson.items(stream, f"{key}.item", buf_size=READ_SIZE)
             for index, record in enumerate(records):
                 last_where = f"{key}[{index}]"
                 fast = plain_record_entry(record, last_where) if record.__class__ is dict else None
@@ -87,7 +87,7 @@ def parse_stopncii(path: Path) -> Iterator[ImportEvent]:
 def _records_key(path: Path) -> str:
     """``hashRecords`` as the file spells it, checked to be a list of the top object."""
     with open_json(path) as stream:
-        events = ijson.parse(stream, use_float=True, buf_size=64 * 1024)
+        events = ijson.parse(stream, buf_size=64 * 1024)
         try:
             first = next(events, None)
             if first is None or first[1] != "start_map":

@@ -119,7 +119,7 @@ class _MediaReader:
         self.last_where = ""  # the last entry read whole, to place a syntax error
 
     def events(self, stream: Any) -> Iterator[ImportEvent]:
-        items = ijson.items(stream, f"{self.key}.item", use_float=True, buf_size=READ_SIZE)
+        items = ijson.items(stream, f"{self.key}.item", buf_size=READ_SIZE)
         for index, item in enumerate(items):
             where = f"{self.key}[{index}]"
             self.last_where = where
@@ -147,7 +147,7 @@ class _CaseReader:
         self.last_where = ""
 
     def events(self, stream: Any) -> Iterator[ImportEvent]:
-        watched = self._watch(ijson.parse(stream, use_float=True, buf_size=READ_SIZE))
+        watched = self._watch(ijson.parse(stream, buf_size=READ_SIZE))
         for media in ijson.items(watched, f"{self.key}.item.{self.media_key}.item"):
             yield from self._drain()
             self.media_index += 1
@@ -194,7 +194,7 @@ def _layout(path: Path) -> _Layout:
     """Tell the form from the first events: the context if it comes first, else the
     first item (a Case has a ``Media`` list or a ``CaseID``)."""
     with open_json(path) as stream:
-        events = ijson.parse(stream, use_float=True, buf_size=64 * 1024)
+        events = ijson.parse(stream, buf_size=64 * 1024)
         try:
             return _LayoutScan(path).scan(events)
         except ijson.JSONError as error:
