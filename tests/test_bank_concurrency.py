@@ -120,12 +120,37 @@ def test_readers_and_a_second_writer_during_an_import(
     assert json.loads(out)["added"] == BIG
     if second.returncode == 0:  # it waited for the lock
         assert json.loads(second.stdout)["added"] == SMALL
-    else:  # it gave up waiting: one line, exit 3, nothing written
+    else:  # it gave up waiting: a notice that it waits, one line, exit 3, nothing written
         assert second.returncode == 3, second.stderr
-        assert len(second.stderr.strip().splitlines()) == 1, second.stderr
-        assert "busy" in second.stderr and "Traceback" not in second.stderr
+        *notices, last = second.stderr.strip().splitlines()
+        assert all(line.startswith("clearsight: waiting for") for line in notices), second.stderr
+        assert last.startswith("clearsight: error: gave up"), second.stderr
     final = json.loads(run_cli("bank", "list", "--json", env=extra).stdout)
     expected = {"small": SMALL, "big": BIG}
     if second.returncode == 0:
         expected["other"] = SMALL
     assert {b["name"]: b["entries"] for b in final} == expected
+
+
+def test_an_import_that_cannot_get_the_lock_says_so_and_writes_nothing(
+    tmp_path: Path, clearsight_home: Path
+) -> None:
+    """Another writer holds the store past the lock timeout: readers still read, and the
+    import gives up with one line and exit 3, leaving the store as it was."""
+    small = pdq_csv(tmp_path / "small.csv", SMALL, seed=1)
+    assert run_cli("bank", "import", "small", small).returncode == 0
+    holder = sqlite3.connect(clearsight_home / "banks.sqlite")
+    try:
+        holder.execute("BEGIN IMMEDIATE")
+        listed = run_cli("bank", "list", "--json")
+        refused = run_cli("bank", "import", "other", small, env={"CLEARSIGHT_LOCK_TIMEOUT": "2"})
+    finally:
+        holder.close()
+    assert listed.returncode == 0, listed.stderr
+    assert [b["name"] for b in json.loads(listed.stdout)] == ["small"]
+    assert refused.returncode == 3, refused.stderr
+    *notices, last = refused.stderr.strip().splitlines()
+    assert all(line.startswith("clearsight: waiting for") for line in notices), refused.stderr
+    assert last.startswith("clearsight: error: gave up after 2 s waiting"), refused.stderr
+    after = run_cli("bank", "list", "--json")
+    assert [b["name"] for b in json.loads(after.stdout)] == ["small"]

@@ -9,7 +9,9 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import inspect
 
+from clearsight.banks import value_index
 from clearsight.banks.formats.delimited import parse_delimited
 from clearsight.banks.formats.errors import BankFormatError
 from clearsight.banks.formats.plain_text import parse_plain_text
@@ -328,3 +330,34 @@ def test_own_bank_entries_keep_variants_and_features(bank_store: BankStore) -> N
     assert (stored.pdq_variants, stored.features) == (entry.pdq_variants, entry.features)
     again = load(bank_store, "own", [entry])
     assert again.unchanged == 1
+
+
+def test_a_large_sqlite_import_rebuilds_the_value_index(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the threshold the (kind, value) index is dropped for the import and built
+    again before it commits; a rolled-back import keeps it too, and lookups still work."""
+    monkeypatch.setattr(value_index, "_WORTH_DEFERRING", 1000)
+    store = BankStore.open(f"sqlite:///{tmp_path / 'banks.sqlite'}")
+    entries = numbered(12_000)
+
+    def indexes() -> set[str]:
+        with store.engine.connect() as connection:
+            found = inspect(connection).get_indexes("bank_entry_signals")
+        return {index["name"] or "" for index in found}
+
+    load(store, "big", entries)
+    assert value_index.VALUE_INDEX in indexes()
+    with pytest.raises(UserError):
+        load(store, "other", [*numbered(30_000)[12_000:], RejectedLine("line 2", "bad")])
+    assert value_index.VALUE_INDEX in indexes()
+    (target,) = store.match_targets()
+    wanted = entries[11_999].signals[0][1]
+    assert list(store.exact_hits("md5", [wanted], [target])) == [wanted]
+    with store.engine.connect() as connection:
+        plan = connection.exec_driver_sql(
+            "EXPLAIN QUERY PLAN SELECT id FROM bank_entry_signals WHERE kind = 'md5' AND value = ?",
+            (wanted,),
+        ).all()
+    assert value_index.VALUE_INDEX in str(plan)
+    store.close()

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, bindparam, delete, select, update
 from clearsight.banks.bulk_rows import insert_rows, next_entry_ids
 from clearsight.banks.models import ENTRIES, SIGNALS
 from clearsight.banks.records import ImportedEntry, RejectedLine
+from clearsight.banks.value_index import DeferredValueIndex
 
 # Signal kinds for what only own banks hold: ``pdq:<variant>`` and packed features.
 PDQ_VARIANT_PREFIX = "pdq:"
@@ -102,6 +103,11 @@ class EntryUpsert:
         self._connection = connection
         self._bank_id = bank_id
         self._report = report
+        self._value_index = DeferredValueIndex(connection)
+
+    def finish(self) -> None:
+        """Leave the store's indexes whole; call once, after the last batch."""
+        self._value_index.restore()
 
     def apply(self, entries: Sequence[ImportedEntry]) -> None:
         """Upsert one batch; within it, the last entry with an identity wins."""
@@ -186,16 +192,13 @@ class EntryUpsert:
         self._report.added += len(new)
 
     def _insert_signals(self, entries: dict[int, ImportedEntry]) -> None:
-        insert_rows(
-            self._connection,
-            SIGNALS,
-            ("entry_id", "bank_id", "kind", "value"),
-            [
-                (entry_id, self._bank_id, kind, value)
-                for entry_id, entry in entries.items()
-                for kind, value in sorted(signal_rows(entry))
-            ],
-        )
+        rows = [
+            (entry_id, self._bank_id, kind, value)
+            for entry_id, entry in entries.items()
+            for kind, value in sorted(signal_rows(entry))
+        ]
+        self._value_index.wrote(len(rows))
+        insert_rows(self._connection, SIGNALS, ("entry_id", "bank_id", "kind", "value"), rows)
 
 
 def _metadata_tuple(entry: ImportedEntry) -> _Metadata:

@@ -357,6 +357,7 @@ class BankStore:
             upsert = EntryUpsert(connection, bank_id, report)
             for batch in _read_ahead(_batches(events, _IMPORT_BATCH)):
                 upsert.apply(_accepted(batch, report, stop_on_error, file_name))
+            upsert.finish()
             if report.changed:
                 _mark_changed(connection, bank_id, bump_revision=not created)
         return report
