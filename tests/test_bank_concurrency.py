@@ -19,7 +19,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from .conftest import CLEARSIGHT, empty_postgres, run_cli
+from clearsight.banks.write_lock import bank_lock_key
+
+from .conftest import CLEARSIGHT, run_cli
+from .private_schema import private_postgres
 
 BIG = 300_000  # rows: several seconds of import, so the other commands overlap it
 SMALL = 2_000
@@ -59,13 +62,21 @@ def sqlite_writing(home: Path) -> Callable[[], bool]:
     return held
 
 
-def postgres_writing(url: str) -> Callable[[], bool]:
+def postgres_writing(url: str, bank: str) -> Callable[[], bool]:
+    """True once an import holds bank ``bank``'s advisory lock (a bigint key, which
+    pg_locks shows as its high and low 32 bits)."""
+    key = bank_lock_key(bank) & 0xFFFFFFFFFFFFFFFF
+
     def held() -> bool:
         engine = create_engine(url)
         try:
             with engine.connect() as connection:
                 count = connection.scalar(
-                    text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")
+                    text(
+                        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                        "AND classid = :high AND objid = :low AND granted"
+                    ),
+                    {"high": key >> 32, "low": key & 0xFFFFFFFF},
                 )
         finally:
             engine.dispose()
@@ -82,8 +93,8 @@ def test_readers_and_a_second_writer_during_an_import(
 ) -> None:
     env = dict(os.environ)
     if database == "postgresql":
-        env["CLEARSIGHT_BANKS"] = empty_postgres()
-        writing = postgres_writing(env["CLEARSIGHT_BANKS"])
+        env["CLEARSIGHT_BANKS"] = private_postgres("test_bank_concurrency")
+        writing = postgres_writing(env["CLEARSIGHT_BANKS"], "big")
     else:
         writing = sqlite_writing(clearsight_home)
     extra = {k: v for k, v in env.items() if k == "CLEARSIGHT_BANKS"}

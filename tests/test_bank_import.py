@@ -27,6 +27,7 @@ from clearsight.banks.store import BankSettings, BankStore, ImportReport
 from clearsight.errors import UserError
 
 from .conftest import empty_postgres, run_cli
+from .private_schema import private_postgres
 
 
 def hex_of(text: str, algorithm: str = "md5") -> str:
@@ -261,8 +262,10 @@ def test_bank_store_on_postgresql(tmp_path: Path) -> None:
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def bank_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[BankStore]:
     """A fresh bank store on each real database engine."""
-    url = f"sqlite:///{tmp_path / 'banks.sqlite'}" if request.param == "sqlite" else None
-    store = BankStore.open(url or empty_postgres())
+    if request.param == "sqlite":
+        store = BankStore.open(f"sqlite:///{tmp_path / 'banks.sqlite'}")
+    else:
+        store = BankStore.open(private_postgres("test_bank_import"))
     yield store
     store.close()
 

@@ -43,11 +43,11 @@ def import_transaction(connection: Connection, bank_name: str) -> Iterator[None]
                 connection.exec_driver_sql(f"PRAGMA cache_size={int(previous or -2000)}")
         else:
             if dialect == "postgresql":
-                connection.execute(select(func.pg_advisory_xact_lock(_lock_key(bank_name))))
+                connection.execute(select(func.pg_advisory_xact_lock(bank_lock_key(bank_name))))
             yield
 
 
-def _lock_key(bank_name: str) -> int:
+def bank_lock_key(bank_name: str) -> int:
     """A signed 64-bit advisory-lock key for a bank name, the same in every process."""
     digest = hashlib.blake2b(f"clearsight-bank:{bank_name}".encode(), digest_size=8).digest()
     return int.from_bytes(digest, "big", signed=True)
