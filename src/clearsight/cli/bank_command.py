@@ -399,6 +399,10 @@ def _report_text(name: str, file: Path, report: ImportReport) -> str:
         f"updated, {report.unchanged} unchanged, {report.removed} removed, "
         f"{report.rejected_count} skipped."
     ]
+    lines += [
+        f"  not importable: {count} {kind} record(s) (clearsight keeps ImagePDQ and VideoMD5)"
+        for kind, count in report.not_importable.items()
+    ]
     return "\n".join(lines + _skipped_lines(report, f"{file.name} "))
 
 
