@@ -23,7 +23,8 @@ from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry
 from clearsight.banks.store import BANKS_DATABASE, BankSettings, BankStore, clearsight_home
 from clearsight.store.engines import sqlite_engine, utc_now
 
-from .conftest import empty_postgres, run_cli
+from .conftest import run_cli
+from .private_schema import private_postgres
 
 MIGRATIONS = Path(clearsight.banks.__file__).with_name("migrations")
 # PDQ values whose words are easy to get wrong: top bits set, words that differ.
@@ -49,8 +50,10 @@ def words_of(hex_value: str) -> list[int]:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def banks_url(request: pytest.FixtureRequest) -> str | None:
-    """None for the default SQLite store under CLEARSIGHT_HOME, else a PostgreSQL URL."""
-    return None if request.param == "sqlite" else empty_postgres()
+    """None for the default SQLite store under CLEARSIGHT_HOME, else a PostgreSQL URL
+    (a schema of these tests' own: they run many commands, long enough for other test
+    files to empty the public schema meanwhile)."""
+    return None if request.param == "sqlite" else private_postgres("test_bank_settings")
 
 
 @pytest.fixture
