@@ -158,7 +158,7 @@ class BankBytes(io.RawIOBase):
     def _next(self, size: int) -> bytes:
         """The next non-empty chunk, or b"" at the end of the source."""
         while not self._ended:
-            raw = _read_source(self._source, max(size, _CHUNK), self._decoder.name)
+            raw = self._source.read(max(size, _CHUNK))
             chunk = self._decoder(raw)
             if self._check is not None:
                 self._check(chunk)
@@ -170,31 +170,68 @@ class BankBytes(io.RawIOBase):
         return b""
 
 
-def _read_source(source: BinaryIO, size: int, name: str) -> bytes:
-    try:
-        return source.read(size)
-    except (OSError, EOFError, zlib.error) as error:  # a damaged gzip stream
-        raise BankFormatError(f"{name}: damaged compressed data: {error}") from None
-
-
-def _peek(stream: BinaryIO, size: int, name: str) -> bytes:
+def _peek(stream: BinaryIO, size: int) -> bytes:
     peek = getattr(stream, "peek", None)
-    try:
-        head = peek(size) if peek is not None else b""
-    except (OSError, EOFError, zlib.error) as error:
-        raise BankFormatError(f"{name}: damaged compressed data: {error}") from None
+    head = peek(size) if peek is not None else b""
     return bytes(head[:size])
+
+
+# What gzip raises for a damaged stream: a bad header, magic or CRC (BadGzipFile), a
+# stream cut short (EOFError) and garbage inside the deflate data (zlib.error). Any
+# other OSError is the disk's, not the file's, and is left to the CLI's handler.
+_DAMAGED_GZIP = (gzip.BadGzipFile, EOFError, zlib.error)
+
+
+class _Gunzipped(io.RawIOBase):
+    """A gzip stream whose damage, wherever it is met, is one BankFormatError.
+
+    Every reader goes through this, lxml included (which calls ``read`` from C and
+    passes on whatever it raises), so no parser has its own handling to forget.
+    """
+
+    def __init__(self, unzipped: gzip.GzipFile, name: str) -> None:
+        super().__init__()
+        self._unzipped = unzipped
+        self._name = name
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        try:
+            return self._unzipped.read(-1 if size is None else size)
+        except _DAMAGED_GZIP as error:
+            raise self._damaged(error) from None
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        chunk = self.read(len(view))
+        view[: len(chunk)] = chunk
+        return len(chunk)
+
+    def peek(self, size: int = 0) -> bytes:
+        try:
+            return self._unzipped.peek(size)
+        except _DAMAGED_GZIP as error:
+            raise self._damaged(error) from None
+
+    def _damaged(self, error: BaseException) -> BankFormatError:
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else "cut short"
+        return BankFormatError(f"{self._name}: damaged gzip data: {reason}")
 
 
 @contextmanager
 def open_decompressed(path: Path) -> Iterator[BinaryIO]:
-    """The file's bytes, gunzipped as read where it is gzip (told by its magic bytes)."""
+    """The file's bytes, gunzipped as read where it is gzip (told by its magic bytes).
+
+    Damaged gzip (cut short, a bad CRC, garbage inside) raises BankFormatError.
+    """
     with path.open("rb") as raw:
         if raw.peek(2)[:2] != _GZIP_MAGIC:
             yield raw
             return
         with gzip.GzipFile(fileobj=raw, mode="rb") as unzipped:
-            yield unzipped  # type: ignore[misc]
+            yield _Gunzipped(unzipped, path.name)  # type: ignore[misc]
 
 
 @contextmanager
@@ -208,7 +245,7 @@ def open_bank_bytes(path: Path, check: ChunkCheck | None = None) -> Iterator[Ban
 
 
 def _decoder_for(stream: BinaryIO, name: str) -> _Decoder:
-    head = _peek(stream, 4, name)
+    head = _peek(stream, 4)
     if head.startswith(codecs.BOM_UTF8):
         stream.read(len(codecs.BOM_UTF8))
         return _Utf8OrLegacy(name)
