@@ -116,9 +116,10 @@ class _Utf8OrLegacy(_Decoder):
 
 
 class ChunkCheck(Protocol):
-    """Looks at each UTF-8 chunk on its way to a parser (``b""`` at the end); may raise."""
+    """Looks at each UTF-8 chunk on its way to a parser (``b""`` at the end) and gives
+    what the parser is to see of it (the chunk itself, or less); may raise."""
 
-    def __call__(self, chunk: bytes) -> None: ...
+    def __call__(self, chunk: bytes) -> bytes: ...
 
 
 class BankBytes(io.RawIOBase):
@@ -161,9 +162,9 @@ class BankBytes(io.RawIOBase):
             raw = self._source.read(max(size, _CHUNK))
             chunk = self._decoder(raw)
             if self._check is not None:
-                self._check(chunk)
+                chunk = self._check(chunk)
                 if not raw:
-                    self._check(b"")
+                    chunk += self._check(b"")
             self._ended = not raw
             if chunk:
                 return chunk
@@ -238,7 +239,8 @@ def open_decompressed(path: Path) -> Iterator[BinaryIO]:
 def open_bank_bytes(path: Path, check: ChunkCheck | None = None) -> Iterator[BankBytes]:
     """The file as UTF-8 bytes: decompressed, byte order mark dropped, transcoded.
 
-    ``check`` sees every chunk before the parser does (the JSON parsers' nesting guard).
+    ``check`` sees every chunk before the parser does, and may drop bytes from it (the
+    JSON parsers' guard, which drops the tail of an overlong string).
     """
     with open_decompressed(path) as stream:
         yield BankBytes(stream, _decoder_for(stream, path.name), check)

@@ -15,7 +15,7 @@ FIELD_LIMIT = 128 * 1024
 def checked_text(name: str, text: str) -> str:
     """``text`` itself; ValueError naming the field if it is too long or holds a NUL."""
     if len(text) > FIELD_LIMIT:
-        raise ValueError(f"{name}: {len(text)} characters, over the limit of {FIELD_LIMIT}")
+        raise ValueError(f"{name}: over the limit of {FIELD_LIMIT} characters")
     if "\x00" in text:
         raise ValueError(f"{name}: holds a NUL character")
     return text

@@ -7,9 +7,15 @@ entries a second possible; three of its limits are guarded here rather than met:
   the depth (a 200 KB file nested 100,000 deep took 23 GB): :class:`JsonNestingGuard`
   counts brackets outside strings in each chunk *before* ijson sees it, and stops the
   file past :data:`MAX_DEPTH`;
-* one string is held whole, so a string longer than :data:`MAX_STRING_BYTES` stops the
-  file (one string per entry over :data:`~clearsight.banks.formats.field_limits.FIELD_LIMIT`
-  but under that only rejects its entry);
+* one string is held whole, and yajl lexes a string that spans chunks again from its
+  start with each chunk, so time grows with the square of its length (a 200 MB string
+  took over 20 s before the file was refused). Past :data:`KEEP_STRING_BYTES`, which
+  is still far over :data:`~clearsight.banks.formats.field_limits.FIELD_LIMIT`, the
+  rest of an open string is dropped before ijson sees it, at a place where no escape
+  or character is split: the string stays over the field limit, so its entry is
+  rejected as before, quickly and in bounded memory. A string longer than
+  :data:`MAX_STRING_BYTES` stops the file, and so does one past
+  :data:`MAX_UNCUT_STRING_BYTES` with no such place (only broken UTF-8 has none);
 * an integer of more than 4,300 digits crashes the whole process (Python's limit on
   int(), met inside a C callback), so a run of that many digits stops the file first
   (found with ``translate`` and one substring search per chunk). Big integers below
@@ -32,7 +38,11 @@ from clearsight.banks.formats.errors import BankFormatError
 from clearsight.banks.formats.field_limits import FIELD_LIMIT, checked_text
 
 MAX_DEPTH = 64  # VICS nests 7 deep at most (Cases, Media, MediaFiles); StopNCII 4
-MAX_STRING_BYTES = 64 * 1024 * 1024
+# A character is at most 12 bytes as JSON (an escaped surrogate pair), so a string cut
+# past this many bytes still reads as more than FIELD_LIMIT characters.
+KEEP_STRING_BYTES = 12 * (FIELD_LIMIT + 1)
+MAX_STRING_BYTES = 64 * 1024 * 1024  # bytes as written, escapes included
+MAX_UNCUT_STRING_BYTES = 2 * 1024 * 1024
 READ_SIZE = 256 * 1024  # what ijson asks for at a time
 
 _ESCAPE = re.compile(rb"\\.", re.DOTALL)
@@ -44,6 +54,14 @@ _QUOTE = ord('"')
 MAX_DIGITS = 4300  # sys.int_info.default_max_str_digits: int() refuses more
 _DIGIT_MARKS = bytes(ord("0") if chr(b).isdigit() and b < 128 else ord("x") for b in range(256))
 _LONG_NUMBER = b"0" * (MAX_DIGITS + 1)
+# Where a long string may be cut, nothing being open there (in valid JSON): before a
+# backslash that follows another byte (so it begins an escape), or after six bytes
+# with no backslash (no escape, \uXXXX the longest, spans them) and before the first
+# byte of a UTF-8 character.
+_CLEAN_CUT = re.compile(rb"(?<=[^\\])(?=\\)|[^\\]{6}(?=[\x00-\x7f\xc0-\xff])")
+# A string's body up to its closing quote, escapes stepped over ("unrolled" so the
+# runs between escapes are matched by one class loop).
+_STRING_BODY = re.compile(rb'[^"\\]*(?:\\.[^"\\]*)*', re.DOTALL)
 
 
 class JsonNestingGuard:
@@ -63,8 +81,19 @@ class JsonNestingGuard:
         self._escape_pending = False
         self._string_bytes = 0
         self._digit_run = 0
+        self._long_string = False  # the open string is past KEEP_STRING_BYTES
+        self._string_cut = False  # ... and its remaining bytes are being dropped
 
-    def __call__(self, chunk: bytes) -> None:
+    def __call__(self, chunk: bytes) -> bytes:
+        """The chunk as ijson is to see it; raises BankFormatError past a limit."""
+        if self._long_string:
+            return self._in_long_string(chunk)
+        self._check(chunk)
+        if self._in_string and self._string_bytes > KEEP_STRING_BYTES:
+            self._long_string = True
+        return chunk
+
+    def _check(self, chunk: bytes) -> None:
         self._check_digits(chunk)
         text = chunk
         if self._escape_pending and text:
@@ -74,7 +103,7 @@ class JsonNestingGuard:
             if text.endswith(b"\\"):  # its escaped byte begins the next chunk
                 text, self._escape_pending = text[:-1], True
         self._check_depth(text.translate(None, _NOT_STRUCTURAL).replace(b'""', b""))
-        self._check_string(text)
+        self._check_string(text, chunk)
         self.offset += len(chunk)
 
     def _check_digits(self, chunk: bytes) -> None:
@@ -107,19 +136,68 @@ class JsonNestingGuard:
             )
         self.depth = int(depths[-1])
 
-    def _check_string(self, text: bytes) -> None:
+    def _check_string(self, text: bytes, chunk: bytes) -> None:
+        """The open string's length in bytes as written (escapes too), within a chunk."""
         if not self._in_string:
             self._string_bytes = 0
             return
         last_quote = text.rfind(b'"')
         self._string_bytes = (
-            self._string_bytes + len(text) if last_quote < 0 else len(text) - last_quote - 1
+            self._string_bytes + len(chunk) if last_quote < 0 else len(text) - last_quote - 1
         )
-        if self._string_bytes > MAX_STRING_BYTES:
+
+    def _in_long_string(self, chunk: bytes) -> bytes:
+        """Pass a long string's bytes up to a clean cut, then none until it closes."""
+        end = self._closing_quote(chunk)
+        body = chunk if end < 0 else chunk[:end]
+        kept = b"" if self._string_cut else self._cut(body)
+        self._string_bytes += len(body)
+        limit = MAX_STRING_BYTES if self._string_cut else MAX_UNCUT_STRING_BYTES
+        if self._string_bytes > limit:
             raise BankFormatError(
-                f"{self.name}: a JSON string longer than {MAX_STRING_BYTES // 2**20} MiB "
-                f"near byte {self.offset + len(text)}"
+                f"{self.name}: a JSON string longer than {limit // 2**20} MiB "
+                f"near byte {self.offset + len(body)}"
             )
+        self.offset += len(body)
+        if end < 0:
+            self._escape_pending = _escape_open_after(body, self._escape_pending)
+            return kept
+        # The string closes here: the rest is read as usual, from its closing quote.
+        self._long_string = self._string_cut = self._escape_pending = False
+        self._digit_run = 0
+        rest = chunk[end:]
+        self._check(rest)
+        return kept + rest
+
+    def _cut(self, body: bytes) -> bytes:
+        if body[:1] == b"\\":
+            # A backslash first: it begins an escape, or, after a pending one, is the
+            # escaped byte (a run of escaped backslashes has no other clean place).
+            at = 1 if self._escape_pending else 0
+        else:
+            clean = _CLEAN_CUT.search(body)
+            if clean is None:
+                return body  # no clean place in this chunk: passed whole, tried again next
+            at = clean.end()
+        self._string_cut = True
+        return body[:at]
+
+    def _closing_quote(self, chunk: bytes) -> int:
+        """Where the open string closes in ``chunk``: its first quote not escaped, or -1."""
+        start = 1 if self._escape_pending else 0  # the chunk's first byte is escaped
+        if b"\\" not in chunk[start:]:  # the common case: one memchr
+            return chunk.find(b'"', start)
+        body = _STRING_BODY.match(chunk, start)
+        end = body.end() if body is not None else start
+        return end if end < len(chunk) and chunk[end] == _QUOTE else -1
+
+
+def _escape_open_after(body: bytes, escape_pending: bool) -> bool:
+    """Whether ``body``, inside a string, ends with a backslash that escapes what follows."""
+    run = len(body) - len(body.rstrip(b"\\"))
+    if run == len(body):  # all backslashes: the first is escaped if one was pending
+        return (run - escape_pending) % 2 == 1 if run else escape_pending
+    return run % 2 == 1
 
 
 @contextmanager

@@ -14,12 +14,19 @@ with the entries before it, once read: the tree never holds more than a few entr
 Entities are not resolved and nothing is fetched from the network, so a hostile file
 cannot expand itself or reach out. Elements are matched by local name, so the file may
 declare a default namespace (the service's own output does) or none.
+
+libxml2 caps a text node at 10 MB, but holds a start tag whole until its ``>``: a
+200 MB attribute took 416 MB of memory before it was refused. No ``<`` may appear in
+an attribute value or in text, so the bytes are watched on their way in, and a run of
+more than :data:`MAX_MARKUP_GAP` bytes without one stops the file at once.
 """
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from lxml import etree
 
@@ -50,6 +57,10 @@ _FINGERPRINTS = {
 }
 _SIGNAL_ORDER = {kind: rank for rank, kind in enumerate(BankSignal)}
 _SENTIMENTS = {"affirmativeFeedback": "affirmative", "negativeFeedback": "negative"}
+# Far above any entry's field (FIELD_LIMIT characters, up to 9 bytes each as a
+# character reference) and the whitespace between elements.
+MAX_MARKUP_GAP = 4 * 1024 * 1024
+_READ_LIMIT = 1024 * 1024  # at most this much per read, so a gap inside one is shorter
 
 
 def parse_ncmec_xml(path: Path) -> Iterator[ImportEvent]:
@@ -59,7 +70,7 @@ def parse_ncmec_xml(path: Path) -> Iterator[ImportEvent]:
     # it is, and libxml2 itself honours the encoding the file declares.
     with open_decompressed(path) as stream:
         parser = etree.iterparse(
-            stream,
+            _MarkupGapGuard(stream, path.name),
             events=("end",),
             tag=_ENTRY_TAGS,
             resolve_entities=False,
@@ -70,6 +81,39 @@ def parse_ncmec_xml(path: Path) -> Iterator[ImportEvent]:
             yield from _entry_events(path, parser)
         except etree.XMLSyntaxError as error:
             raise _syntax_error(path, error) from None
+
+
+class _MarkupGapGuard(io.RawIOBase):
+    """The file's bytes for libxml2, refused once ``<`` is missing for too long."""
+
+    def __init__(self, source: BinaryIO, name: str) -> None:
+        super().__init__()
+        self._source = source
+        self._name = name
+        self._gap = 0  # bytes since the last "<"
+        self._offset = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1) -> bytes:
+        wanted = _READ_LIMIT if size is None or size < 0 else min(size, _READ_LIMIT)
+        chunk = self._source.read(wanted)
+        first = chunk.find(b"<")
+        if self._gap + (len(chunk) if first < 0 else first) > MAX_MARKUP_GAP:
+            raise BankFormatError(
+                f"{self._name}: over {MAX_MARKUP_GAP // 2**20} MiB without markup near byte "
+                f"{self._offset}: no attribute or text of an entry is that long"
+            )
+        self._gap = self._gap + len(chunk) if first < 0 else len(chunk) - chunk.rfind(b"<") - 1
+        self._offset += len(chunk)
+        return chunk
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        chunk = self.read(len(view))
+        view[: len(chunk)] = chunk
+        return len(chunk)
 
 
 def _entry_events(
