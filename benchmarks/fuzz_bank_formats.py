@@ -19,6 +19,7 @@ import json
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from hypothesis import strategies as st
@@ -143,6 +144,21 @@ def _xml_big_text() -> bytes:
     )
 
 
+def _damaged_gzip(make: Callable[[], bytes]) -> list[Hostile]:
+    """gzip of a sound file, cut short, with a bad CRC, and with garbage for its data."""
+
+    def bad_crc() -> bytes:
+        packed = bytearray(gzip.compress(make()))
+        packed[-6] ^= 0x01
+        return bytes(packed)
+
+    return [
+        Hostile("gzip cut short", lambda: gzip.compress(make() * 50)[:-40]),
+        Hostile("gzip with a bad CRC", bad_crc),
+        Hostile("gzip holding garbage", lambda: gzip.compress(b"")[:10] + os.urandom(4096)),
+    ]
+
+
 def _json_deep_arrays(prefix: bytes, suffix: bytes) -> Hostile:
     return Hostile("100k-deep arrays", lambda: prefix + b"[" * DEEP + b"]" * DEEP + suffix)
 
@@ -161,6 +177,10 @@ def _json_hostiles(prefix: bytes, suffix: bytes, field: bytes) -> list[Hostile]:
         _json_deep_objects(prefix, suffix),
         Hostile("100k-deep inside an entry", lambda: prefix + entry + b"[" * DEEP),
         Hostile("200 MB string", lambda: prefix + entry + b'"' + b"a" * BIG + b'"}' + suffix),
+        Hostile(
+            "200 MB of escapes",
+            lambda: prefix + entry + b'"' + b"\\u00e9\\n" * (BIG // 8) + b'"}' + suffix,
+        ),
         Hostile("200 MB number", lambda: prefix + entry + b"9" * BIG + b"}" + suffix),
         Hostile("200 MB of whitespace", lambda: prefix + b" " * BIG + suffix),
         Hostile(
@@ -189,6 +209,7 @@ def _json_hostiles(prefix: bytes, suffix: bytes, field: bytes) -> list[Hostile]:
         Hostile("gzip", lambda: gzip.compress(prefix + entry + b'"a"}' + suffix)),
         Hostile("truncated", lambda: (prefix + entry + b'"a"}' + suffix)[:-3]),
         Hostile("100k entries", lambda: prefix + b",".join([b"{}"] * 100_000) + suffix),
+        *_damaged_gzip(lambda: prefix + entry + b'"a"},' + entry + b'"b"}' + suffix),
     ]
 
 
@@ -206,6 +227,7 @@ def _line_hostiles(header: bytes) -> list[Hostile]:
         Hostile("gzip", lambda: gzip.compress(header + MD5.encode() + b"\n")),
         Hostile("64 hex digits", lambda: header + b"a" * 64 + b"\n"),
         Hostile("10M empty lines", lambda: header + b"\n" * 10_000_000),
+        *_damaged_gzip(lambda: header + (MD5.encode() + b"\n") * 100),
     ]
 
 
@@ -222,6 +244,7 @@ _XML_HOSTILES = [
     Hostile("UTF-16", lambda: NCMEC.decode().replace("UTF-8", "UTF-16").encode("utf-16")),
     Hostile("truncated", lambda: NCMEC[: len(NCMEC) // 2]),
     Hostile("gzip", lambda: gzip.compress(NCMEC)),
+    *_damaged_gzip(lambda: NCMEC),
 ]
 
 # --- structure-aware strategies ------------------------------------------------------------
