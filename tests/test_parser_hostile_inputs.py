@@ -22,6 +22,7 @@ from PIL import Image, PngImagePlugin
 from clearsight.banks.formats.errors import BankFormatError
 from clearsight.banks.formats.reader import BankFormat, read_bank_file
 from clearsight.banks.records import ImportedEntry, ImportEvent, RejectedLine
+from clearsight.media.jpeg_segments import MAX_EXIF_SEGMENTS, MAX_SEGMENTS, crowded_jpeg
 from clearsight.media.sniff import sniff_media_type
 from clearsight.origin.c2pa_manifest import MANIFEST_STORE_TYPE, C2paDetector
 from clearsight.origin.camera import CameraExifDetector
@@ -32,7 +33,6 @@ from clearsight.origin.generators import (
     GeneratorMetadataDetector,
     metadata_fields,
 )
-from clearsight.origin.jpeg_segments import MAX_EXIF_SEGMENTS, MAX_SEGMENTS, crowded_jpeg
 from clearsight.origin.quantisation import QuantisationDetector, read_quantisation
 from clearsight.origin.watermark import WatermarkDetector
 from clearsight.origin.xmp import XmpDetector

@@ -43,8 +43,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import ExifTags, Image
 
+from clearsight.media.jpeg_segments import crowded_jpeg
 from clearsight.origin.evidence import Evidence, OriginInput, PointsTo, Strength
-from clearsight.origin.jpeg_segments import crowded_jpeg
 
 Tag = ExifTags.Base
 
@@ -198,7 +198,7 @@ def opened(data: bytes) -> Iterator[Image.Image | None]:
     """The file as a lazily parsed Pillow image, or None when Pillow cannot open it.
 
     Pillow's warnings about odd EXIF are silenced: here they are expected input. A JPEG
-    crowded with header segments is not opened (see :mod:`.jpeg_segments`).
+    crowded with header segments is not opened (see :mod:`clearsight.media.jpeg_segments`).
     """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -27,9 +27,9 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from clearsight.media.jpeg_segments import crowded_jpeg
 from clearsight.origin.evidence import Evidence, OriginInput, PointsTo, Strength
 from clearsight.origin.generator_formats import GeneratorRecord, MetadataField, recognise
-from clearsight.origin.jpeg_segments import crowded_jpeg
 
 Alpha = npt.NDArray[np.uint8]  # (h, w), as the scan decoded it
 
@@ -92,7 +92,7 @@ def metadata_fields(data: bytes, alpha: Alpha | None = None) -> list[MetadataFie
             if data.startswith(PNG_SIGNATURE):
                 fields = _png_fields(data, alpha)
             elif crowded_jpeg(data):
-                fields = []  # Pillow would take minutes over it (see .jpeg_segments)
+                fields = []  # Pillow would take minutes over it (see media.jpeg_segments)
             else:
                 fields = _pillow_fields(data)
     except Exception:  # noqa: BLE001 - an unreadable file holds no record

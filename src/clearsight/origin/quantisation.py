@@ -28,8 +28,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
+from clearsight.media.jpeg_segments import crowded_jpeg
 from clearsight.origin.evidence import Evidence, OriginInput, PointsTo, Strength
-from clearsight.origin.jpeg_segments import crowded_jpeg
 
 # ITU-T T.81 Annex K.1, Table K.1 (luminance) and K.2 (chrominance), natural order;
 # libjpeg's std_luminance_quant_tbl and std_chrominance_quant_tbl.

@@ -33,9 +33,9 @@ import numpy.typing as npt
 from PIL import Image, JpegImagePlugin
 
 from clearsight.media import DecodeLimits
+from clearsight.media.jpeg_segments import crowded_jpeg
 from clearsight.media.sniff import may_hold_pixels
 from clearsight.origin.evidence import Evidence, OriginInput, PointsTo, Strength
-from clearsight.origin.jpeg_segments import crowded_jpeg
 
 SCALE = 36  # the library's quantisation step for the U channel
 BLOCK = 4  # side of a block of the LL band

@@ -30,6 +30,7 @@ from clearsight.media.decode import (
     _orientation,
     _reason,
     fit_in_box,
+    pillow_safe,
 )
 from clearsight.media.stored import StaleFileError, read_scanned
 from clearsight.review.settings import PreviewPrefs
@@ -168,6 +169,7 @@ def _upright_rgb(data: bytes, limits: DecodeLimits, long_side: int) -> Image.Ima
         raise ImageDecodeError(
             f"file of {len(data)} bytes exceeds the decode cap of {limits.max_file_bytes} bytes"
         )
+    data = pillow_safe(data)  # a JPEG crowded with segments would keep Pillow for minutes
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
