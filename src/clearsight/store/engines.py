@@ -8,7 +8,9 @@ Every store engine is made here, so each one behaves the same way under trouble:
   (:mod:`~clearsight.store.failures`), and error texts never quote statement
   parameters, which may hold paths, prompts or password hashes;
 * a new SQLite file is created readable by its owner only (0600), and SQLite gives its
-  ``-wal`` and ``-shm`` files the same mode;
+  ``-wal`` and ``-shm`` files the same mode; one created earlier with a wider mode
+  (0644, before this rule) is tightened to 0600 when opened, with its ``-wal``,
+  ``-shm``, ``-journal`` and ``.lock`` files;
 * migrations are serialised (:func:`schema_lock`), so two commands creating the same
   new store at once do not both create its tables.
 """
@@ -40,6 +42,7 @@ from clearsight.store.postgres_waits import install_postgres_waits
 from clearsight.store.sqlite_waits import install_sqlite_waits
 
 _OWNER_ONLY = 0o600
+_SQLITE_COMPANIONS = ("", "-wal", "-shm", "-journal", ".lock")
 _POLL = 0.1  # seconds between tries of a lock that cannot wait in the kernel
 # One key for every clearsight schema in a PostgreSQL database.
 _SCHEMA_LOCK_KEY = int.from_bytes(
@@ -55,11 +58,26 @@ def sqlite_engine(database: Path) -> Engine:
         # Before SQLite makes it 0644: case and bank stores hold paths and password
         # hashes. O_CREAT without O_EXCL: two commands creating it at once both succeed.
         os.close(os.open(database, os.O_WRONLY | os.O_CREAT, _OWNER_ONLY))
+    else:
+        _tighten(database)
     engine = create_engine(f"sqlite:///{database}", hide_parameters=True)
     wait = LockWait(str(database))
     install_sqlite_waits(engine, wait)
     _install_failures(engine, wait)
     return engine
+
+
+def _tighten(database: Path) -> None:
+    """Take group and other access from a store file and its companions, where the
+    user may (the owner; a read-only file system or another's file is left as it is)."""
+    for suffix in _SQLITE_COMPANIONS:
+        path = Path(f"{database}{suffix}")
+        try:
+            mode = path.stat().st_mode & 0o7777
+            if mode & 0o077:
+                os.chmod(path, mode & ~0o077)  # the owner's own bits as they were
+        except OSError:  # gone meanwhile, not ours, or a read-only file system
+            continue
 
 
 def url_engine(url: str | URL) -> Engine:
