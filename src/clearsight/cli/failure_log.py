@@ -3,7 +3,9 @@
 The terminal gets one line; the traceback goes here, in the case folder when the
 command named one (``<case>/clearsight.log``), else under ``CLEARSIGHT_HOME``, and if
 neither can be written (a full disk), nowhere. The file is created 0600 and only
-appended to.
+appended to, within bounds: an entry is cut to :data:`MAX_ENTRY_BYTES`, and a log that
+would grow past :data:`MAX_LOG_BYTES` is rotated first (``clearsight.log.1`` up to
+``.3``, the oldest dropped), so a command failing in a loop cannot fill the disk.
 
 What is logged is the time, the version, the command's name (never its arguments:
 they may hold a database URL's password) and the traceback. A traceback shows code
@@ -24,6 +26,9 @@ from pathlib import Path
 from clearsight import __version__
 
 LOG_NAME = "clearsight.log"
+MAX_LOG_BYTES = 4 * 1024 * 1024
+BACKUPS = 3  # clearsight.log.1 (the newest) to .3: at most 16 MiB in all
+MAX_ENTRY_BYTES = 256 * 1024
 
 _case_folder: Path | None = None
 
@@ -55,6 +60,7 @@ def log_failure(error: BaseException, command: str, home: Path) -> Path | None:
     entry = _entry(error, command)
     for folder in _folders(home):
         path = folder / LOG_NAME
+        _rotate_if_full(path, len(entry))
         try:
             descriptor = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         except OSError:
@@ -67,6 +73,27 @@ def log_failure(error: BaseException, command: str, home: Path) -> Path | None:
             os.close(descriptor)
         return path
     return None
+
+
+def _rotate_if_full(path: Path, incoming: int) -> None:
+    """Move the log to ``.1`` (and each backup one further) if ``incoming`` bytes would
+    take it past the limit. Two commands rotating at once may lose a backup between
+    them, never fail: a rename that finds its file gone is passed over."""
+    try:
+        if path.stat().st_size + incoming <= MAX_LOG_BYTES:
+            return
+    except OSError:
+        return  # no log yet
+    for number in range(BACKUPS - 1, 0, -1):
+        _rename(Path(f"{path}.{number}"), Path(f"{path}.{number + 1}"))
+    _rename(path, Path(f"{path}.1"))
+
+
+def _rename(source: Path, target: Path) -> None:
+    try:
+        os.replace(source, target)
+    except OSError:
+        pass
 
 
 def scrub(text: str) -> str:
@@ -89,4 +116,11 @@ def _entry(error: BaseException, command: str) -> bytes:
     when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     details = "".join(traceback.format_exception(error))
     text = f"{when} clearsight {__version__} `{command}` failed:\n{scrub(details)}\n"
-    return text.encode("utf-8", "backslashreplace")
+    entry = text.encode("utf-8", "backslashreplace")
+    if len(entry) <= MAX_ENTRY_BYTES:
+        return entry
+    # A huge message (a whole file's worth in an exception): its start and its end,
+    # where the exception's type and message are, and a line saying what was left out.
+    half = MAX_ENTRY_BYTES // 2 - 64
+    left_out = f"\n[... {len(entry) - 2 * half} bytes not logged ...]\n".encode()
+    return entry[:half] + left_out + entry[-half:]
