@@ -60,9 +60,11 @@ def test_schema_from_migrations_matches_the_models(case_store: SqlCaseStore) -> 
 def _not_sqlite_legacy_unique(
     item: object, name: str | None, kind: str, reflected: bool, _compare_to: object
 ) -> bool:
-    """SQLite keeps the unique (source_id, path) of migration 0001 (see 0010): dropping
-    it would mean rebuilding ``items``. It is the only difference allowed."""
-    return not (reflected and kind == "unique_constraint" and name == "uq_items_source_path")
+    """SQLite keeps the unique (source_id, path) and (case_id, root) of migration 0001
+    (see 0010 and 0011): dropping them would mean rebuilding ``items`` and ``sources``.
+    They are the only differences allowed."""
+    legacy = ("uq_items_source_path", "uq_sources_case_root")
+    return not (reflected and kind == "unique_constraint" and name in legacy)
 
 
 def test_records_and_reads_back_items(case_store: SqlCaseStore) -> None:

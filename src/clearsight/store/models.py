@@ -41,15 +41,17 @@ class Case(Base):
 
 class Source(Base):
     """A folder or file that was scanned. ``root`` is the display form of its absolute
-    path, ``root_raw`` its bytes (see :mod:`clearsight.store.paths`)."""
+    path, ``root_raw`` its bytes, ``root_key`` their SHA-256, the bounded unique key (see
+    :mod:`clearsight.store.paths`)."""
 
     __tablename__ = "sources"
-    __table_args__ = (UniqueConstraint("case_id", "root", name="uq_sources_case_root"),)
+    __table_args__ = (Index("uq_sources_case_root_key", "case_id", "root_key", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"))
     root: Mapped[str] = mapped_column(Text)
     root_raw: Mapped[bytes] = mapped_column(LargeBinary)
+    root_key: Mapped[bytes] = mapped_column(LargeBinary)
     added_at: Mapped[datetime]
 
 

@@ -8,7 +8,9 @@ PostgreSQL's btree index refuses an entry over 2704 bytes, so an item is indexed
 unique and in order, by ``(source_id, path_head, path_key)``: the first
 :data:`HEAD_CHARS` characters of its display form (at most 4 bytes each), then the
 SHA-256 of its bytes. Items are listed in that order: by path, save that paths sharing
-their first 400 characters follow each other in the order of their key.
+their first 400 characters follow each other in the order of their key. A source is
+unique, and found, by ``(case_id, root_key)``, the SHA-256 of its root's bytes, for the
+same reason (migration 0011).
 """
 
 from __future__ import annotations
@@ -32,3 +34,8 @@ def path_values(path: str | bytes) -> dict[str, Any]:
         "path_head": display[:HEAD_CHARS],
         "path_key": hashlib.sha256(raw).digest(),
     }
+
+
+def root_key(raw: bytes) -> bytes:
+    """The bounded unique key of a source root: the SHA-256 of its bytes."""
+    return hashlib.sha256(raw).digest()

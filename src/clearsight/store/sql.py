@@ -73,7 +73,7 @@ from clearsight.store.models import (
     Source,
     StackRow,
 )
-from clearsight.store.paths import path_values
+from clearsight.store.paths import path_values, root_key
 
 CASE_DATABASE = "case.sqlite"
 MATCH_STAGE = "match"
@@ -122,14 +122,19 @@ class SqlCaseStore:
 
     def open_source(self, root: str) -> int:
         raw = os.fsencode(root)
+        key = root_key(raw)
         with Session(self._engine) as session, session.begin():
             found = session.scalar(
-                select(Source.id).where(Source.case_id == self._case_id, Source.root_raw == raw)
+                select(Source.id).where(Source.case_id == self._case_id, Source.root_key == key)
             )
             if found is not None:
                 return found
             source = Source(
-                case_id=self._case_id, root=display_path(raw), root_raw=raw, added_at=utc_now()
+                case_id=self._case_id,
+                root=display_path(raw),
+                root_raw=raw,
+                root_key=key,
+                added_at=utc_now(),
             )
             session.add(source)
             session.flush()
