@@ -185,8 +185,9 @@ class JsonNestingGuard:
     def _closing_quote(self, chunk: bytes) -> int:
         """Where the open string closes in ``chunk``: its first quote not escaped, or -1."""
         start = 1 if self._escape_pending else 0  # the chunk's first byte is escaped
-        if b"\\" not in chunk[start:]:  # the common case: one memchr
-            return chunk.find(b'"', start)
+        first = chunk.find(b'"', start)
+        if first < 0 or chunk.find(b"\\", start, first) < 0:  # the common cases: memchr
+            return first
         body = _STRING_BODY.match(chunk, start)
         end = body.end() if body is not None else start
         return end if end < len(chunk) and chunk[end] == _QUOTE else -1
