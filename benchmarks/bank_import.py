@@ -26,6 +26,11 @@ Timed, in this process, in the same run:
   parser, so for VICS the baseline is ``json.load`` and a plain dict walk collecting the
   four hashes, which is a floor rather than a competitor.
 
+Also printed: the CPU time of the (first) import per entry, of the importing process
+and of the process that parses a large file for it (see ``clearsight.banks.parse_ahead``),
+and the 1-minute load average before and after, since the machine may be shared: on
+two idle cores the wall-clock rate approaches N over the larger of the two CPU times.
+
 So the ratio ``clearsight / threatexchange`` compares a whole import (parsed, checked,
 stored, indexed) with parsing alone; above 1 means the whole import is faster than the
 baseline's parse. Entries/s is N over wall-clock seconds; with ``--reps`` above 1 the
@@ -41,8 +46,10 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import platform
 import random
+import resource
 import statistics
 import sys
 import time
@@ -192,25 +199,38 @@ def clearsight_import(path: Path, store_file: Path) -> dict[str, Any]:
         leftover.unlink()
     store = BankStore.open(f"sqlite:///{store_file}")
     try:
-        seconds = []
+        seconds, cpu = [], []
         for _ in range(2):
-            started = time.perf_counter()
+            started, cpu_before = time.perf_counter(), cpu_seconds()
             report = store.import_entries(
                 "bench", read_bank_file(path, BankFormat.AUTO), BankSettings(),
                 stop_on_error=False, file_name=path.name,
             )  # fmt: skip
             seconds.append(time.perf_counter() - started)
+            cpu_after = cpu_seconds()
+            cpu.append([end - start for end, start in zip(cpu_after, cpu_before, strict=True)])
         summary = store.summary("bench")
         if report.unchanged != summary.entries or summary.revision != 1:
             raise SystemExit(f"re-import changed the bank: {report} {summary}")
         return {
             "import_s": seconds[0],
             "reimport_s": seconds[1],
+            "cpu_s": cpu[0],
             "entries": summary.entries,
             "rejected": report.rejected_count,
         }
     finally:
         store.close()
+
+
+def cpu_seconds() -> tuple[float, float]:
+    """CPU seconds (user and system) of this process, all threads, and of its ended
+    children: the import's own work and its parsing process's."""
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
 
 
 def timed(run: Callable[[], Any]) -> float:
@@ -221,7 +241,9 @@ def timed(run: Callable[[], Any]) -> float:
 
 def measure(workdir: Path, fmt: str, count: int, reps: int) -> dict[str, Any]:
     path = bank_file(workdir, fmt, count)
+    load_before = os.getloadavg()[0]
     imports = [clearsight_import(path, workdir / "banks.sqlite") for _ in range(reps)]
+    load_after = os.getloadavg()[0]
     rates = {
         "clearsight": count / statistics.median(i["import_s"] for i in imports),
         "reimport": count / statistics.median(i["reimport_s"] for i in imports),
@@ -237,6 +259,9 @@ def measure(workdir: Path, fmt: str, count: int, reps: int) -> dict[str, Any]:
         "entries_per_s": {name: round(rate) for name, rate in rates.items()},
         "ratio_vs_threatexchange": round(rates["clearsight"] / rates["threatexchange"], 2),
         "import_s": [round(i["import_s"], 2) for i in imports],
+        # CPU µs per entry of the (first) import: the importing process, the parsing one.
+        "cpu_us_per_entry": [round(1e6 * part / count, 1) for part in imports[0]["cpu_s"]],
+        "load_1min": [round(load_before, 1), round(load_after, 1)],
         "stored": imports[0]["entries"],
         "rejected": imports[0]["rejected"],
     }
@@ -245,7 +270,8 @@ def measure(workdir: Path, fmt: str, count: int, reps: int) -> dict[str, Any]:
 def entries_lines(results: Sequence[dict[str, Any]]) -> Iterator[str]:
     yield (
         f"{'format':<9} {'N':>9} {'MB':>6} {'clearsight':>11} {'re-import':>10} "
-        f"{'cs parse':>9} {'baseline':>9} {'ratio':>6}   (entries/s)"
+        f"{'cs parse':>9} {'baseline':>9} {'ratio':>6}   (entries/s)  "
+        "CPU µs/entry (import, parser)  load"
     )
     for row in results:
         rates = row["entries_per_s"]
@@ -254,6 +280,8 @@ def entries_lines(results: Sequence[dict[str, Any]]) -> Iterator[str]:
             f"{rates['clearsight']:>11,} {rates['reimport']:>10,} "
             f"{rates['clearsight-parse']:>9,} {rates['threatexchange']:>9,} "
             f"{row['ratio_vs_threatexchange']:>6}"
+            f"  {row['cpu_us_per_entry'][0]:>6} {row['cpu_us_per_entry'][1]:>6}"
+            f"  {row['load_1min'][0]}-{row['load_1min'][1]}"
             + (f"  ({row['rejected']:,} rejected!)" if row["rejected"] else "")
         )
 

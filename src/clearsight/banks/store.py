@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -28,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from clearsight.banks.entry_upsert import FEATURES_KIND as FEATURES_KIND
 from clearsight.banks.entry_upsert import PDQ_VARIANT_PREFIX as PDQ_VARIANT_PREFIX
-from clearsight.banks.entry_upsert import EntryUpsert
+from clearsight.banks.entry_upsert import EntryUpsert, PreparedEntry
 from clearsight.banks.entry_upsert import ImportReport as ImportReport
 from clearsight.banks.entry_upsert import identity_of as identity_of
 from clearsight.banks.models import (
@@ -38,13 +37,13 @@ from clearsight.banks.models import (
     BankEntry,
     BankEntrySignal,
 )
+from clearsight.banks.parse_ahead import PreparedEvent, prepared_batches
 from clearsight.banks.records import (
     BankSignal,
     EntryMetadata,
     ImportedEntry,
     ImportEvent,
     NotImportable,
-    RejectedLine,
 )
 from clearsight.banks.write_lock import import_transaction
 from clearsight.errors import DependencyError, UserError
@@ -346,8 +345,9 @@ class BankStore:
     ) -> ImportReport:
         """Upsert ``events`` into bank ``name`` (created if new), in one transaction.
 
-        The events are read in batches of ``_IMPORT_BATCH``, so memory stays bounded
-        however long the file; a rejected line with ``stop_on_error``, a broken file or a
+        The events are read in batches of ``_IMPORT_BATCH``, parsed ahead of the writing
+        (see :mod:`clearsight.banks.parse_ahead`), so memory stays bounded however long
+        the file; a rejected line with ``stop_on_error``, a broken file or a
         failing database rolls the whole import back. The transaction holds the bank's
         write lock from its start (see :mod:`clearsight.banks.write_lock`).
         """
@@ -355,8 +355,9 @@ class BankStore:
         with self._engine.connect() as connection, import_transaction(connection, name):
             bank_id, created = _bank_for_import(connection, name, settings)
             upsert = EntryUpsert(connection, bank_id, report)
-            for batch in _read_ahead(_batches(events, _IMPORT_BATCH)):
-                upsert.apply(_accepted(batch, report, stop_on_error, file_name))
+            with prepared_batches(events, _IMPORT_BATCH) as batches:
+                for batch in batches:
+                    upsert.apply(_accepted(batch, report, stop_on_error, file_name))
             upsert.finish()
             if report.changed:
                 _mark_changed(connection, bank_id, bump_revision=not created)
@@ -518,49 +519,18 @@ def _mark_changed(connection: Connection, bank_id: int, *, bump_revision: bool) 
 
 
 def _accepted(
-    batch: list[ImportEvent], report: ImportReport, stop_on_error: bool, file_name: str
-) -> list[ImportedEntry]:
+    batch: list[PreparedEvent], report: ImportReport, stop_on_error: bool, file_name: str
+) -> list[PreparedEntry]:
     """The entries of a batch; rejected lines are reported, or stop the import."""
-    entries: list[ImportedEntry] = []
+    entries: list[PreparedEntry] = []
     for item in batch:
-        if isinstance(item, NotImportable):  # a kind not kept, counted: never an error
+        if isinstance(item, tuple):
+            entries.append(item)
+        elif isinstance(item, NotImportable):  # a kind not kept, counted: never an error
             report.not_importable[item.kind] = report.not_importable.get(item.kind, 0) + item.count
-        elif isinstance(item, RejectedLine):
+        else:
             if stop_on_error:
                 where = " ".join(part for part in (file_name, item.where) if part)
                 raise UserError(f"{where}: {item.reason}")
             report.reject(item)
-        else:
-            entries.append(item)
     return entries
-
-
-def _read_ahead(batches: Iterator[list[ImportEvent]]) -> Iterator[list[ImportEvent]]:
-    """The batches of ``batches``, the next one parsed in a thread while this one is written.
-
-    Parsing is Python; writing is mostly SQLite's C code, which releases the GIL, so on
-    two cores the two overlap. One batch ahead at most, so memory stays bounded; an
-    error in the parser is raised here, at the batch it stopped.
-    """
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bank-parse") as parser:
-        try:
-            pending = parser.submit(next, batches, None)
-            while (batch := pending.result()) is not None:
-                pending = parser.submit(next, batches, None)
-                yield batch
-        finally:
-            parser.shutdown(wait=True, cancel_futures=True)
-            close = getattr(batches, "close", None)
-            if close is not None:
-                close()
-
-
-def _batches(events: Iterable[ImportEvent], size: int) -> Iterator[list[ImportEvent]]:
-    batch: list[ImportEvent] = []
-    for item in events:
-        batch.append(item)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -30,13 +30,44 @@ class BankFormat(enum.StrEnum):
     TXT = "txt"
 
 
-def read_bank_file(
-    path: Path, fmt: BankFormat, signal: BankSignal | None = None
-) -> Iterator[ImportEvent]:
+class BankFile(Iterator[ImportEvent]):
+    """The events of a bank file, parsed as they are asked for.
+
+    It names what it reads (``path``, the format told, ``signal``) so that an import
+    can instead parse the file in a process of its own (``banks.parse_ahead``), as
+    long as nothing was read from it here yet (``started``).
+    """
+
+    def __init__(self, path: Path, fmt: BankFormat, signal: BankSignal | None) -> None:
+        self.path, self.fmt, self.signal = path, fmt, signal
+        self._events: Iterator[ImportEvent] | None = None
+
+    @property
+    def started(self) -> bool:
+        return self._events is not None
+
+    def __next__(self) -> ImportEvent:
+        if self._events is None:
+            self._events = parse_bank_file(self.path, self.fmt, self.signal)
+        return next(self._events)
+
+    def close(self) -> None:
+        close = getattr(self._events, "close", None)
+        if close is not None:
+            close()
+
+
+def read_bank_file(path: Path, fmt: BankFormat, signal: BankSignal | None = None) -> BankFile:
     """Stream the entries of ``path``; raises BankFormatError for an unreadable file."""
     if not path.is_file():
         raise BankFormatError(f"no such bank file: {path}")
-    chosen = detect_format(path) if fmt is BankFormat.AUTO else fmt
+    return BankFile(path, detect_format(path) if fmt is BankFormat.AUTO else fmt, signal)
+
+
+def parse_bank_file(
+    path: Path, chosen: BankFormat, signal: BankSignal | None = None
+) -> Iterator[ImportEvent]:
+    """The events of ``path`` read as format ``chosen`` (not AUTO)."""
     if chosen is BankFormat.VICS:
         return parse_vics(path)
     if chosen is BankFormat.NCMEC_XML:

@@ -1,0 +1,203 @@
+"""A bank import's events, parsed ahead of the writing and handed over in batches.
+
+Parsing a national list is Python work of 10 to 20 µs an entry, about as much as
+writing it, and a thread cannot overlap the two (the GIL). So a large bank file is
+parsed in a process of its own, on the other core: it reads the file, turns each
+entry into the plain tuple the write path takes (:func:`entry_upsert.prepare`: its
+identity digest, metadata columns and sorted signal rows, all made there) and sends
+them a batch at a time, pickled whole, through a pipe (its stdout). The pipe holds
+64 KiB, so memory stays bounded and the parser is never more than a batch ahead.
+
+A small file, or a stream of events that is no file (``bank add``), is parsed in a
+thread as before: starting a process costs about half a second. Either way the
+batches are the same, and a parser's error (a broken file) is raised here, at the
+batch where it stopped, with the parser's own message.
+"""
+
+from __future__ import annotations
+
+import gc
+import os
+import pickle
+import struct
+import subprocess
+import sys
+from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO
+
+import clearsight
+from clearsight.banks.entry_upsert import PreparedEntry, prepare
+from clearsight.banks.formats.reader import BankFile, BankFormat, parse_bank_file
+from clearsight.banks.records import BankSignal, ImportedEntry, ImportEvent, RejectedLine
+
+# Files at least this large are parsed in a process of their own (about 30,000 VICS
+# Media or 100,000 CSV lines: there the process's start is a few percent of the import).
+OWN_PROCESS_BYTES = 8 * 1024 * 1024
+
+PreparedEvent = PreparedEntry | RejectedLine
+_DONE = "done"
+_FAILED = "failed"
+_LENGTH = struct.Struct(">Q")
+
+
+@contextmanager
+def prepared_batches(
+    events: Iterable[ImportEvent], size: int
+) -> Iterator[Iterator[list[PreparedEvent]]]:
+    """Batches of ``size`` prepared events of ``events``, parsed ahead of the caller."""
+    if (
+        isinstance(events, BankFile)
+        and not events.started
+        and _large(events.path)
+        and can_parse_in_process()
+    ):
+        with _in_process(events.path, events.fmt, events.signal, size) as batches:
+            yield batches
+    else:
+        with _in_thread(_prepared(events, size)) as batches:
+            yield batches
+
+
+def _large(path: Path) -> bool:
+    try:
+        return path.stat().st_size >= OWN_PROCESS_BYTES
+    except OSError:  # the parser will say what is wrong with it
+        return False
+
+
+def _prepared(events: Iterable[ImportEvent], size: int) -> Iterator[list[PreparedEvent]]:
+    batch: list[PreparedEvent] = []
+    for item in events:
+        batch.append(prepare(item) if isinstance(item, ImportedEntry) else item)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@contextmanager
+def _in_thread(batches: Iterator[list[PreparedEvent]]) -> Iterator[Iterator[list[PreparedEvent]]]:
+    """The next batch parsed in a thread while this one is written (SQLite's C code
+    releases the GIL, so some of it overlaps)."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bank-parse") as parser:
+
+        def ahead() -> Iterator[list[PreparedEvent]]:
+            pending = parser.submit(next, batches, None)
+            while (batch := pending.result()) is not None:
+                pending = parser.submit(next, batches, None)
+                yield batch
+
+        try:
+            yield ahead()
+        finally:
+            parser.shutdown(wait=True, cancel_futures=True)
+            batches.close()  # type: ignore[attr-defined]
+
+
+@contextmanager
+def _in_process(
+    path: Path, fmt: BankFormat, kind: BankSignal | None, size: int
+) -> Iterator[Iterator[list[PreparedEvent]]]:
+    """The batches as a parsing process sends them: each pickled, after its length.
+
+    A plain ``python -c`` child rather than multiprocessing's spawn, which would run the
+    importing program's main module again in the child (and fail where it has no
+    ``if __name__ == "__main__"`` guard). The child finds this package where it is.
+    """
+    package_root = str(Path(clearsight.__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(
+        [package_root, *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
+    parser = subprocess.Popen(
+        [sys.executable, "-c", "from clearsight.banks.parse_ahead import serve; serve()"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=env,
+        start_new_session=True,  # Ctrl-C is the importing process's to handle
+    )
+    assert parser.stdin is not None and parser.stdout is not None
+    stream = parser.stdout
+
+    def received() -> Iterator[list[PreparedEvent]]:
+        while True:
+            head = stream.read(_LENGTH.size)
+            body = stream.read(_LENGTH.unpack(head)[0]) if len(head) == _LENGTH.size else b""
+            if not body:
+                raise RuntimeError(
+                    f"the process parsing {path.name} ended without a word "
+                    f"(exit status {parser.wait()})"
+                )
+            message = pickle.loads(body)
+            if isinstance(message, list):
+                yield message
+            elif message[0] == _FAILED:
+                raise message[1]
+            else:
+                return
+
+    try:
+        parser.stdin.write(pickle.dumps((path, fmt, kind, size)))
+        parser.stdin.close()
+        yield received()
+    finally:
+        stream.close()  # a parser still sending gets a broken pipe and ends
+        try:
+            parser.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            parser.kill()
+            parser.wait()
+
+
+def can_parse_in_process() -> bool:
+    """Whether this Python can start another of itself (not so in a frozen program)."""
+    return bool(sys.executable) and not getattr(sys, "frozen", False)
+
+
+def serve() -> None:
+    """In the parsing process: read what to parse from stdin, send the batches to stdout."""
+    # No cycles are made here, and the collector's passes over every batch's tuples
+    # would cost a tenth of the parsing.
+    gc.disable()
+    path, fmt, kind, size = pickle.loads(sys.stdin.buffer.read())
+    parse_into(sys.stdout.buffer, path, fmt, kind, size)
+
+
+def parse_into(
+    sending: BinaryIO, path: Path, fmt: BankFormat, kind: BankSignal | None, size: int
+) -> None:
+    """Send ``path``'s prepared events a batch at a time, then ``(done,)`` or
+    ``(failed, the exception)``, each message pickled after its length."""
+
+    def send(message: bytes) -> None:
+        sending.write(_LENGTH.pack(len(message)))
+        sending.write(message)
+        sending.flush()
+
+    try:
+        try:
+            for batch in _prepared(parse_bank_file(path, fmt, kind), size):
+                send(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
+            ending = pickle.dumps((_DONE,))
+        except BrokenPipeError:
+            return  # the import stopped reading: it failed or was stopped
+        except Exception as error:  # handed to the importing process, which raises it
+            ending = _failure(error, path)
+        send(ending)
+    except BrokenPipeError:
+        return
+
+
+def _failure(error: Exception, path: Path) -> bytes:
+    """``(failed, error)`` pickled, or a RuntimeError with its text if it will not pickle."""
+    try:
+        message = pickle.dumps((_FAILED, error))
+        pickle.loads(message)
+        return message
+    except Exception:  # noqa: BLE001 - any exception may fail to pickle in its own way
+        text = f"parsing {path.name}: {type(error).__name__}: {error}"
+        return pickle.dumps((_FAILED, RuntimeError(text)))
