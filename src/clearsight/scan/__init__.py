@@ -1,5 +1,58 @@
-"""The scan stage: every file of a source fingerprinted and recorded exactly once."""
+"""The scan stage: every file of a source fingerprinted and recorded exactly once.
 
-from clearsight.scan.runner import ScanObserver, ScanOptions, ScanReport, check_sources, run_scan
+:func:`run_scan` is the whole stage. Its pieces are public for runners that compose
+them otherwise (a cluster's): :func:`plan_scan` (what to read, and resume),
+:class:`WorkUnit` and :func:`settle` (the rule "timeout, then digest only"),
+:class:`ScanExecutor` (where units run) and :class:`ScanRecorder` (the single writer).
+"""
 
-__all__ = ["ScanObserver", "ScanOptions", "ScanReport", "check_sources", "run_scan"]
+from clearsight.scan.executor import ScanExecutor, SerialExecutor
+from clearsight.scan.pebble_executor import PebbleExecutor
+from clearsight.scan.plan import FileTask, ScanPlan, plan_scan
+from clearsight.scan.recorder import ScanRecorder
+from clearsight.scan.runner import (
+    ScanObserver,
+    ScanOptions,
+    ScanReport,
+    check_sources,
+    fingerprint_all,
+    run_scan,
+    work_units,
+)
+from clearsight.scan.work import (
+    FailureKind,
+    UnitFailure,
+    UnitOutcome,
+    WorkUnit,
+    describe_failure,
+    digest_only_retry,
+    fingerprint_unit,
+    first_attempt,
+    settle,
+)
+
+__all__ = [
+    "FailureKind",
+    "FileTask",
+    "PebbleExecutor",
+    "ScanExecutor",
+    "ScanObserver",
+    "ScanOptions",
+    "ScanPlan",
+    "ScanRecorder",
+    "ScanReport",
+    "SerialExecutor",
+    "UnitFailure",
+    "UnitOutcome",
+    "WorkUnit",
+    "check_sources",
+    "describe_failure",
+    "digest_only_retry",
+    "fingerprint_all",
+    "fingerprint_unit",
+    "first_attempt",
+    "plan_scan",
+    "run_scan",
+    "settle",
+    "work_units",
+]

@@ -1,0 +1,114 @@
+"""The default executor: a pebble process pool on every core of this machine.
+
+Pebble replaces a worker that dies, which is how the per-unit time limit works: the
+worker arms ``SIGALRM`` around decoding (:func:`clearsight.scan.work.fingerprint_unit`)
+and, past the limit, the kernel ends it; no C decoder can ignore that. The pool then
+reports the unit as timed out, and the scan retries it for digests only.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.context
+import multiprocessing.forkserver
+import os
+import signal
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from types import TracebackType
+from typing import Self
+
+from pebble import ProcessExpired, ProcessPool
+
+from clearsight.cores import available_cores
+from clearsight.scan.work import FailureKind, UnitFailure, UnitOutcome, WorkUnit, fingerprint_unit
+from clearsight.store.interface import ScannedFile
+
+
+class PebbleExecutor:
+    """Runs units in ``workers`` processes forked from a quiet fork server."""
+
+    def __init__(self, workers: int | None = None) -> None:
+        self._workers = workers or available_cores()
+        self._pool: ProcessPool | None = None
+        self._in_flight: dict[Future[ScannedFile], WorkUnit] = {}
+
+    @property
+    def capacity(self) -> int:
+        # Enough queued per worker that none waits while the parent commits a batch.
+        return max(4, self._workers * 8)
+
+    def submit(self, unit: WorkUnit) -> None:
+        if self._pool is None:
+            raise RuntimeError("submit() outside of the executor's with block")
+        future = self._pool.schedule(fingerprint_unit, args=(unit,))
+        self._in_flight[future] = unit
+
+    def collect(self, wait_seconds: float) -> list[UnitOutcome]:
+        if not self._in_flight:
+            return []
+        finished, _ = wait(self._in_flight, wait_seconds, FIRST_COMPLETED)
+        return [_outcome(self._in_flight.pop(future), future) for future in finished]
+
+    def __enter__(self) -> Self:
+        self._pool = ProcessPool(
+            max_workers=self._workers, initializer=_worker_signals, context=_quiet_forkserver()
+        )
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        pool, self._pool = self._pool, None
+        self._in_flight = {}
+        if pool is None:
+            return
+        # pebble leaves close() and stop() unannotated.
+        if exc_type is None:
+            pool.close()  # type: ignore[no-untyped-call]
+        else:
+            pool.stop()  # type: ignore[no-untyped-call]
+        pool.join()
+
+
+def _outcome(unit: WorkUnit, future: Future[ScannedFile]) -> UnitOutcome:
+    try:
+        return UnitOutcome(unit, future.result())
+    except ProcessExpired as exc:
+        if exc.exitcode == -signal.SIGALRM:
+            return UnitOutcome(unit, UnitFailure(FailureKind.TIMED_OUT))
+        return UnitOutcome(unit, UnitFailure(FailureKind.DIED, str(exc)))
+    except Exception as exc:  # noqa: BLE001 - a lost unit is retried, then an error row
+        return UnitOutcome(unit, UnitFailure(FailureKind.LOST, type(exc).__name__))
+
+
+def _quiet_forkserver() -> multiprocessing.context.ForkServerContext:
+    """The multiprocessing context workers are forked from, started with stderr silenced.
+
+    A fork server imports the decoders once; each worker, including the replacement for
+    one killed at the time limit, is then a cheap fork of a single-threaded process.
+    The server and its workers write nowhere: C decoders chatter on stderr, and a worker
+    still starting when a short scan's pool closes prints a harmless traceback. Failures
+    that matter reach the parent through each unit's future and become error rows.
+    """
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["clearsight.scan.work"])
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        multiprocessing.forkserver.ensure_running()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+    return context
+
+
+def _worker_signals() -> None:
+    """Workers leave Ctrl-C to the parent, which commits what is done and stops them,
+    and die of SIGALRM, the per-unit limit on decoding."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
