@@ -69,10 +69,6 @@ def generated_jpeg(shared_data: Path) -> bytes:
     )
 
 
-def test_name() -> None:
-    assert C2paDetector().name == "c2pa"
-
-
 @pytest.mark.parametrize(
     ("fixture", "media_type"),
     [

@@ -23,7 +23,7 @@ import pytest
 from PIL import Image, PngImagePlugin
 
 from clearsight.media.decode import DecodeLimits, decode_luma
-from clearsight.origin.evidence import Detector, Evidence, OriginInput, PointsTo, Strength
+from clearsight.origin.evidence import Evidence, OriginInput, PointsTo, Strength
 from clearsight.origin.generator_formats import GeneratorRecord
 from clearsight.origin.generators import (
     MAX_FIELD_BYTES,
@@ -592,11 +592,6 @@ def test_prompt_is_kept_out_of_detail_and_repr(name: str) -> None:
     assert_prompt_kept_apart(evidence)
     assert evidence.prompt is not None and NEGATIVE not in evidence.prompt
     assert PROMPT in evidence.prompt
-
-
-def test_detector_meets_the_protocol() -> None:
-    detector: Detector = GeneratorMetadataDetector()
-    assert detector.name == "generator-metadata"
 
 
 # --- files that must yield nothing ----------------------------------------------------

@@ -16,7 +16,7 @@ import pytest
 import pywt  # type: ignore[import-untyped]
 from PIL import Image
 
-from clearsight.origin.evidence import Detector, Evidence, OriginInput, PointsTo, Strength
+from clearsight.origin.evidence import Evidence, OriginInput, PointsTo, Strength
 from clearsight.origin.watermark import (
     PAYLOADS,
     SD_V1,
@@ -261,11 +261,6 @@ def test_malformed_and_unusual_files_yield_nothing(shared_data: Path) -> None:
     assert examine(b"") == []
     assert examine(saved(marked(SD_V1, ChannelOrder.BGR), "PNG")[:5000]) == []
     assert examine(b"a lighthouse at dusk", "text/plain") == []
-
-
-def test_the_detector_meets_the_protocol() -> None:
-    detector: Detector = WatermarkDetector()
-    assert detector.name == "watermark"
 
 
 def test_a_jpeg_with_subsampled_chroma_is_not_examined() -> None:
