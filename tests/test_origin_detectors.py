@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from PIL import Image
+from PIL import ExifTags, Image
 
 from clearsight.media.decode import DecodeLimits, decode_luma
 from clearsight.origin.evidence import Detector, OriginInput, PointsTo
@@ -35,7 +35,7 @@ def encoded(image: Image.Image, fmt: str, **options: object) -> bytes:
 
 def gimp_jpeg(_: Path) -> bytes:
     exif = Image.Exif()
-    exif[Image.ExifTags.Base.Software] = "GIMP 2.10.36"
+    exif[ExifTags.Base.Software] = "GIMP 2.10.36"
     return encoded(photo_like(6, (640, 480)), "JPEG", quality=90, exif=exif)
 
 
