@@ -242,3 +242,17 @@ def test_an_xml_field_over_the_field_limit_but_short_rejects_only_its_entry(
     _ncmec_with(path, "<classification>" + "t" * 1_000_000 + "</classification>")
     [event] = _events(path, BankFormat.NCMEC_XML)
     assert isinstance(event, RejectedLine) and "over the limit" in event.reason
+
+
+# --- CSV: a header field over the csv module's limit -------------------------------------
+
+
+def test_a_csv_header_field_over_the_csv_limit_is_one_line(tmp_path: Path) -> None:
+    """Found by the fuzzer: ``_csv.Error: field larger than field limit`` escaped."""
+    path = tmp_path / "header.csv"
+    path.write_text("md5," + "h" * 200_000 + "\n" + _md5("benign-1") + ",x\n", encoding="utf-8")
+    with pytest.raises(BankFormatError, match=r"^header\.csv line 1: not a CSV header"):
+        _events(path, BankFormat.CSV)
+    result = run_cli("bank", "import", "header", path)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr and result.stderr.strip().count("\n") == 0

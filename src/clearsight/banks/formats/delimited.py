@@ -47,11 +47,7 @@ def parse_delimited(path: Path) -> Iterator[ImportEvent]:
         lines = BoundedLines(handle)
         header_line = next(iter(lines), "")
         delimiter = "\t" if header_line.count("\t") > header_line.count(",") else ","
-        header = (
-            [name.strip().lower() for name in next(csv.reader([header_line], delimiter=delimiter))]
-            if header_line.strip()
-            else []
-        )
+        header = _header(path, header_line, delimiter)
         signals = [name for name in header if name in SIGNAL_COLUMNS]
         if not signals:
             raise BankFormatError(
@@ -71,6 +67,18 @@ def parse_delimited(path: Path) -> Iterator[ImportEvent]:
             yield from lines.overlong()
             yield _entry(row, signals, f"line {lines.number}")
         yield from lines.overlong()
+
+
+def _header(path: Path, line: str, delimiter: str) -> list[str]:
+    """The header's column names, lowered; BankFormatError if the csv module refuses it
+    (a name over its 128 KiB field limit: no list's header, and no row can follow it)."""
+    if not line.strip():
+        return []
+    try:
+        names = next(csv.reader([line], delimiter=delimiter))
+    except csv.Error as error:
+        raise BankFormatError(f"{path.name} line 1: not a CSV header: {error}") from None
+    return [name.strip().lower() for name in names]
 
 
 def _entry(row: dict[str, str | None], signal_columns: list[str], where: str) -> ImportEvent:
