@@ -17,7 +17,6 @@ batch where it stopped, with the parser's own message.
 from __future__ import annotations
 
 import gc
-import os
 import pickle
 import struct
 import subprocess
@@ -41,6 +40,12 @@ PreparedEvent = PreparedEntry | RejectedLine
 _DONE = "done"
 _FAILED = "failed"
 _LENGTH = struct.Struct(">Q")
+# The child's program. This package's folder goes last on its path: found there only
+# if the child's Python would not find it anyway, and never ahead of the stdlib.
+_CHILD = (
+    "import sys; sys.path.append(sys.argv.pop(1)); "
+    "from clearsight.banks.parse_ahead import serve; serve()"
+)
 
 
 @contextmanager
@@ -109,15 +114,10 @@ def _in_process(
     ``if __name__ == "__main__"`` guard). The child finds this package where it is.
     """
     package_root = str(Path(clearsight.__file__).resolve().parent.parent)
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        [package_root, *filter(None, [os.environ.get("PYTHONPATH")])]
-    )
     parser = subprocess.Popen(
-        [sys.executable, "-c", "from clearsight.banks.parse_ahead import serve; serve()"],
+        [sys.executable, "-c", _CHILD, package_root],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        env=env,
         start_new_session=True,  # Ctrl-C is the importing process's to handle
     )
     assert parser.stdin is not None and parser.stdout is not None
