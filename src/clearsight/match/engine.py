@@ -29,11 +29,12 @@ from clearsight.match.index_cache import BankIndex, PdqIndexCache
 from clearsight.match.pdq_index import Codes, PdqHits, pack_pdq
 from clearsight.signals.features import LocalFeatures, verify
 from clearsight.signals.pdq import DIHEDRAL_TRANSFORMS, PDQ_MIN_QUALITY
+from clearsight.signals.registry import DIGEST_NAMES
 from clearsight.store.interface import BankCheck, MatchLedger, MatchQuery, MatchRecord, MatchView
 
 ORIGINAL = "original"
 TRANSFORMS = (ORIGINAL, *DIHEDRAL_TRANSFORMS)
-DIGESTS = ("md5", "sha1", "sha256")
+DIGESTS = DIGEST_NAMES
 # Names the way this module matches; a case matched another way is matched again.
 MATCHER = "pdq-variants-1"
 # For banks that keep local features: PDQ pairs this close are candidates that the
