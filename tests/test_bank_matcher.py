@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+import clearsight
 from clearsight.banks.lookup import BankHit, BankTarget
 from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry
 from clearsight.banks.store import BankSettings, BankStore
@@ -215,3 +217,28 @@ def test_a_large_bank_is_searched_through_its_index_like_brute_force(
         assert len(indexed.lookup(query)) >= 1
     assert any((tmp_path / "indexes").glob("pdq-*.npz"))
     assert not (tmp_path / "none").exists()
+
+
+def test_case_free_matching_and_the_index_stay_clear_of_sql_and_of_each_other() -> None:
+    """The read types and the matcher need no SQLAlchemy; the index needs no bank,
+    matcher or series (they import it, not the other way round)."""
+    package = Path(clearsight.__file__).parent
+
+    def imports(path: Path) -> set[str]:
+        found: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                found.add(node.module)
+            elif isinstance(node, ast.Import):
+                found.update(alias.name for alias in node.names)
+        return found
+
+    for module in ("banks/lookup.py", "match/bank_matcher.py", "match/engine.py"):
+        assert not any(name.startswith("sqlalchemy") for name in imports(package / module))
+    for path in (package / "index").glob("*.py"):
+        own = {name for name in imports(path) if name.startswith("clearsight")}
+        assert all(
+            name.startswith(("clearsight.index", "clearsight.signals"))
+            or name in ("clearsight.home", "clearsight.cores")
+            for name in own
+        ), (path.name, own)

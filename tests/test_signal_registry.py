@@ -6,6 +6,8 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import random
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,7 +23,13 @@ from clearsight.signals.registry import (
     digest_type,
     signal_type,
 )
-from clearsight.signals.signal_type import Md5Signal, Sha1Signal, Sha256Signal
+from clearsight.signals.signal_type import (
+    DigestSignal,
+    Md5Signal,
+    Sha1Signal,
+    Sha256Signal,
+    SignalType,
+)
 
 # pdq/data/bridge-mods in ThreatExchange: two edits of one photo, 2 bits apart.
 BRIDGE = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
@@ -47,7 +55,9 @@ def test_the_modules_that_list_digests_follow_the_registry() -> None:
 
 
 @pytest.mark.parametrize("kind", SIGNAL_TYPES, ids=lambda kind: kind.name)
-def test_validation_normalises_case_and_space_and_refuses_bad_values(kind: type) -> None:
+def test_validation_normalises_case_and_space_and_refuses_bad_values(
+    kind: type[SignalType],
+) -> None:
     value = "".join(
         random.Random(kind.name).choice("0123456789abcdef") for _ in range(kind.hex_length)
     )
@@ -70,7 +80,7 @@ def test_bank_records_normalise_through_the_registry() -> None:
     [(Md5Signal, hashlib.md5), (Sha1Signal, hashlib.sha1), (Sha256Signal, hashlib.sha256)],
 )
 def test_digests_hash_as_hashlib_does_and_match_only_when_equal(
-    kind: type[Md5Signal], library: type
+    kind: type[DigestSignal], library: Callable[[bytes], Any]
 ) -> None:
     data = b"a benign test payload"
     value = kind.hash_bytes(data)
