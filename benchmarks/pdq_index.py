@@ -42,8 +42,8 @@ import numpy as np
 import numpy.typing as npt
 
 from clearsight.cores import available_cores
-from clearsight.match import mih_kernels  # noqa: F401  (numba loaded before memory is measured)
-from clearsight.match.mih import MultiIndexPdqIndex
+from clearsight.index import mih_kernels  # noqa: F401  (numba loaded before memory is measured)
+from clearsight.index.mih import MultiIndexPdqIndex
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WORKDIR = REPO_ROOT / ".bench" / "pdq_index"

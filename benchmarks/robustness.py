@@ -58,9 +58,10 @@ from sqlalchemy import delete
 
 from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry
 from clearsight.banks.store import BankSettings, BankStore
+from clearsight.index.cache import PdqIndexCache
+from clearsight.index.pdq_index import BruteForcePdqIndex
+from clearsight.match.bank_matcher import BankMatcher
 from clearsight.match.engine import match_case
-from clearsight.match.index_cache import PdqIndexCache
-from clearsight.match.pdq_index import BruteForcePdqIndex, pack_pdq
 from clearsight.media.decode import DecodeLimits, decode_luma
 from clearsight.media.sniff import MediaKind
 from clearsight.robustness.edits import OTHERS_NEEDED, SUITE, EditContext
@@ -233,7 +234,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
         log("matching")
         # Warm the index once (built, cached): the timed runs then all read the cache.
-        match_case(case, banks, ["hash-only"], cache=cache)
+        match_case(case, BankMatcher(banks, cache, ["hash-only"]))
         timed = {}
         for label, names, feats in (
             ("hash-only", ["hash-only"], None),
@@ -243,7 +244,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for _ in range(args.reps):
                 _forget_checks(case)
                 started = time.perf_counter()
-                match_case(case, banks, names, cache=cache, item_features=feats)
+                match_case(case, BankMatcher(banks, cache, names), item_features=feats)
                 seconds.append(time.perf_counter() - started)
             timed[label] = statistics.median(seconds)
         rows = list(case.iter_items())
@@ -258,7 +259,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         for _ in range(args.reps):
             _forget_checks(plain_case)
             started = time.perf_counter()
-            match_case(plain_case, banks, ["hash-only"], cache=cache)
+            match_case(plain_case, BankMatcher(banks, cache, ["hash-only"]))
             plain_seconds.append(time.perf_counter() - started)
         banks.close()
         case.close()
@@ -364,13 +365,13 @@ def _closest_unrelated(
         for code in (pdq.hex, *pdq.dihedral, *(v.hex for v in copy.scanned.pdq_variants)):
             query_codes.append(code)
             query_scene.append(bases[copy.base].scene)
-    queries = pack_pdq(query_codes)
+    queries = PdqSignal.pack(query_codes)
     closest: dict[str, int | None] = {}
     for label, codes, owners in (
         ("hash-only", plain_codes, list(range(len(plain_codes)))),
         ("own", own_codes, own_owner),
     ):
-        hits = BruteForcePdqIndex(pack_pdq(codes)).search_many(queries, CLOSEST_SEARCHED)
+        hits = BruteForcePdqIndex(PdqSignal.pack(codes)).search_many(queries, CLOSEST_SEARCHED)
         best: int | None = None
         for query, position, distance in zip(
             hits.queries, hits.positions, hits.distances, strict=True

@@ -64,7 +64,6 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageEnhance
 
-from clearsight.match.pdq_index import pack_pdq
 from clearsight.media.decode import DecodeLimits, decode_luma
 from clearsight.robustness import edits
 from clearsight.robustness.landscapes import render_landscape
@@ -300,7 +299,9 @@ def retrieval_study(items: Sequence[Item], unrelated: int) -> dict[str, Any]:
         if with_quadrants:
             keys |= {f"{box}/{name}" for name, _ in quadrants(np.zeros((2, 2), np.uint8))}
         packed = [
-            pack_pdq([h for k, h in item.study.items() if k in keys or k.startswith("query-")])
+            PdqSignal.pack(
+                [h for k, h in item.study.items() if k in keys or k.startswith("query-")]
+            )
             for item in items
         ]
         by_edit: dict[str, list[int]] = {}
@@ -422,7 +423,7 @@ def synthetic_items(
 def naive_pairs(codes: Sequence[Sequence[str]], radius: int) -> set[tuple[int, int]]:
     """Every code against every code in numpy, a block of queries at a time."""
     owners = np.repeat(np.arange(len(codes)), [len(c) for c in codes])
-    packed = pack_pdq([code for item in codes for code in item])
+    packed = PdqSignal.pack([code for item in codes for code in item])
     found: set[tuple[int, int]] = set()
     block = 64
     for start in range(0, packed.shape[0], block):

@@ -27,9 +27,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from clearsight.match.pdq_index import distances_to, pack_pdq
+from clearsight.index.pdq_index import distances_to
 from clearsight.series.groups import Groups
 from clearsight.series.stacks import StackInput, stacks_of
+from clearsight.signals.pdq import PdqSignal
 
 DISTANCE = 31
 Bits = npt.NDArray[np.uint8]
@@ -62,13 +63,13 @@ def _hex(bits: Bits) -> str:
 
 def naive_stacks(items: Sequence[StackInput]) -> set[frozenset[int]]:
     """All pairs: each item's eight hashes against every item's own hash."""
-    codes = pack_pdq([item.pdq or "" for item in items])
+    codes = PdqSignal.pack([item.pdq or "" for item in items])
     groups = Groups()
     for item in items:
         for value in (item.pdq, *item.dihedral):
             if value is None:
                 continue
-            near = np.flatnonzero(distances_to(codes, pack_pdq([value])[0]) <= DISTANCE)
+            near = np.flatnonzero(distances_to(codes, PdqSignal.pack([value])[0]) <= DISTANCE)
             groups.join_all((item.item_id, int(other)) for other in near if other != item.item_id)
     return {frozenset(members) for members in groups.groups(item.item_id for item in items)}
 

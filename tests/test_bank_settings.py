@@ -17,10 +17,11 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, func, select, text
 
 import clearsight.banks
-from clearsight.banks import store as bank_store_module
+from clearsight.banks import reader as bank_reader_module
 from clearsight.banks.models import BankBase, BankEntry, BankEntrySignal
 from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry
-from clearsight.banks.store import BANKS_DATABASE, BankSettings, BankStore, clearsight_home
+from clearsight.banks.store import BANKS_DATABASE, BankSettings, BankStore
+from clearsight.home import clearsight_home
 from clearsight.store.engines import sqlite_engine, utc_now
 
 from .conftest import run_cli
@@ -206,7 +207,7 @@ def test_pdq_arrays_are_the_words_of_each_code_with_its_entry(
     fill(store, "other", [entry("E-9", (BankSignal.PDQ, PDQ_HIGH))])
     fill(store, "md5-only", [entry("E-1", (BankSignal.MD5, md5_of("a")))])
     targets = {target.name: target for target in store.match_targets()}
-    monkeypatch.setattr(bank_store_module, "_PDQ_PAGE", 2)  # several pages, one part full
+    monkeypatch.setattr(bank_reader_module, "_PDQ_PAGE", 2)  # several pages, one part full
 
     arrays = store.pdq_arrays(targets["ngo-list"].id)
     words, entry_ids = arrays.codes, arrays.entry_ids

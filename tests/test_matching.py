@@ -10,8 +10,9 @@ from typing import Any
 import numpy as np
 
 from clearsight.banks.store import BankStore
+from clearsight.index.cache import PdqIndexCache
+from clearsight.match.bank_matcher import BankMatcher
 from clearsight.match.engine import match_case
-from clearsight.match.index_cache import PdqIndexCache
 from clearsight.store.sql import SqlCaseStore
 
 from .conftest import photo_like, run_cli
@@ -211,7 +212,7 @@ def test_a_large_bank_matches_through_the_cached_index_like_brute_force(tmp_path
         case = SqlCaseStore.open_folder(case_dir, "test")
         banks = BankStore.open()
         try:
-            match_case(case, banks, cache=cache)
+            match_case(case, BankMatcher(banks, cache))
             return {
                 (row.path, m.external_id, m.distance, m.transform)
                 for row in case.iter_items()

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from clearsight.banks.store import BankTarget, PdqArrays
-from clearsight.match.index_cache import PdqIndexCache
-from clearsight.match.mih import MihLayout, MultiIndexPdqIndex
-from clearsight.match.pdq_index import BruteForcePdqIndex, PdqHits, pack_pdq
+from clearsight.banks.lookup import BankTarget
+from clearsight.index.cache import PdqArrays, PdqIndexCache
+from clearsight.index.mih import MihLayout, MultiIndexPdqIndex
+from clearsight.index.pdq_index import BruteForcePdqIndex, PdqHits
 from clearsight.signals.pdq import PdqSignal
 
 Codes = npt.NDArray[np.uint64]
@@ -57,7 +57,7 @@ hex_codes = st.binary(min_size=32, max_size=32).map(bytes.hex)
 def test_brute_force_agrees_with_the_reference_distance(
     bank: list[str], query: str, radius: int
 ) -> None:
-    hits = BruteForcePdqIndex(pack_pdq(bank)).search_many(pack_pdq([query]), radius)
+    hits = BruteForcePdqIndex(PdqSignal.pack(bank)).search_many(PdqSignal.pack([query]), radius)
     found = set(zip(hits.positions.tolist(), hits.distances.tolist(), strict=True))
     expected = {
         (position, PdqSignal.distance(query, code))

@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from clearsight.index.mih import MultiIndexPdqIndex
+from clearsight.index.pdq_index import BruteForcePdqIndex
 from clearsight.media.sniff import MediaKind
 from clearsight.robustness.landscapes import render_landscape
 from clearsight.series.groups import Groups
@@ -122,12 +124,41 @@ def test_a_rotated_copy_stacks_through_its_dihedral_hashes() -> None:
     assert near_duplicate_pairs(items, 31) == [(1, 2)]
 
 
-def test_stacking_many_items_uses_the_index_and_finds_every_planted_pair() -> None:
+def test_stacking_many_items_uses_the_index_and_finds_every_planted_pair(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     bases = [random_code() for _ in range(12_500)]
     items = [StackInput(n, None, code(b), (), 1, 1) for n, b in enumerate(bases)]
     planted = [(n, 20_000 + n) for n in range(0, 12_500, 500)]
     items += [StackInput(b, None, code(flipped(bases[a], 25)), (), 1, 1) for a, b in planted]
+
+    # Record which index answered and how many 256-bit distances it computed.
+    answered: list[tuple[str, int]] = []
+    for cls in (MultiIndexPdqIndex, BruteForcePdqIndex):
+        original = cls.search_many
+
+        def spy(self, queries, radius, *args, _original=original, **kwargs):  # type: ignore[no-untyped-def]
+            hits = _original(self, queries, radius, *args, **kwargs)
+            answered.append((type(self).__name__, hits.compared))
+            return hits
+
+        monkeypatch.setattr(cls, "search_many", spy)
+
     assert sorted(near_duplicate_pairs(items, 31)) == planted
+    ((index, compared),) = answered
+    assert index == "MultiIndexPdqIndex"
+    all_pairs = len(items) ** 2  # what brute force computes: every query with every code
+    assert 0 < compared < all_pairs / 20, (compared, all_pairs)  # measured: 1/37
+    monkeypatch.undo()
+    # Brute force computes every pair, and the index found what brute force finds.
+    codes = PdqSignal.pack([item.pdq for item in items if item.pdq is not None])
+    queries = codes[:2000]
+    by_brute_force = BruteForcePdqIndex(codes).search_many(queries, 31)
+    by_index = MultiIndexPdqIndex.build(codes, 31).search_many(queries, 31)
+    assert by_brute_force.compared == len(items) * 2000
+    assert by_index.compared < by_brute_force.compared / 20
+    assert np.array_equal(by_index.positions, by_brute_force.positions)
+    assert np.array_equal(by_index.queries, by_brute_force.queries)
 
 
 def test_the_queue_puts_new_camera_originals_first_and_allow_hits_last() -> None:

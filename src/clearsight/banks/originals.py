@@ -62,9 +62,7 @@ def entry_of(path: Path, name: str, metadata: EntryMetadata, limits: DecodeLimit
     variants = hash_views(bank_views(image.luma), pdq.hex)
     return ImportedEntry(
         signals=(
-            (BankSignal.MD5, digests.md5),
-            (BankSignal.SHA1, digests.sha1),
-            (BankSignal.SHA256, digests.sha256),
+            *((BankSignal(name), value) for name, value in digests.as_dict().items()),
             (BankSignal.PDQ, pdq.hex),
         ),
         metadata=EntryMetadata(

@@ -13,9 +13,13 @@ import enum
 import re
 from dataclasses import dataclass, field
 
+from clearsight.signals.registry import SIGNAL_NAMES, signal_type
+
 
 class BankSignal(enum.StrEnum):
-    """Signal kinds a bank entry may carry. PhotoDNA is kept opaque: stored, not matched."""
+    """Signal kinds a bank entry may carry: the registry's signals (checked below), and
+    PhotoDNA, kept opaque: stored, not matched. Members are spelled out for the type
+    checker; their order is the registry's."""
 
     MD5 = "md5"
     SHA1 = "sha1"
@@ -24,7 +28,9 @@ class BankSignal(enum.StrEnum):
     PHOTODNA = "photodna"
 
 
-_HEX_LENGTH = {BankSignal.MD5: 32, BankSignal.SHA1: 40, BankSignal.SHA256: 64, BankSignal.PDQ: 64}
+if tuple(BankSignal)[: len(SIGNAL_NAMES)] != SIGNAL_NAMES:  # pragma: no cover
+    raise ImportError("BankSignal must list the registry's signals, in its order")
+
 _HEX = re.compile(r"^[0-9a-f]+$")
 _PHOTODNA_BYTES = 144
 
@@ -36,11 +42,7 @@ def normalise_signal(kind: BankSignal, value: str) -> str:
         if not text:
             raise ValueError("empty PhotoDNA value")
         return canonical_photodna(text)
-    lowered = text.lower()
-    expected = _HEX_LENGTH[kind]
-    if len(lowered) != expected or not _HEX.match(lowered):
-        raise ValueError(f"not a {kind.value} value ({expected} hex digits): {text[:80]!r}")
-    return lowered
+    return signal_type(kind.value).validate(text)
 
 
 def canonical_photodna(text: str) -> str:

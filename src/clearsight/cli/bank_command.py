@@ -14,12 +14,13 @@ from tqdm import tqdm
 
 from clearsight.banks.formats.export import write_csv, write_text, write_vics
 from clearsight.banks.formats.reader import BankFormat, read_bank_file
+from clearsight.banks.lookup import BankSummary
 from clearsight.banks.models import DEFAULT_PDQ_THRESHOLD
 from clearsight.banks.originals import entry_of, original_files
 from clearsight.banks.records import BankSignal, EntryMetadata, ImportEvent, parse_flag
-from clearsight.banks.store import BankSettings, BankStore, BankSummary, ImportReport
+from clearsight.banks.store import BankSettings, BankStore, ImportReport
 from clearsight.errors import UserError
-from clearsight.match.index_cache import PdqIndexCache
+from clearsight.index.cache import PdqIndexCache
 from clearsight.media.decode import DecodeLimits
 
 banks_option = click.option(

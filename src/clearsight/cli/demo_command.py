@@ -17,8 +17,9 @@ from clearsight.banks.store import BankSettings, BankStore
 from clearsight.cli.case_option import open_case
 from clearsight.cli.match_command import describe
 from clearsight.cli.progress import ProgressBar
+from clearsight.index.cache import PdqIndexCache
+from clearsight.match.bank_matcher import BankMatcher
 from clearsight.match.engine import match_case
-from clearsight.match.index_cache import PdqIndexCache
 from clearsight.match.item_features import FileItemFeatures
 from clearsight.scan import ScanOptions, run_scan
 from clearsight.signals.pdq import PDQ_MATCH_THRESHOLD, PDQ_MIN_QUALITY, PdqSignal
@@ -126,9 +127,7 @@ def _demo_matches(case_dir: Path, rows: list[ItemRow]) -> str:
         )
         report = match_case(
             store,
-            banks,
-            [DEMO_BANK],
-            cache=PdqIndexCache.default(),
+            BankMatcher(banks, PdqIndexCache.default(), [DEMO_BANK]),
             item_features=FileItemFeatures(store),
         )
         matched = [row for row in store.iter_items() if row.matches]

@@ -18,9 +18,9 @@ from collections.abc import Iterator, Sequence
 import click
 from sqlalchemy.exc import DBAPIError
 
-from clearsight.banks.store import clearsight_home
 from clearsight.cli.failure_log import log_failure, scrub
 from clearsight.errors import ClearsightError, DependencyError
+from clearsight.home import clearsight_home
 from clearsight.store.failures import store_failure
 from clearsight.store.lock_waits import LockWait
 from clearsight.text_safety import visible

@@ -11,8 +11,9 @@ import click
 from clearsight.banks.store import BankStore
 from clearsight.cli.bank_command import banks_option
 from clearsight.cli.case_option import case_option, open_case
+from clearsight.index.cache import PdqIndexCache
+from clearsight.match.bank_matcher import BankMatcher
 from clearsight.match.engine import MatchReport, match_case
-from clearsight.match.index_cache import PdqIndexCache
 from clearsight.match.item_features import FileItemFeatures
 
 
@@ -46,9 +47,7 @@ def match(case_dir: Path, bank_names: tuple[str, ...], banks_url: str | None, as
     try:
         report = match_case(
             case,
-            banks,
-            list(bank_names) or None,
-            cache=PdqIndexCache.default(),
+            BankMatcher(banks, PdqIndexCache.default(), list(bank_names) or None),
             item_features=FileItemFeatures(case),
         )
     finally:

@@ -16,8 +16,9 @@ from clearsight.cli.origin_command import checked_pixel_model, pixel_model_optio
 from clearsight.cli.progress import ProgressBar
 from clearsight.cli.triage_command import describe as describe_triage
 from clearsight.cli.triage_command import triage_case
+from clearsight.index.cache import PdqIndexCache
+from clearsight.match.bank_matcher import BankMatcher
 from clearsight.match.engine import MatchReport, match_case
-from clearsight.match.index_cache import PdqIndexCache
 from clearsight.match.item_features import FileItemFeatures
 from clearsight.media.decode import DecodeLimits
 from clearsight.scan import ScanOptions, ScanReport, check_sources, run_scan
@@ -110,8 +111,7 @@ def scan(
             try:
                 matched = match_case(
                     store,
-                    banks,
-                    cache=PdqIndexCache.default(),
+                    BankMatcher(banks, PdqIndexCache.default()),
                     item_features=FileItemFeatures(store),
                 )
             finally:

@@ -17,13 +17,14 @@ from datetime import datetime
 from pathlib import PurePath
 
 from clearsight.review.decisions import DecisionStatus
+from clearsight.signals.registry import DIGEST_NAMES
 from clearsight.store.interface import ItemRow, MatchView
 
 # The origins a reviewer records; these two confirm that a generator made or changed it.
 AI_ORIGINS = frozenset({"ai-generated", "ai-edited"})
 # Bank signals that name the very bytes: a hit on one of these carries the bank's
 # category over to the file (VICS "precategorized"); a near PDQ match does not.
-EXACT_SIGNALS = frozenset({"md5", "sha1", "sha256"})
+EXACT_SIGNALS = frozenset(DIGEST_NAMES)
 
 
 class ItemStatus(enum.StrEnum):

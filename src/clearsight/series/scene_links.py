@@ -32,9 +32,10 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from clearsight.match.mih import MAX_CHUNKS, MAX_FLIPS, MultiIndexPdqIndex
-from clearsight.match.pdq_index import BruteForcePdqIndex, PdqIndex, pack_pdq
+from clearsight.index.mih import MAX_CHUNKS, MAX_FLIPS, MultiIndexPdqIndex
+from clearsight.index.pdq_index import BruteForcePdqIndex, PdqIndex
 from clearsight.signals.features import LocalFeatures, verify
+from clearsight.signals.pdq import PdqSignal
 
 Size = tuple[int, int]
 """(width, height) of the picture the features were taken from, in the same pixels as
@@ -135,7 +136,7 @@ def candidate_pairs(
     owners = np.repeat(ids, [len(item_codes) for item_codes in codes])
     if not owners.shape[0]:
         return []
-    packed = pack_pdq([code for item_codes in codes for code in item_codes])
+    packed = PdqSignal.pack([code for item_codes in codes for code in item_codes])
     index: PdqIndex = (
         BruteForcePdqIndex(packed)
         if packed.shape[0] < BRUTE_FORCE_BELOW

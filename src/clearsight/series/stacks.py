@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from clearsight.match.mih import MultiIndexPdqIndex
-from clearsight.match.pdq_index import BruteForcePdqIndex, PdqIndex, pack_pdq
+from clearsight.index.mih import MultiIndexPdqIndex
+from clearsight.index.pdq_index import BruteForcePdqIndex, PdqIndex
 from clearsight.series.groups import Groups
+from clearsight.signals.pdq import PdqSignal
 
 # Below this many hashes a brute-force pass is cheaper than building tables (the
 # brute-force index loops over queries in Python: at 10k items it is 10x slower).
@@ -45,7 +46,7 @@ def near_duplicate_pairs(items: Sequence[StackInput], distance: int) -> list[tup
     pairs: list[tuple[int, int]] = []
     hashed = [item for item in items if item.pdq is not None]
     if hashed:
-        codes = pack_pdq([item.pdq for item in hashed if item.pdq is not None])
+        codes = PdqSignal.pack([item.pdq for item in hashed if item.pdq is not None])
         index: PdqIndex = (
             BruteForcePdqIndex(codes)
             if len(hashed) < BRUTE_FORCE_BELOW
@@ -58,7 +59,7 @@ def near_duplicate_pairs(items: Sequence[StackInput], distance: int) -> list[tup
                 if code is not None:
                     queries.append(code)
                     owners.append(position)
-        hits = index.search_many(pack_pdq(queries), distance)
+        hits = index.search_many(PdqSignal.pack(queries), distance)
         ids = np.asarray([item.item_id for item in hashed], dtype=np.int64)
         one = ids[np.asarray(owners, dtype=np.int64)[hits.queries]]
         other = ids[hits.positions]

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session, selectinload
 from clearsight.errors import CaseStoreError
 from clearsight.file_paths import display_path
 from clearsight.signals.pdq import PDQ_MIN_QUALITY
+from clearsight.signals.registry import DIGEST_NAMES
 from clearsight.signals.variants import format_variants, parse_variants
 from clearsight.store.engines import (
     schema_lock,
@@ -751,7 +752,7 @@ def _query_of(item_id: int, signals: dict[str, Signal]) -> MatchQuery:
     variants = signals.get(PDQ_VARIANTS)
     return MatchQuery(
         item_id=item_id,
-        digests={k: signals[k].value for k in ("md5", "sha1", "sha256") if k in signals},
+        digests={k: signals[k].value for k in DIGEST_NAMES if k in signals},
         pdq=pdq.value if pdq else None,
         pdq_quality=pdq.quality if pdq else None,
         dihedral=tuple(dihedral.value.split(",")) if dihedral else (),

@@ -19,8 +19,9 @@ from clearsight.banks.records import (
     RejectedLine,
     normalise_signal,
 )
+from clearsight.signals.signal_type import Md5Signal, Sha1Signal
 
-_BY_LENGTH = {32: BankSignal.MD5, 40: BankSignal.SHA1}
+_BY_LENGTH = {kind.hex_length: BankSignal(kind.name) for kind in (Md5Signal, Sha1Signal)}
 
 
 def parse_plain_text(path: Path, signal: BankSignal | None) -> Iterator[ImportEvent]:

@@ -16,11 +16,16 @@ from binascii import unhexlify
 from typing import Any
 
 from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry
+from clearsight.signals.pdq import PdqSignal
+from clearsight.signals.signal_type import Md5Signal
 
 _FIELDS = frozenset(
     {"lastModtimestamp", "signalType", "hashValue", "hashStatus", "caseNumbers", "CSPFeedbacks"}
 )
-_KINDS = {"ImagePDQ": (BankSignal.PDQ, 64), "VideoMD5": (BankSignal.MD5, 32)}
+_KINDS = {
+    "ImagePDQ": (BankSignal.PDQ, PdqSignal.hex_length),
+    "VideoMD5": (BankSignal.MD5, Md5Signal.hex_length),
+}
 _STATUSES = {
     status: status.lower() in ("withdrawn", "deleted")
     for status in ("Unknown", "Received", "Active", "Withdrawn", "Deleted")

@@ -54,6 +54,7 @@ from clearsight.banks.records import (
     normalise_signal,
     parse_flag,
 )
+from clearsight.signals.registry import SIGNAL_TYPES
 
 _Signals = tuple[tuple[BankSignal, str], ...]
 # An ijson event: (prefix, event name, value). A prefix joins the keys with "." and
@@ -82,12 +83,7 @@ _SIGNAL_ORDER = {kind: rank for rank, kind in enumerate(BankSignal)}
 # A hex value already in shape: what normalise_signal would return, lower-cased.
 _WELL_FORMED = {
     kind: re.compile(f"[0-9a-fA-F]{{{digits}}}")
-    for kind, digits in (
-        (BankSignal.MD5, 32),
-        (BankSignal.SHA1, 40),
-        (BankSignal.SHA256, 64),
-        (BankSignal.PDQ, 64),
-    )
+    for kind, digits in ((BankSignal(t.name), t.hex_length) for t in SIGNAL_TYPES)
 }
 
 

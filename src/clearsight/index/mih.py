@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from clearsight.cores import available_cores
-from clearsight.match.pdq_index import BruteForcePdqIndex, Codes, PdqHits
+from clearsight.index.pdq_index import BruteForcePdqIndex, Codes, PdqHits
 
 CODE_BITS = 256
 MAX_FLIPS = 3
@@ -134,7 +134,7 @@ class MultiIndexPdqIndex:
         threads: int | None = None,
     ) -> MultiIndexPdqIndex:
         """Index ``codes`` for lookups at ``radius`` (the layout is chosen for it)."""
-        from clearsight.match import mih_kernels
+        from clearsight.index import mih_kernels
 
         codes = np.ascontiguousarray(codes, dtype=np.uint64).reshape(-1, 4)
         if codes.shape[0] >= 1 << 32:
@@ -185,7 +185,7 @@ class MultiIndexPdqIndex:
 
     def search_many(self, queries: Codes, radius: int, threads: int | None = None) -> PdqHits:
         """Every (query, code) pair within ``radius``; ``threads`` defaults to every core."""
-        from clearsight.match import mih_kernels
+        from clearsight.index import mih_kernels
 
         queries = np.ascontiguousarray(queries, dtype=np.uint64).reshape(-1, 4)
         flips = self._layout.flips(radius)
@@ -197,8 +197,8 @@ class MultiIndexPdqIndex:
 
         def search_batch(
             start: int,
-        ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int32]]:
-            found_q, found_p, found_d = mih_kernels.search(
+        ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.int32], int]:
+            found_q, found_p, found_d, compared = mih_kernels.search(
                 queries[start : start + QUERY_BATCH],
                 radius,
                 self._codes,
@@ -210,13 +210,14 @@ class MultiIndexPdqIndex:
                 masks,
                 mask_chunk,
             )
-            return found_q + start, found_p, found_d
+            return found_q + start, found_p, found_d, int(compared)
 
         parts = _run_all(search_batch, range(0, queries.shape[0], QUERY_BATCH), threads)
         return PdqHits.collect(
             np.concatenate([part[0] for part in parts]),
             np.concatenate([part[1] for part in parts]),
             np.concatenate([part[2] for part in parts]).astype(np.int32),
+            compared=sum(part[3] for part in parts),
         )
 
 

@@ -1,6 +1,6 @@
 """The compiled loops of the multi-index hash (numba, machine code cached on disk).
 
-They live apart from :mod:`clearsight.match.mih` so that importing numba, and compiling
+They live apart from :mod:`clearsight.index.mih` so that importing numba, and compiling
 on a first run, only happens when a bank is big enough to need them.
 
 Two rules keep these loops fast and right:
@@ -163,8 +163,9 @@ def _search(
     ids: U32,
     masks: U64,
     mask_chunk: I64,
-) -> tuple[I64, I64, npt.NDArray[np.int32]]:
-    """Every (query, code) pair within ``radius``, found through any chunk's probes.
+) -> tuple[I64, I64, npt.NDArray[np.int32], int]:
+    """Every (query, code) pair within ``radius``, found through any chunk's probes, and
+    how many candidates had their full distance computed.
 
     ``masks[i]`` is one flip pattern of chunk ``mask_chunk[i]``; together they cover every
     pattern of at most ``radius // chunks`` bits. A code near several chunks is reported
@@ -178,7 +179,7 @@ def _search(
     candidates = gather(where, ids)
     found = distances(candidates, owner, codes, queries)
     near = np.flatnonzero(found <= radius)
-    return owner[near], candidates[near], found[near]
+    return owner[near], candidates[near], found[near], candidates.shape[0]
 
 
 search = numba.njit(nogil=True, cache=True)(_search)

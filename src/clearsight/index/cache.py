@@ -27,20 +27,51 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from clearsight.banks.store import BankTarget, PdqArrays, clearsight_home
-from clearsight.match.mih import MihLayout, MultiIndexPdqIndex
-from clearsight.match.pdq_index import BruteForcePdqIndex, PdqIndex
+from clearsight.home import clearsight_home
+from clearsight.index.mih import MihLayout, MultiIndexPdqIndex
+from clearsight.index.pdq_index import BruteForcePdqIndex, Codes, PdqIndex
 
 INDEX_FORMAT = 2  # 2: each code's variant is kept
 BRUTE_FORCE_BELOW = 50_000
 """Banks with fewer PDQ codes than this are searched by brute force, uncached."""
 
 EntryIds = npt.NDArray[np.int64]
+
+
+class IndexedBank(Protocol):
+    """What the cache needs to know of a bank: who it is, which content, and the
+    radius its index is laid out for. A bank store's ``BankTarget`` is one."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def uid(self) -> str: ...
+
+    @property
+    def revision(self) -> int: ...
+
+    @property
+    def pdq_threshold(self) -> int: ...
+
+
+@dataclass(frozen=True)
+class PdqArrays:
+    """A bank's PDQ codes as (n, 4) big-endian words, each code's entry, and which view
+    of the entry's picture it hashes: ``variants`` indexes ``variant_names``, where
+    0 (the name "") is the picture itself."""
+
+    codes: Codes
+    entry_ids: EntryIds
+    variants: npt.NDArray[np.int16]
+    variant_names: tuple[str, ...]
+
+
 FetchCodes = Callable[[], PdqArrays]
 _ARRAYS = ("codes", "entry_ids", "variants", "offsets", "ids")
 
@@ -67,7 +98,7 @@ class PdqIndexCache:
         self._directory = directory
         self._brute_force_below = brute_force_below
 
-    def index_for(self, bank: BankTarget, fetch: FetchCodes) -> BankIndex:
+    def index_for(self, bank: IndexedBank, fetch: FetchCodes) -> BankIndex:
         """The bank's index: from the cache if it is current and intact, else built."""
         cached = self._load(bank)
         if cached is not None:
@@ -95,7 +126,7 @@ class PdqIndexCache:
         for path in self.paths(bank_uid):
             path.unlink(missing_ok=True)
 
-    def _load(self, bank: BankTarget) -> BankIndex | None:
+    def _load(self, bank: IndexedBank) -> BankIndex | None:
         arrays_path, manifest_path = self.paths(bank.uid)
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -119,7 +150,7 @@ class PdqIndexCache:
             return None  # unreadable or torn: rebuilt below
         return BankIndex(index, arrays["entry_ids"], arrays["variants"], variant_names, "cache")
 
-    def _save(self, bank: BankTarget, index: MultiIndexPdqIndex, codes: PdqArrays) -> None:
+    def _save(self, bank: IndexedBank, index: MultiIndexPdqIndex, codes: PdqArrays) -> None:
         arrays: dict[str, npt.NDArray[Any]] = {
             "codes": index.codes,
             "entry_ids": codes.entry_ids,
