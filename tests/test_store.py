@@ -23,7 +23,7 @@ from clearsight.store.interface import (
     ScanTally,
 )
 from clearsight.store.models import Base
-from clearsight.store.sql import SqlCaseStore
+from clearsight.store.sql import SqlCaseStore, engine_of
 
 PICTURE = ScannedFile(
     path="a/picture.jpg",
@@ -49,7 +49,7 @@ BROKEN = ScannedFile(
 
 def test_schema_from_migrations_matches_the_models(case_store: SqlCaseStore) -> None:
     assert review_models.AccountRow.__table__.metadata is Base.metadata
-    with case_store.engine.connect() as connection:
+    with engine_of(case_store).connect() as connection:
         context = MigrationContext.configure(
             connection, opts={"include_object": _not_sqlite_legacy_unique}
         )

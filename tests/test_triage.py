@@ -24,7 +24,7 @@ from clearsight.store.interface import (
     SceneLinkRecord,
     TriageItem,
 )
-from clearsight.store.sql import SqlCaseStore
+from clearsight.store.sql import SqlCaseStore, engine_of
 from clearsight.triage.priority import load_config
 from clearsight.triage.run import run_triage, triage
 
@@ -301,7 +301,7 @@ def test_scene_mates_are_linked_into_a_series_and_unrelated_pictures_are_not(
     first = json.loads(run_cli("queue", "--case", case, "--json").stdout.splitlines()[0])
     assert (first["kind"], first["label"], first["size"]) == ("series", "S-1", 6)
     store = SqlCaseStore.open_folder(case, "test")
-    with store.engine.connect() as connection:
+    with engine_of(store).connect() as connection:
         reasons = [row[0] for row in connection.exec_driver_sql("SELECT reason FROM scene_links")]
         donor = connection.exec_driver_sql(
             "SELECT reason FROM scene_links JOIN items a ON a.id = item_a "
@@ -329,7 +329,7 @@ def test_items_scanned_before_keypoints_were_kept_are_linked_from_their_files(
     case = tmp_path / "case"
     assert run_cli("scan", evidence, "--case", case).returncode == 0
     store = SqlCaseStore.open_folder(case, "test")
-    with store.engine.begin() as connection:
+    with engine_of(store).begin() as connection:
         connection.exec_driver_sql("DELETE FROM item_features")
     store.close()
     again = run_cli("triage", "--case", case, "--json")

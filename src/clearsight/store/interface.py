@@ -30,6 +30,60 @@ class ErrorStage(enum.StrEnum):
     WORKER = "worker"
 
 
+class Verdict(enum.StrEnum):
+    """The origin verdict of an item (see :mod:`clearsight.origin.verdict`)."""
+
+    AI_GENERATED = "ai-generated"
+    AI_EDITED = "ai-edited"
+    CAMERA_ORIGINAL_LIKELY = "camera-original-likely"
+    INCONCLUSIVE = "inconclusive"
+
+
+class UnitKind(enum.StrEnum):
+    """What a reviewer looks at once: a series, a stack outside any series, or an item
+    in neither (see :mod:`clearsight.store.queue`)."""
+
+    SERIES = "series"
+    STACK = "stack"
+    ITEM = "item"
+
+
+class SelectionKind(enum.StrEnum):
+    """Which items a read covers: all, those of some series, or some items."""
+
+    ALL = "all"
+    SERIES = "series"
+    ITEMS = "items"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The items an export (or any read of items) covers; see
+    :mod:`clearsight.report.selection` for its command-line form."""
+
+    kind: SelectionKind = SelectionKind.ALL
+    ids: frozenset[int] = frozenset()
+    labels: frozenset[str] = frozenset()  # series labels not yet resolved to ids
+
+    @property
+    def everything(self) -> bool:
+        return self.kind is SelectionKind.ALL
+
+    def text(self) -> str:
+        """The canonical form, as the audit log records it."""
+        if self.everything:
+            return "all"
+        names = [str(i) for i in sorted(self.ids)] + sorted(self.labels)
+        return f"{self.kind.value}:{','.join(names)}"
+
+    def admits(self, item_id: int, series_id: int | None) -> bool:
+        if self.kind is SelectionKind.ITEMS:
+            return item_id in self.ids
+        if self.kind is SelectionKind.SERIES:
+            return series_id is not None and series_id in self.ids
+        return True
+
+
 @dataclass(frozen=True)
 class ItemError:
     stage: ErrorStage
@@ -42,7 +96,7 @@ class OriginSummary:
     ``camera-original-likely`` or ``inconclusive``, a score (0 camera .. 1 AI), and the
     reasons, strongest first."""
 
-    verdict: str
+    verdict: Verdict
     score: float
     reasons: tuple[str, ...]
 
