@@ -23,6 +23,7 @@ from clearsight.store.interface import (
     ScannedFile,
     SceneLinkRecord,
     TriageItem,
+    UnitKind,
 )
 from clearsight.store.sql import SqlCaseStore, engine_of
 from clearsight.triage.priority import load_config
@@ -220,6 +221,7 @@ def test_triage_is_recorded_and_replaced_on_each_run(tmp_path: Path) -> None:
     assert all(row.priority is not None and row.priority.score == 70 for row in rows)
     (entry,) = store.queue()
     assert (entry.kind, entry.size, entry.score) == ("stack", 3, 70)
+    assert entry.kind is UnitKind.STACK  # an enum, not the string it is stored as
     store.close()
 
 

@@ -364,7 +364,7 @@ class QueueEntry:
     """One unit of the review queue: a series, a stack outside any series, or an item
     in neither, with its score, its reasons, and the file to look at first."""
 
-    kind: str  # "series", "stack" or "item"
+    kind: UnitKind
     id: int
     label: str
     size: int
