@@ -8,6 +8,8 @@ fails the test, so a new dependency is a decision written down here, not an acci
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator, Mapping, Set
 from pathlib import Path
 
@@ -143,6 +145,17 @@ def test_media_and_signals_import_nothing_of_the_project() -> None:
 def test_the_case_store_engine_is_not_public() -> None:
     assert not hasattr(SqlCaseStore, "engine")
     assert not [name for name in vars(SqlCaseStore) if "engine" in name and name[0] != "_"]
+
+
+def test_the_store_interface_loads_no_database_library() -> None:
+    """Scan workers build records from the interface; they never load SQLAlchemy, even
+    though the interface names the review services (for type checking only)."""
+    probe = "import sys, clearsight.store.interface, clearsight.scan.fingerprint; "
+    probe += "print(sorted(m for m in sys.modules if m.split('.')[0] in ('sqlalchemy', 'alembic')))"
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.strip() == "[]"
 
 
 def _write(root: Path, path: str, text: str) -> None:

@@ -10,62 +10,20 @@ before anything is written.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Protocol
+from collections.abc import Iterator
 
 from clearsight.errors import UserError
 from clearsight.report.decisions import NO_DECISIONS, CaseDecisions
 from clearsight.report.request import CaseInfo
 from clearsight.report.rows import ReportRow
 from clearsight.report.selection import Selection, SelectionKind
-from clearsight.review.audit import AuditLog
-from clearsight.review.categories import CategoryScheme
-from clearsight.review.decisions import DecisionBook
-from clearsight.review.settings import ReviewSettings, SettingsStore
-from clearsight.store.case_reads import CaseRecord, ErrorRecord, SeriesMemberRecord, SeriesSummary
-from clearsight.store.interface import ItemFile, ItemRow
+from clearsight.store.interface import ExportReader, ItemRow
 
 PAGE = 2000
 
 
-class ReportSource(Protocol):
-    """What exports read of a case store (``SqlCaseStore`` is one): its items, a page
-    at a time, their decisions and reveals, its series and errors, and where the files
-    are (only for the HTML report's thumbnails); and the audit log they write to."""
-
-    def case_record(self) -> CaseRecord: ...
-
-    def item_pages(
-        self, selection: Selection, page_size: int
-    ) -> Iterator[list[tuple[int, ItemRow]]]: ...
-
-    def item_files(self, item_ids: Sequence[int]) -> dict[int, ItemFile]: ...
-
-    def known_items(self, item_ids: Sequence[int]) -> set[int]: ...
-
-    def known_series(
-        self, series_ids: Sequence[int], labels: Sequence[str]
-    ) -> tuple[set[int], dict[str, int]]: ...
-
-    def revealed_among(self, item_ids: Sequence[int]) -> set[int]: ...
-
-    def error_records(self, selection: Selection) -> Iterator[ErrorRecord]: ...
-
-    def series_labels(self, series_ids: Sequence[int]) -> dict[int, str]: ...
-
-    def series_pages(
-        self, selection: Selection, page_size: int
-    ) -> Iterator[list[SeriesSummary]]: ...
-
-    def series_members(
-        self, series_ids: Sequence[int], selection: Selection, cap: int
-    ) -> list[SeriesMemberRecord]: ...
-
-    def audit_log(self) -> AuditLog: ...
-
-    def review_settings(self) -> SettingsStore: ...
-
-    def decisions(self, settings: ReviewSettings, scheme: CategoryScheme) -> DecisionBook: ...
+# What exports read of a case store (``SqlCaseStore`` is one).
+ReportSource = ExportReader
 
 
 class CaseRows:

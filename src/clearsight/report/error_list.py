@@ -12,7 +12,7 @@ from typing import Protocol
 
 from clearsight.report.rows import file_location
 from clearsight.report.selection import Selection
-from clearsight.store.case_reads import ErrorRecord
+from clearsight.store.interface import ErrorRecord
 
 
 class ErrorSource(Protocol):

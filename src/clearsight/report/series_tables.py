@@ -19,8 +19,7 @@ from clearsight.report.decisions import NO_DECISIONS, CaseDecisions
 from clearsight.report.rows import HumanDecision, ItemStatus, file_location, status_of
 from clearsight.report.selection import Selection
 from clearsight.review.decisions import DecisionStatus
-from clearsight.store.case_reads import MEMBERS_PER_QUERY, SeriesMemberRecord, SeriesSummary
-from clearsight.store.interface import MatchView, Verdict
+from clearsight.store.interface import MatchView, SeriesMemberRecord, SeriesSummary, Verdict
 
 
 class SeriesSource(Protocol):
@@ -36,6 +35,7 @@ class SeriesSource(Protocol):
 
 
 MEMBER_CAP = 500
+_MEMBERS_PER_QUERY = 5000  # members of series read at once, at most
 _SERIES_PAGE = 200
 
 
@@ -88,7 +88,7 @@ def _member_groups(page: list[SeriesSummary]) -> Iterator[list[SeriesSummary]]:
     budget = 0
     for series in page:
         shown = min(series.size, MEMBER_CAP)
-        if group and budget + shown > MEMBERS_PER_QUERY:
+        if group and budget + shown > _MEMBERS_PER_QUERY:
             yield group
             group, budget = [], 0
         group.append(series)

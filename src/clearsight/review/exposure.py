@@ -6,13 +6,13 @@ writes SQL); this module is their name in the review layer. Get the services
 from the case store (``SqlCaseStore``), which builds them on its engine.
 """
 
+from clearsight.store.interface import RevealRecord
 from clearsight.store.review.exposure import (
     MAX_EXTENSION_S,
     OPEN_REVEAL_CAP_S,
     REVEAL_SLACK_S,
     ExposureMeter,
     RevealOutcome,
-    RevealRecord,
 )
 
 __all__ = [

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Protocol
 
-from clearsight.review.exposure import RevealRecord
+from clearsight.store.interface import RevealRecord
 
 # Long enough to load the picture after the POST; short enough that a link copied
 # from the page, or left in history, shows nothing unblurred later.

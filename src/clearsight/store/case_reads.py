@@ -10,14 +10,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
-from datetime import datetime
 
 from sqlalchemy import Engine, distinct, func, select
 from sqlalchemy.orm import Session
 
 from clearsight.errors import CaseStoreError
-from clearsight.store.interface import MatchView, Selection, SelectionKind, Verdict
+from clearsight.store.interface import (
+    CaseRecord,
+    ErrorRecord,
+    MatchView,
+    Selection,
+    SelectionKind,
+    SeriesMemberRecord,
+    SeriesSummary,
+    Verdict,
+)
 from clearsight.store.models import (
     Case,
     Item,
@@ -29,55 +36,9 @@ from clearsight.store.models import (
     Source,
 )
 
-# Members of series read in one query, at most.
+# Items whose matches are read in one query, at most.
 MEMBERS_PER_QUERY = 5000
 _ERROR_PAGE = 2000
-
-
-@dataclass(frozen=True)
-class CaseRecord:
-    id: int
-    name: str
-    created_at: datetime
-    clearsight_version: str
-
-
-@dataclass(frozen=True)
-class ErrorRecord:
-    """One error an item met; ``source`` and ``path`` in their display form."""
-
-    item_id: int
-    source: str
-    path: str
-    stage: str
-    reason: str
-
-
-@dataclass(frozen=True)
-class SeriesSummary:
-    id: int
-    label: str
-    name: str | None  # a bank's series name, where a member matched one
-    victim_identified: bool | None  # what the banks say
-    score: float
-    reasons: tuple[str, ...]
-    size: int
-
-
-@dataclass(frozen=True)
-class SeriesMemberRecord:
-    """A member of a series, ranked by priority within it, with what it met."""
-
-    item_id: int
-    series_id: int
-    source: str  # display form
-    path: str  # display form
-    verdict: Verdict | None
-    score: float
-    reasons: tuple[str, ...]
-    total: int  # members of the series in the selection, shown or not
-    matches: tuple[MatchView, ...]
-    errors: tuple[str, ...]
 
 
 def case_record(engine: Engine) -> CaseRecord:

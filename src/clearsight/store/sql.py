@@ -11,7 +11,7 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from argon2 import PasswordHasher
 from sqlalchemy import (
@@ -32,10 +32,6 @@ from clearsight.review.categories import CategoryScheme
 from clearsight.signals.pdq import PDQ_MIN_QUALITY
 from clearsight.signals.variants import format_variants, parse_variants
 from clearsight.store.case_reads import (
-    CaseRecord,
-    ErrorRecord,
-    SeriesMemberRecord,
-    SeriesSummary,
     case_record,
     error_records,
     known_items,
@@ -53,21 +49,33 @@ from clearsight.store.engines import (
 )
 from clearsight.store.interface import (
     BankCheck,
+    CaseRecord,
+    ErrorRecord,
+    ExportReader,
     ItemFile,
     ItemOrigin,
+    ItemReader,
     ItemRow,
+    MatchLedger,
     MatchQuery,
     MatchRecord,
     MatchTotals,
+    OriginLedger,
     OriginSummary,
     PackedFeatures,
     QueueEntry,
+    RevealRecord,
+    ReviewStore,
+    ScanLedger,
     ScannedFile,
     ScanTally,
     Selection,
+    SeriesMemberRecord,
     SeriesRecord,
+    SeriesSummary,
     StackRecord,
     TriageItem,
+    TriageLedger,
     TriageResult,
     Verdict,
 )
@@ -97,7 +105,6 @@ from clearsight.store.review.audit import AuditLog
 from clearsight.store.review.decisions import Clock, DecisionBook
 from clearsight.store.review.exposure import (
     ExposureMeter,
-    RevealRecord,
     read_reveal,
     revealed_among,
 )
@@ -125,7 +132,9 @@ _ITEM_PAGE = 2000
 
 
 class SqlCaseStore:
-    """A case held in a SQL database. Implements ScanLedger and ItemReader."""
+    """A case held in a SQL database. Implements every Protocol of
+    :mod:`clearsight.store.interface`: the stages' ledgers, the item reader, what
+    exports read (``ExportReader``) and the review services (``ReviewStore``)."""
 
     def __init__(self, engine: Engine, case_name: str, version: str) -> None:
         self._engine = engine
@@ -780,3 +789,14 @@ def engine_of(store: SqlCaseStore) -> Engine:
     database row by row (to tamper with the audit log, say). No module of clearsight
     outside the store calls it: tests/test_architecture.py holds that."""
     return store._engine
+
+
+if TYPE_CHECKING:
+
+    def _implements(
+        store: SqlCaseStore,
+    ) -> tuple[
+        ScanLedger, MatchLedger, OriginLedger, TriageLedger, ItemReader, ExportReader, ReviewStore
+    ]:
+        """Never called: mypy holds the store to every Protocol it implements."""
+        return store, store, store, store, store, store, store

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from clearsight.errors import UserError
 from clearsight.store.engines import utc_now
+from clearsight.store.interface import RevealRecord
 from clearsight.store.models import Item
 from clearsight.store.review.accounts import subject_of
 from clearsight.store.review.audit import AuditAction, record
@@ -55,17 +56,6 @@ MAX_EXTENSION_S = 24 * 3600
 _ENDED_FLOOR_S = 0.001
 # How far back break_due looks; longer stretches are due a break anyway.
 _ACTIVITY_WINDOW = timedelta(hours=24)
-
-
-@dataclass(frozen=True)
-class RevealRecord:
-    """A reveal as recorded: ``seconds`` is 0 while it is open."""
-
-    id: int
-    account_id: int
-    item_id: int
-    started_at: datetime
-    seconds: float
 
 
 def read_reveal(engine: Engine, reveal_id: int) -> RevealRecord | None:
