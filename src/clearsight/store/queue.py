@@ -12,9 +12,9 @@ The queue is read with keyset pagination on (score, kind, id), never OFFSET and 
 COUNT(*): each kind is read from its own (score, id) index (migration 0009), at most
 one page from each, and the three runs are merged here, so a page costs the same at
 the millionth unit as at the first. Order: score high to low; at equal scores a
-series, then a stack, then an item (they say more per look); then the higher id (the
-unit triage made later). This is the one tie order: both ends of the (score, id) index
-are read in it, forwards and backwards.
+series, then a stack, then an item (they say more per look); then the higher id first.
+This is the one tie order of the queue; each kind's (score, id) index is read in it,
+forwards or backwards, for every page.
 
 Filters ask about a unit's members: a stack is "matched" if a member is in a bank
 that is not an allow list, "unmatched" if no member is in any bank, "undecided" while
