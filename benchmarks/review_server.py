@@ -55,7 +55,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from synthetic_case import fill_case  # noqa: E402
 
 from clearsight import __version__  # noqa: E402
-from clearsight.store.sql import SqlCaseStore  # noqa: E402
+from clearsight.store.sql import (
+    SqlCaseStore,  # noqa: E402
+    engine_of,
+)
 
 CLEARSIGHT = Path(sys.executable).with_name("clearsight")
 PASSWORD = "benchmark passphrase"
@@ -254,7 +257,7 @@ def run_one(
     try:
         fill_case(store, args.size, reviewers=names, password=PASSWORD)
         if database == "postgresql":
-            with store.engine.begin() as connection:
+            with engine_of(store).begin() as connection:
                 connection.execute(text("ANALYZE"))
     finally:
         store.close()

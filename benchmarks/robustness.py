@@ -72,7 +72,7 @@ from clearsight.signals.pdq import PDQ_WORKING_BOX, PdqHash, PdqSignal
 from clearsight.signals.variants import bank_views, hash_views, query_views
 from clearsight.store.interface import ScannedFile
 from clearsight.store.models import BankCheckRow
-from clearsight.store.sql import SqlCaseStore
+from clearsight.store.sql import SqlCaseStore, engine_of
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CAMERA = REPO_ROOT.parent / "shared" / "data" / "camera"
@@ -313,7 +313,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def _forget_checks(case: SqlCaseStore) -> None:
     """Make the next match check every item again, as a first run would."""
-    with case.engine.begin() as connection:
+    with engine_of(case).begin() as connection:
         connection.execute(delete(BankCheckRow))
 
 

@@ -66,7 +66,10 @@ from review_server import (  # noqa: E402
 from synthetic_case import fill_case, item_path  # noqa: E402
 
 from clearsight import __version__  # noqa: E402
-from clearsight.store.sql import SqlCaseStore  # noqa: E402
+from clearsight.store.sql import (
+    SqlCaseStore,  # noqa: E402
+    engine_of,
+)
 
 CATEGORIES = ("0", "1", "2", "3", "4", "5")
 
@@ -250,7 +253,7 @@ def lay_out_files(store: SqlCaseStore, root: Path, size: int, pictures: Sequence
         path = root / item_path(i)
         path.parent.mkdir(exist_ok=True)
         os.link(originals / f"{i % len(pictures)}.jpg", path)
-    with store.engine.begin() as connection:
+    with engine_of(store).begin() as connection:
         for number, digest in enumerate(digests):
             connection.execute(
                 text(

@@ -30,7 +30,7 @@ from clearsight.store.models import (
 )
 from clearsight.store.paths import path_values
 from clearsight.store.review_models import AccountRow, DecisionRow
-from clearsight.store.sql import SqlCaseStore
+from clearsight.store.sql import SqlCaseStore, engine_of
 
 BATCH = 20_000
 WHEN = datetime(2026, 1, 1)
@@ -56,7 +56,7 @@ def fill_case(
     rng = random.Random(seed)
     source = store.open_source(source_root)
     password_hash = CHEAP_HASHER.hash(password)
-    with store.engine.begin() as connection:
+    with engine_of(store).begin() as connection:
         connection.execute(
             insert(Scan).values(id=1, case_id=1, roots="[]", started_at=WHEN, completed=True)
         )
@@ -86,7 +86,7 @@ def fill_case(
             )  # fmt: skip
     for start in range(0, size, BATCH):
         ids = range(start + 1, min(start + BATCH, size) + 1)
-        with store.engine.begin() as connection:
+        with engine_of(store).begin() as connection:
             _insert_batch(connection, source, ids, series_count, rng)
 
 

@@ -34,14 +34,14 @@ from sqlalchemy.orm import Session
 from starlette.exceptions import StarletteDeprecationWarning
 
 from clearsight import __version__
-from clearsight.review.accounts import AccountBook, Role
+from clearsight.review.accounts import Role
 from clearsight.scan.fingerprint import FingerprintOptions, fingerprint_file
 from clearsight.series.stacks import Stack
 from clearsight.server import ServerConfig, create_app
 from clearsight.store.engines import utc_now
 from clearsight.store.interface import ScannedFile, ScanTally, SceneLinkRecord, TriageItem
 from clearsight.store.models import Item, Match, OriginRow
-from clearsight.store.sql import SqlCaseStore
+from clearsight.store.sql import SqlCaseStore, engine_of
 from clearsight.triage.priority import load_config
 from clearsight.triage.run import run_triage
 
@@ -126,7 +126,7 @@ class ReviewCase:
         return sign_in(self.app, name or ACCOUNTS[role], PASSWORD, **client)
 
     def session(self) -> Session:
-        return Session(self.store.engine)
+        return Session(engine_of(self.store))
 
 
 def open_review_case(
@@ -140,7 +140,7 @@ def open_review_case(
         store = SqlCaseStore.open_url(empty_postgres(), "test-case", __version__)
     try:
         items = record_case(store, folder, scanned)
-        book = AccountBook(store.engine, HASHER)
+        book = store.accounts(HASHER)
         for role, name in ACCOUNTS.items():
             book.add(name, role, PASSWORD, actor="test")
         book.add(SECOND_REVIEWER, Role.REVIEWER, PASSWORD, actor="test")
@@ -156,7 +156,7 @@ def record_case(
     scan = store.start_scan([str(folder)])
     store.record_files(scan, [(source, scanned[name]) for name in sorted(scanned)])
     store.finish_scan(scan, ScanTally(len(scanned), len(scanned)), completed=True)
-    with Session(store.engine) as session:
+    with Session(engine_of(store)) as session:
         items = {path: item_id for item_id, path in session.execute(select(Item.id, Item.path))}
     match_in_bank(store, items["matched.png"], "bank-1")
     keep_prompt(store, items["prompted.png"], PROMPT)
@@ -171,7 +171,7 @@ def record_case(
 
 def match_in_bank(store: SqlCaseStore, item_id: int, bank: str) -> None:
     """Record that ``item_id`` matched an entry of ``bank`` (as matching would)."""
-    with Session(store.engine) as session, session.begin():
+    with Session(engine_of(store)) as session, session.begin():
         session.add(
             Match(
                 item_id=item_id,
@@ -192,7 +192,7 @@ def match_in_bank(store: SqlCaseStore, item_id: int, bank: str) -> None:
 
 
 def keep_prompt(store: SqlCaseStore, item_id: int, prompt: str) -> None:
-    with Session(store.engine) as session, session.begin():
+    with Session(engine_of(store)) as session, session.begin():
         found = session.get(OriginRow, item_id)
         if found is None:
             session.add(

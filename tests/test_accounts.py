@@ -17,7 +17,7 @@ from sqlalchemy import select, text
 from clearsight.cli import cli
 from clearsight.errors import CaseStoreError, UserError
 from clearsight.review.accounts import AccountBook, Refusal, Role
-from clearsight.review.audit import AuditAction, AuditLog
+from clearsight.review.audit import AuditAction
 from clearsight.review.login_sessions import (
     LoginOutcome,
     LoginSessions,
@@ -27,7 +27,7 @@ from clearsight.review.login_sessions import (
 )
 from clearsight.store.engines import utc_now
 from clearsight.store.review_models import AccountRow
-from clearsight.store.sql import SqlCaseStore
+from clearsight.store.sql import SqlCaseStore, engine_of
 from tests.conftest import empty_postgres, run_cli
 
 PASSWORD = "plum-harbour-violet-42"
@@ -52,7 +52,7 @@ class Clock:
 
 @pytest.fixture
 def book(case_store: SqlCaseStore) -> AccountBook:
-    return AccountBook(case_store.engine, hasher=FAST)
+    return case_store.accounts(hasher=FAST)
 
 
 @pytest.fixture
@@ -62,18 +62,18 @@ def clock() -> Clock:
 
 @pytest.fixture
 def sessions(case_store: SqlCaseStore, book: AccountBook, clock: Clock) -> LoginSessions:
-    return LoginSessions(case_store.engine, book, clock=clock)
+    return case_store.login_sessions(book, clock=clock)
 
 
 def _password_hash(store: SqlCaseStore, name: str) -> str:
-    with store.engine.connect() as connection:
+    with engine_of(store).connect() as connection:
         found = connection.scalar(select(AccountRow.password_hash).where(AccountRow.name == name))
     assert found is not None
     return found
 
 
 def _audit_table_text(store: SqlCaseStore) -> str:
-    with store.engine.connect() as connection:
+    with engine_of(store).connect() as connection:
         rows = connection.execute(text("SELECT * FROM audit_log")).all()
     return "\n".join(repr(tuple(row)) for row in rows)
 
@@ -82,7 +82,7 @@ def _audit_table_text(store: SqlCaseStore) -> str:
 
 
 def test_passwords_are_kept_as_argon2id_hashes(case_store: SqlCaseStore) -> None:
-    book = AccountBook(case_store.engine)  # the real costs, once
+    book = case_store.accounts()  # the real costs, once
     account = book.add("ana.lima", Role.REVIEWER, PASSWORD, actor=ACTOR)
     stored = _password_hash(case_store, "ana.lima")
     assert stored.startswith("$argon2id$")
@@ -113,7 +113,7 @@ def test_a_hash_made_with_old_costs_is_replaced_at_the_next_good_sign_in(
 ) -> None:
     book.add("ana.lima", Role.REVIEWER, PASSWORD, actor=ACTOR)
     cheap = _password_hash(case_store, "ana.lima")
-    current = AccountBook(case_store.engine)  # argon2-cffi's default costs
+    current = case_store.accounts()  # argon2-cffi's default costs
     assert current.authenticate("ana.lima", OTHER_PASSWORD) is None
     assert _password_hash(case_store, "ana.lima") == cheap  # a wrong password changes nothing
     assert current.authenticate("ana.lima", PASSWORD) is not None
@@ -189,7 +189,7 @@ def test_the_last_active_admin_cannot_be_disabled(
     book.disable("zoe", actor="ola")  # disabling a disabled admin again changes nothing
     disabled = [
         e.subject
-        for e in AuditLog(case_store.engine).entries()
+        for e in case_store.audit_log().entries()
         if e.action == AuditAction.USER_DISABLED.value
     ]
     assert disabled == ["account:ola", "account:amir", "account:zoe", "account:zoe"]
@@ -209,7 +209,7 @@ def disable_at_once(
 def test_two_admins_disabling_each_other_at_once_leave_one_active() -> None:
     store = SqlCaseStore.open_url(empty_postgres(), "test-case", "test")
     try:
-        book = AccountBook(store.engine, hasher=FAST)
+        book = store.accounts(hasher=FAST)
         for name in ("zoe", "ola"):
             book.add(name, Role.ADMIN, PASSWORD, actor=ACTOR)
         for _ in range(5):
@@ -239,7 +239,7 @@ def test_every_change_is_audited_with_its_actor_and_never_the_password(
     book.disable("ana.lima", actor="cli:beta")
     book.enable("ana.lima", actor="cli:beta")
     book.reset_password("ana.lima", OTHER_PASSWORD, actor="cli:gamma")
-    log = AuditLog(case_store.engine)
+    log = case_store.audit_log()
     entries = log.entries()
     assert [(e.actor, e.action, e.subject) for e in entries] == [
         ("cli:alpha", AuditAction.USER_ADDED, "account:ana.lima"),
@@ -263,7 +263,7 @@ def test_a_change_that_fails_writes_no_audit_entry(
         book.add("ana.lima", Role.REVIEWER, PASSWORD, actor=ACTOR)
     with pytest.raises(UserError):
         book.enable("nobody", actor=ACTOR)
-    assert len(AuditLog(case_store.engine).entries()) == 1
+    assert len(case_store.audit_log().entries()) == 1
 
 
 # Sessions
@@ -277,7 +277,7 @@ def test_a_session_is_found_by_its_token_and_only_its_hash_is_stored(
     assert result.outcome is LoginOutcome.SIGNED_IN and result.issued is not None
     issued = result.issued
     assert len(issued.token) >= 43 and issued.csrf_token != issued.token
-    with case_store.engine.connect() as connection:
+    with engine_of(case_store).connect() as connection:
         stored = connection.execute(text("SELECT * FROM login_sessions")).one()
     assert stored.token_hash == token_hash(issued.token)
     assert issued.token not in repr(tuple(stored))
@@ -301,7 +301,7 @@ def test_logout_revokes_the_session_and_is_audited(
     assert sessions.revoke(issued.token)
     assert sessions.lookup(issued.token) is None
     assert not sessions.revoke(issued.token)
-    actions = [(e.actor, e.action, e.detail) for e in AuditLog(case_store.engine).entries()]
+    actions = [(e.actor, e.action, e.detail) for e in case_store.audit_log().entries()]
     assert actions[-2:] == [
         ("ana.lima", AuditAction.LOGIN, {"address": "192.0.2.10", "session": issued.id}),
         ("ana.lima", AuditAction.LOGOUT, {"session": issued.id}),
@@ -325,7 +325,7 @@ def test_a_session_ends_at_its_absolute_limit_however_busy(
     case_store: SqlCaseStore, book: AccountBook, clock: Clock
 ) -> None:
     policy = SessionPolicy(idle=timedelta(minutes=10), absolute=timedelta(hours=1))
-    sessions = LoginSessions(case_store.engine, book, policy, clock=clock)
+    sessions = case_store.login_sessions(book, policy, clock=clock)
     book.add("ana.lima", Role.REVIEWER, PASSWORD, actor=ACTOR)
     issued = sessions.login("ana.lima", PASSWORD, "192.0.2.10").issued
     assert issued is not None and issued.expires_at == clock.now + timedelta(hours=1)
@@ -340,11 +340,11 @@ def test_the_idle_clock_can_be_read_from_the_database(
     case_store: SqlCaseStore, book: AccountBook
 ) -> None:
     """With the real clock: a session whose last use is old in the database is over."""
-    sessions = LoginSessions(case_store.engine, book)
+    sessions = case_store.login_sessions(book)
     book.add("ana.lima", Role.REVIEWER, PASSWORD, actor=ACTOR)
     issued = sessions.login("ana.lima", PASSWORD, "192.0.2.10").issued
     assert issued is not None and sessions.lookup(issued.token) is not None
-    with case_store.engine.begin() as connection:
+    with engine_of(case_store).begin() as connection:
         connection.execute(
             text("UPDATE login_sessions SET last_seen_at = :at"),
             {"at": utc_now() - timedelta(minutes=31)},
@@ -382,7 +382,7 @@ def test_a_session_of_a_disabled_account_is_refused_even_if_not_revoked(
     book.add("ana.lima", Role.REVIEWER, PASSWORD, actor=ACTOR)
     issued = sessions.login("ana.lima", PASSWORD, "192.0.2.10").issued
     assert issued is not None
-    with case_store.engine.begin() as connection:
+    with engine_of(case_store).begin() as connection:
         connection.execute(text("UPDATE accounts SET disabled = :yes"), {"yes": True})
     assert sessions.lookup(issued.token) is None
 
@@ -456,7 +456,7 @@ def test_an_address_is_throttled_after_twenty_failures_across_names(
     # A good sign-in elsewhere does not reopen the address, nor is the name blocked.
     assert sessions.login("ana.lima", PASSWORD, "198.51.100.8").outcome is LoginOutcome.SIGNED_IN
     assert sessions.login("ana.lima", PASSWORD, "198.51.100.7").outcome is LoginOutcome.THROTTLED
-    last = AuditLog(case_store.engine).entries(limit=1, newest_first=True)[0]
+    last = case_store.audit_log().entries(limit=1, newest_first=True)[0]
     assert last.action == AuditAction.LOGIN_FAILED
     assert last.detail == {"address": "198.51.100.7", "reason": ThrottleReason.ADDRESS.value}
     clock.advance(minutes=15)
@@ -472,7 +472,7 @@ def test_failed_sign_ins_are_audited_with_a_reason_and_never_the_password(
     sessions.login("ana.lima", OTHER_PASSWORD, "192.0.2.10")
     sessions.login("nobody", OTHER_PASSWORD, "192.0.2.10")
     sessions.login("ana.lima", PASSWORD, "192.0.2.10")
-    entries = AuditLog(case_store.engine).entries(after=3)
+    entries = case_store.audit_log().entries(after=3)
     assert [(e.actor, e.action, e.detail.get("reason")) for e in entries] == [
         ("ana.lima", AuditAction.LOGIN_FAILED, Refusal.WRONG_PASSWORD.value),
         ("nobody", AuditAction.LOGIN_FAILED, Refusal.UNKNOWN_ACCOUNT.value),
@@ -480,7 +480,7 @@ def test_failed_sign_ins_are_audited_with_a_reason_and_never_the_password(
     ]
     table = _audit_table_text(case_store)
     assert PASSWORD not in table and OTHER_PASSWORD not in table
-    with case_store.engine.connect() as connection:
+    with engine_of(case_store).connect() as connection:
         attempts = connection.execute(text("SELECT * FROM login_attempts")).all()
     assert OTHER_PASSWORD not in repr(attempts) and PASSWORD not in repr(attempts)
 
@@ -550,9 +550,9 @@ def test_user_commands_manage_accounts_without_showing_the_password(case: Path) 
 
     store = SqlCaseStore.open_folder(case, "test")
     try:
-        book = AccountBook(store.engine)
+        book = store.accounts()
         assert book.authenticate("ana.lima", OTHER_PASSWORD) is not None  # \r\n was cut
-        entries = AuditLog(store.engine).entries()
+        entries = store.audit_log().entries()
         assert [e.action for e in entries] == [
             AuditAction.USER_ADDED,
             AuditAction.USER_DISABLED,
@@ -657,14 +657,14 @@ def test_user_add_prompts_twice_with_hidden_input(case: Path) -> None:
     assert mismatch.exit_code != 0 and "do not match" in mismatch.output
     store = SqlCaseStore.open_folder(case, "test")
     try:
-        assert [a.name for a in AccountBook(store.engine).list()] == ["ana.lima"]
+        assert [a.name for a in store.accounts().list()] == ["ana.lima"]
     finally:
         store.close()
 
 
 def test_audit_verify_checks_a_recorded_head(case: Path) -> None:
     store = SqlCaseStore.open_folder(case, "test")
-    log = AuditLog(store.engine)
+    log = store.audit_log()
     for i in range(3):
         log.append("cli:tester", AuditAction.SETTING_CHANGED, f"setting:{i}", {"value": i})
     head = log.head()
@@ -715,9 +715,9 @@ def test_user_and_audit_commands_on_a_postgresql_case() -> None:
 def test_a_database_error_while_writing_a_hash_does_not_quote_it(tmp_path: Path) -> None:
     store = SqlCaseStore.open_folder(tmp_path / "case", "test")
     try:
-        book = AccountBook(store.engine, hasher=FAST)
+        book = store.accounts(hasher=FAST)
         book.add("ana.lima", Role.REVIEWER, PASSWORD, actor=ACTOR)
-        with store.engine.begin() as connection:
+        with engine_of(store).begin() as connection:
             connection.execute(
                 text(
                     "CREATE TRIGGER frozen BEFORE UPDATE ON accounts "

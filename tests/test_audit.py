@@ -10,13 +10,13 @@ import pytest
 from sqlalchemy import text
 
 from clearsight.review.audit import GENESIS, AuditAction, AuditLog
-from clearsight.store.sql import SqlCaseStore
+from clearsight.store.sql import SqlCaseStore, engine_of
 from tests.conftest import run_cli
 
 
 @pytest.fixture
 def audit_log(case_store: SqlCaseStore) -> Iterator[AuditLog]:
-    yield AuditLog(case_store.engine)
+    yield case_store.audit_log()
 
 
 def _fill(log: AuditLog, n: int) -> None:
@@ -47,7 +47,7 @@ def test_an_edited_or_deleted_entry_is_named(
     audit_log: AuditLog, case_store: SqlCaseStore, tamper: str, broken_at: int
 ) -> None:
     _fill(audit_log, 6)
-    with case_store.engine.begin() as connection:
+    with engine_of(case_store).begin() as connection:
         connection.execute(text(tamper))
     check = audit_log.verify()
     assert not check.intact
@@ -59,7 +59,7 @@ def test_a_renumbered_deletion_still_breaks_the_chain(
     audit_log: AuditLog, case_store: SqlCaseStore
 ) -> None:
     _fill(audit_log, 5)
-    with case_store.engine.begin() as connection:
+    with engine_of(case_store).begin() as connection:
         connection.execute(text("DELETE FROM audit_log WHERE id = 2"))
         for old in (3, 4, 5):
             connection.execute(
@@ -74,7 +74,7 @@ def test_entries_removed_from_the_end_are_caught_against_a_recorded_head(
 ) -> None:
     _fill(audit_log, 4)
     head = audit_log.head()
-    with case_store.engine.begin() as connection:
+    with engine_of(case_store).begin() as connection:
         connection.execute(text("DELETE FROM audit_log WHERE id = 4"))
     assert audit_log.verify().intact  # consistent on its own
     check = audit_log.verify(expected_head=head)
@@ -104,12 +104,12 @@ def test_concurrent_appends_never_fork_the_chain(audit_log: AuditLog) -> None:
 def test_audit_verify_command_exits_nonzero_and_names_the_entry(tmp_path: Path) -> None:
     case = tmp_path / "case"
     store = SqlCaseStore.open_folder(case, "test")
-    log = AuditLog(store.engine)
+    log = store.audit_log()
     _fill(log, 3)
     ok = run_cli("audit", "verify", "--case", case)
     assert ok.returncode == 0, ok.stderr
     assert "3 entries" in ok.stdout
-    with store.engine.begin() as connection:
+    with engine_of(store).begin() as connection:
         connection.execute(text("UPDATE audit_log SET subject = 'item:99' WHERE id = 2"))
     store.close()
     broken = run_cli("audit", "verify", "--case", case)

@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from clearsight.review.settings import SettingsStore
 from clearsight.robustness.landscapes import render_landscape
 from clearsight.store.sql import SqlCaseStore
 
@@ -65,7 +64,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     ):
         _add_user(case, name, role)
     store = SqlCaseStore.open_folder(case, "test")
-    SettingsStore(store.engine).set("daily_exposure_budget_s", BUDGET_S, actor="test")
+    store.review_settings().set("daily_exposure_budget_s", BUDGET_S, actor="test")
     store.close()
     with serving(case, root / "server.log") as base:
         yield Served(base, case)

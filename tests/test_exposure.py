@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from clearsight.errors import UserError
 from clearsight.media.sniff import MediaKind
-from clearsight.review.audit import AuditAction, AuditLog
+from clearsight.review.audit import AuditAction
 from clearsight.review.exposure import (
     OPEN_REVEAL_CAP_S,
     REVEAL_SLACK_S,
@@ -23,7 +23,7 @@ from clearsight.signals.digests import digest_bytes
 from clearsight.store.interface import ScannedFile, ScanTally
 from clearsight.store.models import Item
 from clearsight.store.review_models import AccountRow, DecisionRow, RevealRow
-from clearsight.store.sql import SqlCaseStore
+from clearsight.store.sql import SqlCaseStore, engine_of
 
 START = datetime(2026, 3, 2, 9, 0, 0)
 
@@ -42,7 +42,7 @@ class Clock:
 
 
 def add_accounts(store: SqlCaseStore, *names: str) -> list[int]:
-    with Session(store.engine) as session, session.begin():
+    with Session(engine_of(store)) as session, session.begin():
         rows = [
             AccountRow(
                 name=name,
@@ -72,7 +72,7 @@ def add_items(store: SqlCaseStore, count: int) -> list[int]:
     ]
     store.record_files(scan, [(source, f) for f in files])
     store.finish_scan(scan, ScanTally(count, count, 0, 0), completed=True)
-    with Session(store.engine) as session:
+    with Session(engine_of(store)) as session:
         return list(session.scalars(select(Item.id).order_by(Item.id)))
 
 
@@ -95,7 +95,7 @@ def meter_for(
     store: SqlCaseStore, clock: Clock, *, budget_s: int = 1800, break_after_min: int = 45
 ) -> ExposureMeter:
     settings = ReviewSettings(daily_exposure_budget_s=budget_s, break_after_min=break_after_min)
-    return ExposureMeter(store.engine, settings, clock)
+    return store.exposure(settings, clock)
 
 
 def test_a_reveal_is_recorded_with_its_audit_entry(
@@ -105,13 +105,13 @@ def test_a_reveal_is_recorded_with_its_audit_entry(
     outcome = meter.start_reveal(people[0], items[1])
     assert outcome.allowed and outcome.refusal is None
     assert outcome.seconds_left == 1800
-    log = AuditLog(case_store.engine)
+    log = case_store.audit_log()
     [entry] = log.entries()
     assert entry.action == AuditAction.REVEAL
     assert (entry.actor, entry.subject) == ("rev-a", f"item:{items[1]}")
     assert entry.detail == {"reveal": outcome.reveal_id}
     assert log.verify().intact
-    with Session(case_store.engine) as session:
+    with Session(engine_of(case_store)) as session:
         reveal = session.get(RevealRow, outcome.reveal_id)
         assert reveal is not None and reveal.started_at == START
 
@@ -174,7 +174,7 @@ def test_the_daily_budget_refuses_kindly_and_a_supervisor_extends_it(
     assert reveal is not None
     clock.advance(61)
     meter.end_reveal(reveal, 61)
-    audited = len(AuditLog(case_store.engine).entries())
+    audited = len(case_store.audit_log().entries())
 
     refused = meter.start_reveal(reviewer, items[1])
     assert not refused.allowed and refused.reveal_id is None
@@ -184,13 +184,13 @@ def test_the_daily_budget_refuses_kindly_and_a_supervisor_extends_it(
     )
     assert refused.seconds_left == 0
     # A refusal records nothing, and other reviewers are unaffected.
-    assert len(AuditLog(case_store.engine).entries()) == audited
-    with Session(case_store.engine) as session:
+    assert len(case_store.audit_log().entries()) == audited
+    with Session(engine_of(case_store)) as session:
         assert session.scalar(select(func.count()).select_from(RevealRow)) == 1
     assert meter.start_reveal(other, items[1]).allowed
 
     assert meter.extend(reviewer, 1800, granted_by=supervisor) == 1860
-    entry = AuditLog(case_store.engine).entries(newest_first=True, limit=1)[0]
+    entry = case_store.audit_log().entries(newest_first=True, limit=1)[0]
     assert (entry.action, entry.actor, entry.subject) == (
         AuditAction.EXPOSURE_EXTENDED,
         "sup-c",
@@ -225,11 +225,11 @@ def test_an_extension_must_be_a_sensible_number_of_seconds(
 ) -> None:
     with pytest.raises(UserError, match="extension"):
         meter_for(case_store, clock).extend(people[0], seconds, granted_by=people[2])
-    assert AuditLog(case_store.engine).entries() == []
+    assert case_store.audit_log().entries() == []
 
 
 def _decide(store: SqlCaseStore, account: int, item: int, at: datetime) -> None:
-    with Session(store.engine) as session, session.begin():
+    with Session(engine_of(store)) as session, session.begin():
         session.add(
             DecisionRow(
                 item_id=item,

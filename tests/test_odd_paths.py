@@ -22,7 +22,7 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from PIL import Image
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError
 
 from clearsight import __version__
@@ -30,7 +30,6 @@ from clearsight.file_paths import display_path, raw_path
 from clearsight.media.decode import DecodeLimits
 from clearsight.media.sniff import MediaKind
 from clearsight.media.stored import read_scanned
-from clearsight.report.item_pages import item_pages
 from clearsight.report.selection import ALL
 from clearsight.review.preview import PreviewRenderer
 from clearsight.review.settings import PreviewPrefs, RevealMode
@@ -39,7 +38,6 @@ from clearsight.signals.digests import digest_bytes
 from clearsight.store import sql
 from clearsight.store.engines import sqlite_engine
 from clearsight.store.interface import ScannedFile
-from clearsight.store.models import Case
 from clearsight.store.sql import SqlCaseStore
 
 from .conftest import empty_postgres, photo_like, run_cli
@@ -118,9 +116,7 @@ def test_paths_sharing_a_long_head_page_once_each(
     listed = [row.path for row in case_store.iter_items()]
     assert sorted(listed) == sorted(names)
     assert listed[-5:] == [f"z{n}.txt" for n in range(5)]
-    with case_store.engine.connect() as connection:
-        case_id = connection.execute(select(Case.id)).scalar_one()
-    paged = [row.path for page in item_pages(case_store.engine, case_id, ALL, 4) for _, row in page]
+    paged = [row.path for page in case_store.item_pages(ALL, 4) for _, row in page]
     assert paged == listed
 
 

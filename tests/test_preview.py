@@ -32,7 +32,7 @@ from clearsight.review.settings import PreviewPrefs, RevealMode
 from clearsight.signals.digests import digest_bytes
 from clearsight.store.interface import ScannedFile, ScanTally
 from clearsight.store.models import Item
-from clearsight.store.sql import SqlCaseStore
+from clearsight.store.sql import SqlCaseStore, engine_of
 from tests.conftest import photo_like
 
 COLOUR = PreviewPrefs(blur=4, greyscale=False, reveal_mode=RevealMode.HOLD)
@@ -95,7 +95,7 @@ class Case:
         self.store.record_files(scan, [(source, f) for f in scanned])
         count = len(scanned)
         self.store.finish_scan(scan, ScanTally(count, count, 0, 0), completed=True)
-        with Session(self.store.engine) as session:
+        with Session(engine_of(self.store)) as session:
             return {path: id_ for id_, path in session.execute(select(Item.id, Item.path))}
 
 

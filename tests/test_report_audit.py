@@ -21,7 +21,7 @@ from clearsight.report import (
     parse_selection,
 )
 from clearsight.review.accounts import Role
-from clearsight.review.audit import AuditAction, AuditLog
+from clearsight.review.audit import AuditAction
 from clearsight.store.sql import SqlCaseStore
 
 from .test_report_case import NOW
@@ -33,7 +33,7 @@ def test_each_export_is_audited_with_the_digest_of_its_bytes(
 ) -> None:
     from .test_report_golden import CYBERTIP
 
-    log = AuditLog(report_case.engine)
+    log = report_case.audit_log()
     head_before = log.head()
     buffer = io.BytesIO()
     request = ExportRequest(fmt, parse_selection("series:1"), cybertip=CYBERTIP)
@@ -77,7 +77,7 @@ def test_roles_without_the_right_are_refused_and_the_attempt_is_audited(
             permission=RolePermission(role),
         )
     assert buffer.getvalue() == b""
-    (entry,) = AuditLog(report_case.engine).entries()
+    (entry,) = report_case.audit_log().entries()
     assert entry.action == AuditAction.EXPORT.value and entry.actor == "someone"
     assert "may not export" in entry.detail["refused"] and "sha256" not in entry.detail
 
@@ -121,4 +121,4 @@ def test_a_failed_export_leaves_no_file_and_no_audit_entry(
             permission=LOCAL_USER,
         )
     assert list(target.parent.iterdir()) == []
-    assert AuditLog(report_case.engine).entries() == []
+    assert report_case.audit_log().entries() == []

@@ -40,7 +40,7 @@ from clearsight.store.interface import (
 )
 from clearsight.store.models import Case
 from clearsight.store.review_models import AccountRow, DecisionRow, RevealRow
-from clearsight.store.sql import SqlCaseStore
+from clearsight.store.sql import SqlCaseStore, engine_of
 
 SOURCE = "/evidence/drive-a"
 CASE_NAME = "test-case"
@@ -203,7 +203,7 @@ def build_case(store: SqlCaseStore) -> None:
             priorities=priorities,
         )
     )
-    with store.engine.begin() as connection:
+    with engine_of(store).begin() as connection:
         connection.execute(
             update(Case).values(name=CASE_NAME, created_at=CREATED, clearsight_version="0.0.0")
         )

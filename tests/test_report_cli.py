@@ -12,7 +12,6 @@ import pytest
 from lxml import etree
 
 from clearsight import __version__
-from clearsight.review.audit import AuditLog
 from clearsight.store.sql import SqlCaseStore
 
 from .conftest import run_cli
@@ -31,7 +30,7 @@ def case_dir(tmp_path: Path) -> Path:
 def last_export(case_dir: Path) -> dict[str, object]:
     store = SqlCaseStore.open_folder(case_dir, __version__)
     try:
-        (entry,) = AuditLog(store.engine).entries(newest_first=True, limit=1)
+        (entry,) = store.audit_log().entries(newest_first=True, limit=1)
     finally:
         store.close()
     assert entry.action == "export" and entry.actor.startswith("cli:")

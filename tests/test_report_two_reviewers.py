@@ -48,10 +48,9 @@ from clearsight.review.categories import (
     VictimIdentified,
 )
 from clearsight.review.decisions import DecisionBook, DecisionInput, DecisionStatus
-from clearsight.review.settings import SettingsStore
 from clearsight.store.interface import ScannedFile
 from clearsight.store.review_models import AccountRow, DecisionRow
-from clearsight.store.sql import SqlCaseStore
+from clearsight.store.sql import SqlCaseStore, engine_of
 
 from .test_report_case import CREATED, NOW, SOURCE, build_case
 
@@ -80,7 +79,7 @@ PROPOSAL = DecisionInput(
 @pytest.fixture
 def two_reviewer_case(case_store: SqlCaseStore) -> SqlCaseStore:
     build_case(case_store)
-    with case_store.engine.begin() as connection:
+    with engine_of(case_store).begin() as connection:
         connection.execute(
             insert(AccountRow),
             [
@@ -94,13 +93,13 @@ def two_reviewer_case(case_store: SqlCaseStore) -> SqlCaseStore:
                 }
             ],
         )
-    SettingsStore(case_store.engine).set("two_reviewer_banks", ["test-bank"], actor="test")
+    case_store.review_settings().set("two_reviewer_banks", ["test-bank"], actor="test")
     return case_store
 
 
 def book(store: SqlCaseStore) -> DecisionBook:
-    settings = SettingsStore(store.engine).load()
-    return DecisionBook(store.engine, settings, SCHEME, clock=lambda: DECIDED_AT)
+    settings = store.review_settings().load()
+    return store.decisions(settings, SCHEME, clock=lambda: DECIDED_AT)
 
 
 def decide(store: SqlCaseStore, account: Account, item_id: int, decision: DecisionInput) -> int:
@@ -324,11 +323,11 @@ def _queries_to_read(store: SqlCaseStore) -> int:
     def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
         seen.append(statement)
 
-    event.listen(store.engine, "before_cursor_execute", count)
+    event.listen(engine_of(store), "before_cursor_execute", count)
     try:
         assert list(case.rows(ALL))
     finally:
-        event.remove(store.engine, "before_cursor_execute", count)
+        event.remove(engine_of(store), "before_cursor_execute", count)
     return len(seen)
 
 
@@ -346,7 +345,7 @@ def test_decisions_and_statuses_are_read_per_page_not_per_item(
             for n in range(60)
         ],
     )
-    with store.engine.begin() as connection:
+    with engine_of(store).begin() as connection:
         connection.execute(
             insert(DecisionRow),
             [
@@ -384,7 +383,7 @@ def test_an_item_decided_while_it_is_read_is_read_again(
         return real(self, item_ids)
 
     monkeypatch.setattr(DecisionBook, "statuses", confirmed_between_reads)
-    decided = CaseDecisions(store.engine).of([1, 2, 3])
+    decided = CaseDecisions(store).of([1, 2, 3])
     assert calls == [3, 1]  # only the item that changed is read again
     assert decided[1].status is DecisionStatus.FINAL
     assert [d.reviewer for d in decided[1].history] == ["reviewer-a", "supervisor-b"]
@@ -405,5 +404,5 @@ def test_an_item_decided_again_on_every_read_stops_the_export(
 
     monkeypatch.setattr(DecisionBook, "statuses", decided_between_reads)
     with pytest.raises(CaseStoreError, match="item 1 was decided again"):
-        CaseDecisions(store.engine).of([1])
+        CaseDecisions(store).of([1])
     assert len(calls) == MAX_READS

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from clearsight.errors import UserError
-from clearsight.review.audit import AuditAction, AuditLog
+from clearsight.review.audit import AuditAction
 from clearsight.review.categories import (
     AgeGroup,
     CybertipClass,
@@ -29,17 +29,16 @@ from clearsight.review.settings import (
     PreviewPrefs,
     RevealMode,
     ReviewSettings,
-    SettingsStore,
     settings_as_dict,
 )
 from clearsight.store.review_models import ReviewSettingRow
-from clearsight.store.sql import SqlCaseStore
+from clearsight.store.sql import SqlCaseStore, engine_of
 
 # Settings
 
 
 def test_an_empty_case_has_the_documented_defaults(case_store: SqlCaseStore) -> None:
-    settings = SettingsStore(case_store.engine).load()
+    settings = case_store.review_settings().load()
     assert settings == ReviewSettings()
     assert (settings.blur, settings.greyscale, settings.reveal_mode) == (4, True, RevealMode.HOLD)
     assert settings.daily_exposure_budget_s == 1800 and settings.break_after_min == 45
@@ -48,7 +47,7 @@ def test_an_empty_case_has_the_documented_defaults(case_store: SqlCaseStore) -> 
 
 
 def test_a_change_is_stored_merged_and_audited_together(case_store: SqlCaseStore) -> None:
-    store = SettingsStore(case_store.engine)
+    store = case_store.review_settings()
     changed = store.set("blur", 8, actor="admin-1")
     changed = store.set("two_reviewer_banks", ["ncmec", "local"], actor="admin-1")
     changed = store.set("reveal_mode", "toggle", actor="admin-2")
@@ -56,7 +55,7 @@ def test_a_change_is_stored_merged_and_audited_together(case_store: SqlCaseStore
     assert changed.two_reviewer_banks == ("ncmec", "local")
     assert changed.greyscale is True  # untouched keys keep their defaults
     assert store.load() == changed
-    entries = AuditLog(case_store.engine).entries()
+    entries = case_store.audit_log().entries()
     assert [(e.actor, e.action, e.subject) for e in entries] == [
         ("admin-1", AuditAction.SETTING_CHANGED, "setting:blur"),
         ("admin-1", AuditAction.SETTING_CHANGED, "setting:two_reviewer_banks"),
@@ -68,13 +67,13 @@ def test_a_change_is_stored_merged_and_audited_together(case_store: SqlCaseStore
 
     reset = store.reset("blur", actor="admin-1")
     assert reset.blur == 4 and store.load().blur == 4
-    assert AuditLog(case_store.engine).entries()[-1].detail == {
+    assert case_store.audit_log().entries()[-1].detail == {
         "key": "blur",
         "old": 8,
         "new": 4,
         "reset": True,
     }
-    assert AuditLog(case_store.engine).verify().intact
+    assert case_store.audit_log().verify().intact
 
 
 @pytest.mark.parametrize(
@@ -99,33 +98,31 @@ def test_a_change_is_stored_merged_and_audited_together(case_store: SqlCaseStore
 def test_a_bad_value_is_refused_with_one_line_naming_the_key(
     case_store: SqlCaseStore, key: str, value: object
 ) -> None:
-    store = SettingsStore(case_store.engine)
+    store = case_store.review_settings()
     with pytest.raises(UserError) as caught:
         store.set(key, value, actor="admin-1")
     message = str(caught.value)
     assert repr(key) in message and "\n" not in message
     assert store.load() == ReviewSettings()
-    assert AuditLog(case_store.engine).entries() == []
+    assert case_store.audit_log().entries() == []
 
 
 def test_a_hand_edited_stored_value_is_named_when_loaded(case_store: SqlCaseStore) -> None:
-    with Session(case_store.engine) as session, session.begin():
+    with Session(engine_of(case_store)) as session, session.begin():
         session.add(ReviewSettingRow(key="break_after_min", value="2"))
         session.add(ReviewSettingRow(key="from_a_newer_version", value="1"))
     with pytest.raises(UserError, match="'break_after_min'"):
-        SettingsStore(case_store.engine).load()
-    with case_store.engine.begin() as connection:
+        case_store.review_settings().load()
+    with engine_of(case_store).begin() as connection:
         connection.execute(
             text("UPDATE review_settings SET value = '{' WHERE key = 'break_after_min'")
         )
     with pytest.raises(UserError, match="'break_after_min'.*not valid JSON"):
-        SettingsStore(case_store.engine).load()
+        case_store.review_settings().load()
     # Setting a good value replaces the bad one, and the audit entry shows what was there.
-    assert (
-        SettingsStore(case_store.engine).set("break_after_min", 60, "admin").break_after_min == 60
-    )
-    assert AuditLog(case_store.engine).entries()[-1].detail["old"] == "{"
-    with Session(case_store.engine) as session:
+    assert case_store.review_settings().set("break_after_min", 60, "admin").break_after_min == 60
+    assert case_store.audit_log().entries()[-1].detail["old"] == "{"
+    with Session(engine_of(case_store)) as session:
         assert session.scalar(select(func.count()).select_from(ReviewSettingRow)) == 2
 
 

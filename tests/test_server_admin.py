@@ -8,7 +8,6 @@ import json
 from sqlalchemy import update
 
 from clearsight.review.accounts import Role
-from clearsight.review.audit import AuditLog
 from clearsight.store.review_models import AuditEntryRow
 
 from .server_support import (
@@ -49,7 +48,7 @@ def test_an_admin_adds_disables_and_resets_accounts_and_each_change_is_audited(
     assert admin.api("POST", "/api/users/ola.auditor/disable").json()["disabled"] is True
     listed = {a["name"]: a for a in admin.get("/api/users").json()}
     assert listed["ola.auditor"]["disabled"] and not listed["nia.reviewer"]["disabled"]
-    actions = [(e.actor, e.action, e.subject) for e in AuditLog(case.store.engine).entries()]
+    actions = [(e.actor, e.action, e.subject) for e in case.store.audit_log().entries()]
     admin_name = ACCOUNTS[Role.ADMIN]
     for action, subject in (
         ("user-added", "account:nia.reviewer"),
@@ -59,7 +58,7 @@ def test_an_admin_adds_disables_and_resets_accounts_and_each_change_is_audited(
         ("user-added", "account:ola.auditor"),
     ):
         assert (admin_name, action, subject) in actions
-    everything = json.dumps([e.detail for e in AuditLog(case.store.engine).entries()])
+    everything = json.dumps([e.detail for e in case.store.audit_log().entries()])
     assert PASSWORD not in everything and NEW_PASSWORD not in everything
 
 
@@ -75,7 +74,7 @@ def test_settings_are_validated_and_audited(case: ReviewCase) -> None:
     assert admin.form("/admin/settings/category_scheme", {"value": "x"}).status_code == 404
     bad = admin.api("PUT", "/api/settings/break_after_min", {"value": 1})
     assert bad.status_code == 400
-    entries = [e for e in AuditLog(case.store.engine).entries() if e.action == "setting-changed"]
+    entries = [e for e in case.store.audit_log().entries() if e.action == "setting-changed"]
     assert [(e.subject, e.detail["new"]) for e in entries] == [
         ("setting:blur", 8),
         ("setting:greyscale", False),
@@ -154,7 +153,7 @@ def test_a_supervisor_exports_and_the_export_is_audited_with_its_digest(
     assert answer.headers["cache-control"] == "no-store"
     digest = hashlib.sha256(answer.content).hexdigest()
     assert answer.headers["x-export-sha256"] == digest
-    export = AuditLog(case.store.engine).entries(newest_first=True, limit=1)[0]
+    export = case.store.audit_log().entries(newest_first=True, limit=1)[0]
     assert (export.actor, export.action, export.detail["sha256"]) == (
         ACCOUNTS[Role.SUPERVISOR],
         "export",
@@ -202,5 +201,5 @@ def test_the_last_active_admin_cannot_disable_themselves(case: ReviewCase) -> No
     assert admin.get("/api/me").status_code == 401
     other = sign_in(case.app, "ida.admin", PASSWORD)
     assert other.api("POST", "/api/users/ida.admin/disable").status_code == 400
-    actions = [(e.action, e.subject) for e in AuditLog(case.store.engine).entries()]
+    actions = [(e.action, e.subject) for e in case.store.audit_log().entries()]
     assert actions.count(("user-disabled", f"account:{name}")) == 1

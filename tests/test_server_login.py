@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from clearsight.review.accounts import AccountBook, Role
-from clearsight.review.audit import AuditLog
+from clearsight.review.accounts import Role
 
 from .server_support import (
     ACCOUNTS,
@@ -34,7 +33,7 @@ def test_sign_in_sets_a_strict_http_only_cookie_and_lands_on_the_role_page(
     assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "Path=/" in cookie
     assert "Secure" not in cookie  # plain HTTP on loopback
     assert client.get("/", follow_redirects=False).headers["location"] == "/queue"
-    entries = AuditLog(case.store.engine).entries(newest_first=True, limit=1)
+    entries = case.store.audit_log().entries(newest_first=True, limit=1)
     assert (entries[0].action, entries[0].actor) == ("login", ACCOUNTS[Role.REVIEWER])
 
 
@@ -59,7 +58,7 @@ def test_over_https_the_cookie_is_secure_and_host_bound(case: ReviewCase) -> Non
 def test_a_wrong_password_an_unknown_name_and_a_disabled_account_get_one_answer(
     case: ReviewCase,
 ) -> None:
-    AccountBook(case.store.engine, HASHER).disable(ACCOUNTS[Role.AUDITOR], actor="test")
+    case.store.accounts(HASHER).disable(ACCOUNTS[Role.AUDITOR], actor="test")
     answers = set()
     for name, password in (
         (ACCOUNTS[Role.REVIEWER], "not the password at all"),
@@ -119,7 +118,7 @@ def test_sign_out_ends_the_session_on_the_server(case: ReviewCase) -> None:
     assert browser.get("/queue", follow_redirects=False).status_code == 303
     replay = TestClient(case.app, cookies=stolen)
     assert replay.get("/api/queue").status_code == 401
-    assert AuditLog(case.store.engine).entries(newest_first=True, limit=1)[0].action == "logout"
+    assert case.store.audit_log().entries(newest_first=True, limit=1)[0].action == "logout"
 
 
 def test_the_form_post_without_its_csrf_token_is_refused(case: ReviewCase) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Iterator
@@ -17,10 +18,11 @@ from clearsight.review.queue import (
     DecisionState,
     QueueFilter,
     QueuePosition,
-    ReviewQueue,
     SeriesScope,
     UnitKind,
 )
+from clearsight.server.app import create_app
+from clearsight.server.config import ServerConfig
 from clearsight.store.interface import (
     Priority,
     ScannedFile,
@@ -30,12 +32,17 @@ from clearsight.store.interface import (
 )
 from clearsight.store.sql import SqlCaseStore
 
-from .conftest import empty_postgres
+from .conftest import empty_postgres, run_cli
 from .server_support import (
+    ACCOUNTS,
     DATABASES,
+    HASHER,
+    PASSWORD,
     SECOND_REVIEWER,
     Browser,
+    Clock,
     ReviewCase,
+    sign_in,
 )
 
 RANK = {"series": 0, "stack": 1, "item": 2}
@@ -241,7 +248,7 @@ def test_keyset_pages_over_many_tied_units_match_a_plain_sort(big_store: SqlCase
         ((entry.kind, entry.id, entry.score) for entry in big_store.queue()),
         key=lambda unit: (-unit[2], RANK[unit[0]], -unit[1]),
     )
-    queue = ReviewQueue(big_store)
+    queue = big_store.review_queue()
     walked: list[tuple[str, int, float]] = []
     page = queue.page(QueueFilter(), limit=37)
     while True:
@@ -266,3 +273,34 @@ def test_keyset_pages_over_many_tied_units_match_a_plain_sort(big_store: SqlCase
     assert [u.kind for u in only_series] == [UnitKind.SERIES] * len(only_series)
     undecided = queue.page(QueueFilter(state=DecisionState.UNDECIDED), limit=5).units
     assert [(u.kind.value, u.id, u.score) for u in undecided] == reference[:5]
+
+
+def test_the_cli_and_the_web_list_a_tied_queue_in_the_same_order(tmp_path: Path) -> None:
+    """``clearsight queue`` and the server's queue are one queue: on a case where many
+    units share a score, both give the same units in the same order, and that order is
+    the documented one (score, then series, stack, item, then the higher id first)."""
+    store = SqlCaseStore.open_folder(tmp_path / "case", __version__)
+    try:
+        synthetic_case(store, 300, seed=5)
+        store.accounts(HASHER).add(ACCOUNTS[Role.REVIEWER], Role.REVIEWER, PASSWORD, actor="t")
+        app = create_app(store, ServerConfig(clock=Clock(), password_hasher=HASHER))
+        browser = sign_in(app, ACCOUNTS[Role.REVIEWER], PASSWORD)
+        web: list[tuple[str, int]] = []
+        answer = browser.get("/api/queue?limit=23").json()
+        while True:
+            web.extend((unit["kind"], unit["id"]) for unit in answer["units"])
+            if answer["after"] is None:
+                break
+            answer = browser.get(f"/api/queue?limit=23&after={answer['after']}").json()
+        browser.close()
+    finally:
+        store.close()
+    done = run_cli("queue", "--case", tmp_path / "case", "--json")
+    assert done.returncode == 0, done.stderr
+    listed = [json.loads(line) for line in done.stdout.splitlines()]
+    cli = [(entry["kind"], entry["id"]) for entry in listed]
+    assert cli == web
+    scores = [entry["score"] for entry in listed]
+    assert len(scores) - len(set(scores)) > 100  # the case is mostly ties
+    keys = [(-entry["score"], RANK[entry["kind"]], -entry["id"]) for entry in listed]
+    assert keys == sorted(keys)

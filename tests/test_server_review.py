@@ -10,7 +10,6 @@ from PIL import Image
 from sqlalchemy import select
 
 from clearsight.review.accounts import Role
-from clearsight.review.audit import AuditLog
 from clearsight.review.preview import PreviewRenderer
 from clearsight.review.settings import PreviewPrefs, RevealMode
 from clearsight.store.review_models import DecisionRow, RevealRow
@@ -36,7 +35,7 @@ def reveal(browser: Browser, item: int) -> dict[str, object]:
 
 
 def audit_actions(case: ReviewCase) -> list[tuple[str, str, str]]:
-    return [(e.actor, e.action, e.subject) for e in AuditLog(case.store.engine).entries()]
+    return [(e.actor, e.action, e.subject) for e in case.store.audit_log().entries()]
 
 
 def test_previews_are_blurred_and_greyscale_and_never_cached(case: ReviewCase) -> None:
@@ -200,7 +199,7 @@ def test_viewed_unblurred_comes_from_the_reveals_not_from_the_client(case: Revie
     other = case.sign_in(Role.REVIEWER, SECOND_REVIEWER)
     again = other.api("POST", f"/api/items/{looked}/decisions", DECISION)
     assert again.json()["decisions"][0]["viewed_unblurred"] is False
-    entries = [e for e in AuditLog(case.store.engine).entries() if e.action == "decision"]
+    entries = [e for e in case.store.audit_log().entries() if e.action == "decision"]
     assert [(e.subject, e.detail["viewed_unblurred"]) for e in entries] == [
         (f"item:{plain}", False),
         (f"item:{looked}", True),

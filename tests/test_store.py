@@ -21,9 +21,10 @@ from clearsight.store.interface import (
     OriginSummary,
     ScannedFile,
     ScanTally,
+    Verdict,
 )
 from clearsight.store.models import Base
-from clearsight.store.sql import SqlCaseStore
+from clearsight.store.sql import SqlCaseStore, engine_of
 
 PICTURE = ScannedFile(
     path="a/picture.jpg",
@@ -49,7 +50,7 @@ BROKEN = ScannedFile(
 
 def test_schema_from_migrations_matches_the_models(case_store: SqlCaseStore) -> None:
     assert review_models.AccountRow.__table__.metadata is Base.metadata
-    with case_store.engine.connect() as connection:
+    with engine_of(case_store).connect() as connection:
         context = MigrationContext.configure(
             connection, opts={"include_object": _not_sqlite_legacy_unique}
         )
@@ -87,7 +88,7 @@ def test_records_and_reads_back_items(case_store: SqlCaseStore) -> None:
 
 
 AI_ORIGIN = ItemOrigin(
-    OriginSummary("ai-generated", 0.98, ("strong ai: generator-metadata: test record",)),
+    OriginSummary(Verdict.AI_GENERATED, 0.98, ("strong ai: generator-metadata: test record",)),
     (EvidenceRecord("generator-metadata", "ai", "strong", "test record"),),
     "origin-test",
     prompts=("a lighthouse at dusk",),
@@ -102,6 +103,15 @@ def test_origins_are_recorded_replaced_and_read_back(case_store: SqlCaseStore) -
     rows = {row.path: row for row in case_store.iter_items()}
     assert rows["a/picture.jpg"].origin == AI_ORIGIN.summary
     assert rows["c/other.jpg"].origin is None
+    # The verdict comes back as the enum it went in as, from every reader.
+    verdict = rows["a/picture.jpg"].origin.verdict  # type: ignore[union-attr]
+    assert type(verdict) is Verdict and verdict is Verdict.AI_GENERATED
+    (item_id,) = case_store.known_items(range(1, 10)) - set(
+        case_store.origin_targets("origin-test", everything=False)
+    )
+    facts = case_store.item_facts(item_id)
+    assert facts is not None and facts.origin is not None
+    assert type(facts.origin.verdict) is Verdict and facts.origin.verdict is Verdict.AI_GENERATED
 
     # Only the unexamined image is a target, until the examiner changes.
     targets = case_store.origin_targets("origin-test", everything=False)
@@ -110,7 +120,7 @@ def test_origins_are_recorded_replaced_and_read_back(case_store: SqlCaseStore) -
     assert len(case_store.origin_targets("origin-test", everything=True)) == 2
 
     camera = ItemOrigin(
-        OriginSummary("camera-original-likely", 0.23, ("moderate camera",)), (), "x"
+        OriginSummary(Verdict.CAMERA_ORIGINAL_LIKELY, 0.23, ("moderate camera",)), (), "x"
     )
     every = case_store.origin_targets("origin-test", everything=True)
     case_store.record_origins([(item, camera) for item in every])

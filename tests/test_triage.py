@@ -25,8 +25,9 @@ from clearsight.store.interface import (
     ScannedFile,
     SceneLinkRecord,
     TriageItem,
+    UnitKind,
 )
-from clearsight.store.sql import SqlCaseStore
+from clearsight.store.sql import SqlCaseStore, engine_of
 from clearsight.triage.priority import load_config
 from clearsight.triage.run import run_triage, triage
 
@@ -251,6 +252,7 @@ def test_triage_is_recorded_and_replaced_on_each_run(tmp_path: Path) -> None:
     assert all(row.priority is not None and row.priority.score == 70 for row in rows)
     (entry,) = store.queue()
     assert (entry.kind, entry.size, entry.score) == ("stack", 3, 70)
+    assert entry.kind is UnitKind.STACK  # an enum, not the string it is stored as
     store.close()
 
 
@@ -332,7 +334,7 @@ def test_scene_mates_are_linked_into_a_series_and_unrelated_pictures_are_not(
     first = json.loads(run_cli("queue", "--case", case, "--json").stdout.splitlines()[0])
     assert (first["kind"], first["label"], first["size"]) == ("series", "S-1", 6)
     store = SqlCaseStore.open_folder(case, "test")
-    with store.engine.connect() as connection:
+    with engine_of(store).connect() as connection:
         reasons = [row[0] for row in connection.exec_driver_sql("SELECT reason FROM scene_links")]
         donor = connection.exec_driver_sql(
             "SELECT reason FROM scene_links JOIN items a ON a.id = item_a "
@@ -360,7 +362,7 @@ def test_items_scanned_before_keypoints_were_kept_are_linked_from_their_files(
     case = tmp_path / "case"
     assert run_cli("scan", evidence, "--case", case).returncode == 0
     store = SqlCaseStore.open_folder(case, "test")
-    with store.engine.begin() as connection:
+    with engine_of(store).begin() as connection:
         connection.exec_driver_sql("DELETE FROM item_features")
     store.close()
     again = run_cli("triage", "--case", case, "--json")

@@ -61,7 +61,7 @@ def verify(case_dir: Path | None, database: str | None, head: str | None, as_jso
             raise UserError("--head must be 64 hexadecimal digits")
     store = open_case_or_database(case_dir, database)
     try:
-        check = AuditLog(store.engine).verify(expected_head=head)
+        check = store.audit_log().verify(expected_head=head)
     finally:
         store.close()
     click.echo(json.dumps(_check_dict(check)) if as_json else describe(check))
@@ -94,7 +94,7 @@ def list_(case_dir: Path | None, database: str | None, limit: int | None, as_jso
     """
     store = open_case_or_database(case_dir, database)
     try:
-        log = AuditLog(store.engine)
+        log = store.audit_log()
         for entry in _entries(log, limit):
             click.echo(json.dumps(_entry_dict(entry)) if as_json else _entry_line(entry))
     finally:

@@ -204,7 +204,7 @@ def _cybertip_options(
         incident_time=incident_time,
         reporter=reporter,
         publicly_available=publicly_available,
-        classification=classification_of(case_scheme(store.engine, scheme_file)),
+        classification=classification_of(case_scheme(store.review_settings().load(), scheme_file)),
     )
 
 

@@ -19,7 +19,6 @@ from clearsight.cli.case_database import case_or_database, open_case_or_database
 from clearsight.errors import UserError
 from clearsight.review.accounts import (
     Account,
-    AccountBook,
     Role,
     check_name,
     check_password,
@@ -99,7 +98,7 @@ def add(
     check_name(name)
     store = open_case_or_database(case_dir, database)
     try:
-        book = AccountBook(store.engine)
+        book = store.accounts()
         if book.get(name) is not None:
             raise UserError(f"account {name!r} already exists")
         account = book.add(name, Role(role), read_password(password_stdin), actor=cli_actor())
@@ -122,7 +121,7 @@ def disable(name: str, case_dir: Path | None, database: str | None) -> int:
     """
     store = open_case_or_database(case_dir, database)
     try:
-        AccountBook(store.engine).disable(name, actor=cli_actor())
+        store.accounts().disable(name, actor=cli_actor())
     finally:
         store.close()
     click.echo(f"Disabled account {name!r}; its sessions are signed out.")
@@ -141,7 +140,7 @@ def enable(name: str, case_dir: Path | None, database: str | None) -> int:
     """
     store = open_case_or_database(case_dir, database)
     try:
-        AccountBook(store.engine).enable(name, actor=cli_actor())
+        store.accounts().enable(name, actor=cli_actor())
     finally:
         store.close()
     click.echo(f"Enabled account {name!r}.")
@@ -162,7 +161,7 @@ def reset(name: str, case_dir: Path | None, database: str | None, password_stdin
     """
     store = open_case_or_database(case_dir, database)
     try:
-        book = AccountBook(store.engine)
+        book = store.accounts()
         if book.get(name) is None:
             # Before the prompt: nobody should type a password for a typo.
             raise UserError(f"no account named {name[:80]!r}")
@@ -185,7 +184,7 @@ def list_(case_dir: Path | None, database: str | None, as_json: bool) -> int:
     """
     store = open_case_or_database(case_dir, database)
     try:
-        accounts = AccountBook(store.engine).list()
+        accounts = store.accounts().list()
     finally:
         store.close()
     if as_json:

@@ -83,7 +83,7 @@ def record_of(finding: OriginFinding, *, keep_prompts: bool) -> ItemOrigin:
         for item in finding.evidence
     )
     prompts = tuple(item.prompt for item in finding.evidence if item.prompt) if keep_prompts else ()
-    summary = OriginSummary(verdict.verdict.value, round(verdict.score, 4), verdict.reasons)
+    summary = OriginSummary(verdict.verdict, round(verdict.score, 4), verdict.reasons)
     return ItemOrigin(summary, evidence, EXAMINER, prompts)
 
 

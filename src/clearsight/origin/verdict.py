@@ -25,9 +25,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 
 from clearsight.origin.evidence import Evidence, PointsTo, Strength
+from clearsight.store.interface import Verdict
+
+__all__ = ["OriginVerdict", "Verdict", "reason", "weigh"]
 
 WEIGHT = {Strength.WEAK: 1, Strength.MODERATE: 2, Strength.STRONG: 3}
 # Each further item pointing the same way adds a little: two independent moderate
@@ -35,13 +37,6 @@ WEIGHT = {Strength.WEAK: 1, Strength.MODERATE: 2, Strength.STRONG: 3}
 FURTHER_ITEM_WEIGHT = 0.25
 AI_STEP, CAMERA_STEP = 0.16, 0.12  # score per unit of weight; camera is never strong
 AI_WAYS = (PointsTo.AI, PointsTo.AI_EDIT)
-
-
-class Verdict(StrEnum):
-    AI_GENERATED = "ai-generated"
-    AI_EDITED = "ai-edited"
-    CAMERA_ORIGINAL_LIKELY = "camera-original-likely"
-    INCONCLUSIVE = "inconclusive"
 
 
 @dataclass(frozen=True)

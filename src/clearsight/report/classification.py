@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Engine
-
 from clearsight.errors import UserError
 from clearsight.review.categories import (
     CategoryScheme,
@@ -19,20 +17,20 @@ from clearsight.review.categories import (
     default_scheme,
     load_scheme,
 )
-from clearsight.review.settings import SettingsStore
+from clearsight.review.settings import ReviewSettings
 
 
 def classification_of(scheme: CategoryScheme) -> dict[str, CybertipClass]:
     return {c.code: c.cybertip for c in scheme.categories if c.cybertip is not None}
 
 
-def case_scheme(engine: Engine, scheme_file: Path | None = None) -> CategoryScheme:
+def case_scheme(settings: ReviewSettings, scheme_file: Path | None = None) -> CategoryScheme:
     """The scheme the case's decisions use: the file given, or else the shipped one,
     provided that is the scheme the case's review settings name."""
     if scheme_file is not None:
         return load_scheme(scheme_file)
     shipped = default_scheme()
-    wanted = SettingsStore(engine).load().category_scheme
+    wanted = settings.category_scheme
     if wanted != shipped.name:
         raise UserError(
             f"the case's decisions use the category scheme {wanted!r}: "

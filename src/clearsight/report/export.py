@@ -34,7 +34,7 @@ from clearsight.report.permission import ExportPermission, ExportRefused
 from clearsight.report.request import ExportContext, ExportRequest, ReportFormat, Thumbnails
 from clearsight.report.rows import ReportRow
 from clearsight.report.vics_case import write_vics_case
-from clearsight.review.audit import AuditAction, AuditEntry, AuditLog
+from clearsight.review.audit import AuditAction, AuditEntry
 from clearsight.store.engines import utc_now
 
 _DISK_FAILURES = (errno.ENOSPC, errno.EDQUOT, errno.EIO)
@@ -99,7 +99,7 @@ def write_report(
             "selection": request.selection.text(),
             "refused": refusal,
         }
-        AuditLog(case.engine).append(actor, AuditAction.EXPORT, _subject(case), detail)
+        case.source.audit_log().append(actor, AuditAction.EXPORT, _subject(case), detail)
         raise ExportRefused(refusal)
     _check(request)
     request = replace(request, selection=case.resolve(request.selection))
@@ -108,7 +108,7 @@ def write_report(
         request=request,
         version=__version__,
         generated_at=now or utc_now(),
-        audit_head=AuditLog(case.engine).head(),
+        audit_head=case.source.audit_log().head(),
     )
     output = DigestingOutput(out)
     count = WRITERS[request.format](case, context, output)
@@ -131,9 +131,7 @@ def record_export(
         detail["thumbnails"] = written.request.thumbnails.value
     if destination is not None:
         detail["destination"] = destination
-    return AuditLog(source.engine).append(
-        actor, AuditAction.EXPORT, f"case:{written.case_name}", detail
-    )
+    return source.audit_log().append(actor, AuditAction.EXPORT, f"case:{written.case_name}", detail)
 
 
 def export_report(

@@ -25,7 +25,7 @@ from clearsight.report.charts import bar_chart
 from clearsight.report.error_list import error_entries
 from clearsight.report.output import DigestingOutput
 from clearsight.report.request import ExportContext, Thumbnails
-from clearsight.report.series_tables import SeriesTable, series_labels, series_tables
+from clearsight.report.series_tables import SeriesTable, series_tables
 from clearsight.report.summary import UNDECIDED, ranked, summarise
 from clearsight.report.thumbnails import BlurredThumbnails, Thumbnail
 from clearsight.report.timestamps import iso_utc
@@ -52,7 +52,7 @@ def write_html(case: CaseRows, context: ExportContext, out: DigestingOutput) -> 
     with_thumbnails = context.request.thumbnails is Thumbnails.BLURRED
     biggest = sorted(summary.series.items(), key=lambda pair: (-pair[1].members, pair[0]))
     biggest = biggest[:TOP_SERIES]
-    labels = series_labels(case.engine, [series_id for series_id, _ in biggest])
+    labels = case.source.series_labels([series_id for series_id, _ in biggest])
     charts = {
         "status": bar_chart("Items by status", summary.status_counts()),
         "origin": bar_chart("Items by automated origin verdict", ranked(summary.by_origin)),
@@ -70,8 +70,10 @@ def write_html(case: CaseRows, context: ExportContext, out: DigestingOutput) -> 
         ),
     }
     tables = _with_thumbnails(
-        series_tables(case.engine, case.case_id, selection, case.decisions),
-        BlurredThumbnails(case.source, case.engine) if with_thumbnails else None,
+        series_tables(case.source, selection, case.decisions),
+        BlurredThumbnails(case.source, case.source.review_settings().load())
+        if with_thumbnails
+        else None,
     )
     stream = _environment.get_template(TEMPLATE).generate(
         context=context,
@@ -85,7 +87,7 @@ def write_html(case: CaseRows, context: ExportContext, out: DigestingOutput) -> 
         awaiting=DecisionStatus.AWAITING_CONFIRMATION,
         charts=charts,
         series_tables=tables,
-        errors=error_entries(case.engine, case.case_id, selection),
+        errors=error_entries(case.source, selection),
         css=Markup(css),  # our own stylesheet, shipped in the package: not escaped
         csp=_policy(css, with_thumbnails),
         with_thumbnails=with_thumbnails,

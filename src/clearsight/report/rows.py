@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import PurePath
 
-from clearsight.review.decisions import DecisionStatus
+from clearsight.review.decisions import DecisionStatus, ReviewDecision
 from clearsight.signals.registry import DIGEST_NAMES
 from clearsight.store.interface import ItemRow, MatchView
 
@@ -54,28 +53,8 @@ def status_of(matches: tuple[MatchView, ...], error: str | None) -> ItemStatus:
     return ItemStatus.NEW
 
 
-@dataclass(frozen=True)
-class HumanDecision:
-    """One reviewer's decision on one item, as recorded (see ``DecisionRow``)."""
-
-    id: int
-    reviewer: str
-    decided_at: datetime
-    category: str
-    origin: str  # ai-generated, ai-edited, camera or unsure
-    series: str | None
-    victim_identified: str  # yes, no or unknown
-    notes: str
-    viewed_unblurred: bool
-    confirms: int | None  # the decision this one agreed with
-
-    @property
-    def confirms_ai(self) -> bool:
-        return self.origin in AI_ORIGINS
-
-    @property
-    def victim_flag(self) -> bool | None:
-        return {"yes": True, "no": False}.get(self.victim_identified)
+# One reviewer's decision on one item: the store's one decision record.
+HumanDecision = ReviewDecision
 
 
 @dataclass(frozen=True)

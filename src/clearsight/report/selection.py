@@ -7,41 +7,10 @@ mistyped name fails at once instead of producing an empty report.
 
 from __future__ import annotations
 
-import enum
-from dataclasses import dataclass
-
 from clearsight.errors import UserError
+from clearsight.store.interface import Selection, SelectionKind
 
-
-class SelectionKind(enum.StrEnum):
-    ALL = "all"
-    SERIES = "series"
-    ITEMS = "items"
-
-
-@dataclass(frozen=True)
-class Selection:
-    kind: SelectionKind = SelectionKind.ALL
-    ids: frozenset[int] = frozenset()
-    labels: frozenset[str] = frozenset()  # series labels not yet resolved to ids
-
-    @property
-    def everything(self) -> bool:
-        return self.kind is SelectionKind.ALL
-
-    def text(self) -> str:
-        """The canonical form, as the audit log records it."""
-        if self.everything:
-            return "all"
-        names = [str(i) for i in sorted(self.ids)] + sorted(self.labels)
-        return f"{self.kind.value}:{','.join(names)}"
-
-    def admits(self, item_id: int, series_id: int | None) -> bool:
-        if self.kind is SelectionKind.ITEMS:
-            return item_id in self.ids
-        if self.kind is SelectionKind.SERIES:
-            return series_id is not None and series_id in self.ids
-        return True
+__all__ = ["ALL", "Selection", "SelectionKind", "parse_selection"]
 
 
 ALL = Selection()

@@ -14,10 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import Engine
-
 from clearsight.review.preview import PreviewError, PreviewRenderer
-from clearsight.review.settings import PreviewPrefs, SettingsStore
+from clearsight.review.settings import PreviewPrefs, ReviewSettings
 from clearsight.store.interface import ItemFile
 
 
@@ -32,9 +30,9 @@ class Thumbnail:
 
 
 class BlurredThumbnails:
-    def __init__(self, items: ItemFiles, engine: Engine) -> None:
+    def __init__(self, items: ItemFiles, settings: ReviewSettings) -> None:
         self._renderer = PreviewRenderer(items)
-        self._prefs = PreviewPrefs.resolve(None, True, None, SettingsStore(engine).load())
+        self._prefs = PreviewPrefs.resolve(None, True, None, settings)
 
     def __call__(self, item_id: int) -> Thumbnail:
         try:

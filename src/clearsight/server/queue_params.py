@@ -87,7 +87,7 @@ def queue_view(query: Mapping[str, str], viewer: Viewer, settings: ReviewSetting
         raise UserError("assigned: expected any or me")
     filters = QueueFilter(
         bank=bank,
-        origin=origin,
+        origin=Verdict(origin) if origin is not None else None,
         series_scope=scope,
         series_id=series_id,
         state=state,

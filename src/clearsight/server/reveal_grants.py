@@ -10,28 +10,29 @@ account, an ended reveal or an old one, gets the blurred preview or nothing.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Protocol
 
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
-
-from clearsight.store.review_models import RevealRow
+from clearsight.store.interface import RevealRecord
 
 # Long enough to load the picture after the POST; short enough that a link copied
 # from the page, or left in history, shows nothing unblurred later.
 REVEAL_WINDOW_S = 20.0
 
 
-def revealed_item(engine: Engine, reveal_id: int, account_id: int, now: datetime) -> int | None:
+class Reveals(Protocol):
+    def reveal(self, reveal_id: int) -> RevealRecord | None: ...
+
+
+def revealed_item(reveals: Reveals, reveal_id: int, account_id: int, now: datetime) -> int | None:
     """The item an open reveal of ``account_id`` shows, or None."""
-    with Session(engine) as session:
-        reveal = session.get(RevealRow, reveal_id)
-        if reveal is None or reveal.account_id != account_id:
-            return None
-        # The exposure meter stores 0 seconds while a reveal is open; the first report
-        # of its length (its end, or a heartbeat) closes it for fetching.
-        if reveal.seconds > 0:
-            return None
-        age = (now - reveal.started_at).total_seconds()
-        if not 0 <= age <= REVEAL_WINDOW_S:
-            return None
-        return reveal.item_id
+    reveal = reveals.reveal(reveal_id)
+    if reveal is None or reveal.account_id != account_id:
+        return None
+    # The exposure meter stores 0 seconds while a reveal is open; the first report
+    # of its length (its end, or a heartbeat) closes it for fetching.
+    if reveal.seconds > 0:
+        return None
+    age = (now - reveal.started_at).total_seconds()
+    if not 0 <= age <= REVEAL_WINDOW_S:
+        return None
+    return reveal.item_id

@@ -43,10 +43,10 @@ class ReviewServices:
 
     @classmethod
     def build(cls, store: SqlCaseStore, config: ServerConfig) -> ReviewServices:
-        engine = store.engine
-        accounts = AccountBook(engine, config.password_hasher)
+        accounts = store.accounts(config.password_hasher)
         scheme = config.scheme or default_scheme()
-        wanted = SettingsStore(engine).load().category_scheme
+        settings_store = store.review_settings()
+        wanted = settings_store.load().category_scheme
         if wanted != scheme.name:
             raise UserError(
                 f"the case's decisions use the category scheme {wanted!r}: "
@@ -56,13 +56,13 @@ class ReviewServices:
             store=store,
             config=config,
             accounts=accounts,
-            sessions=LoginSessions(engine, accounts, config.session_policy, config.clock),
-            settings_store=SettingsStore(engine),
-            audit=AuditLog(engine),
+            sessions=store.login_sessions(accounts, config.session_policy, config.clock),
+            settings_store=settings_store,
+            audit=store.audit_log(),
             renderer=PreviewRenderer(store),
-            queue=ReviewQueue(store),
-            assignments=AssignmentBook(engine),
-            preferences=PreferenceBook(engine),
+            queue=store.review_queue(),
+            assignments=store.assignments(),
+            preferences=store.preferences(),
             scheme=scheme,
         )
 
@@ -70,12 +70,10 @@ class ReviewServices:
         return self.settings_store.load()
 
     def meter(self, settings: ReviewSettings | None = None) -> ExposureMeter:
-        return ExposureMeter(self.store.engine, settings or self.settings(), self.config.clock)
+        return self.store.exposure(settings or self.settings(), self.config.clock)
 
     def decisions(self, settings: ReviewSettings | None = None) -> DecisionBook:
-        return DecisionBook(
-            self.store.engine, settings or self.settings(), self.scheme, self.config.clock
-        )
+        return self.store.decisions(settings or self.settings(), self.scheme, self.config.clock)
 
 
 def services_of(request: Request) -> ReviewServices:

@@ -12,12 +12,28 @@ import enum
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from datetime import datetime
+from typing import TYPE_CHECKING, Protocol
 
 from clearsight.media.sniff import MediaKind
 from clearsight.signals.digests import DigestSet
 from clearsight.signals.pdq import PdqHash
 from clearsight.signals.variants import VariantHash
+
+if TYPE_CHECKING:  # the review services run SQL: worker processes never import them
+    from argon2 import PasswordHasher
+
+    from clearsight.review.categories import CategoryScheme
+    from clearsight.store.queue import ReviewQueue
+    from clearsight.store.review.accounts import AccountBook
+    from clearsight.store.review.assignments import AssignmentBook
+    from clearsight.store.review.audit import AuditLog
+    from clearsight.store.review.decisions import Clock, DecisionBook
+    from clearsight.store.review.exposure import ExposureMeter
+    from clearsight.store.review.item_facts import GroupFacts, ItemFacts
+    from clearsight.store.review.login_sessions import LoginSessions, SessionPolicy
+    from clearsight.store.review.preferences import PreferenceBook
+    from clearsight.store.review.settings import ReviewSettings, SettingsStore
 
 
 class ErrorStage(enum.StrEnum):
@@ -28,6 +44,60 @@ class ErrorStage(enum.StrEnum):
     DECODE = "decode"
     HASH = "hash"
     WORKER = "worker"
+
+
+class Verdict(enum.StrEnum):
+    """The origin verdict of an item (see :mod:`clearsight.origin.verdict`)."""
+
+    AI_GENERATED = "ai-generated"
+    AI_EDITED = "ai-edited"
+    CAMERA_ORIGINAL_LIKELY = "camera-original-likely"
+    INCONCLUSIVE = "inconclusive"
+
+
+class UnitKind(enum.StrEnum):
+    """What a reviewer looks at once: a series, a stack outside any series, or an item
+    in neither (see :mod:`clearsight.store.queue`)."""
+
+    SERIES = "series"
+    STACK = "stack"
+    ITEM = "item"
+
+
+class SelectionKind(enum.StrEnum):
+    """Which items a read covers: all, those of some series, or some items."""
+
+    ALL = "all"
+    SERIES = "series"
+    ITEMS = "items"
+
+
+@dataclass(frozen=True)
+class Selection:
+    """The items an export (or any read of items) covers; see
+    :mod:`clearsight.report.selection` for its command-line form."""
+
+    kind: SelectionKind = SelectionKind.ALL
+    ids: frozenset[int] = frozenset()
+    labels: frozenset[str] = frozenset()  # series labels not yet resolved to ids
+
+    @property
+    def everything(self) -> bool:
+        return self.kind is SelectionKind.ALL
+
+    def text(self) -> str:
+        """The canonical form, as the audit log records it."""
+        if self.everything:
+            return "all"
+        names = [str(i) for i in sorted(self.ids)] + sorted(self.labels)
+        return f"{self.kind.value}:{','.join(names)}"
+
+    def admits(self, item_id: int, series_id: int | None) -> bool:
+        if self.kind is SelectionKind.ITEMS:
+            return item_id in self.ids
+        if self.kind is SelectionKind.SERIES:
+            return series_id is not None and series_id in self.ids
+        return True
 
 
 @dataclass(frozen=True)
@@ -42,7 +112,7 @@ class OriginSummary:
     ``camera-original-likely`` or ``inconclusive``, a score (0 camera .. 1 AI), and the
     reasons, strongest first."""
 
-    verdict: str
+    verdict: Verdict
     score: float
     reasons: tuple[str, ...]
 
@@ -310,7 +380,7 @@ class QueueEntry:
     """One unit of the review queue: a series, a stack outside any series, or an item
     in neither, with its score, its reasons, and the file to look at first."""
 
-    kind: str  # "series", "stack" or "item"
+    kind: UnitKind
     id: int
     label: str
     size: int
@@ -373,3 +443,161 @@ class MatchLedger(Protocol):
     def item_files(self, item_ids: Sequence[int]) -> dict[int, ItemFile]:
         """Where to read the named items again (to confirm a candidate match)."""
         ...
+
+
+# What exports read (clearsight.report) and what the review server reads and writes.
+
+
+@dataclass(frozen=True)
+class CaseRecord:
+    id: int
+    name: str
+    created_at: datetime
+    clearsight_version: str
+
+
+@dataclass(frozen=True)
+class ErrorRecord:
+    """One error an item met; ``source`` and ``path`` in their display form."""
+
+    item_id: int
+    source: str
+    path: str
+    stage: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class SeriesSummary:
+    id: int
+    label: str
+    name: str | None  # a bank's series name, where a member matched one
+    victim_identified: bool | None  # what the banks say
+    score: float
+    reasons: tuple[str, ...]
+    size: int
+
+
+@dataclass(frozen=True)
+class SeriesMemberRecord:
+    """A member of a series, ranked by priority within it, with what it met."""
+
+    item_id: int
+    series_id: int
+    source: str  # display form
+    path: str  # display form
+    verdict: Verdict | None
+    score: float
+    reasons: tuple[str, ...]
+    total: int  # members of the series in the selection, shown or not
+    matches: tuple[MatchView, ...]
+    errors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RevealRecord:
+    """A reveal as recorded: ``seconds`` is 0 while it is open."""
+
+    id: int
+    account_id: int
+    item_id: int
+    started_at: datetime
+    seconds: float
+
+
+class ExportReader(Protocol):
+    """What exports read of a case: its items a page at a time (the one item reader),
+    their decisions and reveals, its series and errors, and where the files are (for
+    the HTML report's thumbnails); and the audit log an export is recorded in."""
+
+    def case_record(self) -> CaseRecord: ...
+
+    def item_pages(
+        self, selection: Selection, page_size: int
+    ) -> Iterator[list[tuple[int, ItemRow]]]:
+        """Pages of (item id, row) of the selected items, source by source, by path."""
+        ...
+
+    def item_files(self, item_ids: Sequence[int]) -> dict[int, ItemFile]: ...
+
+    def known_items(self, item_ids: Sequence[int]) -> set[int]:
+        """Those of ``item_ids`` that the case has."""
+        ...
+
+    def known_series(
+        self, series_ids: Sequence[int], labels: Sequence[str]
+    ) -> tuple[set[int], dict[str, int]]:
+        """Those of ``series_ids`` that exist, and the ids of those of ``labels`` that do."""
+        ...
+
+    def revealed_among(self, item_ids: Sequence[int]) -> set[int]:
+        """Those of ``item_ids`` that anyone ever saw unblurred."""
+        ...
+
+    def error_records(self, selection: Selection) -> Iterator[ErrorRecord]: ...
+
+    def series_labels(self, series_ids: Sequence[int]) -> dict[int, str]: ...
+
+    def series_pages(self, selection: Selection, page_size: int) -> Iterator[list[SeriesSummary]]:
+        """The selected series, highest score first, a page at a time."""
+        ...
+
+    def series_members(
+        self, series_ids: Sequence[int], selection: Selection, cap: int
+    ) -> list[SeriesMemberRecord]:
+        """The first ``cap`` selected members of each series by priority."""
+        ...
+
+    def audit_log(self) -> AuditLog: ...
+
+    def review_settings(self) -> SettingsStore: ...
+
+    def decisions(
+        self, settings: ReviewSettings, scheme: CategoryScheme, clock: Clock = ...
+    ) -> DecisionBook: ...
+
+
+class ReviewStore(Protocol):
+    """The review services of a case, built on its database: what the review server
+    (and ``clearsight user``, ``clearsight audit``) use, never the tables."""
+
+    def audit_log(self) -> AuditLog: ...
+
+    def accounts(self, hasher: PasswordHasher | None = None) -> AccountBook: ...
+
+    def login_sessions(
+        self,
+        accounts: AccountBook | None = None,
+        policy: SessionPolicy | None = None,
+        clock: Clock = ...,
+    ) -> LoginSessions: ...
+
+    def review_settings(self) -> SettingsStore: ...
+
+    def preferences(self) -> PreferenceBook: ...
+
+    def assignments(self) -> AssignmentBook: ...
+
+    def exposure(self, settings: ReviewSettings, clock: Clock = ...) -> ExposureMeter: ...
+
+    def decisions(
+        self, settings: ReviewSettings, scheme: CategoryScheme, clock: Clock = ...
+    ) -> DecisionBook: ...
+
+    def review_queue(self) -> ReviewQueue:
+        """The one queue of the case (``clearsight queue`` lists the same)."""
+        ...
+
+    def item_facts(self, item_id: int) -> ItemFacts | None: ...
+
+    def series_facts(self, series_id: int) -> GroupFacts | None: ...
+
+    def prompts(self, item_id: int) -> tuple[str, ...]:
+        """Generator prompts kept for an item: show them only behind a reveal."""
+        ...
+
+    def reveal(self, reveal_id: int) -> RevealRecord | None: ...
+
+    def matched_banks(self) -> list[str]: ...
+
+    def item_files(self, item_ids: Sequence[int]) -> dict[int, ItemFile]: ...

@@ -11,8 +11,9 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from argon2 import PasswordHasher
 from sqlalchemy import (
     Engine,
     Select,
@@ -21,16 +22,25 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    tuple_,
 )
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
 from clearsight.errors import CaseStoreError
 from clearsight.file_paths import display_path
+from clearsight.review.categories import CategoryScheme
 from clearsight.signals.pdq import PDQ_MIN_QUALITY
 from clearsight.signals.registry import DIGEST_NAMES
 from clearsight.signals.variants import format_variants, parse_variants
+from clearsight.store.case_reads import (
+    case_record,
+    error_records,
+    known_items,
+    known_series,
+    series_labels,
+    series_members,
+    series_pages,
+)
 from clearsight.store.engines import (
     schema_lock,
     sqlite_engine,
@@ -40,23 +50,37 @@ from clearsight.store.engines import (
 )
 from clearsight.store.interface import (
     BankCheck,
+    CaseRecord,
+    ErrorRecord,
+    ExportReader,
     ItemFile,
     ItemOrigin,
+    ItemReader,
     ItemRow,
+    MatchLedger,
     MatchQuery,
     MatchRecord,
     MatchTotals,
+    OriginLedger,
     OriginSummary,
     PackedFeatures,
-    Priority,
     QueueEntry,
+    RevealRecord,
+    ReviewStore,
+    ScanLedger,
     ScannedFile,
     ScanTally,
+    Selection,
+    SeriesMemberRecord,
     SeriesRecord,
+    SeriesSummary,
     StackRecord,
     TriageItem,
+    TriageLedger,
     TriageResult,
+    Verdict,
 )
+from clearsight.store.item_pages import item_pages
 from clearsight.store.models import (
     BankCheckRow,
     Case,
@@ -75,6 +99,26 @@ from clearsight.store.models import (
     StackRow,
 )
 from clearsight.store.paths import path_values, root_key
+from clearsight.store.queue import ReviewQueue
+from clearsight.store.review.accounts import AccountBook
+from clearsight.store.review.assignments import AssignmentBook
+from clearsight.store.review.audit import AuditLog
+from clearsight.store.review.decisions import Clock, DecisionBook
+from clearsight.store.review.exposure import (
+    ExposureMeter,
+    read_reveal,
+    revealed_among,
+)
+from clearsight.store.review.item_facts import (
+    GroupFacts,
+    ItemFacts,
+    read_item,
+    read_prompts,
+    read_series,
+)
+from clearsight.store.review.login_sessions import LoginSessions, SessionPolicy
+from clearsight.store.review.preferences import PreferenceBook
+from clearsight.store.review.settings import ReviewSettings, SettingsStore
 
 CASE_DATABASE = "case.sqlite"
 MATCH_STAGE = "match"
@@ -89,7 +133,9 @@ _ITEM_PAGE = 2000
 
 
 class SqlCaseStore:
-    """A case held in a SQL database. Implements ScanLedger and ItemReader."""
+    """A case held in a SQL database. Implements every Protocol of
+    :mod:`clearsight.store.interface`: the stages' ledgers, the item reader, what
+    exports read (``ExportReader``) and the review services (``ReviewStore``)."""
 
     def __init__(self, engine: Engine, case_name: str, version: str) -> None:
         self._engine = engine
@@ -112,9 +158,103 @@ class SqlCaseStore:
     def open_url(cls, url: str, case_name: str, version: str) -> SqlCaseStore:
         return cls(url_engine(url), case_name, version)
 
-    @property
-    def engine(self) -> Engine:
-        return self._engine
+    # The engine stays private: every statement on the case database is written in
+    # clearsight.store. Callers get typed records, or the review services below, which
+    # the store builds on its engine.
+
+    def audit_log(self) -> AuditLog:
+        return AuditLog(self._engine)
+
+    def accounts(self, hasher: PasswordHasher | None = None) -> AccountBook:
+        return AccountBook(self._engine, hasher)
+
+    def login_sessions(
+        self,
+        accounts: AccountBook | None = None,
+        policy: SessionPolicy | None = None,
+        clock: Clock = utc_now,
+    ) -> LoginSessions:
+        return LoginSessions(self._engine, accounts, policy, clock)
+
+    def review_settings(self) -> SettingsStore:
+        return SettingsStore(self._engine)
+
+    def preferences(self) -> PreferenceBook:
+        return PreferenceBook(self._engine)
+
+    def assignments(self) -> AssignmentBook:
+        return AssignmentBook(self._engine)
+
+    def exposure(self, settings: ReviewSettings, clock: Clock = utc_now) -> ExposureMeter:
+        return ExposureMeter(self._engine, settings, clock)
+
+    def decisions(
+        self, settings: ReviewSettings, scheme: CategoryScheme, clock: Clock = utc_now
+    ) -> DecisionBook:
+        return DecisionBook(self._engine, settings, scheme, clock)
+
+    def review_queue(self) -> ReviewQueue:
+        """The one queue of the case, which ``queue`` lists and the server pages."""
+        return ReviewQueue(self._engine, self.item_files)
+
+    def item_facts(self, item_id: int) -> ItemFacts | None:
+        """What the review screen shows of one item, or None if the case has none."""
+        return read_item(self._engine, self._case_id, self.item_files, item_id)
+
+    def series_facts(self, series_id: int) -> GroupFacts | None:
+        return read_series(self._engine, series_id)
+
+    def prompts(self, item_id: int) -> tuple[str, ...]:
+        """The generator prompts kept for ``item_id``. Show them only behind a reveal."""
+        return read_prompts(self._engine, item_id)
+
+    def reveal(self, reveal_id: int) -> RevealRecord | None:
+        """One reveal as the exposure meter recorded it (the server decides from it
+        whether the picture may be sent: :mod:`clearsight.server.reveal_grants`)."""
+        return read_reveal(self._engine, reveal_id)
+
+    # What exports read (see clearsight.report)
+
+    def case_record(self) -> CaseRecord:
+        return case_record(self._engine)
+
+    def item_pages(
+        self, selection: Selection, page_size: int
+    ) -> Iterator[list[tuple[int, ItemRow]]]:
+        """Pages of (item id, row) of the selected items, source by source, path by
+        path: the one reader of items (:mod:`clearsight.store.item_pages`)."""
+        return item_pages(self._engine, self._case_id, selection, page_size)
+
+    def known_items(self, item_ids: Sequence[int]) -> set[int]:
+        return known_items(self._engine, self._case_id, item_ids)
+
+    def known_series(
+        self, series_ids: Sequence[int], labels: Sequence[str]
+    ) -> tuple[set[int], dict[str, int]]:
+        return known_series(self._engine, series_ids, labels)
+
+    def error_records(self, selection: Selection) -> Iterator[ErrorRecord]:
+        return error_records(self._engine, self._case_id, selection)
+
+    def series_labels(self, series_ids: Sequence[int]) -> dict[int, str]:
+        return series_labels(self._engine, series_ids)
+
+    def series_pages(self, selection: Selection, page_size: int) -> Iterator[list[SeriesSummary]]:
+        return series_pages(self._engine, selection, page_size)
+
+    def series_members(
+        self, series_ids: Sequence[int], selection: Selection, cap: int
+    ) -> list[SeriesMemberRecord]:
+        return series_members(self._engine, self._case_id, series_ids, selection, cap)
+
+    def revealed_among(self, item_ids: Sequence[int]) -> set[int]:
+        """Those of ``item_ids`` that anyone ever saw unblurred."""
+        return revealed_among(self._engine, item_ids)
+
+    def matched_banks(self) -> list[str]:
+        """The banks the case has matches in, by name."""
+        with Session(self._engine) as session:
+            return sorted(session.scalars(select(Match.bank).distinct()))
 
     def close(self) -> None:
         self._engine.dispose()
@@ -446,24 +586,19 @@ class SqlCaseStore:
                 session.execute(insert(ItemTriageRow), rows[start : start + _ITEM_PAGE])
 
     def queue(self) -> list[QueueEntry]:
-        with Session(self._engine) as session:
-            rows = session.execute(
-                select(
-                    ItemTriageRow.item_id,
-                    ItemTriageRow.stack_id,
-                    ItemTriageRow.series_id,
-                    ItemTriageRow.score,
-                    ItemTriageRow.reasons,
-                    Source.root_raw,
-                    Item.path_raw,
-                )
-                .join(Item, Item.id == ItemTriageRow.item_id)
-                .join(Source, Source.id == Item.source_id)
-                .where(Source.case_id == self._case_id)
-            ).all()
-            stacks = {row.id: row for row in session.scalars(select(StackRow))}
-            series = {row.id: row for row in session.scalars(select(SeriesRow))}
-        return _queue_of(rows, stacks, series)
+        """The whole review queue, in the one queue order (:mod:`clearsight.store.queue`)."""
+        return [
+            QueueEntry(
+                unit.kind,
+                unit.id,
+                unit.label,
+                unit.size,
+                unit.score,
+                unit.reasons,
+                unit.location,
+            )
+            for unit in self.review_queue().units()
+        ]
 
     def _case_items(self, after_item: int) -> Select[Any]:
         return (
@@ -477,32 +612,9 @@ class SqlCaseStore:
     def iter_items(self) -> Iterator[ItemRow]:
         """Every recorded item, ordered by source then path (its head and key, see
         :mod:`clearsight.store.paths`), read a page at a time."""
-        last: tuple[int, str, bytes] = (-1, "", b"")
-        with Session(self._engine) as session:
-            while True:
-                page = session.execute(
-                    select(Item, Source.root)
-                    .join(Source, Source.id == Item.source_id)
-                    .where(Source.case_id == self._case_id)
-                    .where(tuple_(Item.source_id, Item.path_head, Item.path_key) > tuple_(*last))
-                    .order_by(Item.source_id, Item.path_head, Item.path_key)
-                    .options(
-                        selectinload(Item.signals),
-                        selectinload(Item.errors),
-                        selectinload(Item.matches),
-                        selectinload(Item.notes),
-                        selectinload(Item.origin),
-                        selectinload(Item.triage),
-                    )
-                    .limit(_ITEM_PAGE)
-                ).all()
-                if not page:
-                    return
-                for item, root in page:
-                    yield _row_of(item, root)
-                final = page[-1][0]
-                last = (final.source_id, final.path_head, final.path_key)
-                session.expunge_all()
+        for page in self.item_pages(Selection(), _ITEM_PAGE):
+            for _, row in page:
+                yield row
 
     def _ensure_case(self, name: str, version: str) -> int:
         with Session(self._engine) as session, session.begin():
@@ -620,43 +732,7 @@ def _origin_values(item_id: int, origin: ItemOrigin) -> dict[str, Any]:
 def _summary_of(row: OriginRow | None) -> OriginSummary | None:
     if row is None:
         return None
-    return OriginSummary(row.verdict, row.score, tuple(json.loads(row.reasons)))
-
-
-def _row_of(item: Item, root: str) -> ItemRow:
-    signals = {signal.kind: signal for signal in item.signals}
-    pdq = signals.get("pdq")
-    reasons = [f"{error.stage}: {error.reason}" for error in item.errors]
-    return ItemRow(
-        source=root,
-        path=item.path,
-        size=item.size,
-        mtime=item.mtime,
-        media_type=item.media_type,
-        kind=item.kind,
-        width=item.width,
-        height=item.height,
-        orientation=item.orientation,
-        md5=_value(signals, "md5"),
-        sha1=_value(signals, "sha1"),
-        sha256=_value(signals, "sha256"),
-        pdq=pdq.value if pdq else None,
-        pdq_quality=pdq.quality if pdq else None,
-        error="; ".join(reasons) if reasons else None,
-        matches=tuple(
-            m.view()
-            for m in sorted(item.matches, key=lambda m: (m.distance, m.bank, m.entry_id, m.signal))
-        ),
-        notes=tuple(note.note for note in item.notes),
-        origin=_summary_of(item.origin),
-        stack=item.triage.stack_id if item.triage else None,
-        series=item.triage.series_id if item.triage else None,
-        priority=(
-            Priority(item.triage.score, tuple(json.loads(item.triage.reasons)))
-            if item.triage
-            else None
-        ),
-    )
+    return OriginSummary(Verdict(row.verdict), row.score, tuple(json.loads(row.reasons)))
 
 
 def _triage_item(item: Item, root: bytes) -> TriageItem:
@@ -680,70 +756,6 @@ def _triage_item(item: Item, root: bytes) -> TriageItem:
         scene_codes=tuple(v.hex for v in parse_variants(scene.value)) if scene else (),
         view_codes=tuple(v.hex for v in parse_variants(views.value)) if views else (),
     )
-
-
-def _queue_of(
-    rows: Sequence[Any], stacks: dict[int, StackRow], series: dict[int, SeriesRow]
-) -> list[QueueEntry]:
-    """Series as units, then stacks outside a series, then lone items; by score."""
-    entries: list[QueueEntry] = []
-    best: dict[tuple[str, int], Any] = {}
-    for row in rows:
-        unit = (
-            ("series", row.series_id)
-            if row.series_id is not None
-            else ("stack", row.stack_id)
-            if row.stack_id is not None
-            else ("item", row.item_id)
-        )
-        if unit not in best or row.score > best[unit].score:
-            best[unit] = row
-    where = {row.item_id: display_path(_location(row.root_raw, row.path_raw)) for row in rows}
-    for (kind, unit_id), row in best.items():
-        location = where[row.item_id]
-        if kind == "series":
-            found = series[unit_id]
-            label = found.label + (f" ({found.name})" if found.name else "")
-            entries.append(
-                QueueEntry(
-                    kind,
-                    unit_id,
-                    label,
-                    found.size,
-                    found.score,
-                    tuple(json.loads(found.reasons)),
-                    location,
-                )
-            )
-        elif kind == "stack":
-            stack = stacks[unit_id]
-            location = where.get(stack.representative_item_id, location)
-            entries.append(
-                QueueEntry(
-                    kind,
-                    unit_id,
-                    f"stack-{unit_id}",
-                    stack.size,
-                    stack.score,
-                    tuple(json.loads(stack.reasons)),
-                    location,
-                )
-            )
-        else:
-            entries.append(
-                QueueEntry(
-                    kind,
-                    unit_id,
-                    location,
-                    1,
-                    row.score,
-                    tuple(json.loads(row.reasons)),
-                    location,
-                )
-            )
-    # At equal scores a series comes first, then a stack: they say more per look.
-    rank = {"series": 0, "stack": 1, "item": 2}
-    return sorted(entries, key=lambda entry: (-entry.score, rank[entry.kind], entry.id))
 
 
 def _query_of(item_id: int, signals: dict[str, Signal]) -> MatchQuery:
@@ -771,3 +783,21 @@ def _location(root: bytes, path: bytes) -> bytes:
 def _value(signals: dict[str, Signal], kind: str) -> str | None:
     signal = signals.get(kind)
     return signal.value if signal else None
+
+
+def engine_of(store: SqlCaseStore) -> Engine:
+    """The store's engine, for tests and benchmarks that build or inspect a case
+    database row by row (to tamper with the audit log, say). No module of clearsight
+    outside the store calls it: tests/test_architecture.py holds that."""
+    return store._engine
+
+
+if TYPE_CHECKING:
+
+    def _implements(
+        store: SqlCaseStore,
+    ) -> tuple[
+        ScanLedger, MatchLedger, OriginLedger, TriageLedger, ItemReader, ExportReader, ReviewStore
+    ]:
+        """Never called: mypy holds the store to every Protocol it implements."""
+        return store, store, store, store, store, store, store

@@ -15,8 +15,6 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from clearsight.banks.store import BankStore
 from clearsight.errors import UserError
@@ -26,7 +24,6 @@ from clearsight.review.settings import ReviewSettings, settings_as_dict
 from clearsight.server.access import ADMINS, Viewer
 from clearsight.server.pages import render
 from clearsight.server.services import ReviewServices, services_of
-from clearsight.store.models import Match
 
 router = APIRouter()
 # Settings an admin may change from the server (see the module docstring).
@@ -291,8 +288,7 @@ def _banks(services: ReviewServices) -> list[BankOut]:
                 )
         finally:
             store.close()
-    with Session(services.store.engine) as session:
-        matched = list(session.scalars(select(Match.bank).distinct()))
+    matched = services.store.matched_banks()
     for name in sorted({*matched, *two} - set(found)):
         found[name] = BankOut(
             name=name,

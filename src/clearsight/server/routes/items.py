@@ -22,7 +22,7 @@ from clearsight.review.accounts import Role
 from clearsight.review.assignments import ASSIGNABLE
 from clearsight.review.categories import HumanOrigin, VictimIdentified
 from clearsight.review.decisions import ReviewDecision
-from clearsight.review.item_facts import GroupFacts, ItemFacts, read_item, read_prompts
+from clearsight.review.item_facts import GroupFacts, ItemFacts
 from clearsight.server.access import REVIEW_READERS, REVIEWERS, SUPERVISORS, Viewer
 from clearsight.server.ids import RowId
 from clearsight.server.pages import render
@@ -148,12 +148,10 @@ def item_page(
     revealed = None
     prompts: tuple[str, ...] = ()
     if reveal_id is not None and viewer.may(REVIEWERS):
-        shown = revealed_item(
-            services.store.engine, reveal_id, viewer.account.id, services.config.clock()
-        )
+        shown = revealed_item(services.store, reveal_id, viewer.account.id, services.config.clock())
         if shown == item_id:
             revealed = reveal_id
-            prompts = read_prompts(services.store.engine, item_id)
+            prompts = services.store.prompts(item_id)
     history = visible_history(decisions.history(item_id), viewer)
     reviewers = (
         [a.name for a in services.accounts.list() if a.role in ASSIGNABLE and not a.disabled]
@@ -196,7 +194,7 @@ def visible_history(decisions: list[ReviewDecision], viewer: Viewer) -> list[Rev
 
 
 def _facts(request: Request, item_id: int) -> ItemFacts:
-    facts = read_item(services_of(request).store, item_id)
+    facts = services_of(request).store.item_facts(item_id)
     if facts is None:
         raise HTTPException(404, f"no item {item_id} in this case")
     return facts

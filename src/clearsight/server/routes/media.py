@@ -44,9 +44,7 @@ def revealed_picture(
     request: Request, reveal_id: RowId, viewer: Annotated[Viewer, Depends(REVIEWERS)]
 ) -> Response:
     services = services_of(request)
-    item_id = revealed_item(
-        services.store.engine, reveal_id, viewer.account.id, services.config.clock()
-    )
+    item_id = revealed_item(services.store, reveal_id, viewer.account.id, services.config.clock())
     if item_id is None:
         raise HTTPException(404, "no open reveal of yours by that number")
     prefs = services.preferences.effective(viewer.account.id, services.settings())

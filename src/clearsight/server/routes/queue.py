@@ -15,7 +15,6 @@ from pydantic import BaseModel
 
 from clearsight.review.accounts import Role
 from clearsight.review.assignments import ASSIGNABLE
-from clearsight.review.item_facts import read_series
 from clearsight.review.queue import (
     MAX_PAGE,
     BankStatus,
@@ -110,7 +109,7 @@ def series_page(
     limit: Limit = None,
 ) -> HTMLResponse:
     services = services_of(request)
-    series = read_series(services.store.engine, series_id)
+    series = services.store.series_facts(series_id)
     if series is None:
         raise HTTPException(404, f"no series {series_id}")
     view = queue_view(request.query_params, viewer, services.settings())
@@ -145,7 +144,7 @@ def series_api(
 ) -> SeriesOut:
     """A series and a page of its units (its stacks and its items outside a stack)."""
     services = services_of(request)
-    series = read_series(services.store.engine, series_id)
+    series = services.store.series_facts(series_id)
     if series is None:
         raise HTTPException(404, f"no series {series_id}")
     view = queue_view(request.query_params, viewer, services.settings())

@@ -16,7 +16,6 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from clearsight.review.exposure import RevealOutcome
-from clearsight.review.item_facts import read_prompts
 from clearsight.server.access import REVIEWERS, Viewer
 from clearsight.server.ids import RowId
 from clearsight.server.queue_params import queue_field
@@ -86,7 +85,7 @@ def reveal_api(
             },
             status_code=403,
         )
-    prompts = read_prompts(services_of(request).store.engine, item_id)
+    prompts = services_of(request).store.prompts(item_id)
     body = RevealOut(
         reveal_id=outcome.reveal_id,
         image_url=f"/reveals/{outcome.reveal_id}/image",

@@ -1,14 +1,13 @@
-"""Read a case's items for export: the same :class:`ItemRow` as ``iter_items``, with ids,
-a page at a time, in time linear in the size of the case.
+"""The one reader of a case's items: :class:`ItemRow` with ids, a page at a time, in
+time linear in the size of the case. ``iter_items``, the exports and the review
+screen's item facts all read items here, so an item reads the same everywhere.
 
-Why not ``SqlCaseStore.iter_items``: its keyset condition spans sources with an OR, so
-SQLite cannot range-scan the (source, path) index and sorts what is left of the case
-for every page, which grows with the square of the items (a million-item case took
-tens of minutes to read); and it builds ORM objects, about forty times the cost of the
-rows themselves. Here each source is paged on its own (after the last path's head and
-key, a range on the unique index, see :mod:`clearsight.store.paths`) with plain Core
-queries, and a page's signals, errors, matches and notes
-are fetched in one query each. A test holds these rows equal to ``iter_items``.
+Each source is paged on its own (after the last path's head and key, a range on the
+unique index, see :mod:`clearsight.store.paths`) with plain Core queries, and a page's
+signals, errors, matches and notes are fetched in one query each. (A keyset spanning
+sources with an OR cannot range-scan the index: SQLite then sorts what is left of the
+case for every page, which grows with the square of the items; ORM objects cost about
+forty times the rows themselves.)
 
 Items come source by source, then by path; a selection of items or series narrows the
 queries themselves, so a CyberTipline report of a few files does not read the case.
@@ -22,8 +21,15 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, select, tuple_
 
-from clearsight.report.selection import Selection, SelectionKind
-from clearsight.store.interface import ItemRow, MatchView, OriginSummary, Priority
+from clearsight.store.interface import (
+    ItemRow,
+    MatchView,
+    OriginSummary,
+    Priority,
+    Selection,
+    SelectionKind,
+    Verdict,
+)
 from clearsight.store.models import (
     Item,
     ItemErrorRow,
@@ -162,7 +168,9 @@ def _item_row(
         matches=tuple(matches.get(row.id, ())),
         notes=tuple(notes.get(row.id, ())),
         origin=(
-            OriginSummary(row.verdict, row.origin_score, tuple(json.loads(row.origin_reasons)))
+            OriginSummary(
+                Verdict(row.verdict), row.origin_score, tuple(json.loads(row.origin_reasons))
+            )
             if row.verdict is not None
             else None
         ),

@@ -1,0 +1,322 @@
+"""Human decisions about items: recorded with what the server knows, never what a
+browser claims.
+
+A decision says an item's category (in the case's scheme), its origin as the reviewer
+judges it, a series it belongs to, whether the victim is identified, and free notes.
+Whether the reviewer saw the file unblurred is read from ``reveals`` at the moment of
+deciding: True only if this account revealed this very item before. A decision for a
+near-duplicate stack writes one row per member, each with the stack's id and its own
+``viewed_unblurred``.
+
+Banks named in the ``two_reviewer_banks`` setting need two people: a decision on an
+item matched in one counts as final only once a second account has agreed with it
+(same category and origin), which the second decision records in ``confirms``. The
+newest decision on an item is its current one. Each row and its audit entry commit in
+one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Engine, func, select, text
+from sqlalchemy.orm import Session
+
+from clearsight.errors import UserError
+from clearsight.review.categories import CategoryScheme, HumanOrigin, VictimIdentified
+from clearsight.store.engines import utc_now
+from clearsight.store.models import ItemTriageRow, Match
+from clearsight.store.review.accounts import Account
+from clearsight.store.review.audit import AuditAction, record
+from clearsight.store.review.settings import ReviewSettings
+from clearsight.store.review_models import AccountRow, DecisionRow, RevealRow
+
+MAX_NOTES = 10_000
+MAX_SERIES = 200
+Clock = Callable[[], datetime]
+
+
+class DecisionStatus(StrEnum):
+    UNDECIDED = "undecided"
+    AWAITING_CONFIRMATION = "awaiting-confirmation"  # needs a second reviewer
+    FINAL = "final"
+
+
+@dataclass(frozen=True)
+class DecisionInput:
+    """What a reviewer decides; checked by :meth:`DecisionBook.decide`."""
+
+    category: str
+    origin: HumanOrigin
+    victim_identified: VictimIdentified
+    series: str | None = None
+    notes: str = ""
+
+
+@dataclass(frozen=True)
+class ReviewDecision:
+    """One reviewer's decision on one item, as recorded: the one decision record, which
+    the review server and every export read (:func:`_decision_of` is its one mapper)."""
+
+    id: int
+    item_id: int
+    reviewer: str
+    stack_id: int | None
+    category: str
+    origin: HumanOrigin
+    series: str | None
+    victim_identified: VictimIdentified
+    notes: str
+    viewed_unblurred: bool
+    confirms: int | None  # the decision this one agreed with
+    decided_at: datetime
+
+    @property
+    def confirms_ai(self) -> bool:
+        """The reviewer judged that a generator made or changed the picture."""
+        return self.origin in (HumanOrigin.AI_GENERATED, HumanOrigin.AI_EDITED)
+
+    @property
+    def victim_flag(self) -> bool | None:
+        return {VictimIdentified.YES: True, VictimIdentified.NO: False}.get(self.victim_identified)
+
+
+class DecisionBook:
+    """Decisions of one case database, under the organisation's settings and scheme."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        settings: ReviewSettings,
+        scheme: CategoryScheme,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._scheme = scheme
+        self._clock = clock
+
+    def decide(
+        self, account: Account, item_id: int, decision: DecisionInput, *, whole_stack: bool
+    ) -> list[ReviewDecision]:
+        """Record ``decision`` on ``item_id`` (on every member of its stack when
+        ``whole_stack``), one row and one audit entry per item. Whether ``account``
+        may decide (its role) is the caller's to check."""
+        checked = self._checked(decision)
+        with Session(self._engine) as session, session.begin():
+            _take_write_lock(session)
+            triage = session.get(ItemTriageRow, item_id)
+            if triage is None:
+                raise UserError(f"item {item_id} is not in the review queue")
+            stack_id = triage.stack_id if whole_stack else None
+            members = (
+                list(
+                    session.scalars(
+                        select(ItemTriageRow.item_id)
+                        .where(ItemTriageRow.stack_id == stack_id)
+                        .order_by(ItemTriageRow.item_id)
+                    )
+                )
+                if stack_id is not None
+                else [item_id]
+            )
+            now = self._clock()
+            revealed = _revealed(session, account.id, members, now)
+            current = _current(session, members)
+            rows: list[DecisionRow] = []
+            for member in members:
+                previous = current.get(member)
+                confirms = (
+                    previous.id
+                    if previous is not None
+                    and previous.account_id != account.id
+                    and previous.category == checked.category
+                    and previous.origin == checked.origin.value
+                    else None
+                )
+                row = DecisionRow(
+                    item_id=member,
+                    account_id=account.id,
+                    stack_id=stack_id,
+                    category=checked.category,
+                    origin=checked.origin.value,
+                    series=checked.series,
+                    victim_identified=checked.victim_identified.value,
+                    notes=checked.notes,
+                    viewed_unblurred=member in revealed,
+                    confirms=confirms,
+                    decided_at=now,
+                )
+                session.add(row)
+                session.flush()
+                record(
+                    session,
+                    account.name,
+                    AuditAction.DECISION,
+                    f"item:{member}",
+                    _audit_detail(row),
+                )
+                rows.append(row)
+            return [_decision_of(row, account.name) for row in rows]
+
+    def history(self, item_id: int) -> list[ReviewDecision]:
+        """Every decision on ``item_id``, oldest first; the last is current."""
+        return self.on_items([item_id]).get(item_id, [])
+
+    def on_items(self, item_ids: Sequence[int]) -> dict[int, list[ReviewDecision]]:
+        found: dict[int, list[ReviewDecision]] = {}
+        if not item_ids:
+            return found
+        with Session(self._engine) as session:
+            rows = session.execute(
+                select(DecisionRow, AccountRow.name)
+                .join(AccountRow, AccountRow.id == DecisionRow.account_id)
+                .where(DecisionRow.item_id.in_(list(item_ids)))
+                .order_by(DecisionRow.item_id, DecisionRow.id)
+            )
+            for row, name in rows:
+                found.setdefault(row.item_id, []).append(_decision_of(row, name))
+        return found
+
+    def counts(self, item_ids: Sequence[int]) -> dict[int, int]:
+        """How many decisions each decided item of ``item_ids`` has (decisions are only
+        ever added, so an equal count means the same decisions)."""
+        if not item_ids:
+            return {}
+        with Session(self._engine) as session:
+            return {
+                item_id: count
+                for item_id, count in session.execute(
+                    select(DecisionRow.item_id, func.count(DecisionRow.id))
+                    .where(DecisionRow.item_id.in_(list(item_ids)))
+                    .group_by(DecisionRow.item_id)
+                )
+            }
+
+    def status(self, item_id: int) -> DecisionStatus:
+        return self.statuses([item_id])[item_id]
+
+    def statuses(self, item_ids: Sequence[int]) -> dict[int, DecisionStatus]:
+        """Whether each item is undecided, awaiting a second reviewer, or final."""
+        history = self.on_items(item_ids)
+        needing = self.needs_two_reviewers(item_ids)
+        found: dict[int, DecisionStatus] = {}
+        for item_id in item_ids:
+            decisions = history.get(item_id)
+            if not decisions:
+                found[item_id] = DecisionStatus.UNDECIDED
+            elif item_id in needing and decisions[-1].confirms is None:
+                found[item_id] = DecisionStatus.AWAITING_CONFIRMATION
+            else:
+                found[item_id] = DecisionStatus.FINAL
+        return found
+
+    def needs_two_reviewers(self, item_ids: Sequence[int]) -> set[int]:
+        """The items matched in a bank that the settings say needs two reviewers."""
+        banks = self._settings.two_reviewer_banks
+        if not banks or not item_ids:
+            return set()
+        with Session(self._engine) as session:
+            return set(
+                session.scalars(
+                    select(Match.item_id)
+                    .where(Match.item_id.in_(list(item_ids)), Match.bank.in_(banks))
+                    .distinct()
+                )
+            )
+
+    def latest(self, *, before: int | None = None, limit: int = 50) -> list[ReviewDecision]:
+        """The newest decisions of everyone, newest first, ending before id ``before``
+        (a supervisor's overview; keyset-paged on the id)."""
+        query = (
+            select(DecisionRow, AccountRow.name)
+            .join(AccountRow, AccountRow.id == DecisionRow.account_id)
+            .order_by(DecisionRow.id.desc())
+            .limit(limit)
+        )
+        if before is not None:
+            query = query.where(DecisionRow.id < before)
+        with Session(self._engine) as session:
+            return [_decision_of(row, name) for row, name in session.execute(query)]
+
+    def _checked(self, decision: DecisionInput) -> DecisionInput:
+        self._scheme.by_code(decision.category)
+        series = (decision.series or "").strip() or None
+        if series is not None and (len(series) > MAX_SERIES or "\n" in series):
+            raise UserError(f"a series is one line of at most {MAX_SERIES} characters")
+        if len(decision.notes) > MAX_NOTES:
+            raise UserError(f"notes are at most {MAX_NOTES} characters")
+        return DecisionInput(
+            decision.category,
+            HumanOrigin(decision.origin),
+            VictimIdentified(decision.victim_identified),
+            series,
+            decision.notes.strip(),
+        )
+
+
+def _take_write_lock(session: Session) -> None:
+    """On SQLite, take the write lock before reading, so that what is read (reveals,
+    the current decision) cannot change before the rows are written. PostgreSQL's row
+    writes need no such help: the audit log's advisory lock orders the appends."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("UPDATE decisions SET id = id WHERE 1 = 0"))
+
+
+def _revealed(session: Session, account_id: int, members: list[int], now: datetime) -> set[int]:
+    return set(
+        session.scalars(
+            select(RevealRow.item_id)
+            .where(
+                RevealRow.account_id == account_id,
+                RevealRow.item_id.in_(members),
+                RevealRow.started_at <= now,
+            )
+            .distinct()
+        )
+    )
+
+
+def _current(session: Session, members: list[int]) -> dict[int, DecisionRow]:
+    current: dict[int, DecisionRow] = {}
+    for row in session.scalars(
+        select(DecisionRow).where(DecisionRow.item_id.in_(members)).order_by(DecisionRow.id)
+    ):
+        current[row.item_id] = row
+    return current
+
+
+def _audit_detail(row: DecisionRow) -> dict[str, object]:
+    """What the audit log keeps of a decision: everything but the notes' text, which
+    may describe the picture; their length says that there were notes."""
+    return {
+        "decision": row.id,
+        "category": row.category,
+        "origin": row.origin,
+        "series": row.series,
+        "victim_identified": row.victim_identified,
+        "viewed_unblurred": row.viewed_unblurred,
+        "confirms": row.confirms,
+        "stack": row.stack_id,
+        "notes_chars": len(row.notes),
+    }
+
+
+def _decision_of(row: DecisionRow, reviewer: str) -> ReviewDecision:
+    return ReviewDecision(
+        id=row.id,
+        item_id=row.item_id,
+        reviewer=reviewer,
+        stack_id=row.stack_id,
+        category=row.category,
+        origin=HumanOrigin(row.origin),
+        series=row.series,
+        victim_identified=VictimIdentified(row.victim_identified),
+        notes=row.notes,
+        viewed_unblurred=row.viewed_unblurred,
+        confirms=row.confirms,
+        decided_at=row.decided_at,
+    )
