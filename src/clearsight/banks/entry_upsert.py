@@ -149,7 +149,13 @@ class EntryUpsert:
         self._connection = connection
         self._bank_id = bank_id
         self._report = report
-        self._value_index = DeferredValueIndex(connection)
+        # A SQLite bank that holds nothing yet holds, until the commit, only what this
+        # import writes: its identities are kept here (about 150 bytes an entry), found
+        # here instead of in the identity index, which can then be set aside.
+        self._written: dict[str, int] | None = None
+        if connection.dialect.name == "sqlite" and _holds_nothing(connection, bank_id):
+            self._written = {}
+        self._value_index = DeferredValueIndex(connection, with_identity=self._written is not None)
 
     def finish(self) -> None:
         """Leave the store's indexes whole; call once, after the last batch."""
@@ -162,7 +168,7 @@ class EntryUpsert:
         stored_signals = self._stored_signals([row.id for row in stored.values()])
         new: list[PreparedEntry] = []
         changed: dict[int, PreparedEntry] = {}
-        removed: list[int] = []
+        removed: list[tuple[str, int]] = []
         if not stored:  # the common case of a first import: nothing to compare
             for entry in latest.values():
                 if not entry[3]:
@@ -172,7 +178,7 @@ class EntryUpsert:
                 row = stored.get(identity)
                 if entry[3]:
                     if row is not None:
-                        removed.append(row.id)
+                        removed.append((identity, row.id))
                 elif row is None:
                     new.append(entry)
                 elif row.metadata == entry[1] and stored_signals.get(row.id, set()) == set(
@@ -188,6 +194,8 @@ class EntryUpsert:
     def _stored(self, identities: list[str]) -> dict[str, _Stored]:
         if not identities:
             return {}
+        if self._written is not None:
+            return self._stored_written(identities)
         if self._connection.dialect.name == "sqlite":
             # The statement written out: SQLAlchemy's expanding IN names each of the
             # batch's parameters, 2 µs an entry. (SQLite reads booleans back as 0 and 1,
@@ -206,6 +214,21 @@ class EntryUpsert:
             )
         return {row[0]: _Stored(row[1], tuple(row[2:])) for row in rows}
 
+    def _stored_written(self, identities: list[str]) -> dict[str, _Stored]:
+        """:meth:`_stored` for a bank that held nothing: the ids from memory, the rows
+        by primary key (a first import's batches find none and read nothing)."""
+        written = self._written
+        assert written is not None
+        ids = {written[identity]: identity for identity in identities if identity in written}
+        if not ids:
+            return {}
+        rows = self._connection.exec_driver_sql(
+            f"SELECT id, {', '.join(_METADATA_COLUMNS)} FROM bank_entries "
+            f"WHERE id IN ({', '.join('?' * len(ids))})",
+            tuple(ids),
+        )
+        return {ids[row[0]]: _Stored(row[0], tuple(row[1:])) for row in rows}
+
     def _stored_signals(self, entry_ids: list[int]) -> dict[int, _SignalRows]:
         found: dict[int, _SignalRows] = {}
         if entry_ids:
@@ -217,8 +240,12 @@ class EntryUpsert:
                 found.setdefault(entry_id, set()).add((kind, value))
         return found
 
-    def _remove(self, entry_ids: list[int]) -> None:
-        if entry_ids:
+    def _remove(self, removed: list[tuple[str, int]]) -> None:
+        if removed:
+            entry_ids = [entry_id for _, entry_id in removed]
+            if self._written is not None:
+                for identity, _ in removed:
+                    del self._written[identity]
             self._connection.execute(delete(SIGNALS).where(SIGNALS.c.entry_id.in_(entry_ids)))
             self._connection.execute(delete(ENTRIES).where(ENTRIES.c.id.in_(entry_ids)))
             self._report.removed += len(entry_ids)
@@ -256,6 +283,8 @@ class EntryUpsert:
             ],
         )
         self._insert_signals(zip(ids, new, strict=True))
+        if self._written is not None:
+            self._written.update(zip([entry[0] for entry in new], ids, strict=True))
         self._report.added += len(new)
 
     def _insert_signals(self, entries: Iterable[tuple[int, PreparedEntry]]) -> None:
@@ -267,6 +296,12 @@ class EntryUpsert:
         ]
         self._value_index.wrote(len(rows))
         insert_rows(self._connection, SIGNALS, ("entry_id", "bank_id", "kind", "value"), rows)
+
+
+def _holds_nothing(connection: Connection, bank_id: int) -> bool:
+    return (
+        connection.scalar(select(ENTRIES.c.id).where(ENTRIES.c.bank_id == bank_id).limit(1)) is None
+    )
 
 
 def _metadata_tuple(entry: ImportedEntry) -> _Metadata:

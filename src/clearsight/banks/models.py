@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, String, Table, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 DEFAULT_PDQ_THRESHOLD = 31
@@ -46,7 +46,9 @@ class Bank(BankBase):
 
 class BankEntry(BankBase):
     __tablename__ = "bank_entries"
-    __table_args__ = (UniqueConstraint("bank_id", "identity", name="uq_bank_entries_identity"),)
+    # Unique indexes, not constraints (migration b0004): a large SQLite import sets
+    # them aside and builds them sorted at its end (see banks.value_index).
+    __table_args__ = (Index("uq_bank_entries_identity", "bank_id", "identity", unique=True),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"))
@@ -64,7 +66,7 @@ class BankEntry(BankBase):
 class BankEntrySignal(BankBase):
     __tablename__ = "bank_entry_signals"
     __table_args__ = (
-        UniqueConstraint("entry_id", "kind", name="uq_bank_entry_signals_entry_kind"),
+        Index("uq_bank_entry_signals_entry_kind", "entry_id", "kind", unique=True),
         Index("ix_bank_entry_signals_kind_value", "kind", "value"),
     )
 

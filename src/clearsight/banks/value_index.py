@@ -12,25 +12,40 @@ mode they see the committed schema, index included, until the import commits, an
 rolled-back import rolls the drop back too. A small import into a large store keeps
 the index (rebuilding it would cost more than it saves). PostgreSQL keeps it always:
 there a dropped index would lock readers out for the whole import.
+
+The unique index of entries by (bank, identity) is set aside with them when the
+importing bank held no entries before (migration b0004 made it an index that can be
+dropped): its keys are digests, so its inserts are random too. The import then knows
+every identity the bank holds, having written them all, and finds them in memory
+instead (see :class:`clearsight.banks.entry_upsert.EntryUpsert`). Its rebuild is also
+the check: duplicates make it fail, and the import rolls back with one line. The
+(entry, kind) unique index stays: a fresh entry's ids rise and its kinds are sorted,
+so its inserts are appends, and the import's own lookups of signals by entry use it.
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Connection, Index, func, select
+from sqlalchemy.exc import IntegrityError
 
-from clearsight.banks.models import SIGNALS
+from clearsight.banks.models import ENTRIES, SIGNALS
+from clearsight.errors import UserError
 
 VALUE_INDEX = "ix_bank_entry_signals_kind_value"
 # Below this many rows written, random inserts cost less than a rebuild.
 _WORTH_DEFERRING = 100_000
 BANK_INDEX = "ix_bank_entry_signals_bank_id"
+IDENTITY_INDEX = "uq_bank_entries_identity"
 
 
 class DeferredValueIndex:
     """Counts an import's signal rows and drops the value index once that pays."""
 
-    def __init__(self, connection: Connection) -> None:
+    def __init__(self, connection: Connection, *, with_identity: bool = False) -> None:
+        """``with_identity``: the identity index may go too (the caller then looks
+        identities up without it)."""
         self._connection = connection
+        self._with_identity = with_identity
         self._applies = connection.dialect.name == "sqlite"
         # The largest id is the table's size, near enough, and costs one index step.
         held = connection.scalar(select(func.max(SIGNALS.c.id))) if self._applies else 0
@@ -42,17 +57,25 @@ class DeferredValueIndex:
         """Note ``rows`` more signal rows; drop the index once they outnumber the table's."""
         self._written += rows
         if self._applies and not self.dropped and self._written > self._threshold:
-            for index in _indexes():
+            for index in self._indexes():
                 index.drop(self._connection)
             self.dropped = True
 
     def restore(self) -> None:
         """Build the index again if it was dropped; call before the import commits."""
         if self.dropped:
-            for index in _indexes():
-                index.create(self._connection)
+            for index in self._indexes():
+                try:
+                    index.create(self._connection)
+                except IntegrityError as exc:  # the import wrote a duplicate identity
+                    raise UserError(
+                        f"bank import stopped, nothing imported: rebuilding {index.name}"
+                        " found duplicate entries"
+                    ) from exc
             self.dropped = False
 
-
-def _indexes() -> list[Index]:
-    return [index for index in SIGNALS.indexes if index.name in (VALUE_INDEX, BANK_INDEX)]
+    def _indexes(self) -> list[Index]:
+        chosen = [index for index in SIGNALS.indexes if index.name in (VALUE_INDEX, BANK_INDEX)]
+        if self._with_identity:
+            chosen += [index for index in ENTRIES.indexes if index.name == IDENTITY_INDEX]
+        return chosen
