@@ -86,8 +86,12 @@ CLOSEST_SEARCHED = 96  # unrelated pairs are searched up to this distance for th
 Luma = npt.NDArray[np.uint8]
 
 
+STARTED = time.perf_counter()
+
+
 def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    """Progress on stderr, with the seconds since start (to size a run by its phases)."""
+    print(f"[{time.perf_counter() - STARTED:,.0f} s] {message}", file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -219,6 +223,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         banks.import_entries(
             "hash-only", hash_only, BankSettings(), stop_on_error=True, file_name="bench"
         )
+        log("adding the own bank from pixels")
         own = [own_entry(b.name, luma) for b, luma in zip(bases, base_lumas, strict=True)]
         own += [
             own_entry(f"distractor-{number}", luma) for number, luma in enumerate(distractor_lumas)
@@ -292,6 +297,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results["pairs"] = pairs
     results["false_matches"] = unrelated
     results["false_match_rate"] = {bank: n / pairs for bank, n in unrelated.items()}
+    log("searching the closest unrelated pair")
     results["closest_unrelated"] = _closest_unrelated(copies, bases, base_lumas, distractor_lumas)
     lookups = [8 + len(copy.scanned.pdq_variants) for copy in copies]
     results["cost"] = {
