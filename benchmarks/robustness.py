@@ -280,11 +280,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             found = 0
             for copy in mine:
                 matches = [m for m in by_tag[copy.scanned.path].matches if m.bank == bank]
-                names = {m.external_id for m in matches}
-                if bases[copy.base].name in names:
+                matched = {m.external_id for m in matches}
+                if bases[copy.base].name in matched:
                     found += 1
                 unrelated[bank] += sum(
-                    1 for name in names if _unrelated(name, bases[copy.base], bases)
+                    1 for name in matched if _unrelated(name, bases[copy.base], bases)
                 )
             stats[bank] = found / len(mine)
         results["edits"][edit.name] = stats
@@ -364,9 +364,9 @@ def _closest_unrelated(
     query_codes: list[str] = []
     query_scene: list[str] = []
     for copy in copies:
-        pdq = copy.scanned.pdq
-        assert pdq is not None
-        for code in (pdq.hex, *pdq.dihedral, *(v.hex for v in copy.scanned.pdq_variants)):
+        scanned = copy.scanned.pdq
+        assert scanned is not None
+        for code in (scanned.hex, *scanned.dihedral, *(v.hex for v in copy.scanned.pdq_variants)):
             query_codes.append(code)
             query_scene.append(bases[copy.base].scene)
     queries = PdqSignal.pack(query_codes)
