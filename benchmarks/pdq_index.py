@@ -6,34 +6,44 @@ this machine: at least 4,000 lookups/s at radius 31, recall 100% up to distance 
 at least 99.9% from 16 to 31, index memory at most 2 GB.
 
 For each bank size N the script draws N random 256-bit codes, and queries planted at
-every distance 0-40 from a random code (``--per-distance`` of each), then runs, in the
-same run and on the same codes and queries:
+every distance 0-40 from a random code (``--per-distance`` of each), and writes both
+as hex files, one hash a line (a bank's entry id is its line number). Then every
+contender does the same work from those files, each in a process of its own:
 
-* **clearsight**: ``MultiIndexPdqIndex`` (this venv), built on every core, queried in
-  one batch on 1 and on 2 threads;
+* **build**: read the bank's hex file and build the index from it, on every core;
+* **lookup pass**: from the query hex strings, the (entry id, distance) of every code
+  within radius 31, for every query, in one batch;
+* **the same warm-up** for all: an untimed build of 1,000 codes, one untimed lookup
+  pass (whose output is compared), then ``--reps`` timed passes on 1 and on every core,
+  median.
+
+The contenders:
+
+* **clearsight**: ``MultiIndexPdqIndex`` (``pdq_index_clearsight.py``, this venv);
 * **faiss flat**: faiss ``IndexBinaryFlat.range_search``, exact brute force. Its hits
   are the ground truth every recall figure is measured against;
 * **threatexchange**: python-threatexchange's ``PDQIndex`` (faiss MIH, 16 tables of 16
-  bits, the HMA default), queried in batches.
+  bits, the HMA default), queried in one batch through its own API.
 
-The yardsticks run in their own venv (``<workdir>/venv-baselines``, created on first
-use: ``pip install threatexchange faiss-cpu``), in a subprocess each, so their memory is
-measured apart. Memory is what the build added to the process's resident set; for
-clearsight the arrays' own size is shown too.
+The script checks that the outputs agree (the same (query, entry id, distance) triples)
+and prints the ratios. The yardsticks (``pdq_index_baselines.py``) run on this venv's
+python when it has threatexchange and faiss (the dev extras do), else in their own venv
+(``<workdir>/venv-baselines``, created on first use). Memory is what the build added to
+the process's resident set; for clearsight the arrays' own size is shown too. The load
+average before and after is printed: the figures mean little on a busy machine.
 
 Usage: python benchmarks/pdq_index.py [--sizes 1000000,10000000] [--per-distance 25]
-[--reps 3] [--workdir DIR] [--skip CONTENDER ...] [--json]
+[--reps 3] [--workdir DIR] [--skip flat|threatexchange ...] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
-import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -42,31 +52,22 @@ import numpy as np
 import numpy.typing as npt
 
 from clearsight.cores import available_cores
-from clearsight.index import mih_kernels  # noqa: F401  (numba loaded before memory is measured)
-from clearsight.index.mih import MultiIndexPdqIndex
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WORKDIR = REPO_ROOT / ".bench" / "pdq_index"
+CLEARSIGHT = Path(__file__).with_name("pdq_index_clearsight.py")
 BASELINES = Path(__file__).with_name("pdq_index_baselines.py")
+CONTENDERS = ("clearsight", "threatexchange", "flat")
 RADIUS = 31
 MAX_PLANTED = 40
 BANDS = ((0, 15), (16, 31), (32, MAX_PLANTED))
-FLAT_TIMED_QUERIES = 200
-"""Brute force at 10M runs at tens of queries/s: time it on this many queries only."""
+HEX_DIGITS = np.frombuffer(b"0123456789abcdef", dtype=np.uint8)
 
 Codes = npt.NDArray[np.uint64]
 
 
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def rss_bytes() -> int:
-    with open("/proc/self/status", encoding="ascii") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    return 0
 
 
 def make_data(
@@ -85,8 +86,22 @@ def make_data(
     return codes, queries[order], bases[order], planted[order]
 
 
-def ensure_baselines(workdir: Path) -> Path:
-    """The python of ``<workdir>/venv-baselines``, creating the venv if needed."""
+def write_hexes(path: Path, codes: Codes) -> None:
+    """``codes`` as lowercase hex, one hash a line."""
+    raw = np.ascontiguousarray(codes.astype(">u8")).view(np.uint8).reshape(-1, 32)
+    text = np.empty((raw.shape[0], 65), dtype=np.uint8)
+    text[:, 0:64:2] = HEX_DIGITS[raw >> 4]
+    text[:, 1:64:2] = HEX_DIGITS[raw & 15]
+    text[:, 64] = ord("\n")
+    path.write_bytes(text.tobytes())
+
+
+def baseline_python(workdir: Path) -> Path:
+    """This python if it has the yardsticks, else that of ``<workdir>/venv-baselines``
+    (created if needed)."""
+    check = [sys.executable, "-c", "import faiss, threatexchange"]
+    if subprocess.run(check, capture_output=True, check=False).returncode == 0:
+        return Path(sys.executable)
     venv = workdir / "venv-baselines"
     python = venv / "bin" / "python"
     if python.exists():
@@ -100,48 +115,39 @@ def ensure_baselines(workdir: Path) -> Path:
     return python
 
 
-def run_clearsight(codes: Codes, queries: Codes, reps: int) -> dict[str, Any]:
-    before = rss_bytes()
-    started = time.perf_counter()
-    index = MultiIndexPdqIndex.build(codes, RADIUS)
-    build = time.perf_counter() - started
-    grown = rss_bytes() - before
-    index.search_many(queries[:4], RADIUS, threads=1)  # compile, or load compiled code
-    hits = index.search_many(queries, RADIUS)
-    rates: dict[str, float] = {}
-    for threads in sorted({1, available_cores()}):
-        seconds = []
-        for _ in range(reps):
-            began = time.perf_counter()
-            index.search_many(queries, RADIUS, threads=threads)
-            seconds.append(time.perf_counter() - began)
-        rates[str(threads)] = queries.shape[0] / statistics.median(seconds)
-    return {
-        "build_s": build,
-        "rss_bytes": grown,
-        "index_bytes": index.nbytes,
-        "layout": list(index.layout.chunk_bits),
-        "qps": rates,
-        "hits": [
-            [int(q), int(p), int(d)]
-            for q, p, d in zip(hits.queries, hits.positions, hits.distances, strict=True)
-        ],
-    }
-
-
-def run_baseline(
-    python: Path, contender: str, codes_path: Path, queries_path: Path
+def run_contender(
+    python: Path, contender: str, bank_path: Path, queries_path: Path, reps: int
 ) -> dict[str, Any]:
+    """One contender in a process of its own, so that its memory is measured apart."""
     threads = ",".join(str(t) for t in sorted({1, available_cores()}))
-    command = [str(python), str(BASELINES), contender, str(codes_path), str(queries_path)]
-    command += [str(RADIUS), threads]
-    if contender == "flat":
-        command += ["--time-queries", str(FLAT_TIMED_QUERIES)]
+    if contender == "clearsight":
+        command = [str(python), str(CLEARSIGHT)]
+    else:
+        command = [str(python), str(BASELINES), contender]
+    command += [str(bank_path), str(queries_path), str(RADIUS), threads, str(reps)]
     done = subprocess.run(command, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         return {"error": done.stderr.strip()[-600:]}
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
     return result
+
+
+def agreement(results: dict[str, Any]) -> dict[str, Any]:
+    """Whether each yardstick's (query, entry id, distance) triples are clearsight's."""
+    ours = {tuple(hit) for hit in results.get("clearsight", {}).get("hits", ())}
+    verdicts: dict[str, Any] = {}
+    for contender in ("threatexchange", "flat"):
+        theirs = results.get(contender, {}).get("hits")
+        if theirs is None or "hits" not in results.get("clearsight", {}):
+            continue
+        their_set = {tuple(hit) for hit in theirs}
+        verdicts[contender] = {
+            "same": ours == their_set,
+            "triples": len(their_set),
+            "only_clearsight": len(ours - their_set),
+            "only_" + contender: len(their_set - ours),
+        }
+    return verdicts
 
 
 def recall(
@@ -162,19 +168,21 @@ def bench_size(size: int, args: argparse.Namespace, python: Path | None) -> dict
     log(f"N={size:,}: drawing codes and planting {args.per_distance} queries per distance")
     codes, queries, bases, planted = make_data(size, args.per_distance, seed=size)
     args.workdir.mkdir(parents=True, exist_ok=True)
-    codes_path = args.workdir / f"codes-{size}.npy"
-    queries_path = args.workdir / f"queries-{size}.npy"
-    np.save(codes_path, codes)
-    np.save(queries_path, queries)
-    results: dict[str, Any] = {"size": size, "queries": int(queries.shape[0])}
-    log("  clearsight ...")
-    results["clearsight"] = run_clearsight(codes, queries, args.reps)
-    del codes
-    for contender in ("flat", "threatexchange"):
-        if contender in args.skip or python is None:
+    bank_path = args.workdir / f"bank-{size}.hex"
+    queries_path = args.workdir / f"queries-{size}.hex"
+    write_hexes(bank_path, codes)
+    write_hexes(queries_path, queries)
+    del codes, queries
+    results: dict[str, Any] = {"size": size, "queries": int(bases.shape[0])}
+    for contender in CONTENDERS:
+        if contender in args.skip:
+            continue
+        runner = Path(sys.executable) if contender == "clearsight" else python
+        if runner is None:
             continue
         log(f"  {contender} ...")
-        results[contender] = run_baseline(python, contender, codes_path, queries_path)
+        results[contender] = run_contender(runner, contender, bank_path, queries_path, args.reps)
+    results["agreement"] = agreement(results)
     truth = results.get("flat", {}).get("hits")
     if truth is None:  # without the flat index, the planted pairs are the truth
         truth = [
@@ -185,7 +193,7 @@ def bench_size(size: int, args: argparse.Namespace, python: Path | None) -> dict
     for contender in ("clearsight", "threatexchange"):
         if "hits" in results.get(contender, {}):
             results[contender]["recall"] = recall(results[contender]["hits"], truth)
-    codes_path.unlink()
+    bank_path.unlink()
     queries_path.unlink()
     return results
 
@@ -207,19 +215,29 @@ def machine_facts() -> dict[str, Any]:
     }
 
 
+def load_average() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def _num(value: float | None, digits: int = 0) -> str:
     return "n/a" if value is None else f"{value:,.{digits}f}"
 
 
 def format_table(summary: dict[str, Any]) -> str:
-    lines = [f"machine: {summary['machine']}", f"radius {RADIUS}"]
+    lines = [
+        f"machine: {summary['machine']}",
+        f"load average (1, 5, 15 min): before {summary['load_before']}, "
+        f"after {summary['load_after']}",
+        f"radius {RADIUS}; from hex files to (entry id, distance) per query; "
+        f"median of {summary['reps']}",
+    ]
     for result in summary["sizes"]:
         lines.append("")
         lines.append(f"N = {result['size']:,} codes, {result['queries']} queries (0-40 bits)")
         header = f"{'contender':16}{'build s':>9}{'memory MB':>11}{'q/s 1 core':>12}"
         header += f"{'q/s 2 cores':>13}{'recall 0-15':>13}{'16-31':>9}"
         lines.append(header)
-        for contender in ("clearsight", "threatexchange", "flat"):
+        for contender in CONTENDERS:
             row = result.get(contender)
             if row is None:
                 continue
@@ -235,16 +253,40 @@ def format_table(summary: dict[str, Any]) -> str:
                 f"{_num(None if low is None else 100 * low, 2):>12}%"
                 f"{_num(None if mid is None else 100 * mid, 2):>8}%"
             )
-        ours = result["clearsight"]
+        ours = result.get("clearsight", {})
+        if "qps" not in ours:
+            continue
         lines.append(
             f"clearsight arrays: {ours['index_bytes'] / 1e6:,.0f} MB, chunks {ours['layout']}"
         )
+        for contender, verdict in result["agreement"].items():
+            same = "agree" if verdict["same"] else "DIFFER"
+            lines.append(
+                f"outputs, clearsight and {contender}: {same} ({verdict['triples']} triples; "
+                f"only clearsight {verdict['only_clearsight']}, "
+                f"only {contender} {verdict['only_' + contender]})"
+            )
+        lines.append("CPU seconds (process time, less hurt by other load than wall time):")
+        for contender in CONTENDERS:
+            row = result.get(contender, {})
+            if "query_cpu_s" in row:
+                lines.append(
+                    f"  {contender:16}build {row['build_cpu_s']:,.2f} s, lookup pass on 1 core "
+                    f"{row['query_cpu_s']['1']:,.3f} s"
+                )
         for contender in ("threatexchange", "flat"):
-            theirs = result.get(contender, {}).get("qps")
-            if theirs:
-                for cores in ours["qps"]:
-                    ratio = ours["qps"][cores] / theirs[cores]
-                    lines.append(f"clearsight / {contender} on {cores} core(s): {ratio:,.1f}x")
+            theirs = result.get(contender, {})
+            if "qps" not in theirs:
+                continue
+            lines.append(f"clearsight / {contender}, speed:")
+            for cores in ours["qps"]:
+                ratio = ours["qps"][cores] / theirs["qps"][cores]
+                lines.append(f"  lookups on {cores} core(s): {ratio:,.1f}x")
+            cpu = theirs["query_cpu_s"]["1"] / ours["query_cpu_s"]["1"]
+            lines.append(f"  lookups on 1 core, CPU time: {cpu:,.1f}x")
+            ratio = theirs["build_s"] / ours["build_s"]
+            cpu = theirs["build_cpu_s"] / ours["build_cpu_s"]
+            lines.append(f"  build: {ratio:,.1f}x (CPU time: {cpu:,.1f}x)")
     return "\n".join(lines)
 
 
@@ -267,17 +309,25 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    load_before = load_average()
     python = None
     if len(args.skip) < 2:
         try:
-            python = ensure_baselines(args.workdir)
+            python = baseline_python(args.workdir)
         except (OSError, subprocess.CalledProcessError) as exc:
             log(f"baselines unavailable: {exc}")
     sizes = [bench_size(int(size), args, python) for size in args.sizes.split(",")]
     for result in sizes:
-        for contender in ("clearsight", "threatexchange", "flat"):
+        for contender in CONTENDERS:
             result.get(contender, {}).pop("hits", None)
-    summary = {"machine": machine_facts(), "radius": RADIUS, "sizes": sizes}
+    summary = {
+        "machine": machine_facts(),
+        "radius": RADIUS,
+        "reps": args.reps,
+        "load_before": load_before,
+        "load_after": load_average(),
+        "sizes": sizes,
+    }
     print(json.dumps(summary, indent=2) if args.json else format_table(summary))
     return 0
 

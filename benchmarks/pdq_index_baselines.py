@@ -1,19 +1,33 @@
-"""The yardsticks of ``pdq_index.py``, run by the python of the baselines' own venv.
+"""The yardsticks of ``pdq_index.py``, run in a process of their own.
 
-It cannot import clearsight: it reads the codes and queries ``pdq_index.py`` saved
-(.npy, (n, 4) uint64 big-endian words), runs one contender and prints one JSON object:
-build seconds, resident memory the build added, queries/s on each thread count, and the
-hits as [query, position, distance] triples.
+It cannot import clearsight. It does what ``pdq_index_clearsight.py`` does, from the
+same files to the same output, so that the figures compare equal work:
+
+* **build**: read the bank's hex file (one hash a line, entry id = line number), and
+  build the contender's index from those strings, with faiss on every core given;
+* **lookup pass**: from the query hex strings, list for every query the (entry id,
+  distance) of every code within the radius;
+* the same warm-up: an untimed build of the first 1,000 hashes, one untimed lookup
+  pass on the most threads (whose output is the one compared), then ``REPS`` timed
+  passes on each thread count, median.
+
+The contenders:
 
 * ``flat``: faiss ``IndexBinaryFlat`` with ``range_search`` (exact brute force; its hits
-  are the ground truth).
+  are the ground truth). Hex strings are parsed with one ``bytes.fromhex``.
 * ``threatexchange``: python-threatexchange's ``PDQIndex`` (faiss ``IndexBinaryMultiHash``,
   16 tables of 16 bits, the HMA default), built as the library builds it from
-  (hash, entry) pairs, and queried in batches through its own
-  ``search_with_distance_in_result`` (a per-hash ``query`` loop is slower still).
+  (hash, entry) pairs, and queried in one batch through its own
+  ``search_with_distance_in_result`` (a per-hash ``query`` loop is slower still), each
+  hit mapped to its entry as ``PDQIndex.query`` does. That call also returns each hit's
+  hash, which the output does not need; it is the library's way to get distances.
 
-Usage: python pdq_index_baselines.py flat|threatexchange CODES.npy QUERIES.npy RADIUS
-THREADS[,THREADS...] [--time-queries N]
+It prints one JSON object: build seconds, resident memory the build added, median
+seconds per lookup pass and lookups/s on each thread count, and the hits as [query,
+entry id, distance] triples.
+
+Usage: python pdq_index_baselines.py flat|threatexchange BANK.hex QUERIES.hex RADIUS
+THREADS[,THREADS...] REPS
 """
 
 from __future__ import annotations
@@ -22,10 +36,18 @@ import json
 import statistics
 import sys
 import time
+from collections.abc import Callable
+from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import faiss
 import numpy as np
+
+WARM_UP_CODES = 1000
+
+Found = list[list[tuple[int, int]]]
+"""For every query, the (entry id, distance) of each code within the radius."""
 
 
 def rss_bytes() -> int:
@@ -36,87 +58,109 @@ def rss_bytes() -> int:
     return 0
 
 
-def as_bytes(words: np.ndarray) -> np.ndarray:
-    """(n, 4) uint64 words as (n, 32) bytes in hex order, as faiss wants binary codes."""
-    return np.ascontiguousarray(words.astype(">u8")).view(np.uint8).reshape(-1, 32)
+def read_hexes(path: Path) -> list[str]:
+    """One hex hash a line; clearsight's runner reads its input the same way."""
+    return path.read_text(encoding="ascii").split()
 
 
-def timed(run: Any, reps: int) -> float:
-    seconds = []
-    for _ in range(reps):
-        started = time.perf_counter()
-        run()
-        seconds.append(time.perf_counter() - started)
-    return statistics.median(seconds)
+def as_binary(hexes: list[str]) -> np.ndarray:
+    """Hex hashes as (n, 32) bytes, as faiss wants binary codes."""
+    return np.frombuffer(bytes.fromhex("".join(hexes)), dtype=np.uint8).reshape(-1, 32)
 
 
-def flat(
-    codes: np.ndarray, queries: np.ndarray, radius: int, threads: list[int], timed_n: int
+class Flat:
+    def __init__(self, hexes: list[str]) -> None:
+        self.index = faiss.IndexBinaryFlat(256)
+        self.index.add(as_binary(hexes))
+
+    def lookup(self, query_hexes: list[str], radius: int) -> Found:
+        # faiss keeps d < radius: ask for radius + 1
+        lims, distances, labels = self.index.range_search(as_binary(query_hexes), radius + 1)
+        labels, distances = labels.tolist(), distances.tolist()
+        return [
+            list(zip(labels[lims[q] : lims[q + 1]], distances[lims[q] : lims[q + 1]], strict=True))
+            for q in range(len(query_hexes))
+        ]
+
+
+class ThreatExchange:
+    def __init__(self, hexes: list[str]) -> None:
+        from threatexchange.signal_type.pdq.pdq_index import PDQIndex
+
+        self.index = PDQIndex(zip(hexes, range(len(hexes)), strict=True))
+
+    def lookup(self, query_hexes: list[str], radius: int) -> Found:
+        found = self.index.index.search_with_distance_in_result(query_hexes, radius)
+        entries = self.index.local_id_to_entry
+        return [
+            [(entries[local][1], int(distance)) for local, _, distance in found[value]]
+            for value in query_hexes
+        ]
+
+
+def run(
+    make: Callable[[list[str]], Flat | ThreatExchange],
+    bank_path: Path,
+    queries_path: Path,
+    radius: int,
+    threads: list[int],
+    reps: int,
 ) -> dict[str, Any]:
-    before = rss_bytes()
-    started = time.perf_counter()
-    index = faiss.IndexBinaryFlat(256)
-    index.add(as_bytes(codes))
-    build = time.perf_counter() - started
-    grown = rss_bytes() - before
-    packed = as_bytes(queries)
     faiss.omp_set_num_threads(max(threads))
-    lims, distances, labels = index.range_search(packed, radius + 1)  # faiss keeps d < radius
-    hits = [
-        [query, int(labels[at]), int(distances[at])]
-        for query in range(len(queries))
-        for at in range(lims[query], lims[query + 1])
-    ]
-    rates = {}
-    sample = packed[:timed_n]
-    for count in threads:
-        faiss.omp_set_num_threads(count)
-        rates[str(count)] = len(sample) / timed(lambda: index.range_search(sample, radius + 1), 1)
-    return {"build_s": build, "rss_bytes": grown, "qps": rates, "hits": hits}
-
-
-def threatexchange(
-    codes: np.ndarray, queries: np.ndarray, radius: int, threads: list[int], timed_n: int
-) -> dict[str, Any]:
-    from threatexchange.signal_type.pdq.pdq_index import PDQIndex
-
-    hexes = [row.tobytes().hex() for row in as_bytes(codes)]
-    before = rss_bytes()
-    started = time.perf_counter()
-    index = PDQIndex(zip(hexes, range(len(hexes)), strict=True))
-    build = time.perf_counter() - started
-    grown = rss_bytes() - before
+    hexes = read_hexes(bank_path)
+    make(hexes[:WARM_UP_CODES])
     del hexes
-    query_hexes = [row.tobytes().hex() for row in as_bytes(queries)]
-    faiss.omp_set_num_threads(max(threads))
-    found = index.index.search_with_distance_in_result(query_hexes, radius)
-    hits = [
-        [number, int(entry), int(distance)]
-        for number, value in enumerate(query_hexes)
-        for entry, _, distance in found[value]
-    ]
-    rates = {}
-    sample = query_hexes[:timed_n]
+    before = rss_bytes()
+    started, started_cpu = time.perf_counter(), time.process_time()
+    index = make(read_hexes(bank_path))
+    build, build_cpu = time.perf_counter() - started, time.process_time() - started_cpu
+    grown = rss_bytes() - before
+
+    query_hexes = read_hexes(queries_path)
+    found = index.lookup(query_hexes, radius)  # the warm-up
+    seconds: dict[str, float] = {}
+    cpu_seconds: dict[str, float] = {}
     for count in threads:
         faiss.omp_set_num_threads(count)
-        rates[str(count)] = len(sample) / timed(
-            lambda: index.index.search_with_distance_in_result(sample, radius), 3
-        )
-    return {"build_s": build, "rss_bytes": grown, "qps": rates, "hits": hits}
+        passes, cpu_passes = [], []
+        for _ in range(reps):
+            began, began_cpu = time.perf_counter(), time.process_time()
+            index.lookup(query_hexes, radius)
+            passes.append(time.perf_counter() - began)
+            cpu_passes.append(time.process_time() - began_cpu)
+        seconds[str(count)] = statistics.median(passes)
+        cpu_seconds[str(count)] = statistics.median(cpu_passes)
+    return {
+        "build_s": build,
+        "build_cpu_s": build_cpu,
+        "rss_bytes": grown,
+        "query_s": seconds,
+        "query_cpu_s": cpu_seconds,
+        "qps": {count: len(query_hexes) / value for count, value in seconds.items()},
+        "hits": [
+            [number, int(entry), int(distance)]
+            for number, pairs in enumerate(found)
+            for entry, distance in pairs
+        ],
+    }
 
 
 def main() -> int:
-    contender, codes_path, queries_path, radius, threads = sys.argv[1:6]
-    timed_n = (
-        int(sys.argv[sys.argv.index("--time-queries") + 1])
-        if "--time-queries" in sys.argv
-        else 10**9
+    contender, bank_path, queries_path, radius, threads, reps = sys.argv[1:7]
+    make = {"flat": Flat, "threatexchange": ThreatExchange}[contender]
+    result = run(
+        make,
+        Path(bank_path),
+        Path(queries_path),
+        int(radius),
+        [int(t) for t in threads.split(",")],
+        int(reps),
     )
-    codes = np.load(codes_path)
-    queries = np.load(queries_path)
-    run = {"flat": flat, "threatexchange": threatexchange}[contender]
-    result = run(codes, queries, int(radius), [int(t) for t in threads.split(",")], timed_n)
-    result["versions"] = {"faiss": faiss.__version__, "numpy": np.__version__}
+    result["versions"] = {
+        "faiss": faiss.__version__,
+        "numpy": np.__version__,
+        "threatexchange": metadata.version("threatexchange"),
+    }
     print(json.dumps(result))
     return 0
 

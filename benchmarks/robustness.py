@@ -29,10 +29,11 @@ any other entry; pairs are copies x picture entries (bases and distractors), and
 closest unrelated PDQ distance over all those pairs' hashes is printed. Cost is the
 engine's wall-clock per item, median of ``--reps``, for the hash-only bank with and
 without the views' hashes, and the scan-side time to make the views' hashes against
-the PDQ hash itself.
+the PDQ hash itself. Each timed case (plain, with views, own bank) is warmed by one
+untimed run first, and the cases' timed runs take turns.
 
 Usage: python benchmarks/robustness.py [--landscapes N] [--distractors N] [--filler N]
-[--reps R] [--json]
+[--reps R] [--camera DIR] [--json]
 """
 
 from __future__ import annotations
@@ -85,8 +86,12 @@ CLOSEST_SEARCHED = 96  # unrelated pairs are searched up to this distance for th
 Luma = npt.NDArray[np.uint8]
 
 
+STARTED = time.perf_counter()
+
+
 def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    """Progress on stderr, with the seconds since start (to size a run by its phases)."""
+    print(f"[{time.perf_counter() - STARTED:,.0f} s] {message}", file=sys.stderr, flush=True)
 
 
 @dataclass(frozen=True)
@@ -116,9 +121,9 @@ def scanned_luma(data: bytes, box: int = PDQ_WORKING_BOX) -> Luma:
     return decode_luma(data, DecodeLimits(), box).luma
 
 
-def load_bases(landscapes: int) -> list[Base]:
+def load_bases(camera: Path, landscapes: int) -> list[Base]:
     bases: list[Base] = []
-    for path in sorted(CAMERA.glob("*.JPG")):
+    for path in sorted(camera.glob("*.JPG")):
         with Image.open(path) as opened:
             picture = opened.convert("RGB")
         picture.thumbnail((1200, 1200))
@@ -170,7 +175,7 @@ class CopyFeatures:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    bases = load_bases(args.landscapes)
+    bases = load_bases(args.camera, args.landscapes)
     log(f"{len(bases)} bases; rendering {args.distractors} distractors")
     # Small, to render quickly (a bank entry's hashes come from a 512-pixel box
     # anyway), and kept only as the luma a bank would hash.
@@ -218,6 +223,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         banks.import_entries(
             "hash-only", hash_only, BankSettings(), stop_on_error=True, file_name="bench"
         )
+        log("adding the own bank from pixels")
         own = [own_entry(b.name, luma) for b, luma in zip(bases, base_lumas, strict=True)]
         own += [
             own_entry(f"distractor-{number}", luma) for number, luma in enumerate(distractor_lumas)
@@ -232,35 +238,32 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         item_ids = {query.item_id: n for n, query in enumerate(case.iter_match_queries())}
         features = CopyFeatures({item: copies[n].features for item, n in item_ids.items()})
 
-        log("matching")
-        # Warm the index once (built, cached): the timed runs then all read the cache.
-        match_case(case, BankMatcher(banks, cache, ["hash-only"]))
-        timed = {}
-        for label, names, feats in (
-            ("hash-only", ["hash-only"], None),
-            ("own", ["own"], features),
-        ):
-            seconds = []
-            for _ in range(args.reps):
-                _forget_checks(case)
-                started = time.perf_counter()
-                match_case(case, BankMatcher(banks, cache, names), item_features=feats)
-                seconds.append(time.perf_counter() - started)
-            timed[label] = statistics.median(seconds)
-        rows = list(case.iter_items())
-
         plain_case = SqlCaseStore.open_folder(folder / "plain", "bench")
         plain_scan = plain_case.start_scan(["bench"])
         plain_source = plain_case.open_source("bench")
         plain_case.record_files(
             plain_scan, [(plain_source, replace(c.scanned, pdq_variants=())) for c in copies]
         )
-        plain_seconds = []
-        for _ in range(args.reps):
-            _forget_checks(plain_case)
-            started = time.perf_counter()
-            match_case(plain_case, BankMatcher(banks, cache, ["hash-only"]))
-            plain_seconds.append(time.perf_counter() - started)
+
+        log("matching")
+        # Every timed case gets the same warm-up: one untimed run (which builds and caches
+        # its bank's index and warms its store), and its timed runs are interleaved with
+        # the others', so that load from other work on the machine falls on all alike.
+        runs: dict[str, tuple[SqlCaseStore, list[str], CopyFeatures | None]] = {
+            "plain": (plain_case, ["hash-only"], None),
+            "hash-only": (case, ["hash-only"], None),
+            "own": (case, ["own"], features),
+        }
+        seconds: dict[str, list[float]] = {label: [] for label in runs}
+        for rep in range(args.reps + 1):
+            for label, (store, names, feats) in runs.items():
+                _forget_checks(store)
+                started = time.perf_counter()
+                match_case(store, BankMatcher(banks, cache, names), item_features=feats)
+                if rep > 0:
+                    seconds[label].append(time.perf_counter() - started)
+        timed = {label: statistics.median(values) for label, values in seconds.items()}
+        rows = list(case.iter_items())
         banks.close()
         case.close()
         plain_case.close()
@@ -277,11 +280,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             found = 0
             for copy in mine:
                 matches = [m for m in by_tag[copy.scanned.path].matches if m.bank == bank]
-                names = {m.external_id for m in matches}
-                if bases[copy.base].name in names:
+                matched = {m.external_id for m in matches}
+                if bases[copy.base].name in matched:
                     found += 1
                 unrelated[bank] += sum(
-                    1 for name in names if _unrelated(name, bases[copy.base], bases)
+                    1 for name in matched if _unrelated(name, bases[copy.base], bases)
                 )
             stats[bank] = found / len(mine)
         results["edits"][edit.name] = stats
@@ -294,15 +297,16 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     results["pairs"] = pairs
     results["false_matches"] = unrelated
     results["false_match_rate"] = {bank: n / pairs for bank, n in unrelated.items()}
+    log("searching the closest unrelated pair")
     results["closest_unrelated"] = _closest_unrelated(copies, bases, base_lumas, distractor_lumas)
     lookups = [8 + len(copy.scanned.pdq_variants) for copy in copies]
     results["cost"] = {
         "items": len(copies),
         "bank_codes_hash_only": len(hash_only),
         "lookups_per_item": statistics.mean(lookups),
-        "plain_seconds": statistics.median(plain_seconds),
+        "plain_seconds": timed["plain"],
         "hash_only_seconds": timed["hash-only"],
-        "match_ratio": timed["hash-only"] / statistics.median(plain_seconds),
+        "match_ratio": timed["hash-only"] / timed["plain"],
         "own_seconds": timed["own"],
         "views_ms_per_item": 1000 * statistics.median(c.variant_seconds for c in copies),
         "views_ms_per_item_mean": 1000 * statistics.mean(c.variant_seconds for c in copies),
@@ -360,9 +364,9 @@ def _closest_unrelated(
     query_codes: list[str] = []
     query_scene: list[str] = []
     for copy in copies:
-        pdq = copy.scanned.pdq
-        assert pdq is not None
-        for code in (pdq.hex, *pdq.dihedral, *(v.hex for v in copy.scanned.pdq_variants)):
+        scanned = copy.scanned.pdq
+        assert scanned is not None
+        for code in (scanned.hex, *scanned.dihedral, *(v.hex for v in copy.scanned.pdq_variants)):
             query_codes.append(code)
             query_scene.append(bases[copy.base].scene)
     queries = PdqSignal.pack(query_codes)
@@ -420,14 +424,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--distractors", type=int, default=3000, help="unrelated bank pictures")
     parser.add_argument("--filler", type=int, default=200_000, help="random bank codes")
     parser.add_argument("--reps", type=int, default=3, help="timed repetitions (median)")
+    parser.add_argument(
+        "--camera", type=Path, default=CAMERA, help="folder of the camera photos (16 JPGs)"
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser.parse_args(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if not CAMERA.is_dir():
-        log(f"camera photos not found at {CAMERA}")
+    if not args.camera.is_dir():
+        log(f"camera photos not found at {args.camera} (see --camera)")
         return 2
     results = run(args)
     results["machine"] = {"platform": platform.platform(), "python": platform.python_version()}
