@@ -196,8 +196,10 @@ def test_the_checker_finds_a_broken_rule(
 
 def test_public_api() -> None:
     assert set(clearsight.__all__) == {
+        "Case",
         "ClearsightError",
         "DependencyError",
+        "IngestReport",
         "UserError",
         "__version__",
     }
