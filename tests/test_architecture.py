@@ -205,3 +205,29 @@ def test_public_api() -> None:
     }
     for name in clearsight.__all__:
         assert hasattr(clearsight, name)
+
+
+def store_openers(folder: Path) -> dict[str, set[str]]:
+    """Which files call ``SqlCaseStore.open_folder``/``open_url`` or ``BankStore.open*``."""
+    found: dict[str, set[str]] = {}
+    for source in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in ("SqlCaseStore", "BankStore")
+                and node.attr.startswith("open")
+            ):
+                name = str(source.relative_to(PACKAGE))
+                found.setdefault(name, set()).add(f"{node.value.id}.{node.attr}")
+    return found
+
+
+def test_only_the_case_picks_the_case_store() -> None:
+    # DESIGN.md: only Case.open (and the bank store's own opener) picks the concrete
+    # store. The bank commands administer the machine's banks, with no case.
+    assert store_openers(PACKAGE) == {
+        "case/opening.py": {"SqlCaseStore.open_folder", "SqlCaseStore.open_url"},
+        "case/banks.py": {"BankStore.open", "BankStore.open_if_present"},
+        "cli/bank_command.py": {"BankStore.open"},
+    }
