@@ -33,7 +33,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from starlette.exceptions import StarletteDeprecationWarning
 
-from clearsight import __version__
+from clearsight import Case, __version__
 from clearsight.review.accounts import Role
 from clearsight.scan.fingerprint import FingerprintOptions, fingerprint_file
 from clearsight.series.stacks import Stack
@@ -114,11 +114,13 @@ class ReviewCase:
     app: FastAPI = field(init=False)
 
     def __post_init__(self) -> None:
-        self.app = create_app(self.store, ServerConfig(clock=self.clock, password_hasher=HASHER))
+        self.app = create_app(
+            Case(self.store), ServerConfig(clock=self.clock, password_hasher=HASHER)
+        )
 
     def restart(self, config: ServerConfig | None = None) -> FastAPI:
         self.app = create_app(
-            self.store, config or ServerConfig(clock=self.clock, password_hasher=HASHER)
+            Case(self.store), config or ServerConfig(clock=self.clock, password_hasher=HASHER)
         )
         return self.app
 

@@ -44,11 +44,16 @@ ALLOWED: Mapping[str, Set[str]] = {
     # The human step and the exports: typed records from the store, never its tables.
     "review": COMMON | {"media", "store"},
     "report": COMMON | {"banks", "review", "signals", "store"},
-    # Shells.
-    "server": COMMON | {"banks", "origin", "report", "review", "store"},
+    # The one core object: it opens the store and puts the stages together.
+    "case": COMMON
+    | {"banks", "index", "match", "media", "origin", "report", "review", "scan", "series"}
+    | {"store", "triage"},
+    # Shells: they build a Case.
+    "server": COMMON | {"banks", "case", "origin", "report", "review", "store"},
     "cli": COMMON
     | {
         "banks",
+        "case",
         "index",
         "match",
         "media",
@@ -66,7 +71,7 @@ ALLOWED: Mapping[str, Set[str]] = {
     "robustness": COMMON | {"signals"},
     "demo": COMMON,
     # The top-level modules.
-    "__init__": frozenset({"errors"}),
+    "__init__": frozenset({"case", "errors"}),  # Case, imported on first use
     "__main__": frozenset({"cli"}),
     "errors": frozenset(),
     "file_paths": frozenset(),
@@ -76,10 +81,10 @@ ALLOWED: Mapping[str, Set[str]] = {
 }
 
 # Only these packages talk to a database library: the case store, the bank store
-# (a database of its own), and the CLI, which parses database URLs and names
-# a failing database in its messages.
+# (a database of its own), the case, which parses a case's database URL to pick its
+# store, and the CLI, which names a failing database in its messages.
 DATABASE_LIBRARIES = ("sqlalchemy", "alembic")
-DATABASE_USERS = frozenset({"store", "banks", "cli"})
+DATABASE_USERS = frozenset({"store", "banks", "case", "cli"})
 
 # The store's tables and its engine: no package outside the store reaches them.
 STORE_INTERNALS = ("clearsight.store.models", "clearsight.store.review_models")
@@ -196,10 +201,38 @@ def test_the_checker_finds_a_broken_rule(
 
 def test_public_api() -> None:
     assert set(clearsight.__all__) == {
+        "Case",
         "ClearsightError",
         "DependencyError",
+        "IngestReport",
         "UserError",
         "__version__",
     }
     for name in clearsight.__all__:
         assert hasattr(clearsight, name)
+
+
+def store_openers(folder: Path) -> dict[str, set[str]]:
+    """Which files call ``SqlCaseStore.open_folder``/``open_url`` or ``BankStore.open*``."""
+    found: dict[str, set[str]] = {}
+    for source in folder.rglob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Attribute)
+                and isinstance(node.value, ast.Name)
+                and node.value.id in ("SqlCaseStore", "BankStore")
+                and node.attr.startswith("open")
+            ):
+                name = str(source.relative_to(PACKAGE))
+                found.setdefault(name, set()).add(f"{node.value.id}.{node.attr}")
+    return found
+
+
+def test_only_the_case_picks_the_case_store() -> None:
+    # DESIGN.md: only Case.open (and the bank store's own opener) picks the concrete
+    # store. The bank commands administer the machine's banks, with no case.
+    assert store_openers(PACKAGE) == {
+        "case/opening.py": {"SqlCaseStore.open_folder", "SqlCaseStore.open_url"},
+        "case/banks.py": {"BankStore.open", "BankStore.open_if_present"},
+        "cli/bank_command.py": {"BankStore.open"},
+    }

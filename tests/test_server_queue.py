@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from clearsight import __version__
+from clearsight import Case, __version__
 from clearsight.media.sniff import MediaKind
 from clearsight.review.accounts import Role
 from clearsight.review.queue import (
@@ -283,7 +283,7 @@ def test_the_cli_and_the_web_list_a_tied_queue_in_the_same_order(tmp_path: Path)
     try:
         synthetic_case(store, 300, seed=5)
         store.accounts(HASHER).add(ACCOUNTS[Role.REVIEWER], Role.REVIEWER, PASSWORD, actor="t")
-        app = create_app(store, ServerConfig(clock=Clock(), password_hasher=HASHER))
+        app = create_app(Case(store), ServerConfig(clock=Clock(), password_hasher=HASHER))
         browser = sign_in(app, ACCOUNTS[Role.REVIEWER], PASSWORD)
         web: list[tuple[str, int]] = []
         answer = browser.get("/api/queue?limit=23").json()

@@ -59,11 +59,8 @@ def verify(case_dir: Path | None, database: str | None, head: str | None, as_jso
         head = head.strip().lower()
         if not _HASH.fullmatch(head):
             raise UserError("--head must be 64 hexadecimal digits")
-    store = open_case_or_database(case_dir, database)
-    try:
-        check = store.audit_log().verify(expected_head=head)
-    finally:
-        store.close()
+    with open_case_or_database(case_dir, database) as case:
+        check = case.audit_log().verify(expected_head=head)
     click.echo(json.dumps(_check_dict(check)) if as_json else describe(check))
     return 0 if check.intact else 1
 
@@ -92,13 +89,10 @@ def list_(case_dir: Path | None, database: str | None, limit: int | None, as_jso
     Example:
       clearsight audit list --case ./case-0412 --limit 50 --json
     """
-    store = open_case_or_database(case_dir, database)
-    try:
-        log = store.audit_log()
+    with open_case_or_database(case_dir, database) as case:
+        log = case.audit_log()
         for entry in _entries(log, limit):
             click.echo(json.dumps(_entry_dict(entry)) if as_json else _entry_line(entry))
-    finally:
-        store.close()
     return 0
 
 

@@ -19,8 +19,8 @@ from clearsight.banks.models import DEFAULT_PDQ_THRESHOLD
 from clearsight.banks.originals import entry_of, original_files
 from clearsight.banks.records import BankSignal, EntryMetadata, ImportEvent, parse_flag
 from clearsight.banks.store import BankSettings, BankStore, ImportReport
+from clearsight.case.banks import CaseBanks
 from clearsight.errors import UserError
-from clearsight.index.cache import PdqIndexCache
 from clearsight.media.decode import DecodeLimits
 
 banks_option = click.option(
@@ -316,13 +316,11 @@ def remove(name: str, banks_url: str | None, as_json: bool) -> int:
     Asks nothing first. To keep a bank but stop matching against it, use
     `clearsight bank set NAME --disable`; to keep a copy, `clearsight bank export`.
     """
-    store = BankStore.open(banks_url)
+    banks = CaseBanks(banks_url)  # removing a bank drops its cached index too
     try:
-        uid = store.summary(name).uid
-        entries = store.remove(name)
+        entries = banks.remove(name)
     finally:
-        store.close()
-    PdqIndexCache.default().forget(uid)  # a big bank's index is as big as the bank
+        banks.close()
     if as_json:
         click.echo(json.dumps({"removed": name, "entries": entries}))
     else:

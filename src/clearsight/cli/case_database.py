@@ -14,13 +14,10 @@ from typing import Any
 
 import click
 from click.core import ParameterSource
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
 
-from clearsight import __version__
+from clearsight.case import Case, NotADatabaseUrl
 from clearsight.cli.case_option import open_case
-from clearsight.errors import DependencyError, UserError
-from clearsight.store.sql import SqlCaseStore
+from clearsight.errors import UserError
 
 DATABASE_ENV = "CLEARSIGHT_DATABASE"
 
@@ -45,40 +42,26 @@ def case_or_database(command: Callable[..., Any]) -> Callable[..., Any]:
     )(command)
 
 
-def open_case_or_database(case_dir: Path | None, database: str | None) -> SqlCaseStore:
+def open_case_or_database(
+    case_dir: Path | None,
+    database: str | None,
+    *,
+    banks_url: str | None = None,
+    category_scheme: Path | None = None,
+) -> Case:
     """Open the case named by exactly one of ``--case`` and ``--database``."""
     if case_dir is not None and database is not None and not _from_environment("database"):
         raise UserError("give either --case or --database, not both")
     if case_dir is not None:
-        return open_case(case_dir, create=False)
+        return open_case(
+            case_dir, create=False, banks_url=banks_url, category_scheme=category_scheme
+        )
     if database is None:
         raise UserError(f"name the case: --case DIR or --database URL (or set {DATABASE_ENV})")
-    url = database_url(database)
     try:
-        return SqlCaseStore.open_url(
-            url.render_as_string(hide_password=False), _name(url), __version__
-        )
-    except ModuleNotFoundError as exc:
-        raise DependencyError(
-            f"no database driver for {url.drivername} ({exc.name} is not installed)"
-        ) from exc
-
-
-def database_url(database: str) -> URL:
-    """The SQLAlchemy URL of ``database``; plain ``postgresql://`` means psycopg 3, the
-    driver clearsight installs (SQLAlchemy's own default would be psycopg2)."""
-    try:
-        url = make_url(database)
-    except ArgumentError:
-        # The text may hold a password: it is not repeated.
-        raise UserError("--database is not a database URL (postgresql://USER@HOST/DB)") from None
-    if url.drivername in ("postgresql", "postgres"):
-        url = url.set(drivername="postgresql+psycopg")
-    return url
-
-
-def _name(url: URL) -> str:
-    return url.database or "case"
+        return Case.open_database(database, banks_url=banks_url, category_scheme=category_scheme)
+    except NotADatabaseUrl:
+        raise UserError(f"--database is {NotADatabaseUrl()}") from None
 
 
 def _from_environment(parameter: str) -> bool:

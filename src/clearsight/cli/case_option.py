@@ -6,10 +6,8 @@ from pathlib import Path
 
 import click
 
-from clearsight import __version__
+from clearsight.case import Case
 from clearsight.cli.failure_log import note_case_folder
-from clearsight.errors import UserError
-from clearsight.store.sql import CASE_DATABASE, SqlCaseStore
 
 case_option = click.option(
     "--case",
@@ -20,11 +18,15 @@ case_option = click.option(
 )
 
 
-def open_case(case_dir: Path, *, create: bool) -> SqlCaseStore:
+def open_case(
+    case_dir: Path,
+    *,
+    create: bool,
+    banks_url: str | None = None,
+    category_scheme: Path | None = None,
+) -> Case:
     """Open the case in ``case_dir``; only a scan may create a new one."""
     note_case_folder(case_dir)  # where a failure of this command is logged
-    if case_dir.exists() and not case_dir.is_dir():
-        raise UserError(f"case path is not a folder: {case_dir}")
-    if not create and not (case_dir / CASE_DATABASE).is_file():
-        raise UserError(f"not a clearsight case (no {CASE_DATABASE}): {case_dir}")
-    return SqlCaseStore.open_folder(case_dir, __version__)
+    return Case.open_folder(
+        case_dir, create=create, banks_url=banks_url, category_scheme=category_scheme
+    )

@@ -1,28 +1,25 @@
 """``clearsight demo``: scan the bundled benign samples and show what was found.
 
-It runs the same library calls as ``scan`` and ``items`` and grows as stages land.
+It opens a :class:`~clearsight.Case` and runs its stages as ``scan``, ``match``,
+``triage`` and ``items`` do; the near-duplicates it shows are triage's stacks.
 """
 
 from __future__ import annotations
 
 import tempfile
 from importlib import resources
-from itertools import combinations
+from itertools import combinations, groupby
 from pathlib import Path
 
 import click
 
 from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry
-from clearsight.banks.store import BankSettings, BankStore
+from clearsight.banks.store import BankSettings
+from clearsight.case import Case
 from clearsight.cli.case_option import open_case
 from clearsight.cli.match_command import describe
 from clearsight.cli.progress import ProgressBar
-from clearsight.index.cache import PdqIndexCache
-from clearsight.match.bank_matcher import BankMatcher
-from clearsight.match.engine import match_case
-from clearsight.match.item_features import FileItemFeatures
-from clearsight.scan import ScanOptions, run_scan
-from clearsight.signals.pdq import PDQ_MATCH_THRESHOLD, PDQ_MIN_QUALITY, PdqSignal
+from clearsight.signals.pdq import PdqSignal
 from clearsight.store.interface import ItemRow
 
 
@@ -43,14 +40,18 @@ def demo(case_dir: Path | None) -> int:
     case_dir = case_dir or Path(tempfile.mkdtemp(prefix="clearsight-demo-"))
     with resources.as_file(resources.files("clearsight.demo") / "samples") as samples:
         click.echo(f"Scanning the bundled samples in {samples}")
-        store = open_case(case_dir, create=True)
+        # The demo bank lives inside the demo case, away from the machine's banks.
+        case = open_case(case_dir, create=True, banks_url=_demo_banks_url(case_dir))
         progress = ProgressBar()
         try:
-            report = run_scan(store, [samples], ScanOptions(), progress)
-            rows = list(store.iter_items())
+            report = case.scan([samples], observer=progress)
+            progress.close()
+            matched = _demo_matches(case)
+            case.triage()
+            rows = list(case.items())
         finally:
             progress.close()
-            store.close()
+            case.close()
     tally = report.tally
     click.echo(
         f"\n{tally.files_seen} files: {tally.items} recorded, {tally.errors} with an "
@@ -59,7 +60,7 @@ def demo(case_dir: Path | None) -> int:
     click.echo(_table(rows))
     click.echo(_origins(rows))
     click.echo(_near_duplicates(rows))
-    click.echo(_demo_matches(case_dir, rows))
+    click.echo(_matches(matched, rows))
     click.echo(f"\nCase kept at {case_dir}\nList it with: clearsight items --case {case_dir}")
     return 0
 
@@ -89,55 +90,58 @@ def _origins(rows: list[ItemRow]) -> str:
 
 
 def _near_duplicates(rows: list[ItemRow]) -> str:
-    hashed = [r for r in rows if r.pdq and (r.pdq_quality or 0) >= PDQ_MIN_QUALITY]
+    """Triage's near-duplicate stacks, each as its pairs with their PDQ distance."""
+    # A stable sort: each stack's members stay in the order the table lists them.
+    stacked = sorted((row for row in rows if row.stack is not None), key=_stack_key)
     pairs = []
-    for a, b in combinations(hashed, 2):
-        assert a.pdq and b.pdq
-        distance = PdqSignal.distance(a.pdq, b.pdq)
-        if distance <= PDQ_MATCH_THRESHOLD:
+    for _, members in groupby(stacked, key=lambda row: row.stack):
+        for a, b in combinations(list(members), 2):
+            distance = (
+                f"PDQ distance {PdqSignal.distance(a.pdq, b.pdq)}" if a.pdq and b.pdq else "no PDQ"
+            )
             same = " (identical bytes)" if a.sha256 == b.sha256 else ""
-            pairs.append(f"  {a.path}  ~  {b.path}: PDQ distance {distance}{same}")
+            pairs.append(f"  {a.path}  ~  {b.path}: {distance}{same}")
     if not pairs:
-        return "\nNo near-duplicate pairs."
-    return "\nNear-duplicate pairs (PDQ distance <= 31):\n" + "\n".join(pairs)
+        return "\nNo near-duplicate stacks."
+    return (
+        "\nNear-duplicate stacks (PDQ within the triage distance, any rotation or flip, "
+        "or equal bytes):\n" + "\n".join(pairs)
+    )
+
+
+def _stack_key(row: ItemRow) -> int:
+    assert row.stack is not None
+    return row.stack
 
 
 DEMO_BANK = "demo-bank"
 DEMO_ORIGINAL = "mountain-lake.jpg"
 
 
-def _demo_matches(case_dir: Path, rows: list[ItemRow]) -> str:
-    """Match against a bank holding one sample's PDQ hash, kept inside the demo case."""
-    original = next(row for row in rows if row.path == DEMO_ORIGINAL)
+def _demo_banks_url(case_dir: Path) -> str:
+    return f"sqlite:///{case_dir / 'demo-banks.sqlite'}"
+
+
+def _demo_matches(case: Case) -> str:
+    """Match against a bank holding one sample's PDQ hash, kept inside the demo case;
+    the line that says what was found."""
+    original = next(row for row in case.items() if row.path == DEMO_ORIGINAL)
     if original.pdq is None:
         return f"\nNo PDQ hash for {DEMO_ORIGINAL}: the demo bank is skipped."
     entry = ImportedEntry(
         ((BankSignal.PDQ, original.pdq),),
         EntryMetadata(external_id="DEMO-1", category="test-category-1", series="demo-series"),
     )
-    banks = BankStore.open(f"sqlite:///{case_dir / 'demo-banks.sqlite'}")
-    store = open_case(case_dir, create=False)
-    try:
-        banks.import_entries(
-            DEMO_BANK,
-            [entry],
-            BankSettings(source="clearsight demo"),
-            stop_on_error=True,
-            file_name="demo",
-        )
-        report = match_case(
-            store,
-            BankMatcher(banks, PdqIndexCache.default(), [DEMO_BANK]),
-            item_features=FileItemFeatures(store),
-        )
-        matched = [row for row in store.iter_items() if row.matches]
-    finally:
-        store.close()
-        banks.close()
-    lines = [
-        f"\nMatching against {DEMO_BANK} (the PDQ hash of {DEMO_ORIGINAL}): {describe(report)}"
-    ]
-    for row in matched:
+    case.banks.import_entries(
+        DEMO_BANK, [entry], BankSettings(source="clearsight demo"), file_name="demo"
+    )
+    report = case.match([DEMO_BANK])
+    return f"\nMatching against {DEMO_BANK} (the PDQ hash of {DEMO_ORIGINAL}): {describe(report)}"
+
+
+def _matches(summary: str, rows: list[ItemRow]) -> str:
+    lines = [summary]
+    for row in rows:
         for hit in row.matches:
             lines.append(
                 f"  {row.path}: entry {hit.external_id} ({hit.category}, {hit.series}), "

@@ -56,9 +56,8 @@ def items(case_dir: Path, fmt: str, only_errors: bool, out: TextIO) -> int:
     (write a ' in it as \\'). In CSV, control characters are shown escaped and a cell
     that starts with =, +, -, @ gets a leading ' so no spreadsheet runs it.
     """
-    store = open_case(case_dir, create=False)
-    try:
-        rows = (row for row in store.iter_items() if row.error or not only_errors)
+    with open_case(case_dir, create=False) as case:
+        rows = (row for row in case.items() if row.error or not only_errors)
         if fmt == "csv":
             writer = csv.DictWriter(out, fieldnames=ITEM_FIELDS, lineterminator="\n")
             writer.writeheader()
@@ -66,8 +65,6 @@ def items(case_dir: Path, fmt: str, only_errors: bool, out: TextIO) -> int:
         else:
             for row in rows:
                 out.write(json.dumps(dataclasses.asdict(row)) + "\n")
-    finally:
-        store.close()
     return 0
 
 

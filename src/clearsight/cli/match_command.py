@@ -8,13 +8,9 @@ from pathlib import Path
 
 import click
 
-from clearsight.banks.store import BankStore
 from clearsight.cli.bank_command import banks_option
 from clearsight.cli.case_option import case_option, open_case
-from clearsight.index.cache import PdqIndexCache
-from clearsight.match.bank_matcher import BankMatcher
-from clearsight.match.engine import MatchReport, match_case
-from clearsight.match.item_features import FileItemFeatures
+from clearsight.match.engine import MatchReport
 
 
 @click.command()
@@ -42,17 +38,8 @@ def match(case_dir: Path, bank_names: tuple[str, ...], banks_url: str | None, as
     only against items added since; a bank whose content or settings changed is
     checked against every item again, and its earlier matches are replaced.
     """
-    case = open_case(case_dir, create=False)
-    banks = BankStore.open(banks_url)
-    try:
-        report = match_case(
-            case,
-            BankMatcher(banks, PdqIndexCache.default(), list(bank_names) or None),
-            item_features=FileItemFeatures(case),
-        )
-    finally:
-        banks.close()
-        case.close()
+    with open_case(case_dir, create=False, banks_url=banks_url) as case:
+        report = case.match(list(bank_names) or None)
     click.echo(json.dumps(dataclasses.asdict(report)) if as_json else describe(report))
     return 0
 

@@ -21,7 +21,7 @@ from clearsight.media.decode import DecodeLimits
 from clearsight.media.sniff import SNIFF_BYTES, sniff_media_type
 from clearsight.origin.evaluate import PassScore, evaluate, labelled_files
 from clearsight.origin.pixel_model import MODEL_ENV
-from clearsight.origin.stage import detectors_for, examine_bytes, examine_case
+from clearsight.origin.stage import detectors_for, examine_bytes
 
 MAX_BYTES = DecodeLimits.max_file_bytes
 NO_PIXEL_MODEL = "pixel detector: none configured (--pixel-model PATH or CLEARSIGHT_PIXEL_MODEL)"
@@ -173,11 +173,10 @@ def _text_of(values: dict[str, Any]) -> str:
 def _examine_case(
     case_dir: Path, *, everything: bool, keep: bool, model: str | None, as_json: bool
 ) -> int:
-    store = open_case(case_dir, create=False)
+    case = open_case(case_dir, create=False)
     progress = ProgressBar("examining", "image")
     try:
-        run = examine_case(
-            store,
+        run = case.origin(
             everything=everything,
             keep_prompts=keep,
             max_bytes=MAX_BYTES,
@@ -186,7 +185,7 @@ def _examine_case(
         )
     finally:
         progress.close()
-        store.close()
+        case.close()
     if as_json:
         click.echo(
             json.dumps(

@@ -15,6 +15,7 @@ from types import FrameType
 
 import click
 
+from clearsight.case import Case
 from clearsight.cli.case_database import case_or_database, open_case_or_database
 from clearsight.errors import UserError
 from clearsight.report import (
@@ -26,12 +27,9 @@ from clearsight.report import (
     Reporter,
     ReportFormat,
     Thumbnails,
-    export_report,
-    export_to_file,
     parse_selection,
 )
-from clearsight.report.classification import case_scheme, classification_of
-from clearsight.store.sql import SqlCaseStore
+from clearsight.report.classification import classification_of
 
 
 @click.command()
@@ -122,17 +120,16 @@ def report(
     format_ = ReportFormat(fmt)
     if format_ is ReportFormat.CYBERTIP and select is None:
         raise UserError("a cybertip report covers chosen files: say which with --select")
-    store = open_case_or_database(case_dir, database)
+    case = open_case_or_database(case_dir, database, category_scheme=category_scheme)
     try:
         cybertip = None
         if format_ is ReportFormat.CYBERTIP:
             cybertip = _cybertip_options(
-                store,
+                case,
                 incident_type,
                 incident_time,
                 Reporter(reporter_first_name, reporter_last_name, reporter_email),
                 publicly_available,
-                category_scheme,
             )
         request = ExportRequest(
             format=format_,
@@ -142,20 +139,19 @@ def report(
             case_number=case_number,
         )
         if out is None:
-            result = _to_standard_output(store, request)
+            result = _to_standard_output(case, request)
         else:
             with _terminate_as_interrupt():
-                result = export_to_file(store, request, out, actor=_actor(), permission=LOCAL_USER)
+                result = case.export_to_file(request, out, actor=_actor(), permission=LOCAL_USER)
     finally:
-        store.close()
+        case.close()
     click.echo(_receipt(result, out), err=True)
     return 0
 
 
-def _to_standard_output(store: SqlCaseStore, request: ExportRequest) -> ExportResult:
+def _to_standard_output(case: Case, request: ExportRequest) -> ExportResult:
     try:
-        return export_report(
-            store,
+        return case.export(
             request,
             sys.stdout.buffer,
             actor=_actor(),
@@ -190,12 +186,11 @@ def _terminate_as_interrupt() -> Iterator[None]:
 
 
 def _cybertip_options(
-    store: SqlCaseStore,
+    case: Case,
     incident_type: str | None,
     incident_time: datetime | None,
     reporter: Reporter,
     publicly_available: bool | None,
-    scheme_file: Path | None,
 ) -> CybertipOptions:
     if incident_type is None or incident_time is None:
         raise UserError("a cybertip report needs --incident-type and --incident-time")
@@ -204,7 +199,7 @@ def _cybertip_options(
         incident_time=incident_time,
         reporter=reporter,
         publicly_available=publicly_available,
-        classification=classification_of(case_scheme(store.review_settings().load(), scheme_file)),
+        classification=classification_of(case.category_scheme()),
     )
 
 

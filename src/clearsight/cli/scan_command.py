@@ -8,20 +8,14 @@ from pathlib import Path
 
 import click
 
-from clearsight.banks.store import BankStore
 from clearsight.cli.bank_command import banks_option
 from clearsight.cli.case_option import case_option, open_case
 from clearsight.cli.match_command import describe
 from clearsight.cli.origin_command import checked_pixel_model, pixel_model_option
 from clearsight.cli.progress import ProgressBar
 from clearsight.cli.triage_command import describe as describe_triage
-from clearsight.cli.triage_command import triage_case
-from clearsight.index.cache import PdqIndexCache
-from clearsight.match.bank_matcher import BankMatcher
-from clearsight.match.engine import MatchReport, match_case
-from clearsight.match.item_features import FileItemFeatures
 from clearsight.media.decode import DecodeLimits
-from clearsight.scan import ScanOptions, ScanReport, check_sources, run_scan
+from clearsight.scan import ScanOptions, ScanReport, check_sources
 
 
 @click.command()
@@ -91,35 +85,22 @@ def scan(
     """
     check_sources(paths)  # before the case folder is created for nothing
     model = checked_pixel_model(pixel_model) if origin else None
-    store = open_case(case_dir, create=True)
+    case = open_case(case_dir, create=True, banks_url=banks_url)
     options = ScanOptions(
         file_timeout=file_timeout,
         limits=DecodeLimits(max_pixels=max_pixels, max_file_bytes=max_image_mb * 1024 * 1024),
-        exclude=frozenset({str(case_dir.resolve())}),
         workers=workers,
         origin=origin,
         keep_prompts=keep_prompts,
         pixel_model=model,
     )
     progress = ProgressBar()
-    matched: MatchReport | None = None
     try:
-        report = run_scan(store, list(paths), options, progress)
-        progress.close()
-        banks = BankStore.open_if_present(banks_url)
-        if banks is not None:
-            try:
-                matched = match_case(
-                    store,
-                    BankMatcher(banks, PdqIndexCache.default()),
-                    item_features=FileItemFeatures(store),
-                )
-            finally:
-                banks.close()
-        triaged = triage_case(store, case_dir, None)
+        done = case.ingest(list(paths), options, progress, after_scan=lambda _: progress.close())
     finally:
         progress.close()
-        store.close()
+        case.close()
+    report, matched, triaged = done.scan, done.matching, done.triage
     if as_json:
         values = _json_of(report, case_dir)
         values["matching"] = dataclasses.asdict(matched) if matched else None

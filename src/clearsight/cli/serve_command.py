@@ -22,7 +22,6 @@ from click.core import ParameterSource
 
 from clearsight.cli.case_database import case_or_database, open_case_or_database
 from clearsight.errors import DependencyError, UserError
-from clearsight.review.categories import load_scheme
 
 DEFAULT_PORT = 8730
 
@@ -114,15 +113,11 @@ def serve(
             "cross the network in the clear (use --tls-cert/--tls-key or a TLS proxy)",
             err=True,
         )
-    scheme = load_scheme(category_scheme) if category_scheme else None
-    store = open_case_or_database(case_dir, database)
+    case = open_case_or_database(
+        case_dir, database, banks_url=banks_url, category_scheme=category_scheme
+    )
     try:
-        app = create_app(
-            store,
-            ServerConfig(
-                secure_cookies=tls or behind_tls_proxy, banks_url=banks_url, scheme=scheme
-            ),
-        )
+        app = create_app(case, ServerConfig(secure_cookies=tls or behind_tls_proxy))
         _log_access_to_stderr()
         where = f"{'https' if tls else 'http'}://{_shown(host)}:{port}/"
         click.echo(f"clearsight: serving the review of this case at {where}", err=True)
@@ -140,7 +135,7 @@ def serve(
             log_level="info",
         )
     finally:
-        store.close()
+        case.close()
     return 0
 
 

@@ -8,14 +8,10 @@ from pathlib import Path
 
 import click
 
+from clearsight.case import CASE_CONFIG
 from clearsight.cli.case_option import case_option, open_case
-from clearsight.series.linking import SceneLinker
-from clearsight.store.sql import SqlCaseStore
 from clearsight.text_safety import visible
-from clearsight.triage.priority import load_config
-from clearsight.triage.run import TriageReport, run_triage
-
-CASE_CONFIG = "triage.toml"
+from clearsight.triage.run import TriageReport
 
 config_option = click.option(
     "--config",
@@ -23,13 +19,6 @@ config_option = click.option(
     type=click.Path(path_type=Path, dir_okay=False, exists=True),
     help=f"Priority weights (TOML) [the case's {CASE_CONFIG}, else the shipped defaults].",
 )
-
-
-def triage_case(store: SqlCaseStore, case_dir: Path, config_path: Path | None) -> TriageReport:
-    """Run triage with the weights the user chose, the case's own, or the defaults."""
-    in_case = case_dir / CASE_CONFIG
-    chosen = config_path or (in_case if in_case.is_file() else None)
-    return run_triage(store, load_config(chosen), SceneLinker(store))
 
 
 def describe(report: TriageReport) -> str:
@@ -55,11 +44,8 @@ def triage(case_dir: Path, config_path: Path | None, as_json: bool) -> int:
     AI-generated material (flagged) and allow-bank hits later. See `clearsight queue`.
     Run it again whenever banks, origin or weights change; it replaces the last run.
     """
-    store = open_case(case_dir, create=False)
-    try:
-        report = triage_case(store, case_dir, config_path)
-    finally:
-        store.close()
+    with open_case(case_dir, create=False) as case:
+        report = case.triage(config_path)
     click.echo(json.dumps(dataclasses.asdict(report)) if as_json else describe(report))
     return 0
 
@@ -76,11 +62,8 @@ def queue(case_dir: Path, top: int | None, as_json: bool) -> int:
     for its place. Control characters in names and reasons are shown escaped.
     Run `clearsight triage` first (scan does).
     """
-    store = open_case(case_dir, create=False)
-    try:
-        entries = store.queue()
-    finally:
-        store.close()
+    with open_case(case_dir, create=False) as case:
+        entries = case.queue()
     if not entries:
         click.echo("The queue is empty: run `clearsight triage --case DIR` first.", err=True)
         return 0

@@ -96,14 +96,14 @@ def add(
           ana.lima --role reviewer --password-stdin
     """
     check_name(name)
-    store = open_case_or_database(case_dir, database)
+    case = open_case_or_database(case_dir, database)
     try:
-        book = store.accounts()
+        book = case.accounts()
         if book.get(name) is not None:
             raise UserError(f"account {name!r} already exists")
         account = book.add(name, Role(role), read_password(password_stdin), actor=cli_actor())
     finally:
-        store.close()
+        case.close()
     click.echo(f"Added {account.role} account {account.name!r}.")
     return 0
 
@@ -119,11 +119,11 @@ def disable(name: str, case_dir: Path | None, database: str | None) -> int:
     Example:
       clearsight user disable --case ./case-0412 ana.lima
     """
-    store = open_case_or_database(case_dir, database)
+    case = open_case_or_database(case_dir, database)
     try:
-        store.accounts().disable(name, actor=cli_actor())
+        case.accounts().disable(name, actor=cli_actor())
     finally:
-        store.close()
+        case.close()
     click.echo(f"Disabled account {name!r}; its sessions are signed out.")
     return 0
 
@@ -138,11 +138,11 @@ def enable(name: str, case_dir: Path | None, database: str | None) -> int:
     Example:
       clearsight user enable --case ./case-0412 ana.lima
     """
-    store = open_case_or_database(case_dir, database)
+    case = open_case_or_database(case_dir, database)
     try:
-        store.accounts().enable(name, actor=cli_actor())
+        case.accounts().enable(name, actor=cli_actor())
     finally:
-        store.close()
+        case.close()
     click.echo(f"Enabled account {name!r}.")
     return 0
 
@@ -159,15 +159,15 @@ def reset(name: str, case_dir: Path | None, database: str | None, password_stdin
       clearsight user reset --case ./case-0412 ana.lima
       clearsight user reset --case ./case-0412 ana.lima --password-stdin < new-password.txt
     """
-    store = open_case_or_database(case_dir, database)
+    case = open_case_or_database(case_dir, database)
     try:
-        book = store.accounts()
+        book = case.accounts()
         if book.get(name) is None:
             # Before the prompt: nobody should type a password for a typo.
             raise UserError(f"no account named {name[:80]!r}")
         book.reset_password(name, read_password(password_stdin), actor=cli_actor())
     finally:
-        store.close()
+        case.close()
     click.echo(f"Reset the password of {name!r}; its sessions are signed out.")
     return 0
 
@@ -182,11 +182,11 @@ def list_(case_dir: Path | None, database: str | None, as_json: bool) -> int:
     Example:
       clearsight user list --case ./case-0412 --json
     """
-    store = open_case_or_database(case_dir, database)
+    case = open_case_or_database(case_dir, database)
     try:
-        accounts = store.accounts().list()
+        accounts = case.accounts().list()
     finally:
-        store.close()
+        case.close()
     if as_json:
         click.echo(json.dumps([_account_dict(account) for account in accounts]))
         return 0

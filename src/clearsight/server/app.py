@@ -1,4 +1,4 @@
-"""The composition root of the review server: one case store in, one FastAPI app out.
+"""The composition root of the review server: one case in, one FastAPI app out.
 
 FastAPI's interactive docs (/docs, /redoc) load Swagger UI from a CDN; the tool is
 offline and its CSP forbids it, so they are off, and the OpenAPI description is
@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from starlette.staticfiles import StaticFiles
 
 from clearsight import __version__
+from clearsight.case import Case
 from clearsight.server.access_log import AccessLog
 from clearsight.server.body_limit import BodyLimit
 from clearsight.server.config import ServerConfig
@@ -34,7 +35,6 @@ from clearsight.server.routes import (
     supervision,
 )
 from clearsight.server.services import ReviewServices
-from clearsight.store.sql import SqlCaseStore
 
 ROUTERS = (
     login.router,
@@ -52,8 +52,8 @@ ROUTERS = (
 )
 
 
-def create_app(store: SqlCaseStore, config: ServerConfig | None = None) -> FastAPI:
-    """The review server of ``store``'s case. The caller keeps and closes the store."""
+def create_app(case: Case, config: ServerConfig | None = None) -> FastAPI:
+    """The review server of ``case``. The caller keeps and closes the case."""
     config = config or ServerConfig()
     app = FastAPI(
         title="clearsight review server",
@@ -62,7 +62,7 @@ def create_app(store: SqlCaseStore, config: ServerConfig | None = None) -> FastA
         redoc_url=None,
         openapi_url=None,
     )
-    app.state.services = ReviewServices.build(store, config)
+    app.state.services = ReviewServices.build(case, config)
     app.state.password_checks = CapacityLimiter(config.password_checks)
     for router in ROUTERS:
         app.include_router(router)

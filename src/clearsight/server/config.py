@@ -1,4 +1,6 @@
-"""How one review server runs: cookies, clock, session policy, banks, category scheme."""
+"""How one review server runs: cookies, clock, session policy, limits.
+
+Which banks and which category scheme belong to the case (:class:`clearsight.Case`)."""
 
 from __future__ import annotations
 
@@ -8,7 +10,6 @@ from datetime import datetime
 
 from argon2 import PasswordHasher
 
-from clearsight.review.categories import CategoryScheme
 from clearsight.review.login_sessions import SessionPolicy
 from clearsight.store.engines import utc_now
 
@@ -18,8 +19,6 @@ class ServerConfig:
     """``secure_cookies``: the browser reaches the server over TLS (served with
     ``--tls-cert`` or behind a TLS proxy), so cookies are Secure and take the
     ``__Host-`` prefix; a request that arrives as https gets them anyway.
-    ``banks_url``: the bank store an admin sees (None: the default, if it exists).
-    ``scheme``: the category scheme decisions use (None: the shipped one).
     ``anonymous_body_bytes``, ``body_bytes``: the largest request body without a
     session cookie (the sign-in among them), and with one (see
     :mod:`clearsight.server.body_limit`).
@@ -30,8 +29,6 @@ class ServerConfig:
     ``clock`` and ``password_hasher`` are for tests."""
 
     secure_cookies: bool = False
-    banks_url: str | None = None
-    scheme: CategoryScheme | None = None
     session_policy: SessionPolicy = field(default_factory=SessionPolicy)
     page_size: int = 50
     anonymous_body_bytes: int = 16 * 1024

@@ -1,6 +1,7 @@
-"""The library objects one review server works with, built once per app.
+"""The library objects one review server works with, built once per app from its case.
 
-The server holds no review logic of its own: each route calls one of these. Settings
+The server holds no review logic of its own: each route calls one of these, each made
+by the :class:`~clearsight.Case` the server was given. Settings
 are read again on every request that needs them, so an admin's change applies at once
 (they are one small table).
 """
@@ -11,11 +12,12 @@ from dataclasses import dataclass
 
 from fastapi import Request
 
+from clearsight.case import Case
 from clearsight.errors import UserError
 from clearsight.review.accounts import AccountBook
 from clearsight.review.assignments import AssignmentBook
 from clearsight.review.audit import AuditLog
-from clearsight.review.categories import CategoryScheme, default_scheme
+from clearsight.review.categories import CategoryScheme
 from clearsight.review.decisions import DecisionBook
 from clearsight.review.exposure import ExposureMeter
 from clearsight.review.login_sessions import LoginSessions
@@ -29,6 +31,7 @@ from clearsight.store.sql import SqlCaseStore
 
 @dataclass(frozen=True)
 class ReviewServices:
+    case: Case
     store: SqlCaseStore
     config: ServerConfig
     accounts: AccountBook
@@ -42,10 +45,10 @@ class ReviewServices:
     scheme: CategoryScheme
 
     @classmethod
-    def build(cls, store: SqlCaseStore, config: ServerConfig) -> ReviewServices:
-        accounts = store.accounts(config.password_hasher)
-        scheme = config.scheme or default_scheme()
-        settings_store = store.review_settings()
+    def build(cls, case: Case, config: ServerConfig) -> ReviewServices:
+        accounts = case.accounts(config.password_hasher)
+        settings_store = case.review_settings()
+        scheme = case.category_scheme()
         wanted = settings_store.load().category_scheme
         if wanted != scheme.name:
             raise UserError(
@@ -53,16 +56,17 @@ class ReviewServices:
                 "give its file with --category-scheme"
             )
         return cls(
-            store=store,
+            case=case,
+            store=case.store,
             config=config,
             accounts=accounts,
-            sessions=store.login_sessions(accounts, config.session_policy, config.clock),
+            sessions=case.login_sessions(accounts, config.session_policy, config.clock),
             settings_store=settings_store,
-            audit=store.audit_log(),
-            renderer=PreviewRenderer(store),
-            queue=store.review_queue(),
-            assignments=store.assignments(),
-            preferences=store.preferences(),
+            audit=case.audit_log(),
+            renderer=case.previews(),
+            queue=case.review_queue(),
+            assignments=case.assignments(),
+            preferences=case.preferences(),
             scheme=scheme,
         )
 
@@ -70,10 +74,10 @@ class ReviewServices:
         return self.settings_store.load()
 
     def meter(self, settings: ReviewSettings | None = None) -> ExposureMeter:
-        return self.store.exposure(settings or self.settings(), self.config.clock)
+        return self.case.exposure(settings or self.settings(), self.config.clock)
 
     def decisions(self, settings: ReviewSettings | None = None) -> DecisionBook:
-        return self.store.decisions(settings or self.settings(), self.scheme, self.config.clock)
+        return self.case.decisions(settings or self.settings(), self.scheme, self.config.clock)
 
 
 def services_of(request: Request) -> ReviewServices:

@@ -16,7 +16,6 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from clearsight.banks.store import BankStore
 from clearsight.errors import UserError
 from clearsight.review.accounts import MAX_PASSWORD_LENGTH, Account, Role
 from clearsight.review.audit import AuditAction
@@ -274,20 +273,15 @@ def _parsed(key: str, text: str) -> object:
 def _banks(services: ReviewServices) -> list[BankOut]:
     two = set(services.settings().two_reviewer_banks)
     found: dict[str, BankOut] = {}
-    store = BankStore.open_if_present(services.config.banks_url)
-    if store is not None:
-        try:
-            for summary in store.summaries():
-                found[summary.name] = BankOut(
-                    name=summary.name,
-                    in_bank_store=True,
-                    enabled=summary.enabled,
-                    allow=summary.allow,
-                    entries=summary.entries,
-                    two_reviewers=summary.name in two,
-                )
-        finally:
-            store.close()
+    for summary in services.case.banks.summaries() or []:
+        found[summary.name] = BankOut(
+            name=summary.name,
+            in_bank_store=True,
+            enabled=summary.enabled,
+            allow=summary.allow,
+            entries=summary.entries,
+            two_reviewers=summary.name in two,
+        )
     matched = services.store.matched_banks()
     for name in sorted({*matched, *two} - set(found)):
         found[name] = BankOut(
@@ -308,13 +302,7 @@ def _change_bank(services: ReviewServices, name: str, change: BankChange, viewer
         if wanted != current:
             services.settings_store.set("two_reviewer_banks", wanted, viewer.account.name)
     if change.enabled is not None:
-        store = BankStore.open_if_present(services.config.banks_url)
-        if store is None:
-            raise UserError("no bank store: import a bank with `clearsight bank import` first")
-        try:
-            store.update_settings(name, enabled=change.enabled)
-        finally:
-            store.close()
+        services.case.banks.set_enabled(name, change.enabled)
         services.audit.append(
             viewer.account.name,
             AuditAction.BANK_CHANGED,

@@ -27,7 +27,6 @@ from clearsight.report import (
     RolePermission,
     Thumbnails,
     classification_of,
-    export_report,
     parse_selection,
 )
 from clearsight.server.access import EXPORTERS, Viewer
@@ -131,8 +130,7 @@ def _export(services: ReviewServices, viewer: Viewer, export: ExportIn) -> Respo
     )
     spool = tempfile.SpooledTemporaryFile(max_size=_IN_MEMORY)
     try:
-        result = export_report(
-            services.store,
+        result = services.case.export(
             request,
             spool,  # type: ignore[arg-type]
             actor=viewer.account.name,
