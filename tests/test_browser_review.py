@@ -1,11 +1,12 @@
 """The review server in a real browser: Debian's Chromium driven by Playwright.
 
 A real ``clearsight serve`` process on loopback serves a case scanned from generated
-landscapes. The reviewer signs in, walks the queue with the keyboard, reveals a picture
-by holding the button, decides with a number key, and runs into the day's exposure
-budget; the auditor then finds those acts in the audit log; and a reviewer is turned
-away from an administrator's page. Screenshots go to ``test-artifacts/`` (not committed)
-so that CI keeps what the browser showed.
+landscapes. The reviewer signs in (the login page names the case), walks the queue with
+the keyboard, reveals a picture by holding the button while the exposure meter counts,
+decides with a number key, takes the decision back with ``u`` and decides again, and
+runs into the day's exposure budget; the auditor then finds those acts in the audit
+log; and a reviewer is turned away from an administrator's page. Screenshots go to
+``test-artifacts/`` (not committed) so that CI keeps what the browser showed.
 
 The browser is Debian's Chromium, never a download (see ``browser_support``).
 """
@@ -101,10 +102,26 @@ def sign_in(page: object, name: str) -> None:
     page.wait_for_load_state("load")  # type: ignore[attr-defined]
 
 
+def meter_text(page: object) -> str:
+    text: str = page.locator("#exposure-seconds").inner_text()  # type: ignore[attr-defined]
+    return text
+
+
+def seconds_of(shown: str) -> int:
+    """The meter's figure in seconds ("3 s", "1 min 05 s")."""
+    parts = shown.split()
+    if len(parts) == 2:
+        return int(parts[0])
+    return 60 * int(parts[0]) + int(parts[2])
+
+
 def test_a_reviewer_works_the_queue_with_the_keyboard_reveals_and_decides(
     page: object, served: Served
 ) -> None:
     p = page  # the Playwright page; typed loosely, as Playwright ships no stubs for mypy
+    p.goto("/login")  # type: ignore[attr-defined]
+    assert "to the case case" in p.locator("#login-case").inner_text()  # type: ignore[attr-defined]
+    shot(p, "login")
     sign_in(p, "rita.reviewer")
     p.wait_for_url("**/queue**")  # type: ignore[attr-defined]
     shot(p, "queue")
@@ -119,6 +136,12 @@ def test_a_reviewer_works_the_queue_with_the_keyboard_reveals_and_decides(
     preview = p.locator("#preview")  # type: ignore[attr-defined]
     assert "/preview" in (preview.get_attribute("src") or "")
     assert "blurred" in (preview.get_attribute("alt") or "")
+    # The page is named after the file, and its size reads in kB, not bytes.
+    title = p.locator("#item-title").inner_text()  # type: ignore[attr-defined]
+    assert title.startswith("landscape-") and title.endswith(".png")
+    assert p.title().startswith(title)  # type: ignore[attr-defined]
+    assert " kB" in p.locator("#file-size").inner_text()  # type: ignore[attr-defined]
+    assert meter_text(p) == "0 s"
     shot(p, "item-blurred")
 
     # Hold to reveal: the unblurred picture shows only while the button is held.
@@ -131,16 +154,37 @@ def test_a_reviewer_works_the_queue_with_the_keyboard_reveals_and_decides(
     p.wait_for_selector("#preview[src*='/reveals/']")  # type: ignore[attr-defined]
     # The viewport only: a full-page shot resizes the page, and the pointer leaving the
     # button as it moves would end the hold.
+    # The meter moves while the picture is shown, not only on the next page.
+    deadline = time.monotonic() + BUDGET_S + 0.5
+    counted = []
+    while time.monotonic() < deadline:
+        counted.append(seconds_of(meter_text(p)))
+        time.sleep(0.2)
+    assert counted[-1] >= BUDGET_S and counted == sorted(counted), counted
     shot(p, "item-revealed", full_page=False)
-    time.sleep(BUDGET_S + 0.5)
     p.mouse.up()  # type: ignore[attr-defined]
     p.wait_for_selector("#preview[src$='/preview']")  # type: ignore[attr-defined]
     assert any(url.endswith("/image") for url in images)
     time.sleep(0.5)  # the end of the reveal is posted as the button is let go
+    # What the meter settled on is what the server recorded: a fresh page says the same.
+    settled = meter_text(p)
+    assert seconds_of(settled) >= BUDGET_S
+    p.reload()  # type: ignore[attr-defined]
+    assert meter_text(p) == settled
 
     # Decide with a number key: the server moves on to the next picture, and the decision
     # records that this reviewer saw the first one unblurred.
     decided = p.url  # type: ignore[attr-defined]
+    p.keyboard.press("0")  # type: ignore[attr-defined]
+    p.wait_for_url(lambda url: url != decided)  # type: ignore[attr-defined]
+    # A key pressed by mistake: the next page offers to take it back, and u does.
+    banner = p.locator("#undo-banner")  # type: ignore[attr-defined]
+    assert "Category 0" in banner.inner_text() and title in banner.inner_text()
+    shot(p, "undo-offered")
+    p.keyboard.press("u")  # type: ignore[attr-defined]
+    p.wait_for_url(lambda url: url.split("?")[0] == decided.split("?")[0])  # type: ignore[attr-defined]
+    assert "Not decided yet" in p.locator("#decision-status").inner_text()  # type: ignore[attr-defined]
+    assert p.locator("#undo-banner").count() == 0  # type: ignore[attr-defined]
     p.keyboard.press("1")  # type: ignore[attr-defined]
     p.wait_for_url(lambda url: url != decided)  # type: ignore[attr-defined]
     following = p.url  # type: ignore[attr-defined]

@@ -67,6 +67,8 @@ EXPECTED: dict[tuple[str, str], str | frozenset[Role]] = {
     ("POST", "/items/{item_id}/decision"): REVIEWERS,
     ("POST", "/api/items/{item_id}/decisions"): REVIEWERS,
     ("GET", "/api/items/{item_id}/decisions"): READERS,
+    ("POST", "/decisions/{decision_id}/undo"): REVIEWERS,
+    ("POST", "/api/decisions/{decision_id}/undo"): REVIEWERS,
     ("GET", "/supervise/decisions"): DECISION_READERS,
     ("GET", "/api/decisions"): DECISION_READERS,
     ("GET", "/supervise/exposure"): SUPERVISOR,
@@ -169,6 +171,7 @@ def fill(path: str, case: ReviewCase, reveal_id: int) -> str:
         "reveal_id": str(reveal_id),
         "name": SECOND_REVIEWER,
         "key": "break_after_min",
+        "decision_id": "1",
     }
     filled = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
     return "/static/review.js" if filled == "/static" else filled

@@ -13,6 +13,8 @@ from clearsight.store.review.decisions import (
     DecisionInput,
     DecisionStatus,
     ReviewDecision,
+    Undoable,
+    UndoRefused,
 )
 
 __all__ = [
@@ -22,4 +24,6 @@ __all__ = [
     "MAX_NOTES",
     "MAX_SERIES",
     "ReviewDecision",
+    "UndoRefused",
+    "Undoable",
 ]

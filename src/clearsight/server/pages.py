@@ -4,12 +4,19 @@ Every page of a signed-in person shows the exposure meter (seconds seen unblurre
 today against today's allowance) and, after ``break_after_min`` of continuous review,
 a banner suggesting a break. Pages carry their CSRF token in a ``<meta>`` tag for the
 review script and in each form's hidden field; nothing is inline, so the CSP can
-forbid inline script and style.
+forbid inline script and style. A reviewer's pages also offer, for a few seconds, to
+take back their last decision (:mod:`clearsight.server.undo_offer`).
+
+The filters here shape facts for people, never their wording: durations and sizes
+as people read them, a path's file name and folder, and which priority reason is a
+flag that needs a badge.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
 from fastapi import Request
@@ -29,6 +36,7 @@ from clearsight.server.access import (
     Viewer,
 )
 from clearsight.server.services import ReviewServices, services_of
+from clearsight.server.undo_offer import undo_offer
 
 _ENVIRONMENT = Environment(
     loader=PackageLoader("clearsight.server", "templates"),
@@ -91,11 +99,14 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     """The page ``template`` for ``viewer`` (None on the login page)."""
+    services = services_of(request)
     values: dict[str, Any] = {
         "viewer": viewer,
+        "case_name": services.store.case_record().name,
         "csrf_token": viewer.csrf_token if viewer else "",
         "navigation": [link for link in NAVIGATION if viewer and viewer.may(link.rule)],
-        "wellness": wellness_of(services_of(request), viewer) if viewer else None,
+        "wellness": wellness_of(services, viewer) if viewer else None,
+        "undo": undo_offer(services, viewer) if viewer else None,
         "version": __version__,
         "path": request.url.path,
         "Role": Role,
@@ -107,7 +118,9 @@ def render(
 
 def duration(seconds: float) -> str:
     """Seconds as a person reads them: "45 s", "3 min 05 s", "1 h 02 min"."""
-    whole = max(0, int(round(seconds)))
+    # Halves round up, as the review script's Math.round does: the live meter and the
+    # page drawn after it must show the same figure.
+    whole = max(0, math.floor(seconds + 0.5))
     if whole < 60:
         return f"{whole} s"
     minutes, secs = divmod(whole, 60)
@@ -117,4 +130,40 @@ def duration(seconds: float) -> str:
     return f"{hours} h {minutes:02d} min"
 
 
+def human_size(size: float) -> str:
+    """Bytes as a person reads them: "812 B", "14.2 kB", "1.5 MB" (powers of 1000, as
+    file managers show them)."""
+    if size < 1000:
+        return f"{int(size)} B"
+    for unit in ("kB", "MB", "GB", "TB"):
+        size /= 1000
+        if size < 999.95 or unit == "TB":
+            return f"{size:.1f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def file_name(location: str) -> str:
+    """The last part of a path (or of a path inside an archive: ``a.zip!/b/c.png``)."""
+    return PurePath(location.rsplit("!", 1)[-1]).name or location
+
+
+def folder_of(location: str) -> str:
+    """Where the file lies: ``location`` without its file name."""
+    name = file_name(location)
+    return location[: -len(name)] if name and location.endswith(name) else ""
+
+
+# Priority reasons that flag an item rather than rank it, and the badge each gets.
+_FLAGS = (("FLAGGED AI-generated", "AI-generated"), ("FLAGGED AI-edited", "AI-edited"))
+
+
+def flag_of(reason: str) -> str | None:
+    """The badge for a reason that flags the item (e.g. "AI-generated"), else None."""
+    return next((badge for prefix, badge in _FLAGS if reason.startswith(prefix)), None)
+
+
 _ENVIRONMENT.filters["duration"] = duration
+_ENVIRONMENT.filters["human_size"] = human_size
+_ENVIRONMENT.filters["file_name"] = file_name
+_ENVIRONMENT.filters["folder_of"] = folder_of
+_ENVIRONMENT.globals["flag_of"] = flag_of

@@ -1,20 +1,29 @@
-"""Recording decisions, from the item view's form or from the API.
+"""Recording decisions, from the item view's form or from the API, and taking the last
+one back.
 
 The form decides for the whole near-duplicate stack unless unticked, then shows the
 next unit of the same queue. Whether the reviewer viewed each file unblurred is not a
 field: the decision book reads it from the reveals (:mod:`clearsight.review.decisions`).
+A number key decides at once, so the next page offers to undo it for a few seconds; the
+decision book, not the page, says whether an undo is still allowed (409 when not).
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
 from clearsight.review.categories import HumanOrigin, VictimIdentified
-from clearsight.review.decisions import MAX_NOTES, MAX_SERIES, DecisionInput, ReviewDecision
+from clearsight.review.decisions import (
+    MAX_NOTES,
+    MAX_SERIES,
+    DecisionInput,
+    ReviewDecision,
+    UndoRefused,
+)
 from clearsight.review.queue import UnitKind
 from clearsight.server.access import REVIEW_READERS, REVIEWERS, Viewer
 from clearsight.server.ids import RowId
@@ -117,6 +126,48 @@ def decisions_api(
         decisions=[decision_out(d) for d in visible_history(book.history(item_id), viewer)],
         status=book.status(item_id).value,
     )
+
+
+class UndoneOut(BaseModel):
+    undone: list[DecisionOut]
+    status: str
+
+
+@router.post("/decisions/{decision_id}/undo", include_in_schema=False)
+def undo_form(
+    request: Request,
+    decision_id: RowId,
+    viewer: Annotated[Viewer, Depends(REVIEWERS)],
+    queue: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Take back the last decision and go back to its item, to decide it again."""
+    services = services_of(request)
+    view = queue_field(queue, viewer, services.settings())
+    undone = _undo(request, viewer, decision_id)
+    return RedirectResponse(f"/items/{undone[0].item_id}" + view.query(), status_code=303)
+
+
+@router.post(
+    "/api/decisions/{decision_id}/undo",
+    response_model=UndoneOut,
+    responses={409: {"description": "refused: too late, not yours, or not the last"}},
+    tags=["review"],
+)
+def undo_api(
+    request: Request, decision_id: RowId, viewer: Annotated[Viewer, Depends(REVIEWERS)]
+) -> UndoneOut:
+    """Take back your last decision (all of it, for a stack decision) within the undo
+    window (the ``undo_window_s`` setting), while nobody has decided its items since."""
+    undone = _undo(request, viewer, decision_id)
+    status = services_of(request).decisions().status(undone[0].item_id)
+    return UndoneOut(undone=[decision_out(d) for d in undone], status=status.value)
+
+
+def _undo(request: Request, viewer: Viewer, decision_id: int) -> list[ReviewDecision]:
+    try:
+        return services_of(request).decisions().undo(viewer.account, decision_id)
+    except UndoRefused as refused:
+        raise HTTPException(409, str(refused)) from None
 
 
 def decision_out(decision: ReviewDecision) -> DecisionOut:

@@ -25,7 +25,7 @@ from clearsight.review.decisions import ReviewDecision
 from clearsight.review.item_facts import GroupFacts, ItemFacts
 from clearsight.server.access import REVIEW_READERS, REVIEWERS, SUPERVISORS, Viewer
 from clearsight.server.ids import RowId
-from clearsight.server.pages import render
+from clearsight.server.pages import file_name, render
 from clearsight.server.queue_params import QueueView, queue_view
 from clearsight.server.reveal_grants import revealed_item
 from clearsight.server.services import services_of
@@ -163,8 +163,9 @@ def item_page(
         "item.html",
         viewer,
         status_code,
-        title=f"Item {item_id}",
+        title=file_name(facts.location),
         facts=facts,
+        origin_reasons=_uncovered_reasons(facts),
         unit=unit,
         previous=previous,
         next=next_,
@@ -191,6 +192,15 @@ def visible_history(decisions: list[ReviewDecision], viewer: Viewer) -> list[Rev
     if viewer.role is Role.REVIEWER:
         return [d for d in decisions if d.reviewer == viewer.account.name]
     return decisions
+
+
+def _uncovered_reasons(facts: ItemFacts) -> list[str]:
+    """The origin reasons that the evidence table does not already say: a reason that
+    quotes an evidence's detail would show the same words twice."""
+    if facts.origin is None:
+        return []
+    details = [str(e.get("detail") or "") for e in facts.origin.evidence]
+    return [r for r in facts.origin.reasons if not any(d and d in r for d in details)]
 
 
 def _facts(request: Request, item_id: int) -> ItemFacts:

@@ -163,7 +163,16 @@ def _set_session(request: Request, response: Response, issued: IssuedSession) ->
 
 def _form(request: Request, message: str | None = None, status_code: int = 200) -> Response:
     token = secrets.token_urlsafe(32)
-    response = render(request, "login.html", None, status_code, message=message, login_token=token)
+    case_name = services_of(request).store.case_record().name
+    response = render(
+        request,
+        "login.html",
+        None,
+        status_code,
+        message=message,
+        login_token=token,
+        title=f"Sign in to {case_name}",
+    )
     response.set_cookie(
         _login_cookie(request),
         token,

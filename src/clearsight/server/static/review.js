@@ -4,6 +4,9 @@
 // Queue:  j / k move between rows, Enter opens the row.
 // Item:   j / k next / previous unit; 0-5 (the scheme's keys) decide the category;
 //         r reveals (held down in "hold" mode, pressed to toggle in "toggle" mode).
+// Any:    u takes back the decision just recorded, while the server still offers it.
+// The exposure meter counts while a picture is shown, from what the server said at the
+// reveal's start, and settles on what the server recorded when the reveal ends.
 // Without this script every action still works through the plain forms.
 (function () {
   "use strict";
@@ -65,11 +68,42 @@
   function showMeter(seconds, allowance) {
     var shown = document.getElementById("exposure-seconds");
     var gauge = document.getElementById("exposure-gauge");
-    if (shown) shown.textContent = duration(seconds);
+    var meter = document.getElementById("exposure-meter");
+    if (allowance === undefined && gauge) allowance = Number(gauge.getAttribute("max"));
+    if (shown) {
+      shown.textContent = duration(seconds);
+      shown.setAttribute("data-seconds", String(seconds));
+    }
     if (gauge) {
       gauge.setAttribute("max", String(allowance));
       gauge.setAttribute("value", String(seconds));
     }
+    if (meter) meter.classList.toggle("spent", seconds >= allowance);
+  }
+
+  function meterSeconds() {
+    var shown = document.getElementById("exposure-seconds");
+    return shown ? Number(shown.getAttribute("data-seconds")) || 0 : 0;
+  }
+
+  // The offer to take back the last decision: counts down, and goes when the server's
+  // window closes (the server refuses a late undo whatever the page shows).
+  var undoBanner = document.getElementById("undo-banner");
+  var undoForm = document.getElementById("undo-form");
+  if (undoBanner) {
+    var undoEnds = performance.now() + 1000 * Number(undoBanner.getAttribute("data-seconds-left"));
+    var undoCount = document.getElementById("undo-countdown");
+    var undoTimer = window.setInterval(function () {
+      var left = (undoEnds - performance.now()) / 1000;
+      if (left <= 0) {
+        window.clearInterval(undoTimer);
+        undoBanner.remove();
+        undoBanner = null;
+        undoForm = null;
+        return;
+      }
+      if (undoCount) undoCount.textContent = Math.ceil(left) + " s left";
+    }, 200);
   }
 
   function follow(id) {
@@ -98,7 +132,7 @@
   var decisionForm = document.getElementById("decision-form");
   var itemId = preview ? preview.getAttribute("data-item") : null;
   var mode = preview ? preview.getAttribute("data-reveal-mode") : "hold";
-  var reveal = null; // the open reveal: {id, started, timer}
+  var reveal = null; // the open reveal: {id, started, timer, base, ticker}
   var starting = false;
   var wanted = false; // whether the person still wants the picture shown
 
@@ -137,7 +171,7 @@
             showNotice(body.detail || "The reveal was refused.");
             return;
           }
-          reveal = { id: body.reveal_id, started: performance.now(), timer: null };
+          reveal = opened(body.reveal_id, body.seconds_today);
           // Tell the meter how long it has lasted, now and then, while it lasts.
           reveal.timer = window.setInterval(function () {
             if (reveal) post("/api/reveals/" + reveal.id + "/end", { seconds: elapsed() });
@@ -158,6 +192,15 @@
       });
   }
 
+  // An open reveal, with the meter's count before it and a ticker that moves the meter.
+  function opened(id, base) {
+    var open = { id: id, started: performance.now(), timer: null, base: base, ticker: null };
+    open.ticker = window.setInterval(function () {
+      if (reveal === open) showMeter(open.base + elapsed());
+    }, 250);
+    return open;
+  }
+
   function elapsed() {
     return reveal ? (performance.now() - reveal.started) / 1000 : 0;
   }
@@ -169,16 +212,27 @@
     var seconds = elapsed();
     reveal = null;
     window.clearInterval(ended.timer);
+    window.clearInterval(ended.ticker);
     preview.src = preview.getAttribute("data-blurred-src");
     preview.alt = "blurred preview";
     caption("Blurred.");
     promptsShown([]);
-    post("/api/reveals/" + ended.id + "/end", { seconds: seconds }, leaving);
+    showMeter(ended.base + seconds);
+    post("/api/reveals/" + ended.id + "/end", { seconds: seconds }, leaving)
+      .then(function (response) {
+        return response.ok ? response.json() : null;
+      })
+      .then(function (body) {
+        // Settle on what the server recorded, unless another reveal has begun since.
+        if (body && reveal === null && !starting) showMeter(ended.base + body.seconds);
+      })
+      .catch(function () {});
   }
 
   if (preview && preview.getAttribute("data-reveal-id")) {
-    // Opened through the plain form: the reveal is already open.
-    reveal = { id: preview.getAttribute("data-reveal-id"), started: performance.now(), timer: null };
+    // Opened through the plain form: the reveal is already open, and the meter the
+    // server drew already counts it from its start.
+    reveal = opened(preview.getAttribute("data-reveal-id"), meterSeconds());
   }
 
   if (revealForm && revealButton) {
@@ -210,6 +264,12 @@
   document.addEventListener("keydown", function (event) {
     if (!plainKey(event)) return;
     var key = event.key;
+    if (key === "u" && undoForm) {
+      event.preventDefault();
+      endReveal(false);
+      undoForm.requestSubmit();
+      return;
+    }
     if (rows.length) {
       if (key === "j") choose(current + 1);
       else if (key === "k") choose(current - 1);

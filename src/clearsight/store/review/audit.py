@@ -38,6 +38,7 @@ class AuditAction(StrEnum):
     LOGOUT = "logout"
     REVEAL = "reveal"
     DECISION = "decision"
+    DECISION_UNDONE = "decision-undone"
     EXPORT = "export"
     ASSIGNMENT = "assignment"
     EXPOSURE_EXTENDED = "exposure-extended"

@@ -13,6 +13,12 @@ item matched in one counts as final only once a second account has agreed with i
 (same category and origin), which the second decision records in ``confirms``. The
 newest decision on an item is its current one. Each row and its audit entry commit in
 one transaction.
+
+A key pressed by mistake decides at once, so the last decision can be taken back for
+``undo_window_s`` seconds (:meth:`DecisionBook.undo`): only by the account that made
+it, only while it is that account's newest decision and still the current one on each
+of its items (not once a second reviewer has confirmed it). Its rows are removed and an
+audit entry says so: the audit log keeps both the decision and its withdrawal.
 """
 
 from __future__ import annotations
@@ -82,6 +88,22 @@ class ReviewDecision:
     @property
     def victim_flag(self) -> bool | None:
         return {VictimIdentified.YES: True, VictimIdentified.NO: False}.get(self.victim_identified)
+
+
+class UndoRefused(UserError):
+    """A decision that cannot be taken back (too late, someone else's, not the last)."""
+
+
+@dataclass(frozen=True)
+class Undoable:
+    """An account's last decision while it may still take it back: one decision
+    act, which for a stack is one row per member."""
+
+    decision_id: int  # the act's first row
+    item_ids: tuple[int, ...]
+    category: str
+    decided_at: datetime
+    seconds_left: float
 
 
 class DecisionBook:
@@ -162,6 +184,80 @@ class DecisionBook:
                 rows.append(row)
             return [_decision_of(row, account.name) for row in rows]
 
+    def undoable(self, account: Account) -> Undoable | None:
+        """``account``'s last decision if :meth:`undo` would take it back now."""
+        window = self._settings.undo_window_s
+        with Session(self._engine) as session:
+            newest = session.scalars(
+                select(DecisionRow)
+                .where(DecisionRow.account_id == account.id)
+                .order_by(DecisionRow.id.desc())
+                .limit(1)
+            ).first()
+            if newest is None:
+                return None
+            act = _act_of(session, newest)
+            left = window - (self._clock() - newest.decided_at).total_seconds()
+            if left <= 0 or _decided_since(session, act):
+                return None
+            return Undoable(
+                act[0].id,
+                tuple(row.item_id for row in act),
+                newest.category,
+                newest.decided_at,
+                left,
+            )
+
+    def undo(self, account: Account, decision_id: int) -> list[ReviewDecision]:
+        """Take back decision ``decision_id`` (with the rest of its stack decision) and
+        audit it, one entry per item; returns the rows removed. Refused with
+        :class:`UndoRefused` unless ``account`` made it, it is that account's newest
+        decision, nobody has decided its items since, and at most ``undo_window_s``
+        seconds have passed. Whether ``account`` may decide at all is the caller's."""
+        window = self._settings.undo_window_s
+        with Session(self._engine) as session, session.begin():
+            _take_write_lock(session)
+            row = session.get(DecisionRow, decision_id, with_for_update=True)
+            if row is None:
+                raise UndoRefused(f"there is no decision {decision_id}")
+            if row.account_id != account.id:
+                raise UndoRefused("only the reviewer who made a decision can take it back")
+            act = _act_of(session, row)
+            newest = session.scalar(
+                select(func.max(DecisionRow.id)).where(DecisionRow.account_id == account.id)
+            )
+            if newest not in {r.id for r in act}:
+                raise UndoRefused("only your last decision can be taken back")
+            if _decided_since(session, act):
+                raise UndoRefused(
+                    "another decision was made on this item since; it can no longer be taken back"
+                )
+            now = self._clock()
+            waited = (now - row.decided_at).total_seconds()
+            if window <= 0:
+                raise UndoRefused("this case takes no decision back (undo_window_s is 0)")
+            if waited > window:
+                raise UndoRefused(
+                    f"a decision can be taken back for {window} s; {waited:.0f} s have passed"
+                )
+            withdrawn = [_decision_of(r, account.name) for r in act]
+            for member in act:
+                record(
+                    session,
+                    account.name,
+                    AuditAction.DECISION_UNDONE,
+                    f"item:{member.item_id}",
+                    {
+                        "decision": member.id,
+                        "category": member.category,
+                        "origin": member.origin,
+                        "stack": member.stack_id,
+                        "after_s": round(waited, 1),
+                    },
+                )
+                session.delete(member)
+            return withdrawn
+
     def history(self, item_id: int) -> list[ReviewDecision]:
         """Every decision on ``item_id``, oldest first; the last is current."""
         return self.on_items([item_id]).get(item_id, [])
@@ -183,7 +279,8 @@ class DecisionBook:
 
     def counts(self, item_ids: Sequence[int]) -> dict[int, int]:
         """How many decisions each decided item of ``item_ids`` has (decisions are only
-        ever added, so an equal count means the same decisions)."""
+        added, but for the newest taken back within seconds of being made (:meth:`undo`),
+        so an equal count means the same decisions)."""
         if not item_ids:
             return {}
         with Session(self._engine) as session:
@@ -277,6 +374,38 @@ def _revealed(session: Session, account_id: int, members: list[int], now: dateti
             )
             .distinct()
         )
+    )
+
+
+def _act_of(session: Session, row: DecisionRow) -> list[DecisionRow]:
+    """The rows one :meth:`DecisionBook.decide` call wrote along with ``row``: for a
+    stack, those of the same account, stack and moment; else ``row`` alone."""
+    if row.stack_id is None:
+        return [row]
+    return list(
+        session.scalars(
+            select(DecisionRow)
+            .where(
+                DecisionRow.account_id == row.account_id,
+                DecisionRow.stack_id == row.stack_id,
+                DecisionRow.decided_at == row.decided_at,
+            )
+            .order_by(DecisionRow.id)
+            .with_for_update()
+        )
+    )
+
+
+def _decided_since(session: Session, act: list[DecisionRow]) -> bool:
+    """Whether a later decision (anyone's) stands on an item of ``act``."""
+    return any(
+        session.scalar(
+            select(DecisionRow.id)
+            .where(DecisionRow.item_id == row.item_id, DecisionRow.id > row.id)
+            .limit(1)
+        )
+        is not None
+        for row in act
     )
 
 

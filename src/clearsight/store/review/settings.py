@@ -30,6 +30,9 @@ from clearsight.store.review_models import AccountRow, ReviewSettingRow
 MIN_BLUR, MAX_BLUR = 2, 25
 MAX_BUDGET_S = 24 * 3600
 MIN_BREAK_AFTER, MAX_BREAK_AFTER = 5, 8 * 60
+# A decision can be taken back for a few seconds (a key pressed by mistake), not for
+# minutes: past that it may already have been exported or confirmed.
+MAX_UNDO_WINDOW_S = 120
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 
 
@@ -53,6 +56,8 @@ class ReviewSettings:
     ``break_after_min``: continuous review after which a break is suggested.
     ``two_reviewer_banks``: banks whose matches need a second reviewer to confirm.
     ``category_scheme``: the name of the category scheme decisions use.
+    ``undo_window_s``: seconds during which a reviewer may take back their last
+    decision (0: never).
     """
 
     blur: int = 4
@@ -62,6 +67,7 @@ class ReviewSettings:
     break_after_min: int = 45
     two_reviewer_banks: tuple[str, ...] = ()
     category_scheme: str = "project-vic"
+    undo_window_s: int = 10
 
 
 def _integer(low: int, high: int) -> Callable[[object], int]:
@@ -113,6 +119,7 @@ _CHECKS: dict[str, Callable[[object], object]] = {
     "break_after_min": _integer(MIN_BREAK_AFTER, MAX_BREAK_AFTER),
     "two_reviewer_banks": _names,
     "category_scheme": _name,
+    "undo_window_s": _integer(0, MAX_UNDO_WINDOW_S),
 }
 SETTING_KEYS = tuple(f.name for f in fields(ReviewSettings))
 
