@@ -66,6 +66,13 @@ def test_the_page_after_a_keyed_decision_offers_to_undo_it_and_the_undo_is_audit
     assert entries[-1].detail["decision"] == int(action.group(1))
     assert entries[-1].detail["category"] == "1"
     assert case.store.audit_log().verify().intact
+    # Deciding again makes a new decision, never one under the id taken back.
+    again_id = decide(reviewer, item)
+    assert again_id > int(action.group(1))
+    named = [
+        e.detail["decision"] for e in case.store.audit_log().entries() if e.action == "decision"
+    ]
+    assert len(named) == len(set(named))
 
 
 def test_an_undo_that_is_late_someone_elses_or_not_of_the_last_decision_is_refused(

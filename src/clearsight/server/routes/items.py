@@ -146,11 +146,15 @@ def item_page(
         previous = services.queue.neighbour(unit.position, view.filters, forward=False)
         next_ = services.queue.neighbour(unit.position, view.filters, forward=True)
     revealed = None
+    reveal_age = 0.0  # seconds the open reveal has lasted, for the live meter
     prompts: tuple[str, ...] = ()
     if reveal_id is not None and viewer.may(REVIEWERS):
-        shown = revealed_item(services.store, reveal_id, viewer.account.id, services.config.clock())
-        if shown == item_id:
+        now = services.config.clock()
+        shown = revealed_item(services.store, reveal_id, viewer.account.id, now)
+        record = services.store.reveal(reveal_id) if shown == item_id else None
+        if record is not None:
             revealed = reveal_id
+            reveal_age = max(0.0, (now - record.started_at).total_seconds())
             prompts = services.store.prompts(item_id)
     history = visible_history(decisions.history(item_id), viewer)
     reviewers = (
@@ -171,6 +175,7 @@ def item_page(
         next=next_,
         view=view,
         revealed=revealed,
+        reveal_age=reveal_age,
         prompts=prompts,
         prefs=services.preferences.effective(viewer.account.id, settings),
         may_review=viewer.may(REVIEWERS),

@@ -230,9 +230,11 @@
   }
 
   if (preview && preview.getAttribute("data-reveal-id")) {
-    // Opened through the plain form: the reveal is already open, and the meter the
-    // server drew already counts it from its start.
-    reveal = opened(preview.getAttribute("data-reveal-id"), meterSeconds());
+    // Opened through the plain form: the reveal began before this page, and the meter
+    // the server drew already counts it from its start. Count from that start too.
+    var age = Number(preview.getAttribute("data-reveal-age")) || 0;
+    reveal = opened(preview.getAttribute("data-reveal-id"), meterSeconds() - age);
+    reveal.started -= age * 1000;
   }
 
   if (revealForm && revealButton) {

@@ -23,6 +23,7 @@ audit entry says so: the audit log keeps both the decision and its withdrawal.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,7 +39,7 @@ from clearsight.store.models import ItemTriageRow, Match
 from clearsight.store.review.accounts import Account
 from clearsight.store.review.audit import AuditAction, record
 from clearsight.store.review.settings import ReviewSettings
-from clearsight.store.review_models import AccountRow, DecisionRow, RevealRow
+from clearsight.store.review_models import AccountRow, AuditEntryRow, DecisionRow, RevealRow
 
 MAX_NOTES = 10_000
 MAX_SERIES = 200
@@ -148,6 +149,7 @@ class DecisionBook:
             now = self._clock()
             revealed = _revealed(session, account.id, members, now)
             current = _current(session, members)
+            first_id = _unused_id(session)
             rows: list[DecisionRow] = []
             for member in members:
                 previous = current.get(member)
@@ -172,6 +174,8 @@ class DecisionBook:
                     confirms=confirms,
                     decided_at=now,
                 )
+                if first_id is not None and not rows:
+                    row.id = first_id
                 session.add(row)
                 session.flush()
                 record(
@@ -375,6 +379,28 @@ def _revealed(session: Session, account_id: int, members: list[int], now: dateti
             .distinct()
         )
     )
+
+
+def _unused_id(session: Session) -> int | None:
+    """The id the next decision must take where the database would reuse one, else
+    None. SQLite gives a new row the highest id plus one, so a decision taken back as
+    the newest row would hand its id on, and the audit log would name two decisions by
+    one id. The audit log keeps every id taken back: start above the highest of them."""
+    if session.get_bind().dialect.name != "sqlite":
+        return None  # a PostgreSQL sequence never gives an id twice
+    undone = [
+        int(json.loads(detail).get("decision", 0))
+        for detail in session.scalars(
+            select(AuditEntryRow.detail).where(
+                AuditEntryRow.action == AuditAction.DECISION_UNDONE.value
+            )
+        )
+    ]
+    if not undone:
+        return None
+    highest = max(undone)
+    newest = session.scalar(select(func.max(DecisionRow.id))) or 0
+    return highest + 1 if highest >= newest else None
 
 
 def _act_of(session: Session, row: DecisionRow) -> list[DecisionRow]:
