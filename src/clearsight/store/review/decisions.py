@@ -226,7 +226,7 @@ class DecisionBook:
                 raise UndoRefused(f"there is no decision {decision_id}")
             if row.account_id != account.id:
                 raise UndoRefused("only the reviewer who made a decision can take it back")
-            act = _act_of(session, row)
+            act = _act_of(session, row, lock=True)
             newest = session.scalar(
                 select(func.max(DecisionRow.id)).where(DecisionRow.account_id == account.id)
             )
@@ -403,23 +403,22 @@ def _unused_id(session: Session) -> int | None:
     return highest + 1 if highest >= newest else None
 
 
-def _act_of(session: Session, row: DecisionRow) -> list[DecisionRow]:
+def _act_of(session: Session, row: DecisionRow, *, lock: bool = False) -> list[DecisionRow]:
     """The rows one :meth:`DecisionBook.decide` call wrote along with ``row``: for a
-    stack, those of the same account, stack and moment; else ``row`` alone."""
+    stack, those of the same account, stack and moment; else ``row`` alone. ``lock``:
+    hold them (PostgreSQL) until the transaction ends, as an undo removes them."""
     if row.stack_id is None:
         return [row]
-    return list(
-        session.scalars(
-            select(DecisionRow)
-            .where(
-                DecisionRow.account_id == row.account_id,
-                DecisionRow.stack_id == row.stack_id,
-                DecisionRow.decided_at == row.decided_at,
-            )
-            .order_by(DecisionRow.id)
-            .with_for_update()
+    query = (
+        select(DecisionRow)
+        .where(
+            DecisionRow.account_id == row.account_id,
+            DecisionRow.stack_id == row.stack_id,
+            DecisionRow.decided_at == row.decided_at,
         )
+        .order_by(DecisionRow.id)
     )
+    return list(session.scalars(query.with_for_update() if lock else query))
 
 
 def _decided_since(session: Session, act: list[DecisionRow]) -> bool:
