@@ -227,9 +227,29 @@ def test_the_auditor_reads_the_reveals_and_decisions_in_the_audit_log(
     verify = p.goto("/audit/verify")  # type: ignore[attr-defined]
     assert verify.status == 200
     assert "intact" in p.locator("main").inner_text().lower()  # type: ignore[attr-defined]
+    p.goto("/supervise/decisions")  # type: ignore[attr-defined]
+    shot(p, "decisions")
     # An auditor reads; there is no decision form for them.
     p.goto("/queue")  # type: ignore[attr-defined]
     first = p.locator("tr.unit a").first.get_attribute("href")  # type: ignore[attr-defined]
     p.goto(first)  # type: ignore[attr-defined]
     assert p.locator("#decision-form").count() == 0  # type: ignore[attr-defined]
     assert p.locator("#reveal-button").count() == 0  # type: ignore[attr-defined]
+
+
+def test_the_admin_sets_how_long_a_decision_can_be_taken_back(page: object, served: Served) -> None:
+    p = page
+    sign_in(p, "ada.admin")
+    p.goto("/admin/settings")  # type: ignore[attr-defined]
+    row = p.locator("tr", has_text="undo_window_s")  # type: ignore[attr-defined]
+    assert row.locator("td").nth(1).inner_text() == "10"
+    row.locator("input[name=value]").fill("20")
+    row.locator("button[type=submit]").click()
+    p.wait_for_load_state("load")  # type: ignore[attr-defined]
+    row = p.locator("tr", has_text="undo_window_s")  # type: ignore[attr-defined]
+    assert row.locator("td").nth(1).inner_text() == "20"
+    shot(p, "admin-settings")
+    p.goto("/admin/users")  # type: ignore[attr-defined]
+    shot(p, "admin-users")
+    settings = run_cli("audit", "list", "--case", served.case, "--json")
+    assert "undo_window_s" in settings.stdout

@@ -160,3 +160,12 @@ def test_undo_needs_a_signed_in_reviewer_and_the_csrf_token(case: ReviewCase) ->
     assert form_without.status_code == 403
     assert decision_count(case, case.items["lone-a.png"]) == 1
     assert undo(reviewer, last)[0] == 200
+
+
+def test_the_undo_window_is_a_few_seconds_at_most(case: ReviewCase) -> None:
+    admin = case.sign_in(Role.ADMIN)
+    for value in (-1, 121, 2.5, True):
+        answer = admin.api("PUT", "/api/settings/undo_window_s", {"value": value})
+        assert answer.status_code in (400, 422), (value, answer.text)
+    assert admin.form("/admin/settings/undo_window_s", {"value": "120"}).status_code == 303
+    assert admin.get("/api/settings").json()["undo_window_s"] == 120
