@@ -179,10 +179,10 @@ def test_the_queue_puts_new_camera_originals_first_and_allow_hits_last() -> None
     assert sorted(scores, key=lambda i: -scores[i]) == [1, 2, 6, 3, 4, 5]
     assert 7 not in scores  # a note or an archive is recorded, not queued
     first = results.priorities[1].reasons
-    assert first[0] == "unmatched: in no bank (+20)"
-    assert first[1].startswith("camera original likely: test: camera-original-likely")
+    assert first[:2] == ("base score (50)", "unmatched: in no bank (+20)")
+    assert first[2].startswith("camera original likely: test: camera-original-likely")
     assert results.priorities[4].reasons[-1].startswith("FLAGGED AI-generated")
-    assert "(victim identified) (-30)" in results.priorities[3].reasons[0]
+    assert "(victim identified) (-30)" in results.priorities[3].reasons[1]
 
 
 def linker(pairs: Sequence[tuple[int, int]]):  # type: ignore[no-untyped-def]

@@ -10,8 +10,10 @@ import click
 
 from clearsight.case import CASE_CONFIG
 from clearsight.cli.case_option import case_option, open_case
+from clearsight.store.interface import QueueEntry, UnitKind
 from clearsight.text_safety import visible
 from clearsight.triage.run import TriageReport
+from clearsight.triage.unreadable import GROUP_TITLE, unreadable_files
 
 config_option = click.option(
     "--config",
@@ -57,27 +59,49 @@ def triage(case_dir: Path, config_path: Path | None, as_json: bool) -> int:
 def queue(case_dir: Path, top: int | None, as_json: bool) -> int:
     """Print the review queue: series, stacks and lone items, most urgent first.
 
-    Each unit shows its kind, label, number of items, score, the file to look at
-    first (its path in display form, as `clearsight items` shows it), and the reasons
-    for its place. Control characters in names and reasons are shown escaped.
+    Each unit shows its rank, score, kind, label (series and stacks), number of items,
+    the file to look at first (its path under its source, in display form, as
+    `clearsight items` shows it), and the reasons for its place: the base score and
+    each rule's weight, which add up to the score. Then the files that could not be
+    read, with their errors: they are kept out of the queue (unless a bank knows their
+    digest), since nothing in them can be weighed. Control characters in names and
+    reasons are shown escaped. With --json, each unit is a JSON line, then each file
+    that could not be read as {"could_not_read": PATH, "item": ID, "error": TEXT}.
     Run `clearsight triage` first (scan does).
     """
     with open_case(case_dir, create=False) as case:
         entries = case.queue()
-    if not entries:
+        unreadable = unreadable_files(case.store)
+    if not entries and not unreadable:
         click.echo("The queue is empty: run `clearsight triage --case DIR` first.", err=True)
         return 0
     shown = entries[:top] if top else entries
     if as_json:
         for entry in shown:
             click.echo(json.dumps(dataclasses.asdict(entry)))
+        for broken in unreadable:
+            line = {"could_not_read": broken.path, "item": broken.item_id, "error": broken.error}
+            click.echo(json.dumps(line))
         return 0
     for rank, entry in enumerate(shown, start=1):
-        click.echo(
-            f"{rank:>4}. {entry.score:>5.1f}  {entry.kind:<6} {visible(entry.label)}  "
-            f"({entry.size} item{'s' if entry.size != 1 else ''}; "
-            f"first: {visible(entry.representative)})"
-        )
+        click.echo(_unit_line(rank, entry))
         for reason in entry.reasons:
             click.echo(f"          - {visible(reason)}")
+    if unreadable:
+        click.echo(
+            f"\n{GROUP_TITLE} ({len(unreadable)} file{'s' if len(unreadable) != 1 else ''}):"
+        )
+        for broken in unreadable:
+            click.echo(f"          - {visible(broken.path)}: {visible(broken.error)}")
     return 0
+
+
+def _unit_line(rank: int, entry: QueueEntry) -> str:
+    """``   1.  85.0  series S-1 (name)  3 items  first: a/b.jpg``; an item shows its
+    path once."""
+    path = visible(entry.path or entry.representative)
+    head = f"{rank:>4}. {entry.score:>5.1f}  {entry.kind.value:<6}"
+    if entry.kind is UnitKind.ITEM:
+        return f"{head} {path}"
+    count = f"{entry.size} item{'s' if entry.size != 1 else ''}"
+    return f"{head} {visible(entry.label)}  {count}  first: {path}"

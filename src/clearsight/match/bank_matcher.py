@@ -32,6 +32,7 @@ from clearsight.banks.lookup import BankHit, BankLookup, BankTarget
 from clearsight.banks.records import EntryMetadata
 from clearsight.index.cache import BankIndex, PdqIndexCache
 from clearsight.index.pdq_index import Codes, PdqHits
+from clearsight.match.coverage import feature_coverage
 from clearsight.signals.features import LocalFeatures, verify
 from clearsight.signals.pdq import DIHEDRAL_TRANSFORMS, PDQ_MIN_QUALITY, PdqSignal
 from clearsight.signals.registry import DIGEST_NAMES, digest_type
@@ -84,7 +85,8 @@ class Match:
     ``signal`` is the signal that met (a digest name or "pdq"), ``distance`` its PDQ
     distance (0 for digests), ``transform`` the rotation or flip of the picture that
     met, ``variant`` which views met ("query:NAME", "bank:NAME", or both joined by
-    "+"), ``inliers`` the local features that confirmed a pair beyond the threshold.
+    "+"), ``inliers`` the local features that confirmed a pair beyond the threshold
+    and ``coverage`` the share of the picture they span (see :mod:`.coverage`).
     """
 
     bank: str
@@ -96,6 +98,7 @@ class Match:
     metadata: EntryMetadata
     variant: str | None = None
     inliers: int | None = None
+    coverage: float | None = None
 
     def view(self) -> MatchView:
         """The match as a case records it."""
@@ -113,6 +116,7 @@ class Match:
             victim_identified=meta.victim_identified,
             variant=self.variant,
             inliers=self.inliers,
+            coverage=self.coverage,
         )
 
 
@@ -366,7 +370,12 @@ def _variant_label(query: str, bank: str) -> str | None:
 
 
 def _pdq_matches(
-    pairs: _Pairs, banks: BankLookup, target: BankTarget, *, inliers: Sequence[int] | None
+    pairs: _Pairs,
+    banks: BankLookup,
+    target: BankTarget,
+    *,
+    inliers: Sequence[int] | None,
+    coverage: Sequence[float] | None = None,
 ) -> list[tuple[int, Match]]:
     metadata = banks.entry_metadata(int(entry) for entry in pairs.entries)
     return [
@@ -379,6 +388,7 @@ def _pdq_matches(
                 TRANSFORMS[int(pairs.transforms[at])],
                 variant=pairs.variants[at],
                 inliers=None if inliers is None else inliers[at],
+                coverage=None if coverage is None else coverage[at],
             ),
         )
         for at in range(len(pairs))
@@ -417,6 +427,7 @@ def _confirm_candidates(
         for entry, text in banks.entry_features(int(entry) for entry in pairs.entries).items()
     }
     inliers: list[int] = []
+    covered: list[float] = []
     for item, entry in zip(pairs.items, pairs.entries, strict=True):
         query_features, entry_features = item_side.get(int(item)), entry_side.get(int(entry))
         if query_features is None or entry_features is None:
@@ -424,8 +435,16 @@ def _confirm_candidates(
             continue
         verdict = verify(query_features, entry_features)
         inliers.append(verdict.inliers if verdict.confirmed else 0)
+        if verdict.confirmed:
+            covered.append(feature_coverage(verdict.inlier_points, query_features.points))
     kept = np.array(inliers) > 0
-    found = _pdq_matches(pairs.select(kept), banks, target, inliers=[n for n in inliers if n > 0])
+    found = _pdq_matches(
+        pairs.select(kept),
+        banks,
+        target,
+        inliers=[n for n in inliers if n > 0],
+        coverage=covered,
+    )
     return _Confirmations(len(pairs), found)
 
 
@@ -448,6 +467,7 @@ def _match(
     *,
     variant: str | None = None,
     inliers: int | None = None,
+    coverage: float | None = None,
 ) -> Match:
     return Match(
         bank=hit.bank.name,
@@ -459,4 +479,5 @@ def _match(
         metadata=hit.metadata,
         variant=variant,
         inliers=inliers,
+        coverage=coverage,
     )

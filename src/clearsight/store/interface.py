@@ -207,6 +207,8 @@ class MatchView:
     victim_identified: bool | None
     variant: str | None = None
     inliers: int | None = None
+    # The share (0-1) of the item's picture that the confirming features span.
+    coverage: float | None = None
 
 
 @dataclass(frozen=True)
@@ -339,6 +341,7 @@ class TriageItem:
     origin: OriginSummary | None
     scene_codes: tuple[str, ...] = ()  # hashes of its scene views, for scene links
     view_codes: tuple[str, ...] = ()  # hashes of its query views (trimmed, tiles)
+    unreadable: str | None = None  # why the scan could not read it ("decode: ..."), if so
 
 
 @dataclass(frozen=True)
@@ -387,6 +390,7 @@ class QueueEntry:
     score: float
     reasons: tuple[str, ...]
     representative: str  # path of the file to look at first (display form)
+    path: str = ""  # that file's path under its source (display form)
 
 
 class TriageLedger(Protocol):

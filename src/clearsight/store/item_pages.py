@@ -44,7 +44,7 @@ from clearsight.store.models import (
 _DIGESTS = ("md5", "sha1", "sha256", "pdq")
 _MATCH_FIELDS = (
     "bank", "entry_id", "external_id", "signal", "distance", "transform", "allow",
-    "category", "series", "victim_identified", "variant", "inliers",
+    "category", "series", "victim_identified", "variant", "inliers", "coverage",
 )  # fmt: skip
 
 

@@ -166,6 +166,8 @@ class Match(Base):
     variant: Mapped[str | None] = mapped_column(String(80))
     # Local-feature pairs that confirmed a match PDQ alone left open; None if not needed.
     inliers: Mapped[int | None] = mapped_column(Integer)
+    # The share of the item's picture those features span; None where not needed.
+    coverage: Mapped[float | None] = mapped_column(Float)
     allow: Mapped[bool] = mapped_column(default=False)
     category: Mapped[str | None] = mapped_column(Text)
     series: Mapped[str | None] = mapped_column(Text)
@@ -187,6 +189,7 @@ class Match(Base):
             victim_identified=self.victim_identified,
             variant=self.variant,
             inliers=self.inliers,
+            coverage=self.coverage,
         )
 
 

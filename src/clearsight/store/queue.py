@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session, aliased
 
 from clearsight.errors import UserError
 from clearsight.store.interface import ItemFile, UnitKind, Verdict
-from clearsight.store.models import ItemTriageRow, Match, OriginRow, SeriesRow, StackRow
+from clearsight.store.models import Item, ItemTriageRow, Match, OriginRow, SeriesRow, StackRow
 from clearsight.store.review_models import AssignmentRow, DecisionRow
 
 MAX_PAGE = 200
@@ -119,6 +119,7 @@ class QueueUnit:
     representative: int  # the item to show first
     location: str  # where the representative's file is
     undecided: bool  # a member has no decision yet
+    path: str = ""  # the representative's path under its source (display form)
 
     @property
     def position(self) -> QueuePosition:
@@ -242,6 +243,7 @@ class ReviewQueue:
             facts[UnitKind.ITEM, item.item_id] = ("", 1, item.score, item.reasons, item.item_id)
         undecided = _undecided_units(session, ids)
         files = self._item_files([fact[4] for fact in facts.values()])
+        paths = _source_paths(session, [fact[4] for fact in facts.values()])
         units: list[QueueUnit] = []
         for kind, unit_id in wanted:
             fact = facts.get((kind, unit_id))
@@ -261,6 +263,7 @@ class ReviewQueue:
                     representative=representative,
                     location=location,
                     undecided=(kind, unit_id) in undecided,
+                    path=paths.get(representative, location),
                 )
             )
         return units
@@ -448,6 +451,14 @@ def _undecided_units(session: Session, ids: dict[UnitKind, list[int]]) -> set[tu
             )
         )
     return found
+
+
+def _source_paths(session: Session, item_ids: list[int]) -> dict[int, str]:
+    """Items' paths under their sources, shorter to read than where the files are."""
+    if not item_ids:
+        return {}
+    rows = session.execute(select(Item.id, Item.path).where(Item.id.in_(item_ids)))
+    return {item_id: path for item_id, path in rows}
 
 
 def _rows(session: Session, model: Any, key: Any, ids: list[int]) -> list[Any]:

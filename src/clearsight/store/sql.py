@@ -531,6 +531,7 @@ class SqlCaseStore:
                         selectinload(Item.signals),
                         selectinload(Item.matches),
                         selectinload(Item.origin),
+                        selectinload(Item.errors),
                     )
                     .limit(_ITEM_PAGE)
                 ).all()
@@ -596,6 +597,7 @@ class SqlCaseStore:
                 unit.score,
                 unit.reasons,
                 unit.location,
+                unit.path,
             )
             for unit in self.review_queue().units()
         ]
@@ -755,6 +757,7 @@ def _triage_item(item: Item, root: bytes) -> TriageItem:
         origin=_summary_of(item.origin),
         scene_codes=tuple(v.hex for v in parse_variants(scene.value)) if scene else (),
         view_codes=tuple(v.hex for v in parse_variants(views.value)) if views else (),
+        unreadable="; ".join(f"{e.stage}: {e.reason}" for e in item.errors) or None,
     )
 
 

@@ -2,12 +2,16 @@
 
 The rules and their weights live in ``priority.toml`` (shipped, documented), which a
 user may copy and change. Each rule that applies adds its weight and a reason a
-reviewer can read ("unmatched: in no bank (+20)"), so the order of the queue can
-always be explained, and argued with.
+reviewer can read ("unmatched: in no bank (+20)"), after the base every item starts
+from ("base score (50)"), so the parts add up to the score and the order of the queue
+can always be explained, and argued with. A file that could not be read gets no
+"unmatched" weight: nothing is known of it, and it is listed apart (see
+:mod:`clearsight.triage.run`).
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -16,9 +20,14 @@ from pathlib import Path
 from typing import Any
 
 from clearsight.errors import UserError
+from clearsight.match.explain import entry_name, how_matched
 from clearsight.store.interface import Priority, TriageItem
 
 CAMERA_ORIGINAL = "camera-original-likely"
+BASE_REASON = "base score"
+COULD_NOT_READ = "could not read"
+# The membership reason (``membership``), which carries no weight.
+_MEMBERSHIP = re.compile(r"in series \S+ with \d+ other items?")
 AI_GENERATED, AI_EDITED = "ai-generated", "ai-edited"
 
 
@@ -81,8 +90,10 @@ def is_new_camera_original(item: TriageItem) -> bool:
 
 
 def score_item(item: TriageItem, series: SeriesFacts | None, weights: Weights) -> Priority:
+    """The item's score with its reasons. The reasons begin with the base and give each
+    rule's weight, so they add up to the score (a clamp to 0-100 is a reason too)."""
     score = weights.base
-    reasons: list[str] = []
+    reasons: list[str] = [f"{BASE_REASON} ({weights.base:g})"]
 
     def apply(weight: float, reason: str) -> None:
         nonlocal score
@@ -93,18 +104,22 @@ def score_item(item: TriageItem, series: SeriesFacts | None, weights: Weights) -
     known = [m for m in item.matches if not m.allow]
     if allowed:
         apply(weights.allow, f"known-benign: allow bank {allowed[0].bank}")
-    if not item.matches:
+    if item.unreadable is not None and not item.matches:
+        reasons.append(f"{COULD_NOT_READ}: {item.unreadable}")
+    elif not item.matches:
         apply(weights.unmatched, "unmatched: in no bank")
     elif known:
         identified = [m for m in known if m.victim_identified]
         first = identified[0] if identified else known[0]
-        where = f"bank {first.bank} entry {first.external_id or first.entry_id}"
+        where = f"matched {entry_name(first)} by {how_matched(first)}"
         if first.series:
             where += f", series {first.series}"
         if identified:
-            apply(weights.matched_identified, f"matched {where} (victim identified)")
+            apply(weights.matched_identified, f"{where} (victim identified)")
         else:
-            apply(weights.matched, f"matched {where}")
+            apply(weights.matched, where)
+    if item.unreadable is not None and item.matches:
+        reasons.append(f"{COULD_NOT_READ}: {item.unreadable}")
     origin = item.origin
     if origin is not None and origin.verdict == CAMERA_ORIGINAL:
         apply(weights.camera_original, f"camera original likely: {_evidence(origin.reasons)}")
@@ -115,19 +130,32 @@ def score_item(item: TriageItem, series: SeriesFacts | None, weights: Weights) -
         apply(weights.ai_edited, f"{beneath}: {_evidence(origin.reasons)}")
     if series is not None:
         if series.size > 1:
-            reasons.append(f"in series {series.label} with {series.size - 1} other items")
+            reasons.append(membership(series))
         if series.identified:
             apply(weights.identified_series, f"in series {series.label} (victim identified)")
         elif series.new_camera_items >= weights.new_camera_series_size:
             several = f"{series.new_camera_items} new camera-original items"
             apply(weights.new_camera_series, f"in series {series.label} with {several}")
-    return Priority(round(min(100.0, max(0.0, score)), 2), tuple(reasons))
+    clamped = min(100.0, max(0.0, score))
+    if clamped != score:
+        reasons.append(f"held within 0-100 ({clamped - score:+g})")
+    return Priority(round(clamped, 2), tuple(dict.fromkeys(reasons)))
+
+
+def membership(series: SeriesFacts) -> str:
+    """The reason that says an item is in a series, and with how many others."""
+    others = series.size - 1
+    return f"in series {series.label} with {others} other item{'s' if others != 1 else ''}"
 
 
 def unit_priority(members: Sequence[Priority], what: str) -> Priority:
-    """A stack's or series' priority: its most urgent member's, with the unit named."""
+    """A stack's or series' priority: its most urgent member's, with the unit named.
+
+    The unit's own line says what the member's "in series ..." line would say again,
+    so that line is left out; the other reasons still add up to the score."""
     best = max(members, key=lambda priority: priority.score)
-    return Priority(best.score, (f"{what} of {len(members)} items", *best.reasons))
+    kept = [reason for reason in best.reasons if not _MEMBERSHIP.fullmatch(reason)]
+    return Priority(best.score, tuple(dict.fromkeys((f"{what} of {len(members)} items", *kept))))
 
 
 def _evidence(reasons: Sequence[str]) -> str:

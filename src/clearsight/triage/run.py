@@ -1,5 +1,8 @@
 """One triage run: stack near-duplicates, link scene-mates, form series, score all.
 
+Series are made of stacks, scene links, and bank series: items that matched entries of
+one bank series are one series even where their pictures share nothing visible.
+
 It reads what earlier stages recorded (hashes, bank matches, origin verdicts) and
 replaces the case's stacks, series and priorities in one transaction, so it can be run
 again at any time: after a bank update, after new origin evidence, with new weights.
@@ -9,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from clearsight.series.groups import Groups
@@ -73,6 +76,8 @@ def triage(
     for stack in stacks:
         groups.join_all((stack.members[0], member) for member in stack.members[1:])
     groups.join_all((link.item_a, link.item_b) for link in links)
+    # Items that matched one bank series are one series, however far apart they look.
+    groups.join_all(_bank_series_pairs(items))
     linked = {link.item_a for link in links} | {link.item_b for link in links}
     members_of = [
         members
@@ -86,7 +91,9 @@ def triage(
         for number, members in enumerate(members_of, start=1)
     ]
     series_of = {m: n for n, members in enumerate(members_of) for m in members}
-    # Files that are no picture or video (notes, archives) are recorded, not queued.
+    # Files that are no picture or video (notes, archives) are recorded, not queued;
+    # nor are files that could not be read and matched nothing: they are listed apart,
+    # with their error, since nothing in them can be weighed (``could_not_read``).
     priorities = {
         item.item_id: score_item(
             item,
@@ -94,7 +101,7 @@ def triage(
             config.weights,
         )
         for item in items
-        if item.kind != "other"
+        if item.kind != "other" and not is_unreadable(item)
     }
     stack_records = tuple(
         StackRecord(
@@ -111,6 +118,20 @@ def triage(
 
 def _stack_input(item: TriageItem) -> StackInput:
     return StackInput(item.item_id, item.sha256, item.pdq, item.dihedral, item.pixels, item.size)
+
+
+def is_unreadable(item: TriageItem) -> bool:
+    """A file the scan could not read, which matched no bank: the "could not read"
+    group, not the queue. (One whose digest is in a bank is queued as known.)"""
+    return item.unreadable is not None and not item.matches
+
+
+def _bank_series_pairs(items: Sequence[TriageItem]) -> Iterator[tuple[int, int]]:
+    """(first item, item) for every further item matching a bank series."""
+    first: dict[str, int] = {}
+    for item in items:
+        for name in {m.series for m in item.matches if m.series}:
+            yield first.setdefault(name, item.item_id), item.item_id
 
 
 def _bank_series(members: Sequence[TriageItem]) -> str | None:
