@@ -65,6 +65,7 @@ def test_scan_then_bank_of_some_items_matches_exactly_those(tmp_path: Path) -> N
         "victim_identified": True,
         "variant": None,
         "inliers": None,
+        "coverage": None,
     }
     (by_pdq,) = matched["picture-2.jpg"]  # type: ignore[misc]
     assert (by_pdq["signal"], by_pdq["distance"], by_pdq["series"]) == ("pdq", 0, "test-series-b")

@@ -78,7 +78,7 @@ def test_the_report_holds_the_counts_series_errors_and_audit_head(
         "S-1: test-series-a (series 1)",
         "S-2 (series 2)",
     ]
-    errors = page.xpath("//h2[.='Errors']/following-sibling::table[1]//tbody/tr/td[1]")
+    errors = page.xpath("//h2[.='Could not read']/following-sibling::table[1]//tbody/tr/td[1]")
     assert sorted(int(cell.text_content()) for cell in errors) == [7, 8, 10]
     assert "0" * 64 in page.xpath("//tr[th='Audit log head']/td")[0].text_content()
 

@@ -57,22 +57,31 @@ def entry_name(match: MatchView) -> str:
     return f"bank {match.bank} entry {match.external_id or match.entry_id}"
 
 
+def how_entry_matched(matches: Sequence[MatchView]) -> str:
+    """How the signals that met one bank entry met it: ``sha256 + md5 exact; pdq d=0``."""
+    exact = [m.signal for m in matches if m.signal != "pdq"]
+    said = [f"{' + '.join(exact)} {EXACT}"] if exact else []
+    return "; ".join(said + [how_matched(m) for m in matches if m.signal == "pdq"])
+
+
+def bank_says(match: MatchView) -> str:
+    """What the bank says of the entry: category, series, victim identified, allow."""
+    said = [f"category {match.category}"] if match.category else []
+    if match.series:
+        said.append(f"series {match.series}")
+    if match.victim_identified:
+        said.append("victim identified")
+    if match.allow:
+        said.append("allow list")
+    return ", ".join(said)
+
+
 def match_line(matches: Sequence[MatchView]) -> str:
     """One bank entry's matches (same bank and entry) as one line: the entry, how each
     signal met it, and what the bank says of it."""
-    first = matches[0]
-    exact = [m.signal for m in matches if m.signal != "pdq"]
-    how = [f"{' + '.join(exact)} {EXACT}"] if exact else []
-    how += [how_matched(m) for m in matches if m.signal == "pdq"]
-    said = [f"category {first.category}"] if first.category else []
-    if first.series:
-        said.append(f"series {first.series}")
-    if first.victim_identified:
-        said.append("victim identified")
-    if first.allow:
-        said.append("allow list")
-    tail = f" ({', '.join(said)})" if said else ""
-    return f"{entry_name(first)}: {'; '.join(how)}{tail}"
+    said = bank_says(matches[0])
+    tail = f" ({said})" if said else ""
+    return f"{entry_name(matches[0])}: {how_entry_matched(matches)}{tail}"
 
 
 def by_entry(matches: Iterable[MatchView]) -> list[list[MatchView]]:

@@ -37,3 +37,13 @@ def case_scheme(settings: ReviewSettings, scheme_file: Path | None = None) -> Ca
             "give its file with --category-scheme"
         )
     return shipped
+
+
+def category_labels(settings: ReviewSettings) -> dict[str, str]:
+    """Each category code with its label in the case's scheme ("0" is "Category 0 —
+    not pertinent"), for a report to show; empty where the case uses a scheme other
+    than the shipped one, whose file a report is not given (codes are shown then)."""
+    shipped = default_scheme()
+    if settings.category_scheme != shipped.name:
+        return {}
+    return {category.code: category.label for category in shipped.categories}

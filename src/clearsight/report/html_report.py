@@ -6,8 +6,10 @@ Policy that allows no script, no connection and no font, only its own stylesheet
 hash) and, when thumbnails are asked for, ``data:`` images. Charts are inline SVG drawn
 from :mod:`clearsight.report.charts`.
 
-It reads the case three times, each as a stream: once for the counts, then the series
-tables and the errors. The template is rendered as a stream too, so the report is
+It reads the case four times, each as a stream: once for the counts, then the series
+tables, every matched item (one row per match) and the errors. Matches are shown
+through :mod:`clearsight.match.explain`, as everywhere else; categories by their labels
+in the case's scheme. The template is rendered as a stream too, so the report is
 written as it is made and memory stays bounded.
 """
 
@@ -20,9 +22,12 @@ from collections.abc import Iterator
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 from markupsafe import Markup
 
+from clearsight.match.explain import match_lines
 from clearsight.report.case_rows import CaseRows
 from clearsight.report.charts import bar_chart
+from clearsight.report.classification import category_labels
 from clearsight.report.error_list import error_entries
+from clearsight.report.matched_items import matched_rows
 from clearsight.report.output import DigestingOutput
 from clearsight.report.request import ExportContext, Thumbnails
 from clearsight.report.series_tables import SeriesTable, series_tables
@@ -53,13 +58,13 @@ def write_html(case: CaseRows, context: ExportContext, out: DigestingOutput) -> 
     biggest = sorted(summary.series.items(), key=lambda pair: (-pair[1].members, pair[0]))
     biggest = biggest[:TOP_SERIES]
     labels = case.source.series_labels([series_id for series_id, _ in biggest])
+    labels_of = category_labels(case.source.review_settings().load())
+    by_category = [(labels_of.get(code, code), n) for code, n in ranked(summary.by_category)]
     charts = {
         "status": bar_chart("Items by status", summary.status_counts()),
         "origin": bar_chart("Items by automated origin verdict", ranked(summary.by_origin)),
         "human_origin": bar_chart("Items by reviewer's origin", ranked(summary.by_human_origin)),
-        "category": bar_chart(
-            "Items by category (final human decisions)", ranked(summary.by_category)
-        ),
+        "category": bar_chart("Items by category (final human decisions)", by_category),
         "priority": bar_chart("Priority distribution", summary.priority_counts()),
         "series": bar_chart(
             "Largest series",
@@ -87,6 +92,10 @@ def write_html(case: CaseRows, context: ExportContext, out: DigestingOutput) -> 
         awaiting=DecisionStatus.AWAITING_CONFIRMATION,
         charts=charts,
         series_tables=tables,
+        matched=matched_rows(case.rows(selection)),
+        by_category=by_category,
+        category=lambda code: labels_of.get(code, code),
+        match_lines=match_lines,
         errors=error_entries(case.source, selection),
         css=Markup(css),  # our own stylesheet, shipped in the package: not escaped
         csp=_policy(css, with_thumbnails),
