@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from clearsight import __version__
+from clearsight.match.explain import by_entry, how_entry_matched
 from clearsight.review.accounts import Role
 from clearsight.server.access import (
     ADMINS,
@@ -167,3 +168,5 @@ _ENVIRONMENT.filters["human_size"] = human_size
 _ENVIRONMENT.filters["file_name"] = file_name
 _ENVIRONMENT.filters["folder_of"] = folder_of
 _ENVIRONMENT.globals["flag_of"] = flag_of
+# How a match was made, worded once for the CLI, the report and these pages.
+_ENVIRONMENT.globals.update(matches_by_entry=by_entry, how_entry_matched=how_entry_matched)

@@ -42,6 +42,7 @@ class MatchOut(BaseModel):
     transform: str
     variant: str | None
     inliers: int | None
+    coverage: float | None  # share of the picture the confirming features span
     allow: bool
     category: str | None
     series: str | None

@@ -28,8 +28,10 @@ from clearsight.server.ids import RowId
 from clearsight.server.pages import render
 from clearsight.server.queue_params import VERDICTS, QueueView, position_param, queue_view
 from clearsight.server.services import ReviewServices, services_of
+from clearsight.triage.unreadable import unreadable_files
 
 router = APIRouter()
+UNREADABLE_SHOWN = 100  # files that could not be read, listed under the queue
 Limit = Annotated[int | None, Query(ge=1, le=MAX_PAGE)]
 
 
@@ -76,6 +78,8 @@ def queue_page(
         view=view,
         page=page,
         options=_filter_options(),
+        unreadable=unreadable_files(services.store, UNREADABLE_SHOWN),
+        unreadable_cap=UNREADABLE_SHOWN,
         title="Review queue",
     )
 
