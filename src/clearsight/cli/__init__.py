@@ -11,7 +11,8 @@ traceback ever reaches the terminal: the person gets one line, and the details g
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
 
 import click
 
@@ -19,7 +20,7 @@ from clearsight import __version__
 from clearsight.cli.audit_command import audit
 from clearsight.cli.bank_command import bank
 from clearsight.cli.demo_command import demo
-from clearsight.cli.failure_log import note_case_folder
+from clearsight.cli.failure_log import log_library_output, note_case_folder
 from clearsight.cli.failures import command_name, report_failure
 from clearsight.cli.items_command import items
 from clearsight.cli.match_command import match
@@ -29,6 +30,8 @@ from clearsight.cli.scan_command import scan
 from clearsight.cli.serve_command import serve
 from clearsight.cli.triage_command import queue, triage
 from clearsight.cli.user_command import user
+from clearsight.home import clearsight_home
+from clearsight.scan.library_output import library_output_to
 from clearsight.store.lock_waits import set_wait_notice
 
 
@@ -66,12 +69,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     arguments = list(argv) if argv is not None else sys.argv[1:]
     note_case_folder(None)
     set_wait_notice(_say_waiting)
+    name = command_name(cli, arguments)
     try:
-        result = cli.main(
-            args=arguments,
-            prog_name="clearsight",
-            standalone_mode=False,
-        )
+        # The libraries' own warnings (libtiff's on a damaged TIFF) go to the log, not
+        # the terminal; the server, which runs until stopped, leaves them as they are.
+        with nullcontext() if name == "serve" else library_output_to(_logger(name)):
+            result = cli.main(
+                args=arguments,
+                prog_name="clearsight",
+                standalone_mode=False,
+            )
     except click.ClickException as exc:
         exc.show()
         return exc.exit_code
@@ -82,10 +89,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         return 130
     except Exception as exc:  # the one place every failure becomes a line and a status
-        return report_failure(exc, command_name(cli, arguments))
+        return report_failure(exc, name)
     finally:
         set_wait_notice(None)
     return result if isinstance(result, int) else 0
+
+
+def _logger(command: str) -> Callable[[str], object]:
+    return lambda text: log_library_output(text, command, clearsight_home())
 
 
 def _say_waiting(notice: str) -> None:

@@ -57,7 +57,19 @@ def note_case_folder(case_dir: Path | None) -> None:
 
 def log_failure(error: BaseException, command: str, home: Path) -> Path | None:
     """Append ``error``'s details to the log; where it went, or None if nowhere."""
-    entry = _entry(error, command)
+    return _append(_entry(error, command), home)
+
+
+def log_library_output(text: str, command: str, home: Path) -> Path | None:
+    """Append what decoding libraries wrote while ``command`` ran (their warnings on a
+    damaged file, see :mod:`clearsight.scan.library_output`) to the same log, under the
+    same bounds; where it went, or None if nowhere."""
+    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    entry = f"{when} clearsight {__version__} `{command}`: library output:\n{scrub(text)}\n"
+    return _append(_bounded(entry.encode("utf-8", "backslashreplace")), home)
+
+
+def _append(entry: bytes, home: Path) -> Path | None:
     for folder in _folders(home):
         path = folder / LOG_NAME
         _rotate_if_full(path, len(entry))
@@ -116,7 +128,10 @@ def _entry(error: BaseException, command: str) -> bytes:
     when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     details = "".join(traceback.format_exception(error))
     text = f"{when} clearsight {__version__} `{command}` failed:\n{scrub(details)}\n"
-    entry = text.encode("utf-8", "backslashreplace")
+    return _bounded(text.encode("utf-8", "backslashreplace"))
+
+
+def _bounded(entry: bytes) -> bytes:
     if len(entry) <= MAX_ENTRY_BYTES:
         return entry
     # A huge message (a whole file's worth in an exception): its start and its end,
