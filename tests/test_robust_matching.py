@@ -99,6 +99,8 @@ def test_an_own_bank_finds_every_edited_copy(scanned: dict[str, Any], name: str)
     assert match["series"] == "test-series"
     if match["distance"] > 31:  # beyond the threshold: only local features may confirm it
         assert match["inliers"] is not None and match["inliers"] >= 20
+        # ... and says how much of the picture the agreeing features cover.
+        assert match["coverage"] is not None and 0.1 < match["coverage"] <= 1
 
 
 @pytest.mark.slow

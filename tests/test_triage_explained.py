@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
+from clearsight.robustness.landscapes import render_landscape
 from clearsight.store.interface import MatchView, OriginSummary, Priority, TriageItem
 from clearsight.triage.priority import load_config, score_item
 from clearsight.triage.run import triage
+
+from .conftest import run_cli
 
 CONFIG = load_config()
 RNG = np.random.default_rng(17)
@@ -140,3 +145,51 @@ def test_a_file_that_could_not_be_read_is_not_queued_as_new_material() -> None:
     assert not any(r.startswith("unmatched") for r in known.reasons)
     alone = score_item(items[0], None, CONFIG.weights)
     assert alone.score == 50 and not any(r.startswith("unmatched") for r in alone.reasons)
+
+
+def test_feature_coverage_is_the_share_of_the_pictures_feature_area_spanned() -> None:
+    from clearsight.match.coverage import feature_coverage
+
+    grid = np.array([(x, y) for x in range(0, 101, 10) for y in range(0, 101, 10)], np.float32)
+    corner = grid[(grid[:, 0] <= 50) & (grid[:, 1] <= 50)]
+    assert feature_coverage(grid, grid) == 1.0
+    assert feature_coverage(corner, grid) == 0.25
+    assert feature_coverage(corner[:2], grid) == 0.0  # two points span no area
+    assert feature_coverage(None, grid) == 0.0
+
+
+def test_how_a_match_was_made_is_worded_once_for_every_shell() -> None:
+    from clearsight.match.explain import how_matched, match_lines
+
+    exact = MatchView("b", 1, "E-1", "sha256", 0, "original", False, "c", None, None)
+    turned = match(distance=20)
+    turned = MatchView(**{**turned.__dict__, "transform": "rotate-90", "variant": "query:trim"})
+    assert how_matched(exact) == "sha256 exact"
+    assert how_matched(turned) == "pdq d=20, rotate-90, view trim of the item"
+    md5 = MatchView(**{**exact.__dict__, "signal": "md5"})
+    pdq = MatchView(**{**exact.__dict__, "signal": "pdq", "distance": 2})
+    assert match_lines([exact, md5, pdq]) == [
+        "bank b entry E-1: sha256 + md5 exact; pdq d=2 (category c)"
+    ]
+
+
+def test_queue_prints_each_path_once_under_its_source(tmp_path: Path) -> None:
+    evidence = tmp_path / "evidence"
+    (evidence / "trip").mkdir(parents=True)
+    scene = Image.fromarray(render_landscape((9, 2), 480, 320))
+    scene.save(evidence / "trip" / "scene.png")
+    scene.resize((240, 160), Image.Resampling.LANCZOS).save(evidence / "scene-small.jpg")
+    Image.fromarray(render_landscape((9, 3), 480, 320)).save(evidence / "lone.png")
+    case = tmp_path / "case"
+    assert run_cli("scan", evidence, "--case", case).returncode == 0
+    printed = run_cli("queue", "--case", case)
+    assert printed.returncode == 0, printed.stderr
+    assert str(evidence) not in printed.stdout
+    units = [line for line in printed.stdout.splitlines() if not line.startswith(" " * 10)]
+    assert len(units) == 2
+    lone = next(line for line in units if "lone.png" in line)
+    assert lone.count("lone.png") == 1 and lone.split()[2] == "item"
+    stack = next(line for line in units if " stack " in line)
+    assert stack.endswith("first: trip/scene.png")  # the larger copy, under its source
+    reasons = printed.stdout.splitlines()[1:]
+    assert "          - base score (50)" in reasons
