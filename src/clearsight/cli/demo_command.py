@@ -19,6 +19,7 @@ from clearsight.case import Case
 from clearsight.cli.case_option import open_case
 from clearsight.cli.match_command import describe
 from clearsight.cli.progress import ProgressBar
+from clearsight.match.explain import bank_says, by_entry, how_entry_matched
 from clearsight.signals.pdq import PdqSignal
 from clearsight.store.interface import ItemRow
 
@@ -142,9 +143,9 @@ def _demo_matches(case: Case) -> str:
 def _matches(summary: str, rows: list[ItemRow]) -> str:
     lines = [summary]
     for row in rows:
-        for hit in row.matches:
+        for group in by_entry(row.matches):
+            said = bank_says(group[0])
             lines.append(
-                f"  {row.path}: entry {hit.external_id} ({hit.category}, {hit.series}), "
-                f"{hit.signal} distance {hit.distance}, {hit.transform}"
+                f"  {row.path}: entry {group[0].external_id} ({said}), {how_entry_matched(group)}"
             )
     return "\n".join(lines)
