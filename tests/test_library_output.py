@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
@@ -34,6 +35,10 @@ def test_a_scan_of_a_damaged_tiff_prints_no_raw_warning(shared_data: Path, tmp_p
     queue = run_cli("queue", "--case", case)
     assert "Could not read (1 file):" in queue.stdout
     assert "damaged.tif: decode:" in queue.stdout
+    (line,) = run_cli("queue", "--case", case, "--json").stdout.splitlines()
+    unreadable = json.loads(line)  # not a unit of the queue: a kind of its own
+    assert (unreadable["kind"], unreadable["path"]) == ("could-not-read", "damaged.tif")
+    assert unreadable["error"].startswith("decode: ")
 
 
 def test_library_output_goes_to_the_sink_and_our_own_to_the_terminal(

@@ -23,6 +23,9 @@ config_option = click.option(
 )
 
 
+COULD_NOT_READ_KIND = "could-not-read"  # beside the queue's kinds: series, stack, item
+
+
 def describe(report: TriageReport) -> str:
     return (
         f"Triage: {report.items} items; {report.stacks} near-duplicate stacks holding "
@@ -66,7 +69,8 @@ def queue(case_dir: Path, top: int | None, as_json: bool) -> int:
     read, with their errors: they are kept out of the queue (unless a bank knows their
     digest), since nothing in them can be weighed. Control characters in names and
     reasons are shown escaped. With --json, each unit is a JSON line, then each file
-    that could not be read as {"could_not_read": PATH, "item": ID, "error": TEXT}.
+    that could not be read as {"kind": "could-not-read", "item": ID, "path": PATH,
+    "error": TEXT}.
     Run `clearsight triage` first (scan does).
     """
     with open_case(case_dir, create=False) as case:
@@ -80,7 +84,12 @@ def queue(case_dir: Path, top: int | None, as_json: bool) -> int:
         for entry in shown:
             click.echo(json.dumps(dataclasses.asdict(entry)))
         for broken in unreadable:
-            line = {"could_not_read": broken.path, "item": broken.item_id, "error": broken.error}
+            line = {
+                "kind": COULD_NOT_READ_KIND,
+                "item": broken.item_id,
+                "path": broken.path,
+                "error": broken.error,
+            }
             click.echo(json.dumps(line))
         return 0
     for rank, entry in enumerate(shown, start=1):
