@@ -46,9 +46,11 @@ def items(case_dir: Path, fmt: str, only_errors: bool, out: TextIO) -> int:
     kind (image, video or other), width, height, EXIF orientation, md5, sha1, sha256,
     pdq (64 hex digits or null), pdq_quality, error (null or the reasons), matches
     (bank, entry_id, external_id, signal, distance, transform, allow, category, series,
-    victim_identified, variant, inliers), notes, origin (verdict, score, reasons; null
-    where not examined), stack and series (ids, null for none) and priority (score,
-    reasons; null before triage).
+    victim_identified, variant, inliers, coverage: for a match local features
+    confirmed, how many agreed and the share of the picture they span), notes, origin
+    (verdict, score, reasons; null where not examined), stack and series (ids, null for
+    none) and priority (score, reasons: the base score, then each rule's weight, which
+    add up to the score; null before triage).
 
     Source and path are shown in their display form: a byte that is not UTF-8 as
     \\xHH, a backslash as \\\\, newline and tab as \\n and \\t, other characters

@@ -93,7 +93,7 @@ def triage(
     series_of = {m: n for n, members in enumerate(members_of) for m in members}
     # Files that are no picture or video (notes, archives) are recorded, not queued;
     # nor are files that could not be read and matched nothing: they are listed apart,
-    # with their error, since nothing in them can be weighed (``could_not_read``).
+    # with their error, since nothing in them can be weighed (:mod:`.unreadable`).
     priorities = {
         item.item_id: score_item(
             item,
