@@ -42,13 +42,17 @@ def library_output_to(sink: Sink) -> Iterator[None]:
     try:
         sys.stderr.flush()
         saved = os.dup(2)
-    except (OSError, ValueError):  # no descriptor 2 to take over: nothing reaches a terminal
+    except (OSError, ValueError, AttributeError):  # no stderr to take over: nothing to keep off
         yield
         return
     caught = tempfile.TemporaryFile()
     terminal = sys.stderr
     own = io.TextIOWrapper(
-        os.fdopen(os.dup(saved), "wb", buffering=0), encoding="utf-8", errors="backslashreplace"
+        os.fdopen(os.dup(saved), "wb", buffering=0),
+        encoding="utf-8",
+        errors="backslashreplace",
+        line_buffering=True,
+        write_through=True,  # a progress bar's "\r" shows at once, as on a terminal
     )
     own_stream: TextIO = own
     record_stream = io.TextIOWrapper(
