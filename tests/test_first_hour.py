@@ -50,7 +50,7 @@ def test_the_demos_next_steps_run_as_typed_without_activating(tmp_path: Path) ->
         assert ran.returncode == 0, (line, ran.stderr)
         if " items " in line:
             assert "mountain-lake.jpg" in ran.stdout
-    report = (tmp_path / "demo-report.html").read_text(encoding="utf-8")
+    report = (tmp_path / "demo-case" / "report.html").read_text(encoding="utf-8")
     assert report.startswith("<!DOCTYPE html>") or "<html" in report[:200]
     # The browser step names make serve, which serves demo-case by default.
     assert "  make serve\n" in demo.stdout

@@ -94,6 +94,7 @@ def launcher() -> str:
 def next_steps(program: str, case_dir: Path) -> str:
     """What to type next, each line a command that runs as shown."""
     case = shlex.quote(str(case_dir))
+    report = shlex.quote(str(case_dir / "report.html"))
     lines = ["Next, typed as shown:"]
     if program != "clearsight" and program.endswith("bin/clearsight"):
         activate = shlex.quote(program.removesuffix("clearsight") + "activate")
@@ -101,7 +102,10 @@ def next_steps(program: str, case_dir: Path) -> str:
     for command, what in (
         (f"items --case {case}", "every file with its hashes, matches and origin"),
         (f"queue --case {case}", "the review queue, most urgent first"),
-        (f"report --case {case} --format html --out demo-report.html", "a report to open"),
+        (
+            f"report --case {case} --format html --out {report}",
+            "a report to open in a browser, kept in the case folder",
+        ),
     ):
         lines.append(f"  {program} {command}\n      {what}")
     # make serve serves demo-case unless told another case (by an absolute path, as
@@ -110,8 +114,8 @@ def next_steps(program: str, case_dir: Path) -> str:
     if case_dir != Path(DEMO_CASE):
         serve += f" CASE={shlex.quote(str(case_dir.absolute()))}"
     lines.append(
-        f"  {serve}\n      (in the clearsight folder) review it in a browser, "
-        "with an admin account made for you"
+        f"  {serve}\n      (in the clearsight folder) review it in a browser; "
+        "it makes the accounts to sign in with"
     )
     return "\n".join(lines)
 
