@@ -156,7 +156,7 @@ def test_an_import_that_skips_everything_fails_and_leaves_no_bank(tmp_path: Path
     failed = run_cli("bank", "import", "junk", junk)
     assert failed.returncode == 2 and failed.stdout == ""
     assert failed.stderr.count("\n") == 1 and "Traceback" not in failed.stderr
-    assert "junk.csv: nothing imported: all 2 entries were skipped" in failed.stderr
+    assert "junk.csv: nothing imported: all 2 were skipped, the first at line 2" in failed.stderr
     assert "line 2" in failed.stderr and "'junk' was not created" in failed.stderr
     listed = run_cli("bank", "list", "--json")
     assert json.loads(listed.stdout) == []
@@ -175,7 +175,7 @@ def test_an_existing_bank_is_untouched_by_a_file_it_skips_whole(tmp_path: Path) 
         before = store.summary("kept")
         junk = tmp_path / "junk.txt"
         junk.write_text("nothing\nhere\n", encoding="utf-8")
-        with pytest.raises(UserError, match="all 2 entries were skipped.*'kept' is unchanged"):
+        with pytest.raises(UserError, match="all 2 were skipped.*'kept' is unchanged"):
             store.import_entries(
                 "kept",
                 read_bank_file(junk, BankFormat.AUTO),
@@ -220,3 +220,13 @@ def test_bank_show_prints_words_not_python(tmp_path: Path) -> None:
     as_json = json.loads(run_cli("bank", "show", "example", "--json").stdout)
     assert as_json["signals"] == {"md5": 2, "pdq": 1, "sha1": 1}
     assert as_json["source"] is None and as_json["enabled"] is True
+
+
+def test_bank_add_of_no_usable_picture_fails_and_makes_no_bank(tmp_path: Path) -> None:
+    note = tmp_path / "note.txt"
+    note.write_text("a text note, not a picture\n", encoding="utf-8")
+    failed = run_cli("bank", "add", "own", note)
+    assert failed.returncode == 2, failed.stderr
+    assert "nothing imported: its one entry was skipped, at " in failed.stderr
+    assert "not a decodable picture" in failed.stderr and "'own' was not created" in failed.stderr
+    assert json.loads(run_cli("bank", "list", "--json").stdout) == []

@@ -228,10 +228,10 @@ def _refuse_empty_result(name: str, report: ImportReport, *, created: bool, file
     source = f"{file_name}: " if file_name else ""
     if report.rejected_count:
         first = report.rejected[0]
-        why = (
-            f"all {report.rejected_count} entries were skipped, the first at "
-            f"{first.where}: {first.reason}"
-        )
+        count = report.rejected_count
+        skipped = "its one entry was skipped" if count == 1 else f"all {count} were skipped"
+        first_at = "at" if count == 1 else "the first at"
+        why = f"{skipped}, {first_at} {first.where}: {first.reason}"
     elif report.not_importable:
         why = "only records of kinds clearsight does not keep"
     else:
