@@ -1,11 +1,14 @@
-# clearsight: two commands for a new machine.
-#   make demo   set up a virtual environment and scan the bundled benign samples
+# clearsight: commands for a new machine (see the README's "First hour").
+#   make demo   set up a virtual environment and scan the bundled benign samples into demo-case/
+#   make serve  the review server of demo-case/ (or CASE=folder) on 127.0.0.1, with an admin
 #   make test   set up the development environment, lint, type-check and run the tests
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
+CASE   ?= demo-case
+PORT   ?= 8730
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo serve test lint typecheck pytest bench clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -15,12 +18,20 @@ $(VENV)/.installed: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
+# The review server's extra; the dev extra holds it too.
+$(VENV)/.installed-server: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e ".[server]"
+	touch $@
+
 $(VENV)/.installed-dev: $(BIN)/python pyproject.toml
 	$(BIN)/pip install --quiet -e ".[dev]"
-	touch $@ $(VENV)/.installed
+	touch $@ $(VENV)/.installed $(VENV)/.installed-server
 
 demo: $(VENV)/.installed
-	$(BIN)/clearsight demo
+	$(BIN)/clearsight demo --case demo-case
+
+serve: $(VENV)/.installed-server
+	sh scripts/serve-case.sh $(BIN) "$(CASE)" "$(PORT)"
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests benchmarks scripts

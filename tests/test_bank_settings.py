@@ -140,7 +140,7 @@ def test_cli_bank_set_changes_each_setting(banks_url: str | None, tmp_path: Path
     assert "revision: 1" in shown.stdout.splitlines()
     assert f"uid: {last['uid']}" in shown.stdout.splitlines()
     text = run_cli("bank", "set", "ngo-list", "--disable", *banks_args(banks_url))
-    assert "enabled: False" in text.stdout.splitlines()
+    assert "enabled: no (left out of matching)" in text.stdout.splitlines()
     listed = json.loads(run_cli("bank", "list", "--json", *banks_args(banks_url)).stdout)
     assert [(b["uid"], b["revision"]) for b in listed] == [(last["uid"], 1)]
 

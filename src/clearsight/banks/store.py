@@ -113,7 +113,9 @@ class BankStore(BankReader):
         (see :mod:`clearsight.banks.parse_ahead`), so memory stays bounded however long
         the file; a rejected line with ``stop_on_error``, a broken file or a
         failing database rolls the whole import back. The transaction holds the bank's
-        write lock from its start (see :mod:`clearsight.banks.write_lock`).
+        write lock from its start (see :mod:`clearsight.banks.write_lock`). An import
+        that keeps no entry is refused (UserError, rolled back) where it skipped lines
+        or would leave a new bank empty.
         """
         report = ImportReport()
         with self._engine.connect() as connection, import_transaction(connection, name):
@@ -123,6 +125,7 @@ class BankStore(BankReader):
                 for batch in batches:
                     upsert.apply(_accepted(batch, report, stop_on_error, file_name))
             upsert.finish()
+            _refuse_empty_result(name, report, created=created, file_name=file_name)
             if report.changed:
                 _mark_changed(connection, bank_id, bump_revision=not created)
         return report
@@ -207,6 +210,34 @@ def _bank_for_import(connection: Connection, name: str, settings: BankSettings) 
     )
     assert made is not None
     return made, True
+
+
+class NothingImported(UserError):
+    """An import kept no entry: every line was skipped, or a new bank would be empty."""
+
+
+def _refuse_empty_result(name: str, report: ImportReport, *, created: bool, file_name: str) -> None:
+    """Raise NothingImported where an import kept nothing and skipped something, or
+    kept nothing for a new bank. A file whose every line was refused was almost always
+    read in the wrong format (a header not understood), and an empty bank made from it
+    would only hide that; raising rolls the transaction back, so no bank is left behind.
+    Re-importing an existing bank's file (unchanged entries) keeps entries, so it passes."""
+    kept = report.added + report.updated + report.unchanged + report.removed
+    if kept or not (created or report.rejected_count):
+        return
+    source = f"{file_name}: " if file_name else ""
+    if report.rejected_count:
+        first = report.rejected[0]
+        count = report.rejected_count
+        skipped = "its one entry was skipped" if count == 1 else f"all {count} were skipped"
+        first_at = "at" if count == 1 else "the first at"
+        why = f"{skipped}, {first_at} {first.where}: {first.reason}"
+    elif report.not_importable:
+        why = "only records of kinds clearsight does not keep"
+    else:
+        why = "no entries in it"
+    unmade = f"; bank {name!r} was not created" if created else f"; bank {name!r} is unchanged"
+    raise NothingImported(f"{source}nothing imported: {why}{unmade}")
 
 
 def _mark_changed(connection: Connection, bank_id: int, *, bump_revision: bool) -> None:

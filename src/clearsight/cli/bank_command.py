@@ -73,7 +73,8 @@ def bank() -> None:
 @click.option(
     "--signal",
     type=click.Choice([s.value for s in BankSignal]),
-    help="For plain text lists: what each line is (needed for 64-digit hashes).",
+    help="What each hash is, for a plain list or a CSV `hash` column (needed for "
+    "64-digit hashes; a header line naming the signal does instead).",
 )
 @click.option(
     "--on-error",
@@ -101,10 +102,12 @@ def import_(
     """Import FILE into bank NAME (created if new), streaming.
 
     Formats: Project VIC VICS JSON (1.3 and 2.0), NCMEC hash-sharing XML, StopNCII
-    JSON, CSV/TSV with a header naming signal columns, or plain text (one hash per
-    line). Re-importing the same file changes nothing; a newer file updates entries
-    and removes those it deletes. The settings options apply to a new bank; change an
-    existing bank's with `clearsight bank set`.
+    JSON, CSV/TSV with a header naming signal columns (pdq, md5, sha1, sha256, or
+    hash with --signal), or plain text (one hash per line). Each is described, with an
+    example file, in docs/bank-formats.md. Re-importing the same file changes nothing;
+    a newer file updates entries and removes those it deletes. An import that keeps
+    no entry (every line skipped) fails with exit 2 and creates no bank. The settings
+    options apply to a new bank; change an existing bank's with `clearsight bank set`.
     """
     events = read_bank_file(file, BankFormat(fmt), BankSignal(signal) if signal else None)
     settings = BankSettings(source, description, allow, pdq_threshold)
@@ -374,10 +377,32 @@ def export(name: str, fmt: str, signal: str | None, out: TextIO, banks_url: str 
 
 
 def _summary_output(summary: BankSummary, as_json: bool) -> str:
-    values = _summary_dict(summary)
-    if as_json:
-        return json.dumps(values)
-    return "\n".join(f"{key}: {value}" for key, value in values.items())
+    return json.dumps(_summary_dict(summary)) if as_json else _summary_text(summary)
+
+
+# How ``bank show`` names what the stored kinds are, where the kind's name says little.
+_KIND_NAMES = {"pdq-variants": "PDQ of crops and turns", "orb": "local features"}
+
+
+def _summary_text(summary: BankSummary) -> str:
+    """One ``field: value`` line each, in words a reader needs no Python to read."""
+    signals = ", ".join(
+        f"{count:,} {_KIND_NAMES.get(kind, kind)}" for kind, count in summary.signals.items()
+    )
+    lines = [
+        ("name", summary.name),
+        ("entries", f"{summary.entries:,}"),
+        ("signals", signals or "none"),
+        ("enabled", "yes" if summary.enabled else "no (left out of matching)"),
+        ("allow", "yes (known-benign material)" if summary.allow else "no"),
+        ("pdq threshold", str(summary.pdq_threshold)),
+        ("source", summary.source or "not given"),
+        ("description", summary.description or "not given"),
+        ("updated", summary.updated_at.strftime("%Y-%m-%d %H:%M:%S UTC")),
+        ("uid", summary.uid),
+        ("revision", str(summary.revision)),
+    ]
+    return "\n".join(f"{key}: {value}" for key, value in lines)
 
 
 def _summary_dict(summary: BankSummary) -> dict[str, object]:

@@ -6,6 +6,9 @@ It opens a :class:`~clearsight.Case` and runs its stages as ``scan``, ``match``,
 
 from __future__ import annotations
 
+import shlex
+import shutil
+import sys
 import tempfile
 from importlib import resources
 from itertools import combinations, groupby
@@ -62,8 +65,59 @@ def demo(case_dir: Path | None) -> int:
     click.echo(_origins(rows))
     click.echo(_near_duplicates(rows))
     click.echo(_matches(matched, rows))
-    click.echo(f"\nCase kept at {case_dir}\nList it with: clearsight items --case {case_dir}")
+    click.echo(f"\nCase kept at {case_dir}\n")
+    click.echo(next_steps(launcher(), case_dir))
     return 0
+
+
+def launcher() -> str:
+    """How to type clearsight from here, so that printed commands work as typed.
+
+    ``clearsight`` where that name on the PATH is the program running (an activated
+    virtual environment); else the script's own path, relative where it lies below
+    the working folder (``make demo`` runs ``.venv/bin/clearsight``, which is not on
+    the PATH); else this Python with ``-m clearsight``.
+    """
+    script = Path(sys.argv[0])
+    if script.name != "clearsight" or not script.is_file():
+        return f"{shlex.quote(sys.executable)} -m clearsight"
+    on_path = shutil.which("clearsight")
+    if on_path is not None and Path(on_path).resolve() == script.resolve():
+        return "clearsight"
+    absolute = script.absolute()
+    try:
+        return shlex.quote(str(absolute.relative_to(Path.cwd())))
+    except ValueError:
+        return shlex.quote(str(absolute))
+
+
+def next_steps(program: str, case_dir: Path) -> str:
+    """What to type next, each line a command that runs as shown."""
+    case = shlex.quote(str(case_dir))
+    report = shlex.quote(str(case_dir / "report.html"))
+    lines = ["Next, typed as shown:"]
+    if program != "clearsight" and program.endswith("bin/clearsight"):
+        activate = shlex.quote(program.removesuffix("clearsight") + "activate")
+        lines[0] = f"Next, typed as shown (or run `. {activate}` once, then type clearsight):"
+    for command, what in (
+        (f"items --case {case}", "every file with its hashes, matches and origin"),
+        (f"queue --case {case}", "the review queue, most urgent first"),
+        (
+            f"report --case {case} --format html --out {report}",
+            "a report to open in a browser, kept in the case folder",
+        ),
+    ):
+        lines.append(f"  {program} {command}\n      {what}")
+    # make serve serves demo-case unless told another case (by an absolute path, as
+    # make runs in the clearsight folder, wherever this demo ran).
+    serve = "make serve"
+    if case_dir != Path(DEMO_CASE):
+        serve += f" CASE={shlex.quote(str(case_dir.absolute()))}"
+    lines.append(
+        f"  {serve}\n      (in the clearsight folder) review it in a browser; "
+        "it makes the accounts to sign in with"
+    )
+    return "\n".join(lines)
 
 
 def _table(rows: list[ItemRow]) -> str:
@@ -116,6 +170,7 @@ def _stack_key(row: ItemRow) -> int:
 
 
 DEMO_BANK = "demo-bank"
+DEMO_CASE = "demo-case"  # where `make demo` keeps its case, and `make serve` finds it
 DEMO_ORIGINAL = "mountain-lake.jpg"
 
 

@@ -1,12 +1,15 @@
 """CSV and TSV hash lists, HMA / ThreatExchange style: a header names the columns.
 
-Signal columns are ``pdq``, ``md5``, ``sha1``, ``sha256`` (and ``photodna``); metadata
-columns are optional. The delimiter is sniffed from the header line, so a TSV and a CSV
-need no flag. Rows are read one at a time, through :mod:`.text_lines` (any encoding,
-gzip, no line longer than its limit), and a row the csv module cannot read (a field
-over its 128 KiB limit) is rejected by its line, like any other bad row. A metadata
-cell loses the ``'`` clearsight's own export puts before formula-like text
-(see :mod:`.csv_cells`).
+Signal columns are ``pdq``, ``md5``, ``sha1``, ``sha256`` (and ``photodna``), or one
+``hash`` column whose signal is named with ``--signal`` or told by length as in a plain
+list (32 hex digits md5, 40 sha1; 64 are sha256 or PDQ, so they must be named). A
+header of one column is still a header: a list headed ``pdq`` is a PDQ list. Metadata
+columns are optional; other columns are ignored. The delimiter is sniffed from the
+header line, so a TSV and a CSV need no flag. Rows are read one at a time, through
+:mod:`.text_lines` (any encoding, gzip, no line longer than its limit), and a row the
+csv module cannot read (a field over its 128 KiB limit) is rejected by its line, like
+any other bad row. A metadata cell loses the ``'`` clearsight's own export puts before
+formula-like text (see :mod:`.csv_cells`).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from pathlib import Path
 from clearsight.banks.formats.csv_cells import unguarded_cell
 from clearsight.banks.formats.errors import BankFormatError
 from clearsight.banks.formats.field_limits import checked_text
+from clearsight.banks.formats.plain_text import HASH_HEADER, signal_by_length
 from clearsight.banks.formats.text_lines import BoundedLines, open_bank_text
 from clearsight.banks.records import (
     BankSignal,
@@ -40,19 +44,22 @@ METADATA_COLUMNS = (
     "comments",
     "date",
 )
+# A column of hashes that does not say which: the signal is given, or told by length.
+HASH_COLUMN = HASH_HEADER
 
 
-def parse_delimited(path: Path) -> Iterator[ImportEvent]:
+def parse_delimited(path: Path, signal: BankSignal | None = None) -> Iterator[ImportEvent]:
     with open_bank_text(path) as handle:
         lines = BoundedLines(handle)
         header_line = next(iter(lines), "")
         delimiter = "\t" if header_line.count("\t") > header_line.count(",") else ","
         header = _header(path, header_line, delimiter)
         signals = [name for name in header if name in SIGNAL_COLUMNS]
-        if not signals:
+        hash_column = HASH_COLUMN in header
+        if not signals and not hash_column:
             raise BankFormatError(
                 f"{path.name} line 1: the header names no signal column "
-                f"(expected one of {', '.join(SIGNAL_COLUMNS)})"
+                f"(expected one of {', '.join(SIGNAL_COLUMNS)}, or {HASH_COLUMN})"
             )
         reader = csv.DictReader(lines, fieldnames=header, delimiter=delimiter)
         while True:
@@ -65,7 +72,9 @@ def parse_delimited(path: Path) -> Iterator[ImportEvent]:
                 yield RejectedLine(f"line {lines.number}", f"not a CSV row: {error}")
                 continue
             yield from lines.overlong()
-            yield _entry(row, signals, f"line {lines.number}")
+            where = f"line {lines.number}"
+            hashed = _hash_cell(path, row, signal, where) if hash_column else None
+            yield _entry(row, signals, where, hashed)
         yield from lines.overlong()
 
 
@@ -81,13 +90,35 @@ def _header(path: Path, line: str, delimiter: str) -> list[str]:
     return [name.strip().lower() for name in names]
 
 
-def _entry(row: dict[str, str | None], signal_columns: list[str], where: str) -> ImportEvent:
+def _hash_cell(
+    path: Path, row: dict[str, str | None], signal: BankSignal | None, where: str
+) -> tuple[BankSignal | None, str] | None:
+    """The ``hash`` cell of a row with its signal: the one given, else told by length
+    (None where no hash has that length, which rejects the row); None for an empty cell.
+    64 digits without ``--signal`` stop the file, as in a plain list."""
+    value = (row.get(HASH_COLUMN) or "").strip()
+    if not value:
+        return None
+    return (signal or signal_by_length(path, value, where), value)
+
+
+def _entry(
+    row: dict[str, str | None],
+    signal_columns: list[str],
+    where: str,
+    hashed: tuple[BankSignal | None, str] | None = None,
+) -> ImportEvent:
     try:
         signals = tuple(
             (SIGNAL_COLUMNS[name], normalise_signal(SIGNAL_COLUMNS[name], value))
             for name in signal_columns
             if (value := (row.get(name) or "").strip())
         )
+        if hashed is not None:
+            kind, value = hashed
+            if kind is None:
+                raise ValueError(f"no hash is {len(value)} characters long: {value[:80]!r}")
+            signals += ((kind, normalise_signal(kind, value)),)
         metadata = EntryMetadata(
             external_id=_text(row, "external_id"),
             category=_text(row, "category"),

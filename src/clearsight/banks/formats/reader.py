@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from clearsight.banks.formats.byte_source import open_bank_bytes
-from clearsight.banks.formats.delimited import SIGNAL_COLUMNS, parse_delimited
+from clearsight.banks.formats.delimited import HASH_COLUMN, SIGNAL_COLUMNS, parse_delimited
 from clearsight.banks.formats.errors import BankFormatError
 from clearsight.banks.formats.ncmec_xml import parse_ncmec_xml
 from clearsight.banks.formats.plain_text import parse_plain_text
@@ -75,7 +75,7 @@ def parse_bank_file(
     if chosen is BankFormat.STOPNCII:
         return parse_stopncii(path)
     if chosen is BankFormat.CSV:
-        return parse_delimited(path)
+        return parse_delimited(path, signal)
     return parse_plain_text(path, signal)
 
 
@@ -92,6 +92,8 @@ def detect_format(path: Path) -> BankFormat:
         return BankFormat.NCMEC_XML
     first_line = head.splitlines()[0] if head else ""
     columns = {c.strip().lower() for c in first_line.replace("\t", ",").split(",")}
-    if len(columns) > 1 and columns & set(SIGNAL_COLUMNS):
+    # A header naming a signal column or a ``hash`` column makes a CSV, even a header
+    # of one column (``pdq``): read as plain text, its name would be a rejected line.
+    if columns & {*SIGNAL_COLUMNS, HASH_COLUMN}:
         return BankFormat.CSV
     return BankFormat.TXT
