@@ -38,7 +38,7 @@ lint: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check src tests benchmarks scripts
 
 typecheck: $(VENV)/.installed-dev
-	$(BIN)/mypy
+	$(BIN)/mypy src tests
 
 pytest: $(VENV)/.installed-dev
 	$(BIN)/python -m pytest

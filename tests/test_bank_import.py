@@ -310,7 +310,11 @@ def test_large_imports_span_batches_with_the_same_semantics(bank_store: BankStor
     assert stored[entries[10].signals] == "test-category-2"
     assert stored[entries[7000].signals] == "test-category-1"
 
-    late_error = [*numbered(count + 5)[count:], *numbered(8000), RejectedLine("line 9", "bad")]
+    late_error: list[ImportedEntry | RejectedLine] = [
+        *numbered(count + 5)[count:],
+        *numbered(8000),
+        RejectedLine("line 9", "bad"),
+    ]
     with pytest.raises(UserError, match="f line 9: bad"):
         load(bank_store, "big", late_error)
     with pytest.raises(UserError, match="f line 9: bad"):

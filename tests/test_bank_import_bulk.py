@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from alembic import command
@@ -83,13 +85,13 @@ def test_both_ways_of_parsing_import_the_same(
     parsing: str, sqlite_store: BankStore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     started: list[str] = []
-    real_popen = parse_ahead.subprocess.Popen
+    real_popen = subprocess.Popen  # what parse_ahead starts its parsing process with
 
-    def popen(*args: object, **kwargs: object) -> object:
+    def popen(*args: Any, **kwargs: Any) -> subprocess.Popen[Any]:
         started.append("process")
-        return real_popen(*args, **kwargs)  # type: ignore[call-overload]
+        return real_popen(*args, **kwargs)
 
-    monkeypatch.setattr(parse_ahead.subprocess, "Popen", popen)
+    monkeypatch.setattr(subprocess, "Popen", popen)
     path = write_vics(tmp_path / "list.json", 12_000)  # more than two batches
     report = import_file(sqlite_store, path)
     assert started == (["process"] if parsing == "process" else [])

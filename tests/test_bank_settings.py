@@ -211,16 +211,21 @@ def test_pdq_arrays_are_the_words_of_each_code_with_its_entry(
 
     arrays = store.pdq_arrays(targets["ngo-list"].id)
     words, entry_ids = arrays.codes, arrays.entry_ids
-    assert (words.dtype, words.shape, entry_ids.dtype) == (np.uint64, (4, 4), np.int64)
+    assert (words.dtype, words.shape, entry_ids.dtype) == (
+        np.dtype(np.uint64),
+        (4, 4),
+        np.dtype(np.int64),
+    )
     assert arrays.variants.tolist() == [0, 0, 0, 0] and arrays.variant_names == ("",)
     metadata = store.entry_metadata(entry_ids.tolist())
     external_ids = [metadata[entry_id].external_id for entry_id in entry_ids.tolist()]
-    assert external_ids == ["E-1", "E-3", "E-4", "E-5"]  # signal order is import order
-    assert words.tolist() == [words_of(codes[external_id]) for external_id in external_ids]
+    in_order = ["E-1", "E-3", "E-4", "E-5"]
+    assert external_ids == in_order  # signal order is import order
+    assert words.tolist() == [words_of(codes[external_id]) for external_id in in_order]
 
     empty = store.pdq_arrays(targets["md5-only"].id)
     assert (empty.codes.shape, empty.entry_ids.shape) == ((0, 4), (0,))
-    assert (empty.codes.dtype, empty.entry_ids.dtype) == (np.uint64, np.int64)
+    assert (empty.codes.dtype, empty.entry_ids.dtype) == (np.dtype(np.uint64), np.dtype(np.int64))
 
     viewed = store.pdq_arrays(targets["own"].id)
     assert viewed.variant_names == ("", "crop-0.88")

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import click
 import pytest
@@ -259,8 +260,8 @@ def test_every_command_on_a_locked_store(
 
 def sqlite_error(message: str, code: int) -> sqlite3.OperationalError:
     error = sqlite3.OperationalError(message)
-    error.sqlite_errorcode = code  # type: ignore[attr-defined]
-    error.sqlite_errorname = "SQLITE_FULL" if code == 13 else "SQLITE_READONLY"  # type: ignore[attr-defined]
+    error.sqlite_errorcode = code
+    error.sqlite_errorname = "SQLITE_FULL" if code == 13 else "SQLITE_READONLY"
     return error
 
 
@@ -290,10 +291,11 @@ def test_every_command_under_a_failing_disk(
 ) -> None:
     real_connect = sqlite3.dbapi2.connect
 
-    def failing_connect(database: str, *args: object, **kwargs: object) -> sqlite3.Connection:
+    def failing_connect(database: str, *args: Any, **kwargs: Any) -> sqlite3.Connection:
         if str(database).endswith(".sqlite"):
             raise FAULTS[fault](str(database))
-        return real_connect(database, *args, **kwargs)  # type: ignore[arg-type]
+        connection: sqlite3.Connection = real_connect(database, *args, **kwargs)
+        return connection
 
     monkeypatch.setattr(sqlite3.dbapi2, "connect", failing_connect)
     outcome = run_in_process(

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -60,7 +60,15 @@ class _FileAnswer(requests.adapters.BaseAdapter):
         self.body = body
         self.content_type = content_type
 
-    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+    def send(
+        self,
+        request: requests.PreparedRequest,
+        stream: bool = False,
+        timeout: float | tuple[float | None, float | None] | None = None,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        proxies: Mapping[str, str] | None = None,
+    ) -> requests.Response:
         response = requests.Response()
         response.status_code = 200
         response._content = self.body
@@ -132,7 +140,7 @@ def stopncii_records(draw: st.DrawFn) -> dict[str, Any]:
         "signalType": signal_type,
         "hashValue": draw(_hash_value(signal_type)),
         "hashStatus": draw(statuses),
-        "caseNumbers": cases if cases or draw(st.booleans()) else [],  # [] as some pages send
+        "caseNumbers": cases if bool(cases) or draw(st.booleans()) else [],  # [] as some send
         "CSPFeedbacks": feedbacks,
     }
     return record

@@ -106,6 +106,7 @@ def test_the_migration_keys_existing_sources(store_url: str, tmp_path: Path) -> 
     try:
         with engine.connect() as connection:
             key = connection.execute(text("SELECT root_key FROM sources WHERE id = 7")).scalar()
+        assert key is not None
         assert bytes(key) == hashlib.sha256(root.encode()).digest()
         assert store.open_source(root) == 7
         assert store.open_source(_long_root(2)) != 7

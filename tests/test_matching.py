@@ -18,7 +18,7 @@ from clearsight.store.sql import SqlCaseStore
 from .conftest import photo_like, run_cli
 
 
-def items_by_path(case: Path) -> dict[str, dict[str, object]]:
+def items_by_path(case: Path) -> dict[str, dict[str, Any]]:
     result = run_cli("items", "--case", case)
     assert result.returncode == 0, result.stderr
     return {row["path"]: row for row in map(json.loads, result.stdout.splitlines())}
@@ -51,7 +51,7 @@ def test_scan_then_bank_of_some_items_matches_exactly_those(tmp_path: Path) -> N
     rows = items_by_path(case)
     matched = {path: row["matches"] for path, row in rows.items() if row["matches"]}
     assert set(matched) == {"picture-0.jpg", "picture-1.jpg", "picture-2.jpg"}
-    (first,) = matched["picture-0.jpg"]  # type: ignore[misc]
+    (first,) = matched["picture-0.jpg"]
     assert first == {
         "bank": "ngo-list",
         "entry_id": first["entry_id"],
@@ -67,12 +67,12 @@ def test_scan_then_bank_of_some_items_matches_exactly_those(tmp_path: Path) -> N
         "inliers": None,
         "coverage": None,
     }
-    (by_pdq,) = matched["picture-2.jpg"]  # type: ignore[misc]
+    (by_pdq,) = matched["picture-2.jpg"]
     assert (by_pdq["signal"], by_pdq["distance"], by_pdq["series"]) == ("pdq", 0, "test-series-b")
 
     # Matching again gives the same result, not twice as many rows.
     assert json.loads(run_cli("match", "--case", case, "--json").stdout)["matches"] == 3
-    assert sum(len(r["matches"]) for r in items_by_path(case).values()) == 3  # type: ignore[arg-type]
+    assert sum(len(r["matches"]) for r in items_by_path(case).values()) == 3
 
 
 def test_a_later_scan_matches_on_its_own(tmp_path: Path) -> None:
@@ -108,7 +108,7 @@ def test_rotated_and_flipped_copies_match_with_their_transform(
     assert len(rows) == 8
     for path, row in rows.items():
         assert row["matches"], f"{path} did not match"
-        (hit,) = row["matches"]  # type: ignore[misc]
+        (hit,) = row["matches"]
         assert hit["distance"] <= 31
         if path == "bridge-1-original.jpg":
             assert hit["transform"] == "original"
@@ -131,7 +131,7 @@ def test_weak_pdq_hashes_get_a_note_not_a_match(tmp_path: Path) -> None:
     assert run_cli("match", "--case", case).returncode == 0
     row = items_by_path(case)["flat.png"]
     assert row["matches"] == []
-    assert "below 50" in row["notes"][0]  # type: ignore[index]
+    assert "below 50" in row["notes"][0]
 
 
 def match_json(case: Path) -> dict[str, Any]:

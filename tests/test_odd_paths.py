@@ -53,7 +53,7 @@ def _random_path(length: int, seed: int = 7) -> bytes:
     """A deep path of random names (incompressible: PostgreSQL cannot shrink it into
     its index), ``length`` bytes long."""
     rng = random.Random(seed)
-    names = []
+    names: list[str] = []
     while sum(len(name) + 1 for name in names) < length:
         names.append("".join(rng.choice(string.ascii_letters) for _ in range(200)))
     return "/".join(names).encode()[:length]

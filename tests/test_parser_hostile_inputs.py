@@ -329,7 +329,7 @@ def test_damaged_manifests_never_raise(shared_data: Path) -> None:
     store = signed.find(MANIFEST_STORE_TYPE)
     lengths = bytearray(signed)
     for index in range(store, store + 30_000):
-        if lengths[index + 4 : index + 8] in (b"jumb", b"jumd", b"cbor", b"json"):
+        if bytes(lengths[index + 4 : index + 8]) in (b"jumb", b"jumd", b"cbor", b"json"):
             lengths[index : index + 4] = b"\xff\xff\xff\xff"
     for data in (
         signed[: store + 500],

@@ -37,6 +37,7 @@ from clearsight.store.interface import (
     SeriesRecord,
     StackRecord,
     TriageResult,
+    Verdict,
 )
 from clearsight.store.models import Case
 from clearsight.store.review_models import AccountRow, DecisionRow, RevealRow
@@ -156,7 +157,7 @@ def build_case(store: SqlCaseStore) -> None:
             (
                 3,
                 ItemOrigin(
-                    OriginSummary("ai-generated", 0.9, ("strong ai: c2pa: test manifest",)),
+                    OriginSummary(Verdict.AI_GENERATED, 0.9, ("strong ai: c2pa: test manifest",)),
                     (),
                     "test",
                 ),
@@ -164,7 +165,9 @@ def build_case(store: SqlCaseStore) -> None:
             (
                 4,
                 ItemOrigin(
-                    OriginSummary("ai-generated", 0.8, ("moderate ai: xmp: test source type",)),
+                    OriginSummary(
+                        Verdict.AI_GENERATED, 0.8, ("moderate ai: xmp: test source type",)
+                    ),
                     (),
                     "test",
                 ),
@@ -172,7 +175,9 @@ def build_case(store: SqlCaseStore) -> None:
             (
                 1,
                 ItemOrigin(
-                    OriginSummary("inconclusive", 0.5, ("no evidence of origin found",)), (), "test"
+                    OriginSummary(Verdict.INCONCLUSIVE, 0.5, ("no evidence of origin found",)),
+                    (),
+                    "test",
                 ),
             ),
         ]

@@ -155,7 +155,9 @@ def test_cybertip_fills_only_what_it_is_told(report_case: SqlCaseStore) -> None:
         publicly_available=False,
     )
     report = cybertip(report_case, "items:3", options)
-    assert [e.tag for e in report.find("reporter/reportingPerson")] == ["email"]
+    person = report.find("reporter/reportingPerson")
+    assert person is not None
+    assert [e.tag for e in person] == ["email"]
     (details,) = report.iterfind("fileDetails")
     assert details.findtext("publiclyAvailable") == "false"
     assert details.find("industryClassification") is None  # no classification given

@@ -62,6 +62,9 @@ def test_the_vics_case_export_reimports_without_loss(
         item, decision, hit = row.item, row.decision, row.bank_category
         if item.kind != "image" or not item.md5:
             continue
+        category: str | None
+        series: str | None
+        victim: bool | None
         if decision is not None:
             category, series, victim = decision.category, decision.series, decision.victim_flag
         elif hit is not None:

@@ -49,7 +49,8 @@ BROKEN = ScannedFile(
 
 
 def test_schema_from_migrations_matches_the_models(case_store: SqlCaseStore) -> None:
-    assert review_models.AccountRow.__table__.metadata is Base.metadata
+    accounts = review_models.AccountRow
+    assert Base.metadata.tables[accounts.__tablename__] is accounts.__table__
     with engine_of(case_store).connect() as connection:
         context = MigrationContext.configure(
             connection, opts={"include_object": _not_sqlite_legacy_unique}
@@ -104,7 +105,7 @@ def test_origins_are_recorded_replaced_and_read_back(case_store: SqlCaseStore) -
     assert rows["a/picture.jpg"].origin == AI_ORIGIN.summary
     assert rows["c/other.jpg"].origin is None
     # The verdict comes back as the enum it went in as, from every reader.
-    verdict = rows["a/picture.jpg"].origin.verdict  # type: ignore[union-attr]
+    verdict = rows["a/picture.jpg"].origin.verdict
     assert type(verdict) is Verdict and verdict is Verdict.AI_GENERATED
     (item_id,) = case_store.known_items(range(1, 10)) - set(
         case_store.origin_targets("origin-test", everything=False)

@@ -26,6 +26,7 @@ from clearsight.store.interface import (
     SceneLinkRecord,
     TriageItem,
     UnitKind,
+    Verdict,
 )
 from clearsight.store.sql import SqlCaseStore, engine_of
 from clearsight.triage.priority import load_config
@@ -61,7 +62,9 @@ def item(
     kind: str = "image",
     sha256: str | None = None,
 ) -> TriageItem:
-    origin = OriginSummary(verdict, 0.5, (f"moderate x: test: {verdict}",)) if verdict else None
+    origin = (
+        OriginSummary(Verdict(verdict), 0.5, (f"moderate x: test: {verdict}",)) if verdict else None
+    )
     return TriageItem(
         item_id=item_id,
         path=f"file-{item_id}.jpg",
