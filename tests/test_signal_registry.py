@@ -3,9 +3,12 @@ and packing, and every other module takes the names from it."""
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import hashlib
+import inspect
 import random
+import textwrap
 from collections.abc import Callable
 from typing import Any
 
@@ -50,8 +53,27 @@ def test_the_registry_lists_each_signal_once_by_name() -> None:
 
 def test_the_modules_that_list_digests_follow_the_registry() -> None:
     assert tuple(field.name for field in dataclasses.fields(DigestSet)) == DIGEST_NAMES
-    assert tuple(BankSignal)[: len(SIGNAL_NAMES)] == SIGNAL_NAMES
+    assert tuple(BankSignal) == (*SIGNAL_NAMES, BankSignal.PHOTODNA)
     assert tuple(digest_bytes(b"x").as_dict()) == DIGEST_NAMES
+
+
+def test_bank_signals_take_their_names_from_the_registry() -> None:
+    # Each registry signal is a bank signal of the same name, and the only bank signal
+    # outside the registry is PhotoDNA (stored, never matched).
+    assert all(BankSignal(kind.name).value == kind.name for kind in SIGNAL_TYPES)
+    assert [kind for kind in BankSignal if kind not in SIGNAL_NAMES] == [BankSignal.PHOTODNA]
+    # The names are written once: BankSignal's members refer to the signal types, and
+    # only PhotoDNA, which has no signal type, is spelled out as a string.
+    body = ast.parse(textwrap.dedent(inspect.getsource(BankSignal))).body[0]
+    assert isinstance(body, ast.ClassDef)
+    spelled = {
+        target.id: statement.value.value
+        for statement in body.body
+        if isinstance(statement, ast.Assign) and isinstance(statement.value, ast.Constant)
+        for target in statement.targets
+        if isinstance(target, ast.Name) and isinstance(statement.value.value, str)
+    }
+    assert spelled == {"PHOTODNA": "photodna"}
 
 
 @pytest.mark.parametrize("kind", SIGNAL_TYPES, ids=lambda kind: kind.name)

@@ -13,23 +13,27 @@ import enum
 import re
 from dataclasses import dataclass, field
 
+from clearsight.signals.pdq import PdqSignal
 from clearsight.signals.registry import SIGNAL_NAMES, signal_type
+from clearsight.signals.signal_type import Md5Signal, Sha1Signal, Sha256Signal
 
 
 class BankSignal(enum.StrEnum):
-    """Signal kinds a bank entry may carry: the registry's signals (checked below), and
-    PhotoDNA, kept opaque: stored, not matched. Members are spelled out for the type
-    checker; their order is the registry's."""
+    """Signal kinds a bank entry may carry: the registry's signals, each named by its
+    signal type (the names are spelled once, in :mod:`clearsight.signals`), and PhotoDNA,
+    kept opaque: stored, not matched. The members are written out rather than generated
+    so that the type checker knows them; the check below (and the registry's tests)
+    fails if they and the registry drift apart, in members or in order."""
 
-    MD5 = "md5"
-    SHA1 = "sha1"
-    SHA256 = "sha256"
-    PDQ = "pdq"
+    MD5 = Md5Signal.name
+    SHA1 = Sha1Signal.name
+    SHA256 = Sha256Signal.name
+    PDQ = PdqSignal.name
     PHOTODNA = "photodna"
 
 
-if tuple(BankSignal)[: len(SIGNAL_NAMES)] != SIGNAL_NAMES:  # pragma: no cover
-    raise ImportError("BankSignal must list the registry's signals, in its order")
+if tuple(BankSignal) != (*SIGNAL_NAMES, BankSignal.PHOTODNA):  # pragma: no cover
+    raise ImportError("BankSignal must list the registry's signals, in its order, then PhotoDNA")
 
 _HEX = re.compile(r"^[0-9a-f]+$")
 _PHOTODNA_BYTES = 144
