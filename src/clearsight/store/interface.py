@@ -23,7 +23,7 @@ from clearsight.signals.variants import VariantHash
 if TYPE_CHECKING:  # the review services run SQL: worker processes never import them
     from argon2 import PasswordHasher
 
-    from clearsight.review.categories import CategoryScheme
+    from clearsight.categories import CategoryScheme
     from clearsight.store.queue import ReviewQueue
     from clearsight.store.review.accounts import AccountBook
     from clearsight.store.review.assignments import AssignmentBook

@@ -26,9 +26,9 @@ from sqlalchemy import (
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, selectinload
 
+from clearsight.categories import CategoryScheme
 from clearsight.errors import CaseStoreError
 from clearsight.file_paths import display_path
-from clearsight.review.categories import CategoryScheme
 from clearsight.signals.pdq import PDQ_MIN_QUALITY
 from clearsight.signals.registry import DIGEST_NAMES
 from clearsight.signals.variants import format_variants, parse_variants

@@ -32,8 +32,8 @@ from enum import StrEnum
 from sqlalchemy import Engine, func, select, text
 from sqlalchemy.orm import Session
 
+from clearsight.categories import CategoryScheme, HumanOrigin, VictimIdentified
 from clearsight.errors import UserError
-from clearsight.review.categories import CategoryScheme, HumanOrigin, VictimIdentified
 from clearsight.store.engines import utc_now
 from clearsight.store.models import ItemTriageRow, Match
 from clearsight.store.review.accounts import Account
