@@ -124,7 +124,7 @@ def test_a_reviewer_works_the_queue_with_the_keyboard_reveals_and_decides(
     shot(p, "login")
     sign_in(p, "rita.reviewer")
     p.wait_for_url("**/queue**")  # type: ignore[attr-defined]
-    p.wait_for_load_state("networkidle")  # the blurred thumbnails, for the screenshot
+    p.wait_for_load_state("networkidle")  # type: ignore[attr-defined]  # thumbnails, for the shot
     shot(p, "queue")
     rows = p.locator("tr.unit")  # type: ignore[attr-defined]
     assert rows.count() == 4

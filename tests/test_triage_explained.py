@@ -11,7 +11,7 @@ import numpy as np
 from PIL import Image
 
 from clearsight.robustness.landscapes import render_landscape
-from clearsight.store.interface import MatchView, OriginSummary, Priority, TriageItem
+from clearsight.store.interface import MatchView, OriginSummary, Priority, TriageItem, Verdict
 from clearsight.triage.priority import load_config, score_item
 from clearsight.triage.run import triage
 
@@ -34,7 +34,9 @@ def item(
     unreadable: str | None = None,
     pdq: bool = True,
 ) -> TriageItem:
-    origin = OriginSummary(verdict, 0.5, (f"moderate x: test: {verdict}",)) if verdict else None
+    origin = (
+        OriginSummary(Verdict(verdict), 0.5, (f"moderate x: test: {verdict}",)) if verdict else None
+    )
     return TriageItem(
         item_id=item_id,
         path=f"file-{item_id}.jpg",
