@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, Select, select, tuple_
 
+from clearsight.signals.registry import SIGNAL_NAMES
 from clearsight.store.interface import (
     ItemRow,
     MatchView,
@@ -41,7 +42,7 @@ from clearsight.store.models import (
     Source,
 )
 
-_DIGESTS = ("md5", "sha1", "sha256", "pdq")
+_DIGESTS = SIGNAL_NAMES  # the stored signals a page shows: every one the registry lists
 _MATCH_FIELDS = (
     "bank", "entry_id", "external_id", "signal", "distance", "transform", "allow",
     "category", "series", "victim_identified", "variant", "inliers", "coverage",

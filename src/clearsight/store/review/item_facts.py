@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Mapped, Session
 
+from clearsight.signals.registry import SIGNAL_NAMES
 from clearsight.store.interface import MatchView, Selection, SelectionKind, Verdict
 from clearsight.store.item_pages import item_pages
 from clearsight.store.models import (
@@ -71,7 +72,7 @@ class ItemFacts:
     series: GroupFacts | None
 
 
-_SHOWN_SIGNALS = ("md5", "sha1", "sha256", "pdq")
+_SHOWN_SIGNALS = SIGNAL_NAMES  # every signal the registry lists, digests first
 
 
 def read_item(engine: Engine, case_id: int, files: ItemFiles, item_id: int) -> ItemFacts | None:
