@@ -171,8 +171,8 @@ def summary(rows: list[dict[str, Any]]) -> list[str]:
     for row in rows:
         groups[row["kind"]].append(row)
     lines = [
-        "| file | marked | reference: median bits, ≥ likely | ours: median bits, ≥ reference,"
-        " reported | unmarked: reported |",
+        "| file | marked | reference: median share of bits, files ≥ likely | ours: median share,"
+        " files ≥ reference, files reported | unmarked: files reported |",
         "|---|---:|---|---|---|",
     ]
     for kind in ("PNG", "JPEG 4:4:4", "JPEG 4:2:2", "JPEG 4:2:0"):
@@ -180,16 +180,18 @@ def summary(rows: list[dict[str, Any]]) -> list[str]:
         clean = [r for r in groups[kind] if not r["payload"]]
         if not marked and not clean:
             continue
-        ref = [r["reference"] for r in marked]
-        ours = [r["ours"] for r in marked]
+        length = {p.name: p.length for p in PAYLOADS}
+        ref = [r["reference"] / length[r["payload"]] for r in marked]
+        ours = [r["ours"] / length[r["payload"]] for r in marked]
         likely = sum(r["reference"] >= r["likely"] for r in marked)
         at_least = sum(r["ours"] >= r["reference"] for r in marked)
         reported = sum(r["payload"] in r["found"] for r in marked)
         false = sum(bool(r["found"]) for r in clean)
         lines.append(
-            f"| {kind} | {len(marked)} | {statistics.median(ref) if ref else '-'}, "
-            f"{likely}/{len(marked)} | {statistics.median(ours) if ours else '-'}, "
-            f"{at_least}/{len(marked)}, {reported}/{len(marked)} | {false}/{len(clean)} |"
+            f"| {kind} | {len(marked)} | {statistics.median(ref):.0%}, {likely} | "
+            f"{statistics.median(ours):.0%}, {at_least}, {reported} | {false} of {len(clean)} |"
+            if marked
+            else f"| {kind} | 0 | - | - | {false} of {len(clean)} |"
         )
     timed = [r for r in rows if "ours_s" in r]
     if timed:
