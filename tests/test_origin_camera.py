@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import io
 import random
+import re
 import struct
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
-from PIL import ExifTags, Image
+from PIL import ExifTags, Image, ImageDraw, ImageOps
 from PIL.JpegImagePlugin import JpegImageFile
 from PIL.PngImagePlugin import PngInfo
 from PIL.TiffImagePlugin import IFDRational
@@ -30,6 +32,25 @@ DETECTORS: tuple[Detector, ...] = (
     CameraExifDetector(),
     QuantisationDetector(),
     EditingSoftwareDetector(),
+)
+# The shared camera originals (see ../shared/data/README.md).
+CAMERA_ORIGINALS = (
+    "Nikon_D200_0_14902.JPG",
+    "Nikon_D200_1_17226.JPG",
+    "Nikon_D70_0_19445.JPG",
+    "Nikon_D70_0_19593.JPG",
+    "Nikon_D70_1_20543.JPG",
+    "Nikon_D70_1_20585.JPG",
+    "Nikon_D70_1_20749.JPG",
+    "Nikon_D70_1_20891.JPG",
+    "Nikon_D70s_0_21853.JPG",
+    "Nikon_D70s_0_21989.JPG",
+    "Nikon_D70s_0_22115.JPG",
+    "Nikon_D70s_1_22750.JPG",
+    "Nikon_D70s_1_22760.JPG",
+    "Nikon_D70s_1_22824.JPG",
+    "Nikon_D70s_1_22928.JPG",
+    "Nikon_D70s_1_23136.JPG",
 )
 NIKON_MAKER_NOTE = b"Nikon\x00\x02\x10\x00\x00MM\x00*\x00\x00\x00\x08" + bytes(32)
 
@@ -176,22 +197,107 @@ def test_camera_originals_yield_their_model(shared_data: Path) -> None:
         assert " s f/" in record.detail and "taken 2009-01-" in record.detail
 
 
-def test_d200_originals_carry_a_full_consistent_record(shared_data: Path) -> None:
-    # The D200 thumbnails are the pictures themselves; the D70/D70s files of this set
-    # carry thumbnails of another framing of the scene and are reported as such.
-    for path in sorted((shared_data / "camera").glob("Nikon_D200_*.JPG")):
-        evidence = examine(CameraExifDetector(), path.read_bytes())
+@pytest.mark.parametrize("name", CAMERA_ORIGINALS)
+def test_every_camera_original_carries_a_full_consistent_record(
+    shared_data: Path, name: str
+) -> None:
+    # The D200 squeezes the whole picture between two bars; the D70 and D70s draw a dark
+    # frame inside the bars and show only the picture's top-left 96% x 95% in it.
+    data = (shared_data / "camera" / name).read_bytes()
+    evidence = examine(CameraExifDetector(), data)
+    assert [(e.kind, e.strength) for e in evidence] == [("camera-exif", Strength.MODERATE)]
+    assert evidence[0].detail.endswith("thumbnail consistent"), evidence[0].detail
+    # The same from the grey picture the fingerprint stage decoded (at most 512 px).
+    with Image.open(io.BytesIO(data)) as im:
+        record, aspect = read_exif_record(im), im.width / im.height
+    assert record is not None and record.thumbnail is not None
+    luma = decode_luma(data, DecodeLimits(), PDQ_WORKING_BOX).luma
+    check = compare_thumbnail(record.thumbnail, luma, aspect)
+    assert check.consistent is True, check.detail
+
+
+def test_the_camera_originals_are_the_sixteen_named(shared_data: Path) -> None:
+    assert [path.name for path in camera_files(shared_data)] == list(CAMERA_ORIGINALS)
+
+
+def test_no_original_s_thumbnail_passes_for_another_original(shared_data: Path) -> None:
+    # Several are shots of one scene minutes apart: the fit to the thumbnail's framing
+    # must not make one stand for another.
+    thumbnails, pictures = [], []
+    for path in camera_files(shared_data):
+        with Image.open(path) as im:
+            record = read_exif_record(im)
+            assert record is not None and record.thumbnail is not None
+            thumbnails.append(record.thumbnail)
+            im.draft("L", (im.width // 8, im.height // 8))
+            pictures.append((np.asarray(im.convert("L")), im.width / im.height))
+    for i, thumbnail in enumerate(thumbnails):
+        for j, (luma, aspect) in enumerate(pictures):
+            if i != j:
+                check = compare_thumbnail(thumbnail, luma, aspect)
+                assert check.consistent is False, (i, j)
+
+
+def edited(picture: Image.Image, edit: str) -> Image.Image:
+    """``picture`` after one of the edits a thumbnail must give away."""
+    width, height = picture.size
+    if edit == "crop":  # an eighth off the left
+        return picture.crop((width // 8, 0, width, height))
+    if edit == "paint":  # a grey square a quarter of each side wide
+        painted = picture.copy()
+        ImageDraw.Draw(painted).rectangle(
+            (width * 2 // 5, height * 3 // 10, width * 13 // 20, height * 11 // 20), fill=128
+        )
+        return painted
+    if edit == "clone":  # the top-left third of each side pasted over the middle
+        cloned = picture.copy()
+        cloned.paste(picture.crop((0, 0, width // 3, height // 3)), (width // 3, height // 2))
+        return cloned
+    if edit == "mirror":
+        return ImageOps.mirror(picture)
+    assert edit == "none"
+    return picture
+
+
+@pytest.mark.parametrize("name", ["Nikon_D200_1_17226.JPG", "Nikon_D70s_0_21989.JPG"])
+@pytest.mark.parametrize("edit", ["none", "crop", "paint", "clone", "mirror"])
+def test_an_edited_original_that_keeps_its_thumbnail_is_reported(
+    shared_data: Path, name: str, edit: str
+) -> None:
+    with Image.open(shared_data / "camera" / name) as original:
+        exif = original.info["exif"]  # the camera's record, its old thumbnail included
+        original.draft("RGB", (original.width // 4, original.height // 4))
+        picture = original.convert("RGB")
+    data = jpeg(edited(picture, edit), 95, exif=exif)
+    evidence = examine(CameraExifDetector(), data)
+    if edit == "none":  # re-saved at a quarter of the size, but the same picture
         assert [(e.kind, e.strength) for e in evidence] == [("camera-exif", Strength.MODERATE)]
-        assert evidence[0].detail.endswith("thumbnail consistent")
+        return
+    (record,) = kinds(evidence, "camera-exif")
+    (thumbnail,) = kinds(evidence, "exif-thumbnail")
+    assert record.strength is Strength.WEAK and "lacks consistent thumbnail" in record.detail
+    assert thumbnail.detail.startswith("EXIF thumbnail "), thumbnail.detail
+    assert "edited after capture" in thumbnail.detail
 
 
-def test_thumbnails_of_another_framing_are_reported(shared_data: Path) -> None:
-    # The D70/D70s files of the shared set carry thumbnails of another shot of the
-    # scene; some differ in tone by as little as 5 grey levels, so shape decides.
-    for path in sorted((shared_data / "camera").glob("Nikon_D70*.JPG")):
-        evidence = examine(CameraExifDetector(), path.read_bytes())
-        assert [e.kind for e in evidence] == ["camera-exif", "exif-thumbnail"], path.name
-        assert evidence[0].strength is Strength.WEAK
+def test_a_painted_region_is_reported_where_it_lies(shared_data: Path) -> None:
+    with Image.open(shared_data / "camera" / "Nikon_D70_1_20749.JPG") as original:
+        exif = original.info["exif"]
+        original.draft("RGB", (original.width // 4, original.height // 4))
+        picture = original.convert("RGB")
+    width, height = picture.size
+    ImageDraw.Draw(picture).rectangle(
+        (width * 62 // 100, height * 12 // 100, width * 75 // 100, height * 27 // 100),
+        fill=(0, 0, 0),
+    )
+    (thumbnail,) = kinds(
+        examine(CameraExifDetector(), jpeg(picture, 95, exif=exif)), "exif-thumbnail"
+    )
+    assert "differs from the image in one region" in thumbnail.detail, thumbnail.detail
+    where = re.search(r"\((\d+)% across, (\d+)% down", thumbnail.detail)
+    assert where is not None
+    across, down = where.groups()
+    assert 55 <= int(across) <= 85 and 5 <= int(down) <= 35, thumbnail.detail
 
 
 def test_a_thumbnail_of_the_same_picture_is_consistent() -> None:

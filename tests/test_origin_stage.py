@@ -178,8 +178,9 @@ def test_evaluate_scores_both_passes(evidence: Path, shared_data: Path, tmp_path
     given, reencoded = json.loads(done.stdout)["passes"]
     ai, real = given["classes"]
     assert (ai["files"], ai["right"], ai["accuracy"]) == (3, 3, 1.0)
-    # The D70 file's EXIF thumbnail shows another shot: an honest abstention.
-    assert (real["right"], real["wrong"], real["abstained"]) == (1, 0, 1)
+    # Both camera originals are judged so: the D70's thumbnail, which shows only the
+    # top-left 96% x 95% of its picture, is compared as the camera framed it.
+    assert (real["right"], real["wrong"], real["abstained"]) == (2, 0, 0)
     assert given["auc"] == 1.0
     # Re-encoded without metadata, no provenance is left to find: all abstain.
     assert reencoded["abstention_rate"] == 1.0

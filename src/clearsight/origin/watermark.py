@@ -13,9 +13,25 @@ payload bit is the vote of all its blocks.
 This module re-implements only that decoder, with numpy and OpenCV: the library, which
 imports torch, is not needed. It reads the stored pixels exactly as the library would
 (bit for bit, arithmetic included), in the pixel type each generator handed to the
-encoder. The mark lives at pixel scale, so the image is read at full resolution, never
-downsampled. Chroma subsampling (4:2:0, as most JPEGs and all lossy WebPs) halves the
-U plane's resolution and, at ordinary qualities, wipes the mark: absence is never proof.
+encoder, and reads every block, as the library does (see below). The mark lives at pixel scale, so
+the image is read at full resolution, never downsampled. Chroma subsampling (4:2:0, as
+most JPEGs and all lossy WebPs) halves the U plane's resolution and, at ordinary
+qualities, wipes the mark: absence is never proof.
+
+SDXL's mark is read twice. Its encoder works in float32, where OpenCV centres U on 0.5,
+so its own lattice is the float one; but the reference detector reads the saved file as
+8-bit pixels, where U is centred on 128: a lattice 255 higher in the LL band, 3 past a
+multiple of 36 (where U is negative the 8-bit read takes another entry of the block, and
+votes at random: why the reference reads a lossless SDXL file at 35-40 bits, not 48). A
+lossless file reads best on the float lattice. After a JPEG the 8-bit one often reads
+more: the JPEG flattens the quantised entry, pulling its remainder down (9 towards 0, 27
+towards 18), and the 3 extra give it that much more room before a bit flips. A 4:4:4
+JPEG at quality 85 of a camera photo, marked as SDXL marks, read 48 of 48 bits on the
+8-bit lattice and 40 on the float one; this reader used to read only the float one, and
+only from the top rows (a sky there: 21 of 48), so the mark was missed. So the 8-bit
+lattice is read over every block, as the reference reads it, and the float one (the
+costlier) over rows spread down the picture; the better agreement counts: never less
+than the reference reads from the same pixels (``benchmarks/watermark_agreement.py``).
 """
 
 from __future__ import annotations
@@ -40,12 +56,14 @@ from clearsight.origin.evidence import Evidence, OriginInput, PointsTo, Strength
 SCALE = 36  # the library's quantisation step for the U channel
 BLOCK = 4  # side of a block of the LL band
 MIN_PIXELS = 256 * 256  # the library refuses to mark or read anything smaller
-# Votes read per payload bit. The library reads every block of the image, but each bit
-# repeats every ``length`` blocks: a 1024x1024 picture gives the 136-bit SD v1 payload
-# 120 votes a bit and a 2560x512 grid 150. Reading only the top rows that give 64 votes
-# halves the cost on such pictures; a majority of 64 is wrong with a chance below 1e-3
-# even where 30% of the blocks were flipped (a JPEG at quality 90).
-VOTES_PER_BIT = 64
+# Pixel rows converted at a time (a whole number of 8-row block rows): every block is
+# read, as the library reads them, but a 4096-pixel-wide picture costs a few MB at once.
+STRIP_ROWS = 256
+# Votes per payload bit read on the float32 lattice (SDXL's own). That read is the costly
+# one and adds to the 8-bit read of every block (the reference's); a majority of 64 is
+# wrong with a chance below 1e-3 even where 30% of the blocks were flipped. The rows read
+# are spread down the picture: the top rows alone are often a sky that holds no mark.
+SAMPLED_VOTES = 64
 _U = 1  # the U plane of OpenCV's YUV
 _HAAR_TAP = 0.7071067811865476  # pywt's Haar analysis tap: the LL band matches pywt's
 # Formats a generator's output is saved in. Others are not opened: EPS would run
@@ -70,7 +88,7 @@ class Pipeline(StrEnum):
     of negative U fold differently under ``abs``: it is read in its own pixel type.
     """
 
-    UINT8 = "8-bit"  # the SD v1 and 2.x scripts
+    UINT8 = "8-bit"  # the SD v1 and 2.x scripts, and every reference detector
     FLOAT32 = "float32"  # SDXL (generative-models) and diffusers
 
 
@@ -87,20 +105,26 @@ class Payload:
     larger (:func:`chance_of_at_least`): of 32 bits 25 (0.105%) and 26 (0.027%); of
     136 bits 85 (0.22%) and 89 (0.020%). Each exceeds the agreement of a constant
     read-out (all zeros or all ones: 19 of 32, 27 of 48, 68 of 136), which is what a
-    flat picture gives. Six hypotheses are tried per image (three payloads, two channel
-    orders), so the chance of some "likely" is up to about six times these tails.
+    flat picture gives. Eight hypotheses are tried per image (three payloads, two channel
+    orders, and SDXL's in two pixel types), so the chance of some "likely" is up to about
+    eight times these tails.
     """
 
     name: str
     source: str
     bits: tuple[bool, ...]
-    pipeline: Pipeline
+    pipelines: tuple[Pipeline, ...]  # the encoder's first; each is read
     likely: int
     very_likely: int
 
     @property
     def length(self) -> int:
         return len(self.bits)
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The pixel type the generator's encoder worked in."""
+        return self.pipelines[0]
 
 
 def bits_of(data: bytes) -> tuple[bool, ...]:
@@ -112,7 +136,7 @@ SD_V1 = Payload(
     "StableDiffusionV1",
     "Stable Diffusion v1 reference scripts",
     bits_of(b"StableDiffusionV1"),
-    Pipeline.UINT8,
+    (Pipeline.UINT8,),
     likely=85,
     very_likely=89,
 )
@@ -120,7 +144,7 @@ SD_V2 = Payload(
     "SDV2",
     "Stable Diffusion 2.x reference scripts",
     bits_of(b"SDV2"),
-    Pipeline.UINT8,
+    (Pipeline.UINT8,),
     likely=25,
     very_likely=26,
 )
@@ -128,7 +152,10 @@ SDXL = Payload(
     "0xB3EC907BB19E",
     "SDXL and diffusers",
     bits_of(bytes.fromhex("B3EC907BB19E")),
-    Pipeline.FLOAT32,
+    # SDXL encodes in float32, but its reference detector reads the saved file as
+    # 8-bit pixels (cv2.imread), and after a JPEG that lattice often reads more bits
+    # (see the module docstring): both are read, so nothing the reference reads is missed.
+    (Pipeline.FLOAT32, Pipeline.UINT8),
     likely=34,
     very_likely=36,
 )
@@ -154,6 +181,7 @@ class PayloadMatch:
 
     payload: Payload
     order: ChannelOrder
+    pipeline: Pipeline
     matching: int
     best_shifted: int
 
@@ -182,9 +210,23 @@ def phase_agreement(bits: npt.NDArray[np.bool_], payload: Payload) -> npt.NDArra
 def block_votes(
     rgb: npt.NDArray[np.uint8], order: ChannelOrder, pipeline: Pipeline = Pipeline.UINT8
 ) -> npt.NDArray[np.bool_]:
-    """Each block's bit, in the library's raster order, for an (h, w, 3) RGB image."""
-    height, width = rgb.shape[0] // 4 * 4, rgb.shape[1] // 4 * 4
-    ll = _haar_ll(_u_plane(rgb[:height, :width], order, pipeline))
+    """Each block's bit, in the library's raster order, for an (h, w, 3) RGB image.
+
+    A block covers 8x8 pixels and only whole blocks are read, so the image is read in
+    strips of :data:`STRIP_ROWS` rows whose votes, in order, are the whole image's."""
+    height, width = rgb.shape[0] // 8 * 8, rgb.shape[1] // 4 * 4
+    strips = [
+        _strip_votes(rgb[top : min(top + STRIP_ROWS, height), :width], order, pipeline)
+        for top in range(0, height, STRIP_ROWS)
+    ]
+    votes: npt.NDArray[np.bool_] = np.concatenate(strips) if strips else np.zeros(0, dtype=np.bool_)
+    return votes
+
+
+def _strip_votes(
+    rgb: npt.NDArray[np.uint8], order: ChannelOrder, pipeline: Pipeline
+) -> npt.NDArray[np.bool_]:
+    ll = _haar_ll(_u_plane(rgb, order, pipeline))
     across, down = ll.shape[1] // BLOCK, ll.shape[0] // BLOCK
     blocks = ll[: down * BLOCK, : across * BLOCK].reshape(down, BLOCK, across, BLOCK)
     magnitude = np.abs(blocks.swapaxes(1, 2).reshape(down * across, BLOCK * BLOCK)[:, 1:])
@@ -217,22 +259,19 @@ def _haar_ll(plane: npt.NDArray[np.floating[Any]]) -> npt.NDArray[np.floating[An
     return ll
 
 
-def tally(votes: npt.NDArray[np.bool_], length: int) -> npt.NDArray[np.bool_]:
-    """Payload bits from block votes: block ``k`` votes for bit ``k mod length``."""
+def tally(
+    votes: npt.NDArray[np.bool_], length: int, blocks: npt.NDArray[np.intp] | None = None
+) -> npt.NDArray[np.bool_]:
+    """Payload bits from block votes: block ``k`` votes for bit ``k mod length``.
+    ``blocks`` numbers the blocks voting, where they are not all blocks in order."""
     if votes.size < length:
         raise ValueError(f"{votes.size} blocks cannot carry {length} bits")
-    slot = np.arange(votes.size) % length
+    slot = (np.arange(votes.size) if blocks is None else blocks) % length
+    if np.bincount(slot, minlength=length).min() == 0:
+        raise ValueError(f"the blocks read do not carry all {length} bits")
     share = np.bincount(slot, weights=votes, minlength=length) / np.bincount(slot)
     bits: npt.NDArray[np.bool_] = share * 255 > 127  # the library's own rounding rule
     return bits
-
-
-def rows_enough(width: int, length: int) -> int:
-    """The top rows of an image ``width`` wide that give each of ``length`` bits
-    VOTES_PER_BIT block votes. Blocks are numbered row by row across the whole width,
-    so the top rows carry every bit in the same slots as the whole image does."""
-    across = max(1, width // 8)
-    return -(-length * VOTES_PER_BIT // across) * 8
 
 
 def carrying_blocks(height: int, width: int) -> int:
@@ -262,6 +301,22 @@ def decode_bits(
     return tally(block_votes(rgb, order, pipeline), length)
 
 
+def sampled_votes(
+    rgb: npt.NDArray[np.uint8], order: ChannelOrder, pipeline: Pipeline, length: int
+) -> tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp]]:
+    """The votes of rows of blocks spread evenly down the image, enough to give each of
+    ``length`` bits :data:`SAMPLED_VOTES` votes, and the numbers of the voting blocks."""
+    across, down = rgb.shape[1] // 8, rgb.shape[0] // 8
+    wanted = -(-length * SAMPLED_VOTES // max(across, 1))
+    if 2 * wanted >= down:  # most of the picture: all of it, and no rows left to chance
+        wanted = down
+    rows = np.unique(np.linspace(0, down - 1, min(wanted, down)).round().astype(np.intp))
+    pixel_rows = (rows[:, None] * 8 + np.arange(8)[None, :]).ravel()
+    votes = block_votes(rgb[pixel_rows], order, pipeline)
+    blocks = (rows[:, None] * across + np.arange(across)[None, :]).ravel()
+    return votes, blocks.astype(np.intp)
+
+
 def match_payloads(rgb: npt.NDArray[np.uint8]) -> list[PayloadMatch]:
     """Every known payload that ``rgb`` has blocks for, read in both channel orders,
     with its counts of matching bits. ``rgb`` is an (h, w, 3) uint8 array."""
@@ -269,23 +324,23 @@ def match_payloads(rgb: npt.NDArray[np.uint8]) -> list[PayloadMatch]:
     payloads = [payload for payload in PAYLOADS if payload.length <= blocks]
     if not payloads:
         return []
-    # Each pipeline reads only the rows its longest payload needs: the float32 one,
-    # which costs the most, serves only SDXL's 48 bits.
-    rows = {
-        pipeline: rows_enough(
-            rgb.shape[1], max(p.length for p in payloads if p.pipeline is pipeline)
-        )
-        for pipeline in {payload.pipeline for payload in payloads}
-    }
     matches = []
     for order in ChannelOrder:
-        votes = {
-            pipeline: block_votes(rgb[:top], order, pipeline) for pipeline, top in rows.items()
+        # Every block is read on the 8-bit lattice, as the library reads it; the float32
+        # lattice, which only SDXL's 48 bits use, from rows spread down the picture.
+        votes: dict[Pipeline, tuple[npt.NDArray[np.bool_], npt.NDArray[np.intp] | None]] = {
+            Pipeline.UINT8: (block_votes(rgb, order, Pipeline.UINT8), None)
         }
+        if any(Pipeline.FLOAT32 in payload.pipelines for payload in payloads):
+            length = max(p.length for p in payloads if Pipeline.FLOAT32 in p.pipelines)
+            votes[Pipeline.FLOAT32] = sampled_votes(rgb, order, Pipeline.FLOAT32, length)
         for payload in payloads:
-            agreement = phase_agreement(tally(votes[payload.pipeline], payload.length), payload)
-            shifted = int(agreement[1:].max())
-            matches.append(PayloadMatch(payload, order, int(agreement[0]), shifted))
+            for pipeline in payload.pipelines:
+                read, numbers = votes[pipeline]
+                bits = tally(read, payload.length, numbers)
+                agreement = phase_agreement(bits, payload)
+                shifted = int(agreement[1:].max())
+                matches.append(PayloadMatch(payload, order, pipeline, int(agreement[0]), shifted))
     return matches
 
 
@@ -363,7 +418,7 @@ def _evidence(match: PayloadMatch, strength: Strength) -> Evidence:
         strength=strength,
         detail=(
             f"invisible-watermark dwtDct payload {payload.name} ({payload.source}), "
-            f"read from the U channel as {payload.pipeline} pixels in channel order "
+            f"read from the U channel as {match.pipeline} pixels in channel order "
             f"{order}: {match.matching} of {payload.length} bits match, against at most "
             f"{match.best_shifted} at any shifted phase"
         ),
