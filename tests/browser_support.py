@@ -7,17 +7,20 @@ Without a browser, or without Playwright, the browser tests are skipped, unless
 
 from __future__ import annotations
 
-import importlib
 import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from .conftest import REPO
+
+if TYPE_CHECKING:
+    # At run time Playwright is imported inside the fixture, so that without it the
+    # browser tests skip rather than fail to collect.
+    from playwright.sync_api import Browser
 
 ARTIFACTS = REPO / "test-artifacts"
 
@@ -26,14 +29,6 @@ def _unavailable(reason: str) -> None:
     if os.environ.get("CLEARSIGHT_REQUIRE_BROWSER") == "1":
         pytest.fail(f"CLEARSIGHT_REQUIRE_BROWSER=1 but {reason}")
     pytest.skip(reason)
-
-
-def playwright_api() -> ModuleType:
-    try:
-        return importlib.import_module("playwright.sync_api")
-    except ImportError:
-        _unavailable("Playwright is not installed (pip install -e '.[dev]')")
-        raise
 
 
 def chromium_path() -> str:
@@ -45,11 +40,15 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
+def browser() -> Iterator[Browser]:
     """One headless Chromium per test module."""
-    api = playwright_api()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("Playwright is not installed (pip install -e '.[dev]')")
+        raise
     executable = chromium_path()
-    with api.sync_playwright() as driver:
+    with sync_playwright() as driver:
         launched = driver.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         try:
             yield launched

@@ -17,6 +17,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from PIL import Image
@@ -27,6 +28,9 @@ from clearsight.store.sql import SqlCaseStore
 from .browser_support import ARTIFACTS
 from .conftest import run_cli
 from .server_support import serving
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
 
 PASSWORD = "benign browser passphrase"
 # Seconds of unblurred viewing a reviewer has in these tests: one short hold uses it up.
@@ -72,8 +76,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
 
 
 @pytest.fixture
-def page(browser: object, served: Served, request: pytest.FixtureRequest) -> Iterator[object]:
-    context = browser.new_context(base_url=served.base)  # type: ignore[attr-defined]
+def page(browser: Browser, served: Served, request: pytest.FixtureRequest) -> Iterator[Page]:
+    context = browser.new_context(base_url=served.base)
     opened = context.new_page()
     outside: list[str] = []
     opened.on(
@@ -89,21 +93,21 @@ def page(browser: object, served: Served, request: pytest.FixtureRequest) -> Ite
     assert outside == [], f"the page reached beyond the server: {outside}"
 
 
-def shot(page: object, name: str, *, full_page: bool = True) -> None:
+def shot(page: Page, name: str, *, full_page: bool = True) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)  # type: ignore[attr-defined]
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=full_page)
 
 
-def sign_in(page: object, name: str) -> None:
-    page.goto("/login")  # type: ignore[attr-defined]
-    page.fill("input[name=name]", name)  # type: ignore[attr-defined]
-    page.fill("input[name=password]", PASSWORD)  # type: ignore[attr-defined]
-    page.click("button[type=submit]")  # type: ignore[attr-defined]
-    page.wait_for_load_state("load")  # type: ignore[attr-defined]
+def sign_in(page: Page, name: str) -> None:
+    page.goto("/login")
+    page.fill("input[name=name]", name)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state("load")
 
 
-def meter_text(page: object) -> str:
-    text: str = page.locator("#exposure-seconds").inner_text()  # type: ignore[attr-defined]
+def meter_text(page: Page) -> str:
+    text: str = page.locator("#exposure-seconds").inner_text()
     return text
 
 
@@ -116,43 +120,43 @@ def seconds_of(shown: str) -> int:
 
 
 def test_a_reviewer_works_the_queue_with_the_keyboard_reveals_and_decides(
-    page: object, served: Served
+    page: Page, served: Served
 ) -> None:
-    p = page  # the Playwright page; typed loosely, as Playwright ships no stubs for mypy
-    p.goto("/login")  # type: ignore[attr-defined]
-    assert "to the case case" in p.locator("#login-case").inner_text()  # type: ignore[attr-defined]
+    p = page
+    p.goto("/login")
+    assert "to the case case" in p.locator("#login-case").inner_text()
     shot(p, "login")
     sign_in(p, "rita.reviewer")
-    p.wait_for_url("**/queue**")  # type: ignore[attr-defined]
-    p.wait_for_load_state("networkidle")  # type: ignore[attr-defined]  # thumbnails, for the shot
+    p.wait_for_url("**/queue**")
+    p.wait_for_load_state("networkidle")  # thumbnails, for the shot
     shot(p, "queue")
-    rows = p.locator("tr.unit")  # type: ignore[attr-defined]
+    rows = p.locator("tr.unit")
     assert rows.count() == 4
 
     # The queue by keyboard: j chooses the first row, Enter opens it.
-    p.keyboard.press("j")  # type: ignore[attr-defined]
+    p.keyboard.press("j")
     assert "current" in (rows.nth(0).get_attribute("class") or "")
-    p.keyboard.press("Enter")  # type: ignore[attr-defined]
-    p.wait_for_url("**/items/**")  # type: ignore[attr-defined]
-    preview = p.locator("#preview")  # type: ignore[attr-defined]
+    p.keyboard.press("Enter")
+    p.wait_for_url("**/items/**")
+    preview = p.locator("#preview")
     assert "/preview" in (preview.get_attribute("src") or "")
     assert "blurred" in (preview.get_attribute("alt") or "")
     # The page is named after the file, and its size reads in kB, not bytes.
-    title = p.locator("#item-title").inner_text()  # type: ignore[attr-defined]
+    title = p.locator("#item-title").inner_text()
     assert title.startswith("landscape-") and title.endswith(".png")
-    assert p.title().startswith(title)  # type: ignore[attr-defined]
-    assert " kB" in p.locator("#file-size").inner_text()  # type: ignore[attr-defined]
+    assert p.title().startswith(title)
+    assert " kB" in p.locator("#file-size").inner_text()
     assert meter_text(p) == "0 s"
     shot(p, "item-blurred")
 
     # Hold to reveal: the unblurred picture shows only while the button is held.
     images: list[str] = []
-    p.on("request", lambda sent: images.append(sent.url) if "/reveals/" in sent.url else None)  # type: ignore[attr-defined]
-    button = p.locator("#reveal-button")  # type: ignore[attr-defined]
+    p.on("request", lambda sent: images.append(sent.url) if "/reveals/" in sent.url else None)
+    button = p.locator("#reveal-button")
     button.hover()
-    p.mouse.down()  # type: ignore[attr-defined]
+    p.mouse.down()
     # Selectors, not page scripts: the strict CSP forbids evaluating strings.
-    p.wait_for_selector("#preview[src*='/reveals/']")  # type: ignore[attr-defined]
+    p.wait_for_selector("#preview[src*='/reveals/']")
     # The viewport only: a full-page shot resizes the page, and the pointer leaving the
     # button as it moves would end the hold.
     # The meter moves while the picture is shown, not only on the next page.
@@ -163,93 +167,94 @@ def test_a_reviewer_works_the_queue_with_the_keyboard_reveals_and_decides(
         time.sleep(0.2)
     assert counted[-1] >= BUDGET_S and counted == sorted(counted), counted
     shot(p, "item-revealed", full_page=False)
-    p.mouse.up()  # type: ignore[attr-defined]
-    p.wait_for_selector("#preview[src$='/preview']")  # type: ignore[attr-defined]
+    p.mouse.up()
+    p.wait_for_selector("#preview[src$='/preview']")
     assert any(url.endswith("/image") for url in images)
     time.sleep(0.5)  # the end of the reveal is posted as the button is let go
     # What the meter settled on is what the server recorded: a fresh page says the same.
     settled = meter_text(p)
     assert seconds_of(settled) >= BUDGET_S
-    p.reload()  # type: ignore[attr-defined]
+    p.reload()
     assert meter_text(p) == settled
 
     # Decide with a number key: the server moves on to the next picture, and the decision
     # records that this reviewer saw the first one unblurred.
-    decided = p.url  # type: ignore[attr-defined]
-    p.keyboard.press("0")  # type: ignore[attr-defined]
-    p.wait_for_url(lambda url: url != decided)  # type: ignore[attr-defined]
+    decided = p.url
+    p.keyboard.press("0")
+    p.wait_for_url(lambda url: url != decided)
     # A key pressed by mistake: the next page offers to take it back, and u does.
-    banner = p.locator("#undo-banner")  # type: ignore[attr-defined]
+    banner = p.locator("#undo-banner")
     assert "Category 0" in banner.inner_text() and title in banner.inner_text()
     shot(p, "undo-offered")
-    p.keyboard.press("u")  # type: ignore[attr-defined]
-    p.wait_for_url(lambda url: url.split("?")[0] == decided.split("?")[0])  # type: ignore[attr-defined]
-    assert "Not decided yet" in p.locator("#decision-status").inner_text()  # type: ignore[attr-defined]
-    assert p.locator("#undo-banner").count() == 0  # type: ignore[attr-defined]
-    p.keyboard.press("1")  # type: ignore[attr-defined]
-    p.wait_for_url(lambda url: url != decided)  # type: ignore[attr-defined]
-    following = p.url  # type: ignore[attr-defined]
+    p.keyboard.press("u")
+    p.wait_for_url(lambda url: url.split("?")[0] == decided.split("?")[0])
+    assert "Not decided yet" in p.locator("#decision-status").inner_text()
+    assert p.locator("#undo-banner").count() == 0
+    p.keyboard.press("1")
+    p.wait_for_url(lambda url: url != decided)
+    following = p.url
     assert "/items/" in following
-    p.goto(decided)  # type: ignore[attr-defined]
-    history = p.locator("table.history tbody tr").first.inner_text()  # type: ignore[attr-defined]
+    p.goto(decided)
+    history = p.locator("table.history tbody tr").first.inner_text()
     assert "rita.reviewer" in history and "yes" in history.split("\t")
     shot(p, "item-decided")
 
     # The next picture: the day's budget is spent, so the reveal is refused, kindly.
-    p.goto(following)  # type: ignore[attr-defined]
-    p.keyboard.down("r")  # type: ignore[attr-defined]
-    notice = p.wait_for_selector("#notice")  # type: ignore[attr-defined]
-    p.keyboard.up("r")  # type: ignore[attr-defined]
-    assert "today's limit" in notice.inner_text()
-    assert "/preview" in (p.locator("#preview").get_attribute("src") or "")  # type: ignore[attr-defined]
+    p.goto(following)
+    p.keyboard.down("r")
+    notice = p.wait_for_selector("#notice")
+    p.keyboard.up("r")
+    assert notice is not None and "today's limit" in notice.inner_text()
+    assert "/preview" in (p.locator("#preview").get_attribute("src") or "")
     shot(p, "reveal-refused")
 
     # An administrator's page is not a reviewer's.
-    answer = p.goto("/admin/users")  # type: ignore[attr-defined]
-    assert answer.status == 403
+    answer = p.goto("/admin/users")
+    assert answer is not None and answer.status == 403
     shot(p, "reviewer-refused-admin")
 
 
 def test_the_auditor_reads_the_reveals_and_decisions_in_the_audit_log(
-    page: object, served: Served
+    page: Page, served: Served
 ) -> None:
     p = page
     # The reviewer's acts from the test before, or made here if it ran alone.
     review = run_cli("audit", "list", "--case", served.case, "--json")
     assert review.returncode == 0, review.stderr
     sign_in(p, "aud.auditor")
-    p.goto("/audit")  # type: ignore[attr-defined]
-    text = p.locator("main").inner_text()  # type: ignore[attr-defined]
+    p.goto("/audit")
+    text = p.locator("main").inner_text()
     shot(p, "audit-log")
     assert "login" in text and "aud.auditor" in text
     if '"reveal"' in review.stdout:
         assert "reveal" in text and "decision" in text and "rita.reviewer" in text
-    verify = p.goto("/audit/verify")  # type: ignore[attr-defined]
-    assert verify.status == 200
-    assert "intact" in p.locator("main").inner_text().lower()  # type: ignore[attr-defined]
-    p.goto("/supervise/decisions")  # type: ignore[attr-defined]
+    verify = p.goto("/audit/verify")
+    assert verify is not None and verify.status == 200
+    assert "intact" in p.locator("main").inner_text().lower()
+    p.goto("/supervise/decisions")
     shot(p, "decisions")
     # An auditor reads; there is no decision form for them.
-    p.goto("/queue")  # type: ignore[attr-defined]
-    first = p.locator("tr.unit a").first.get_attribute("href")  # type: ignore[attr-defined]
-    p.goto(first)  # type: ignore[attr-defined]
-    assert p.locator("#decision-form").count() == 0  # type: ignore[attr-defined]
-    assert p.locator("#reveal-button").count() == 0  # type: ignore[attr-defined]
+    p.goto("/queue")
+    first = p.locator("tr.unit a").first.get_attribute("href")
+    assert first is not None
+    p.goto(first)
+    assert p.locator("#decision-form").count() == 0
+    assert p.locator("#reveal-button").count() == 0
 
 
-def test_the_admin_sets_how_long_a_decision_can_be_taken_back(page: object, served: Served) -> None:
+def test_the_admin_sets_how_long_a_decision_can_be_taken_back(page: Page, served: Served) -> None:
     p = page
     sign_in(p, "ada.admin")
-    p.goto("/admin/settings")  # type: ignore[attr-defined]
-    row = p.locator("tr", has_text="undo_window_s")  # type: ignore[attr-defined]
+    p.goto("/admin/settings")
+    row = p.locator("tr", has_text="undo_window_s")
     assert row.locator("td").nth(1).inner_text() == "10"
     row.locator("input[name=value]").fill("20")
     row.locator("button[type=submit]").click()
-    p.wait_for_load_state("load")  # type: ignore[attr-defined]
-    row = p.locator("tr", has_text="undo_window_s")  # type: ignore[attr-defined]
+    p.wait_for_load_state("load")
+    row = p.locator("tr", has_text="undo_window_s")
     assert row.locator("td").nth(1).inner_text() == "20"
     shot(p, "admin-settings")
-    p.goto("/admin/users")  # type: ignore[attr-defined]
+    p.goto("/admin/users")
     shot(p, "admin-users")
     settings = run_cli("audit", "list", "--case", served.case, "--json")
     assert "undo_window_s" in settings.stdout

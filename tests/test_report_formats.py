@@ -15,6 +15,7 @@ import jsonschema
 import pytest
 from lxml import etree
 
+from clearsight.categories import CybertipClass
 from clearsight.file_paths import display_path
 from clearsight.report import (
     LOCAL_USER,
@@ -34,7 +35,6 @@ from clearsight.report.request import ExportContext
 from clearsight.report.rows import ReportRow
 from clearsight.report.selection import ALL
 from clearsight.report.vics_case import write_vics_case
-from clearsight.review.categories import CybertipClass
 from clearsight.store.sql import SqlCaseStore
 
 from .test_report_case import FORMULA_NAME, NOW

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from clearsight import __version__
+from clearsight.categories import CybertipClass
 from clearsight.report import (
     LOCAL_USER,
     CybertipOptions,
@@ -26,7 +27,6 @@ from clearsight.report import (
     parse_selection,
     write_report,
 )
-from clearsight.review.categories import CybertipClass
 from clearsight.store.sql import SqlCaseStore
 
 from .test_report_case import NOW

@@ -24,6 +24,13 @@ import pytest
 from lxml import etree, html
 from sqlalchemy import event, insert
 
+from clearsight.categories import (
+    Category,
+    CategoryScheme,
+    CybertipClass,
+    HumanOrigin,
+    VictimIdentified,
+)
 from clearsight.errors import CaseStoreError
 from clearsight.media.sniff import MediaKind
 from clearsight.report import (
@@ -40,13 +47,6 @@ from clearsight.report.decisions import MAX_READS, CaseDecisions
 from clearsight.report.hash_lists import confirmed_new
 from clearsight.report.selection import ALL
 from clearsight.review.accounts import Account, Role
-from clearsight.review.categories import (
-    Category,
-    CategoryScheme,
-    CybertipClass,
-    HumanOrigin,
-    VictimIdentified,
-)
 from clearsight.review.decisions import DecisionBook, DecisionInput, DecisionStatus
 from clearsight.store.interface import ScannedFile
 from clearsight.store.review_models import AccountRow, DecisionRow

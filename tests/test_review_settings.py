@@ -10,9 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from clearsight.errors import UserError
-from clearsight.review.audit import AuditAction
-from clearsight.review.categories import (
+from clearsight.categories import (
     AgeGroup,
     CybertipClass,
     Depiction,
@@ -22,6 +20,8 @@ from clearsight.review.categories import (
     default_scheme,
     load_scheme,
 )
+from clearsight.errors import UserError
+from clearsight.review.audit import AuditAction
 from clearsight.review.settings import (
     MAX_BLUR,
     MIN_BLUR,

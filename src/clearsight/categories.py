@@ -15,8 +15,8 @@ material the classification describes, or not yet decided. A scheme whose catego
 do say age group and depiction can fix the class per category (``cybertip = "A1"``).
 
 A leaf module (it imports only :mod:`clearsight.errors`): the case store checks
-decisions against the scheme, and review, the exports and the server show it, so it
-belongs to none of them. :mod:`clearsight.review.categories` re-exports it.
+decisions against the scheme, and the exports, the case and the server show it, so
+it belongs to none of them.
 """
 
 from __future__ import annotations

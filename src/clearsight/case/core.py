@@ -31,6 +31,7 @@ from clearsight.case.opening import (
     open_database_store,
     open_folder_store,
 )
+from clearsight.categories import CategoryScheme
 from clearsight.index.cache import PdqIndexCache
 from clearsight.match.engine import MatchReport
 from clearsight.media.decode import DecodeLimits
@@ -48,7 +49,6 @@ from clearsight.report import (
 from clearsight.review.accounts import AccountBook
 from clearsight.review.assignments import AssignmentBook
 from clearsight.review.audit import AuditLog
-from clearsight.review.categories import CategoryScheme
 from clearsight.review.decisions import DecisionBook
 from clearsight.review.exposure import ExposureMeter
 from clearsight.review.login_sessions import LoginSessions, SessionPolicy

@@ -1,6 +1,6 @@
 """Which CyberTipline industry classification (A1, A2, B1, B2) a decided category gives.
 
-The mapping is the category scheme's (``clearsight.review.categories``): only a
+The mapping is the category scheme's (``clearsight.categories``): only a
 category that fixes a class by itself maps to one. A category that is merely eligible
 (VICS category 1) would need an age group and a depiction, which decisions do not
 record, so it maps to nothing rather than to a guess, and the element is left out.
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from clearsight.errors import UserError
-from clearsight.review.categories import (
+from clearsight.categories import (
     CategoryScheme,
     CybertipClass,
     default_scheme,
     load_scheme,
 )
+from clearsight.errors import UserError
 from clearsight.review.settings import ReviewSettings
 
 

@@ -14,9 +14,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from clearsight.categories import CategoryScheme, default_scheme
 from clearsight.errors import CaseStoreError
 from clearsight.report.rows import HumanDecision
-from clearsight.review.categories import CategoryScheme, default_scheme
 from clearsight.review.decisions import DecisionBook, DecisionStatus
 from clearsight.review.settings import ReviewSettings, SettingsStore
 

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from clearsight.categories import CybertipClass
 from clearsight.report.selection import ALL, Selection
-from clearsight.review.categories import CybertipClass
 
 
 class ReportFormat(enum.StrEnum):

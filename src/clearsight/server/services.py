@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from clearsight.case import Case
+from clearsight.categories import CategoryScheme
 from clearsight.errors import UserError
 from clearsight.review.accounts import AccountBook
 from clearsight.review.assignments import AssignmentBook
 from clearsight.review.audit import AuditLog
-from clearsight.review.categories import CategoryScheme
 from clearsight.review.decisions import DecisionBook
 from clearsight.review.exposure import ExposureMeter
 from clearsight.review.login_sessions import LoginSessions

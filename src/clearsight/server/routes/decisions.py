@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from clearsight.review.categories import HumanOrigin, VictimIdentified
+from clearsight.categories import HumanOrigin, VictimIdentified
 from clearsight.review.decisions import (
     MAX_NOTES,
     MAX_SERIES,

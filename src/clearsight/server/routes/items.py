@@ -18,9 +18,9 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel
 
+from clearsight.categories import HumanOrigin, VictimIdentified
 from clearsight.review.accounts import Role
 from clearsight.review.assignments import ASSIGNABLE
-from clearsight.review.categories import HumanOrigin, VictimIdentified
 from clearsight.review.decisions import ReviewDecision
 from clearsight.review.item_facts import GroupFacts, ItemFacts
 from clearsight.server.access import REVIEW_READERS, REVIEWERS, SUPERVISORS, Viewer
