@@ -280,6 +280,7 @@ def test_the_reference_library_reads_what_its_block_loop_reads() -> None:
     rgb = embed(scene(5, (640, 480)), SDXL.bits, float_pipeline=True)
     data = saved(rgb, "JPEG", quality=80, subsampling=0)
     bgr = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    assert bgr is not None
     with Image.open(io.BytesIO(data)) as im:
         stored = np.asarray(im.convert("RGB"), dtype=np.uint8)
     assert np.array_equal(stored, bgr[:, :, ::-1])  # Pillow and OpenCV decode alike
