@@ -31,7 +31,7 @@ from clearsight.banks.prepared import signal_identity as signal_identity
 from clearsight.banks.prepared import signal_rows as signal_rows
 from clearsight.banks.records import ImportedEntry, RejectedLine
 from clearsight.banks.value_index import DeferredValueIndex
-from clearsight.banks.written_identities import WrittenIdentities
+from clearsight.banks.written_identities import IdentityKeys, WrittenIdentities
 
 _KEPT_REJECTIONS = 20
 # The metadata columns of an entry, in the order _metadata_tuple gives them.
@@ -102,8 +102,8 @@ class EntryUpsert:
         self._bank_id = bank_id
         self._report = report
         # A SQLite bank that holds nothing yet holds, until the commit, only what this
-        # import writes: its identities are kept here (about 100 bytes an entry), found
-        # here instead of in the identity index, which can then be set aside.
+        # import writes: its identities are kept here (by hash, 16 bytes an entry),
+        # found here instead of in the identity index, which can then be set aside.
         self._written: WrittenIdentities | None = None
         if connection.dialect.name == "sqlite" and _holds_nothing(connection, bank_id):
             self._written = WrittenIdentities()
@@ -255,7 +255,7 @@ class EntryUpsert:
             self._written.add([entry[0] for entry in new], ids)
         self._report.added += len(new)
 
-    def _insert_new_rows(self, batch: PreparedBatch, keys: list[int]) -> None:
+    def _insert_new_rows(self, batch: PreparedBatch, keys: IdentityKeys) -> None:
         """Insert a batch of only new entries (SQLite), its rows passed on as they are:
         each row's ``seq`` plus the batch's first id is its entry's id."""
         first = next_entry_ids(self._connection, 1)[0]
