@@ -28,7 +28,9 @@ Timed, in this process, in the same run:
 
 Also printed: the CPU time of the (first) import per entry, of the importing process
 and of the process that parses a large file for it (see ``clearsight.banks.parse_ahead``),
-and the 1-minute load average before and after, since the machine may be shared: on
+the importing process's peak resident memory by the end of its first import (run with
+``--reps 1``, so no earlier import in the process set it), and the 1-minute load
+average before and after, since the machine may be shared: on
 two idle cores the wall-clock rate approaches N over the larger of the two CPU times.
 
 So the ratio ``clearsight / threatexchange`` compares a whole import (parsed, checked,
@@ -199,7 +201,7 @@ def clearsight_import(path: Path, store_file: Path) -> dict[str, Any]:
         leftover.unlink()
     store = BankStore.open(f"sqlite:///{store_file}")
     try:
-        seconds, cpu = [], []
+        seconds, cpu, peak_kib = [], [], []
         for _ in range(2):
             started, cpu_before = time.perf_counter(), cpu_seconds()
             report = store.import_entries(
@@ -209,6 +211,8 @@ def clearsight_import(path: Path, store_file: Path) -> dict[str, Any]:
             seconds.append(time.perf_counter() - started)
             cpu_after = cpu_seconds()
             cpu.append([end - start for end, start in zip(cpu_after, cpu_before, strict=True)])
+            if not peak_kib:  # the first import's peak (nothing before it here is larger)
+                peak_kib.append(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
         summary = store.summary("bench")
         if report.unchanged != summary.entries or summary.revision != 1:
             raise SystemExit(f"re-import changed the bank: {report} {summary}")
@@ -216,6 +220,7 @@ def clearsight_import(path: Path, store_file: Path) -> dict[str, Any]:
             "import_s": seconds[0],
             "reimport_s": seconds[1],
             "cpu_s": cpu[0],
+            "peak_rss_mb": peak_kib[0] / 1024,
             "entries": summary.entries,
             "rejected": report.rejected_count,
         }
@@ -262,6 +267,8 @@ def measure(workdir: Path, fmt: str, count: int, reps: int) -> dict[str, Any]:
         # CPU µs per entry of the (first) import: the importing process, the parsing one.
         "cpu_us_per_entry": [round(1e6 * part / count, 1) for part in imports[0]["cpu_s"]],
         "load_1min": [round(load_before, 1), round(load_after, 1)],
+        # The importing process's peak resident memory by the end of its first import.
+        "importer_peak_rss_mb": round(imports[0]["peak_rss_mb"]),
         "stored": imports[0]["entries"],
         "rejected": imports[0]["rejected"],
     }
@@ -271,7 +278,7 @@ def entries_lines(results: Sequence[dict[str, Any]]) -> Iterator[str]:
     yield (
         f"{'format':<9} {'N':>9} {'MB':>6} {'clearsight':>11} {'re-import':>10} "
         f"{'cs parse':>9} {'baseline':>9} {'ratio':>6}   (entries/s)  "
-        "CPU µs/entry (import, parser)  load"
+        "CPU µs/entry (import, parser)  load  peak MB"
     )
     for row in results:
         rates = row["entries_per_s"]
@@ -281,7 +288,7 @@ def entries_lines(results: Sequence[dict[str, Any]]) -> Iterator[str]:
             f"{rates['clearsight-parse']:>9,} {rates['threatexchange']:>9,} "
             f"{row['ratio_vs_threatexchange']:>6}"
             f"  {row['cpu_us_per_entry'][0]:>6} {row['cpu_us_per_entry'][1]:>6}"
-            f"  {row['load_1min'][0]}-{row['load_1min'][1]}"
+            f"  {row['load_1min'][0]}-{row['load_1min'][1]}  {row['importer_peak_rss_mb']}"
             + (f"  ({row['rejected']:,} rejected!)" if row["rejected"] else "")
         )
 
