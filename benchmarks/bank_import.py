@@ -28,8 +28,10 @@ Timed, in this process, in the same run:
 
 Also printed: the CPU time of the (first) import per entry, of the importing process
 and of the process that parses a large file for it (see ``clearsight.banks.parse_ahead``),
-and the 1-minute load average before and after, since the machine may be shared: on
-two idle cores the wall-clock rate approaches N over the larger of the two CPU times.
+the importing process's peak resident memory during its first import of each file
+(Linux: the peak is reset before it), and the 1-minute load average before and after,
+since the machine may be shared: on two idle cores the wall-clock rate approaches N
+over the larger of the two CPU times.
 
 So the ratio ``clearsight / threatexchange`` compares a whole import (parsed, checked,
 stored, indexed) with parsing alone; above 1 means the whole import is faster than the
@@ -199,7 +201,8 @@ def clearsight_import(path: Path, store_file: Path) -> dict[str, Any]:
         leftover.unlink()
     store = BankStore.open(f"sqlite:///{store_file}")
     try:
-        seconds, cpu = [], []
+        seconds, cpu, peak_kib = [], [], []
+        reset_peak_rss()
         for _ in range(2):
             started, cpu_before = time.perf_counter(), cpu_seconds()
             report = store.import_entries(
@@ -209,6 +212,8 @@ def clearsight_import(path: Path, store_file: Path) -> dict[str, Any]:
             seconds.append(time.perf_counter() - started)
             cpu_after = cpu_seconds()
             cpu.append([end - start for end, start in zip(cpu_after, cpu_before, strict=True)])
+            if not peak_kib:
+                peak_kib.append(peak_rss_kib())
         summary = store.summary("bench")
         if report.unchanged != summary.entries or summary.revision != 1:
             raise SystemExit(f"re-import changed the bank: {report} {summary}")
@@ -216,11 +221,32 @@ def clearsight_import(path: Path, store_file: Path) -> dict[str, Any]:
             "import_s": seconds[0],
             "reimport_s": seconds[1],
             "cpu_s": cpu[0],
+            "peak_rss_mb": peak_kib[0] / 1024,
             "entries": summary.entries,
             "rejected": report.rejected_count,
         }
     finally:
         store.close()
+
+
+def reset_peak_rss() -> None:
+    """Start this process's peak resident memory afresh (Linux; elsewhere it is not, and
+    the peak is the process's whole life so far)."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        pass
+
+
+def peak_rss_kib() -> int:
+    """This process's peak resident memory since :func:`reset_peak_rss`, in KiB."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def cpu_seconds() -> tuple[float, float]:
@@ -262,6 +288,8 @@ def measure(workdir: Path, fmt: str, count: int, reps: int) -> dict[str, Any]:
         # CPU µs per entry of the (first) import: the importing process, the parsing one.
         "cpu_us_per_entry": [round(1e6 * part / count, 1) for part in imports[0]["cpu_s"]],
         "load_1min": [round(load_before, 1), round(load_after, 1)],
+        # The importing process's peak resident memory during its first import.
+        "importer_peak_rss_mb": round(imports[0]["peak_rss_mb"]),
         "stored": imports[0]["entries"],
         "rejected": imports[0]["rejected"],
     }
@@ -271,7 +299,7 @@ def entries_lines(results: Sequence[dict[str, Any]]) -> Iterator[str]:
     yield (
         f"{'format':<9} {'N':>9} {'MB':>6} {'clearsight':>11} {'re-import':>10} "
         f"{'cs parse':>9} {'baseline':>9} {'ratio':>6}   (entries/s)  "
-        "CPU µs/entry (import, parser)  load"
+        "CPU µs/entry (import, parser)  load  peak MB"
     )
     for row in results:
         rates = row["entries_per_s"]
@@ -281,7 +309,7 @@ def entries_lines(results: Sequence[dict[str, Any]]) -> Iterator[str]:
             f"{rates['clearsight-parse']:>9,} {rates['threatexchange']:>9,} "
             f"{row['ratio_vs_threatexchange']:>6}"
             f"  {row['cpu_us_per_entry'][0]:>6} {row['cpu_us_per_entry'][1]:>6}"
-            f"  {row['load_1min'][0]}-{row['load_1min'][1]}"
+            f"  {row['load_1min'][0]}-{row['load_1min'][1]}  {row['importer_peak_rss_mb']}"
             + (f"  ({row['rejected']:,} rejected!)" if row["rejected"] else "")
         )
 

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 import clearsight.banks
 from clearsight.banks import store as store_module
-from clearsight.banks import value_index
+from clearsight.banks import value_index, written_identities
 from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry
 from clearsight.banks.store import BankSettings, BankStore, ImportReport
 from clearsight.banks.write_lock import import_transaction
@@ -121,6 +121,33 @@ def test_an_import_into_an_empty_bank_with_the_identity_index_aside_equals_one_w
         connection.exec_driver_sql(COPY_AN_IDENTITY + " LIMIT 1")
     plain.close()
     deferred.close()
+
+
+@pytest.mark.parametrize("keys", [1, 7])
+def test_identities_that_share_a_hash_import_as_if_none_did(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys: int
+) -> None:
+    """The import into an empty bank keeps its identities by 64-bit hash; a hash shared
+    by two identities (all of them here, or seven ways) must change nothing."""
+    monkeypatch.setattr(store_module, "_IMPORT_BATCH", 500)  # repeats fall in later batches
+    wanted = a_list_with_repeats()
+    plain = BankStore.open(f"sqlite:///{tmp_path / 'plain.sqlite'}")
+    plain_report = load(plain, "list", wanted)
+    monkeypatch.setattr(
+        written_identities, "hash", lambda text: sum(map(ord, text)) % keys, raising=False
+    )
+    shared = BankStore.open(f"sqlite:///{tmp_path / 'shared.sqlite'}")
+    report = load(shared, "list", wanted)
+    assert (report.added, report.updated, report.unchanged, report.removed) == (
+        plain_report.added,
+        plain_report.updated,
+        plain_report.unchanged,
+        plain_report.removed,
+    )
+    assert (report.updated, report.unchanged, report.removed) == (100, 100, 100)
+    assert contents(shared, "list") == contents(plain, "list")
+    plain.close()
+    shared.close()
 
 
 def test_a_rebuild_that_finds_duplicates_stops_the_import_and_keeps_the_index(

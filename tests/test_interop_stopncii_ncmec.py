@@ -37,6 +37,7 @@ from threatexchange.exchanges.clients.stopncii.api import (
     StopNCIISignalType,
 )
 
+from clearsight.banks.formats.errors import BankFormatError
 from clearsight.banks.formats.ncmec_xml import parse_ncmec_xml
 from clearsight.banks.formats.stopncii import parse_stopncii, record_event
 from clearsight.banks.formats.stopncii_fast import plain_record_entry
@@ -478,3 +479,53 @@ def test_the_fast_path_agrees_with_the_general_path(record: dict[str, Any]) -> N
     fast = plain_record_entry(record, "hashRecords[0]")
     if fast is not None:
         assert fast == record_event(record, "hashRecords[0]")
+
+
+# --- NCMEC files in Latin-1 that do not say so ------------------------------------------
+
+_LATIN1_ENTRY = (
+    "<image><id>test-latin-1</id><classification>Caf\u00e9 r\u00e9sum\u00e9</classification>"
+    f"<fingerprints><md5>{'c3' * 16}</md5></fingerprints></image>"
+)
+
+
+@pytest.mark.parametrize("declaration", ["", '<?xml version="1.0"?>\n'])
+@pytest.mark.parametrize("ascii_before", [0, 3 * 1024 * 1024])
+def test_an_ncmec_file_in_latin1_without_a_declared_encoding_reads_as_latin1(
+    tmp_path: Path, declaration: str, ascii_before: int
+) -> None:
+    """Nothing declares the encoding and the bytes are not UTF-8: Latin-1, as written;
+    also where the first byte past ASCII comes megabytes (reads) into the file."""
+    padding = f"<!-- {'x' * ascii_before} -->" if ascii_before else ""
+    xml = f"{declaration}<queryResult>{padding}<images>{_LATIN1_ENTRY}</images></queryResult>"
+    path = tmp_path / "latin1.xml"
+    path.write_bytes(xml.encode("latin-1"))
+    (entry,) = parse_ncmec_xml(path)
+    assert isinstance(entry, ImportedEntry)
+    assert entry.metadata.category == "Caf\u00e9 r\u00e9sum\u00e9"
+    assert entry.signals == ((BankSignal.MD5, "c3" * 16),)
+
+
+def test_declared_and_utf8_ncmec_files_read_as_before(tmp_path: Path) -> None:
+    body = f"<queryResult><images>{_LATIN1_ENTRY}</images></queryResult>"
+    declared = tmp_path / "declared.xml"
+    declared.write_bytes(f'<?xml version="1.0" encoding="ISO-8859-1"?>{body}'.encode("latin-1"))
+    utf8 = tmp_path / "utf8.xml"
+    utf8.write_bytes(body.encode("utf-8"))
+    for path in (declared, utf8):
+        (entry,) = parse_ncmec_xml(path)
+        assert isinstance(entry, ImportedEntry)
+        assert entry.metadata.category == "Caf\u00e9 r\u00e9sum\u00e9"
+
+
+def test_an_ncmec_file_that_stops_being_utf8_is_refused_in_one_line(tmp_path: Path) -> None:
+    """UTF-8 first, then a byte that is not: no reading can be right, so one line."""
+    good = _LATIN1_ENTRY.encode("utf-8")
+    bad = _LATIN1_ENTRY.replace("test-latin-1", "test-latin-2").encode("latin-1")
+    path = tmp_path / "mixed.xml"
+    path.write_bytes(b"<queryResult><images>" + good + bad + b"</images></queryResult>")
+    with pytest.raises(BankFormatError) as raised:
+        list(parse_ncmec_xml(path))
+    message = str(raised.value)
+    assert message.startswith("mixed.xml: not UTF-8 near byte ")
+    assert "declares no encoding" in message and "\n" not in message

@@ -24,7 +24,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clearsight.banks.formats.vics import media_event, parse_vics
-from clearsight.banks.formats.vics_fast import plain_media_entry
+from clearsight.banks.formats.vics_fast import plain_media_entry, plain_media_prepared
+from clearsight.banks.prepared import prepare
 from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry, RejectedLine
 from clearsight.banks.store import BankStore
 from clearsight.report import ExportRequest, ReportFormat
@@ -319,3 +320,11 @@ def test_the_fast_path_agrees_with_the_general_path(media: dict[str, Any]) -> No
     fast = plain_media_entry(media, "value[0]")
     if fast is not None:
         assert fast == media_event(media, "value[0]")
+    # The import's form of the same Media: made only where the fast path reads it, and
+    # then exactly what the write path makes of the general path's entry.
+    prepared = plain_media_prepared(media)
+    assert (prepared is None) == (fast is None)
+    if prepared is not None:
+        general = media_event(media, "value[0]")
+        assert isinstance(general, ImportedEntry)
+        assert prepared == prepare(general)

@@ -4,15 +4,16 @@ A national list holds millions of entries, so an import can afford neither an OR
 object nor a query per entry. Each batch of a few thousand entries costs a handful of
 statements whatever its size: one IN query finds the identities the bank already holds
 (with their metadata), one reads those entries' signals, then executemany inserts the
-new entries (their ids come back through RETURNING) and all new signal rows, and bulk
-statements update changed entries and delete withdrawn ones. Stored and imported
+new entries (under ids taken up front) and all new signal rows, and bulk statements
+update changed entries and delete withdrawn ones. A batch of a first import into an
+empty SQLite bank that holds only new entries skips all that: its rows, which the
+parsing side made in the inserts' own columns, go to the driver as they came. Stored and imported
 values are compared as plain tuples and sets, so an unchanged entry costs no write:
 re-importing a file writes nothing, and the caller leaves the revision alone.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -22,12 +23,16 @@ from sqlalchemy import Connection, bindparam, delete, select, update
 
 from clearsight.banks.bulk_rows import insert_rows, next_entry_ids
 from clearsight.banks.models import ENTRIES, SIGNALS
-from clearsight.banks.records import BankSignal, ImportedEntry, RejectedLine
+from clearsight.banks.prepared import FEATURES_KIND as FEATURES_KIND
+from clearsight.banks.prepared import PDQ_VARIANT_PREFIX as PDQ_VARIANT_PREFIX
+from clearsight.banks.prepared import Metadata, PreparedBatch, PreparedEntry
+from clearsight.banks.prepared import prepare as prepare
+from clearsight.banks.prepared import signal_identity as signal_identity
+from clearsight.banks.prepared import signal_rows as signal_rows
+from clearsight.banks.records import ImportedEntry, RejectedLine
 from clearsight.banks.value_index import DeferredValueIndex
+from clearsight.banks.written_identities import IdentityKeys, WrittenIdentities
 
-# Signal kinds for what only own banks hold: ``pdq:<variant>`` and packed features.
-PDQ_VARIANT_PREFIX = "pdq:"
-FEATURES_KIND = "orb"
 _KEPT_REJECTIONS = 20
 # The metadata columns of an entry, in the order _metadata_tuple gives them.
 _METADATA_COLUMNS = (
@@ -41,15 +46,7 @@ _METADATA_COLUMNS = (
     "date",
 )
 
-_KIND_TEXT = {kind: kind.value for kind in BankSignal}
-_json_text = json.dumps
-
-_Metadata = tuple[Any, ...]
 _SignalRows = set[tuple[str, str]]
-# An entry as the write path needs it, made where the file is parsed (maybe in another
-# process, so plain tuples that pickle cheaply): identity, metadata columns, its signal
-# rows (kind, value) sorted, and whether the list withdraws it.
-PreparedEntry = tuple[str, _Metadata, tuple[tuple[str, str], ...], bool]
 
 
 @dataclass
@@ -89,57 +86,12 @@ def identity_of(entry: ImportedEntry) -> str:
     )
 
 
-def signal_identity(joined: str) -> str:
-    """The identity of an entry known by its signals, from their joined ``kind:value``
-    list (migration b0003 rewrote the stored lists into these)."""
-    return "sig:" + hashlib.blake2b(joined.encode(), digest_size=16).hexdigest()
-
-
-def prepare(entry: ImportedEntry) -> PreparedEntry:
-    """An entry as the write path takes it (see :data:`PreparedEntry`).
-
-    The same as :func:`identity_of`, :func:`_metadata_tuple` and :func:`signal_rows`
-    sorted, written out once: it runs for every entry of a national list.
-    """
-    meta = entry.metadata
-    texts = [(_KIND_TEXT[kind], value) for kind, value in entry.signals]
-    if meta.external_id:
-        identity = "id:" + meta.external_id
-    else:
-        identity = signal_identity("|".join(sorted([kind + ":" + value for kind, value in texts])))
-    if entry.pdq_variants or entry.features is not None:
-        rows = tuple(sorted(signal_rows(entry)))
-    else:
-        rows = tuple(sorted(set(texts))) if len(texts) > 1 else tuple(texts)
-    tags = meta.tags
-    metadata = (
-        meta.external_id,
-        meta.category,
-        meta.series,
-        meta.victim_identified,
-        meta.offender_identified,
-        _json_text(list(tags)) if tags else None,
-        meta.comments,
-        meta.date,
-    )
-    return identity, metadata, rows, entry.remove
-
-
-def signal_rows(entry: ImportedEntry) -> _SignalRows:
-    """Every (kind, value) row an entry is stored as."""
-    rows = {(kind.value, value) for kind, value in entry.signals}
-    rows.update((PDQ_VARIANT_PREFIX + name, value) for name, value in entry.pdq_variants)
-    if entry.features is not None:
-        rows.add((FEATURES_KIND, entry.features))
-    return rows
-
-
 @dataclass(frozen=True)
 class _Stored:
     """An entry the bank already holds: its row id and metadata columns."""
 
     id: int
-    metadata: _Metadata
+    metadata: Metadata
 
 
 class EntryUpsert:
@@ -150,16 +102,31 @@ class EntryUpsert:
         self._bank_id = bank_id
         self._report = report
         # A SQLite bank that holds nothing yet holds, until the commit, only what this
-        # import writes: its identities are kept here (about 150 bytes an entry), found
-        # here instead of in the identity index, which can then be set aside.
-        self._written: dict[str, int] | None = None
+        # import writes: its identities are kept here (by hash, 16 bytes an entry),
+        # found here instead of in the identity index, which can then be set aside.
+        self._written: WrittenIdentities | None = None
         if connection.dialect.name == "sqlite" and _holds_nothing(connection, bank_id):
-            self._written = {}
+            self._written = WrittenIdentities()
         self._value_index = DeferredValueIndex(connection, with_identity=self._written is not None)
 
     def finish(self) -> None:
         """Leave the store's indexes whole; call once, after the last batch."""
         self._value_index.restore()
+
+    def apply_batch(self, batch: PreparedBatch) -> None:
+        """Upsert one batch as the parsing side sent it (see :meth:`apply`).
+
+        A batch of a first import into an empty SQLite bank (every batch of a national
+        list, unless it repeats or withdraws entries) holds only new entries: its rows
+        go to the driver as they came, ids added in SQL, no Python work per row here.
+        """
+        written = self._written
+        if written is not None and batch.entry_rows and not batch.removals:
+            keys = written.new_keys([row[1] for row in batch.entry_rows])
+            if keys is not None:
+                self._insert_new_rows(batch, keys)
+                return
+        self.apply(batch.entries())
 
     def apply(self, entries: Sequence[PreparedEntry]) -> None:
         """Upsert one batch; within it, the last entry with an identity wins."""
@@ -216,18 +183,20 @@ class EntryUpsert:
 
     def _stored_written(self, identities: list[str]) -> dict[str, _Stored]:
         """:meth:`_stored` for a bank that held nothing: the ids from memory, the rows
-        by primary key (a first import's batches find none and read nothing)."""
+        by primary key (a first import's batches find none and read nothing). Memory
+        names candidates; a row counts only where its identity is one asked for."""
         written = self._written
         assert written is not None
-        ids = {written[identity]: identity for identity in identities if identity in written}
+        ids = written.candidates(identities)
         if not ids:
             return {}
+        asked = set(identities)
         rows = self._connection.exec_driver_sql(
-            f"SELECT id, {', '.join(_METADATA_COLUMNS)} FROM bank_entries "
+            f"SELECT id, identity, {', '.join(_METADATA_COLUMNS)} FROM bank_entries "
             f"WHERE id IN ({', '.join('?' * len(ids))})",
             tuple(ids),
         )
-        return {ids[row[0]]: _Stored(row[0], tuple(row[1:])) for row in rows}
+        return {row[1]: _Stored(row[0], tuple(row[2:])) for row in rows if row[1] in asked}
 
     def _stored_signals(self, entry_ids: list[int]) -> dict[int, _SignalRows]:
         found: dict[int, _SignalRows] = {}
@@ -244,8 +213,7 @@ class EntryUpsert:
         if removed:
             entry_ids = [entry_id for _, entry_id in removed]
             if self._written is not None:
-                for identity, _ in removed:
-                    del self._written[identity]
+                self._written.forget(removed)
             self._connection.execute(delete(SIGNALS).where(SIGNALS.c.entry_id.in_(entry_ids)))
             self._connection.execute(delete(ENTRIES).where(ENTRIES.c.id.in_(entry_ids)))
             self._report.removed += len(entry_ids)
@@ -284,8 +252,29 @@ class EntryUpsert:
         )
         self._insert_signals(zip(ids, new, strict=True))
         if self._written is not None:
-            self._written.update(zip([entry[0] for entry in new], ids, strict=True))
+            self._written.add([entry[0] for entry in new], ids)
         self._report.added += len(new)
+
+    def _insert_new_rows(self, batch: PreparedBatch, keys: IdentityKeys) -> None:
+        """Insert a batch of only new entries (SQLite), its rows passed on as they are:
+        each row's ``seq`` plus the batch's first id is its entry's id."""
+        first = next_entry_ids(self._connection, 1)[0]
+        bank_id = int(self._bank_id)
+        self._connection.exec_driver_sql(
+            f"INSERT INTO bank_entries (id, bank_id, identity, {', '.join(_METADATA_COLUMNS)}) "
+            f"VALUES (? + {first}, {bank_id}, ?, {', '.join('?' * len(_METADATA_COLUMNS))})",
+            batch.entry_rows,
+        )
+        self._value_index.wrote(len(batch.signal_rows))
+        if batch.signal_rows:
+            self._connection.exec_driver_sql(
+                "INSERT INTO bank_entry_signals (entry_id, bank_id, kind, value) "
+                f"VALUES (? + {first}, {bank_id}, ?, ?)",
+                batch.signal_rows,
+            )
+        assert self._written is not None
+        self._written.add_keys(keys, first)
+        self._report.added += len(keys)
 
     def _insert_signals(self, entries: Iterable[tuple[int, PreparedEntry]]) -> None:
         bank_id = self._bank_id
@@ -304,7 +293,7 @@ def _holds_nothing(connection: Connection, bank_id: int) -> bool:
     )
 
 
-def _metadata_tuple(entry: ImportedEntry) -> _Metadata:
+def _metadata_tuple(entry: ImportedEntry) -> Metadata:
     meta = entry.metadata
     return (
         meta.external_id,

@@ -3,9 +3,11 @@
 Parsing a national list is Python work of 10 to 20 µs an entry, about as much as
 writing it, and a thread cannot overlap the two (the GIL). So a large bank file is
 parsed in a process of its own, on the other core: it reads the file, turns each
-entry into the plain tuple the write path takes (:func:`entry_upsert.prepare`: its
-identity digest, metadata columns and sorted signal rows, all made there) and sends
-them a batch at a time, pickled whole, through a pipe (its stdout). The pipe holds
+entry into the plain tuple the write path takes (:func:`prepared.prepare`: its
+identity digest, metadata columns and sorted signal rows, all made there; the VICS
+reader makes them straight from the common Media) and sends them a batch at a time,
+in the very rows the inserts take (:class:`~clearsight.banks.prepared.PreparedBatch`),
+pickled whole, through a pipe (its stdout). The pipe holds
 64 KiB, so memory stays bounded and the parser is never more than a batch ahead.
 
 A small file, or a stream of events that is no file (``bank add``), is parsed in a
@@ -28,15 +30,14 @@ from pathlib import Path
 from typing import BinaryIO
 
 import clearsight
-from clearsight.banks.entry_upsert import PreparedEntry, prepare
 from clearsight.banks.formats.reader import BankFile, BankFormat, parse_bank_file
-from clearsight.banks.records import BankSignal, ImportedEntry, ImportEvent, RejectedLine
+from clearsight.banks.prepared import BatchBuilder, PreparedBatch, PreparedEntry, prepare
+from clearsight.banks.records import BankSignal, ImportedEntry, ImportEvent
 
 # Files at least this large are parsed in a process of their own (about 30,000 VICS
 # Media or 100,000 CSV lines: there the process's start is a few percent of the import).
 OWN_PROCESS_BYTES = 8 * 1024 * 1024
 
-PreparedEvent = PreparedEntry | RejectedLine
 _DONE = "done"
 _FAILED = "failed"
 _LENGTH = struct.Struct(">Q")
@@ -49,17 +50,15 @@ _CHILD = (
 
 
 @contextmanager
-def prepared_batches(
-    events: Iterable[ImportEvent], size: int
-) -> Iterator[Iterator[list[PreparedEvent]]]:
+def prepared_batches(events: Iterable[ImportEvent], size: int) -> Iterator[Iterator[PreparedBatch]]:
     """Batches of ``size`` prepared events of ``events``, parsed ahead of the caller."""
-    if (
-        isinstance(events, BankFile)
-        and not events.started
-        and _large(events.path)
-        and can_parse_in_process()
-    ):
-        with _in_process(events.path, events.fmt, events.signal, size) as batches:
+    if isinstance(events, BankFile) and not events.started:
+        if _large(events.path) and can_parse_in_process():
+            with _in_process(events.path, events.fmt, events.signal, size) as batches:
+                yield batches
+            return
+        parsed = parse_bank_file(events.path, events.fmt, events.signal, prepared=True)
+        with _in_thread(_prepared(parsed, size)) as batches:
             yield batches
     else:
         with _in_thread(_prepared(events, size)) as batches:
@@ -73,24 +72,29 @@ def _large(path: Path) -> bool:
         return False
 
 
-def _prepared(events: Iterable[ImportEvent], size: int) -> Iterator[list[PreparedEvent]]:
-    batch: list[PreparedEvent] = []
+def _prepared(events: Iterable[ImportEvent | PreparedEntry], size: int) -> Iterator[PreparedBatch]:
+    """Batches of ``size`` events; entries prepared, unless a reader already did."""
+    batch = BatchBuilder()
     for item in events:
-        batch.append(prepare(item) if isinstance(item, ImportedEntry) else item)
+        if isinstance(item, tuple):
+            batch.add(item)
+        elif isinstance(item, ImportedEntry):
+            batch.add(prepare(item))
+        else:
+            batch.add_other(item)
         if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
+            yield batch.take()
+    if len(batch):
+        yield batch.take()
 
 
 @contextmanager
-def _in_thread(batches: Iterator[list[PreparedEvent]]) -> Iterator[Iterator[list[PreparedEvent]]]:
+def _in_thread(batches: Iterator[PreparedBatch]) -> Iterator[Iterator[PreparedBatch]]:
     """The next batch parsed in a thread while this one is written (SQLite's C code
     releases the GIL, so some of it overlaps)."""
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="bank-parse") as parser:
 
-        def ahead() -> Iterator[list[PreparedEvent]]:
+        def ahead() -> Iterator[PreparedBatch]:
             pending = parser.submit(next, batches, None)
             while (batch := pending.result()) is not None:
                 pending = parser.submit(next, batches, None)
@@ -106,7 +110,7 @@ def _in_thread(batches: Iterator[list[PreparedEvent]]) -> Iterator[Iterator[list
 @contextmanager
 def _in_process(
     path: Path, fmt: BankFormat, kind: BankSignal | None, size: int
-) -> Iterator[Iterator[list[PreparedEvent]]]:
+) -> Iterator[Iterator[PreparedBatch]]:
     """The batches as a parsing process sends them: each pickled, after its length.
 
     A plain ``python -c`` child rather than multiprocessing's spawn, which would run the
@@ -123,7 +127,7 @@ def _in_process(
     assert parser.stdin is not None and parser.stdout is not None
     stream = parser.stdout
 
-    def received() -> Iterator[list[PreparedEvent]]:
+    def received() -> Iterator[PreparedBatch]:
         while True:
             head = stream.read(_LENGTH.size)
             body = stream.read(_LENGTH.unpack(head)[0]) if len(head) == _LENGTH.size else b""
@@ -133,7 +137,7 @@ def _in_process(
                     f"(exit status {parser.wait()})"
                 )
             message = pickle.loads(body)
-            if isinstance(message, list):
+            if isinstance(message, PreparedBatch):
                 yield message
             elif message[0] == _FAILED:
                 raise message[1]
@@ -180,7 +184,7 @@ def parse_into(
 
     try:
         try:
-            for batch in _prepared(parse_bank_file(path, fmt, kind), size):
+            for batch in _prepared(parse_bank_file(path, fmt, kind, prepared=True), size):
                 send(pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL))
             ending = pickle.dumps((_DONE,))
         except BrokenPipeError:

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from clearsight.banks.entry_upsert import FEATURES_KIND as FEATURES_KIND
 from clearsight.banks.entry_upsert import PDQ_VARIANT_PREFIX as PDQ_VARIANT_PREFIX
-from clearsight.banks.entry_upsert import EntryUpsert, PreparedEntry
+from clearsight.banks.entry_upsert import EntryUpsert
 from clearsight.banks.entry_upsert import ImportReport as ImportReport
 from clearsight.banks.entry_upsert import identity_of as identity_of
 from clearsight.banks.lookup import BankSummary
@@ -37,7 +37,8 @@ from clearsight.banks.models import (
     BankEntry,
     BankEntrySignal,
 )
-from clearsight.banks.parse_ahead import PreparedEvent, prepared_batches
+from clearsight.banks.parse_ahead import prepared_batches
+from clearsight.banks.prepared import PreparedBatch
 from clearsight.banks.reader import BankReader
 from clearsight.banks.records import (
     ImportEvent,
@@ -123,7 +124,8 @@ class BankStore(BankReader):
             upsert = EntryUpsert(connection, bank_id, report)
             with prepared_batches(events, _IMPORT_BATCH) as batches:
                 for batch in batches:
-                    upsert.apply(_accepted(batch, report, stop_on_error, file_name))
+                    _check_others(batch, report, stop_on_error, file_name)
+                    upsert.apply_batch(batch)
             upsert.finish()
             _refuse_empty_result(name, report, created=created, file_name=file_name)
             if report.changed:
@@ -249,19 +251,15 @@ def _mark_changed(connection: Connection, bank_id: int, *, bump_revision: bool) 
     connection.execute(update(BANKS).where(BANKS.c.id == bank_id).values(values))
 
 
-def _accepted(
-    batch: list[PreparedEvent], report: ImportReport, stop_on_error: bool, file_name: str
-) -> list[PreparedEntry]:
-    """The entries of a batch; rejected lines are reported, or stop the import."""
-    entries: list[PreparedEntry] = []
-    for item in batch:
-        if isinstance(item, tuple):
-            entries.append(item)
-        elif isinstance(item, NotImportable):  # a kind not kept, counted: never an error
+def _check_others(
+    batch: PreparedBatch, report: ImportReport, stop_on_error: bool, file_name: str
+) -> None:
+    """A batch's rejected lines are reported, or stop the import."""
+    for item in batch.others:
+        if isinstance(item, NotImportable):  # a kind not kept, counted: never an error
             report.not_importable[item.kind] = report.not_importable.get(item.kind, 0) + item.count
         else:
             if stop_on_error:
                 where = " ".join(part for part in (file_name, item.where) if part)
                 raise UserError(f"{where}: {item.reason}")
             report.reject(item)
-    return entries

@@ -19,11 +19,20 @@ libxml2 caps a text node at 10 MB, but holds a start tag whole until its ``>``: 
 200 MB attribute took 416 MB of memory before it was refused. No ``<`` may appear in
 an attribute value or in text, so the bytes are watched on their way in, and a run of
 more than :data:`MAX_MARKUP_GAP` bytes without one stops the file at once.
+
+A file that declares no encoding is UTF-8 to libxml2, but some tools write Latin-1 and
+no declaration. So such a file (no byte-order mark, no ``encoding=`` in its
+declaration) is watched too: if its first bytes past ASCII are not UTF-8, it is read
+as Latin-1 from there on, as it must then be (ASCII is the same in both). A file whose
+bytes turn out not to be UTF-8 only later (after some that were) is refused in one
+line that says so.
 """
 
 from __future__ import annotations
 
+import codecs
 import io
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -61,6 +70,9 @@ _SENTIMENTS = {"affirmativeFeedback": "affirmative", "negativeFeedback": "negati
 # character reference) and the whitespace between elements.
 MAX_MARKUP_GAP = 4 * 1024 * 1024
 _READ_LIMIT = 1024 * 1024  # at most this much per read, so a gap inside one is shorter
+_BYTE_ORDER_MARKS = (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+_DECLARED_ENCODING = re.compile(rb"<\?xml[^>]*?\bencoding\s*=")
+_NOT_ASCII = re.compile(rb"[\x80-\xff]")
 
 
 def parse_ncmec_xml(path: Path) -> Iterator[ImportEvent]:
@@ -84,7 +96,9 @@ def parse_ncmec_xml(path: Path) -> Iterator[ImportEvent]:
 
 
 class _MarkupGapGuard(io.RawIOBase):
-    """The file's bytes for libxml2, refused once ``<`` is missing for too long."""
+    """The file's bytes for libxml2, refused once ``<`` is missing for too long, and
+    turned from Latin-1 into UTF-8 where the file declares no encoding and is not
+    UTF-8 (see :class:`_UndeclaredEncoding`)."""
 
     def __init__(self, source: BinaryIO, name: str) -> None:
         super().__init__()
@@ -92,12 +106,20 @@ class _MarkupGapGuard(io.RawIOBase):
         self._name = name
         self._gap = 0  # bytes since the last "<"
         self._offset = 0
+        self._encoding: _UndeclaredEncoding | None = None
+        self._pending = b""  # bytes made ready but not yet read (Latin-1 grows in UTF-8)
 
     def readable(self) -> bool:
         return True
 
     def read(self, size: int | None = -1) -> bytes:
         wanted = _READ_LIMIT if size is None or size < 0 else min(size, _READ_LIMIT)
+        if not self._pending:
+            self._pending = self._next_chunk(wanted)
+        chunk, self._pending = self._pending[:wanted], self._pending[wanted:]
+        return chunk
+
+    def _next_chunk(self, wanted: int) -> bytes:
         chunk = self._source.read(wanted)
         first = chunk.find(b"<")
         if self._gap + (len(chunk) if first < 0 else first) > MAX_MARKUP_GAP:
@@ -106,14 +128,68 @@ class _MarkupGapGuard(io.RawIOBase):
                 f"{self._offset}: no attribute or text of an entry is that long"
             )
         self._gap = self._gap + len(chunk) if first < 0 else len(chunk) - chunk.rfind(b"<") - 1
+        if self._offset == 0:
+            self._encoding = _UndeclaredEncoding.of(chunk, self._name)
         self._offset += len(chunk)
-        return chunk
+        return chunk if self._encoding is None else self._encoding.utf8(chunk)
 
     def readinto(self, buffer: Any) -> int:
         view = memoryview(buffer).cast("B")
         chunk = self.read(len(view))
         view[: len(chunk)] = chunk
         return len(chunk)
+
+
+class _UndeclaredEncoding:
+    """A file with no declared encoding: UTF-8 unless its first bytes past ASCII are
+    not, and then Latin-1 throughout (those before were ASCII, the same in both)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._latin1 = False
+        self._utf8: codecs.IncrementalDecoder | None = None  # set at the first non-ASCII
+        self._offset = 0
+
+    @classmethod
+    def of(cls, first_chunk: bytes, name: str) -> _UndeclaredEncoding | None:
+        """A watcher for a file that begins with ``first_chunk``; None where the file
+        has a byte-order mark or declares its encoding (libxml2 follows those)."""
+        if first_chunk.startswith(_BYTE_ORDER_MARKS):
+            return None
+        head = first_chunk.lstrip()[:512]
+        if head.startswith(b"<?xml") and _DECLARED_ENCODING.match(head[: head.find(b">") + 1]):
+            return None
+        return cls(name)
+
+    def utf8(self, chunk: bytes) -> bytes:
+        """``chunk`` in UTF-8 for libxml2; BankFormatError where it can be neither."""
+        offset, self._offset = self._offset, self._offset + len(chunk)
+        if self._latin1:
+            return chunk.decode("latin-1").encode("utf-8")
+        if self._utf8 is None:
+            if chunk.isascii():
+                return chunk
+            self._utf8 = codecs.getincrementaldecoder("utf-8")()
+            try:
+                self._utf8.decode(chunk)
+            except UnicodeDecodeError as error:
+                beyond_ascii = _NOT_ASCII.search(chunk)
+                if beyond_ascii is None or error.start != beyond_ascii.start():
+                    raise self._not_utf8(offset + error.start) from None
+                self._latin1 = True  # nothing but ASCII before it: Latin-1
+                return chunk.decode("latin-1").encode("utf-8")
+            return chunk
+        try:
+            self._utf8.decode(chunk, final=not chunk)
+        except UnicodeDecodeError as error:
+            raise self._not_utf8(offset + error.start) from None
+        return chunk
+
+    def _not_utf8(self, offset: int) -> BankFormatError:
+        return BankFormatError(
+            f"{self._name}: not UTF-8 near byte {offset}, after UTF-8 before it, and the "
+            'file declares no encoding: declare it (<?xml version="1.0" encoding="..."?>)'
+        )
 
 
 def _entry_events(

@@ -31,7 +31,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import ijson
 
@@ -44,7 +44,8 @@ from clearsight.banks.formats.json_stream import (
     open_json,
     scalar_text,
 )
-from clearsight.banks.formats.vics_fast import plain_media_entry
+from clearsight.banks.formats.vics_fast import plain_media_entry, plain_media_prepared
+from clearsight.banks.prepared import PreparedEntry
 from clearsight.banks.records import (
     BankSignal,
     EntryMetadata,
@@ -96,10 +97,24 @@ class _Layout:
     media_key: str | None
 
 
-def parse_vics(path: Path) -> Iterator[ImportEvent]:
-    """Stream the Media of a VICS file; raises BankFormatError if it is not VICS JSON."""
+@overload
+def parse_vics(path: Path) -> Iterator[ImportEvent]: ...
+
+
+@overload
+def parse_vics(path: Path, *, prepared: bool) -> Iterator[ImportEvent | PreparedEntry]: ...
+
+
+def parse_vics(path: Path, *, prepared: bool = False) -> Iterator[ImportEvent | PreparedEntry]:
+    """Stream the Media of a VICS file; raises BankFormatError if it is not VICS JSON.
+
+    ``prepared``: give a Media of the media form read by the fast path as the write
+    path's tuple straight away (see :func:`~.vics_fast.plain_media_prepared`).
+    """
     layout = _layout(path)
-    reader = _CaseReader(layout) if layout.media_key else _MediaReader(layout)
+    reader: _MediaReader | _CaseReader = (
+        _CaseReader(layout) if layout.media_key else _MediaReader(layout, prepared=prepared)
+    )
     with open_json(path) as stream:
         try:
             yield from reader.events(stream)
@@ -110,24 +125,33 @@ def parse_vics(path: Path) -> Iterator[ImportEvent]:
 class _MediaReader:
     """``value: [Media, ...]``: each Media built in C, placed by its index."""
 
-    def __init__(self, layout: _Layout) -> None:
+    def __init__(self, layout: _Layout, *, prepared: bool = False) -> None:
         self.key = layout.list_key
-        self.last_where = ""  # the last entry read whole, to place a syntax error
+        self.index = -1  # the last entry read whole, to place a syntax error
+        self.prepared = prepared
 
-    def events(self, stream: Any) -> Iterator[ImportEvent]:
+    @property
+    def last_where(self) -> str:
+        return f"{self.key}[{self.index}]" if self.index >= 0 else ""
+
+    def events(self, stream: Any) -> Iterator[ImportEvent | PreparedEntry]:
         items = ijson.items(stream, f"{self.key}.item", buf_size=READ_SIZE)
+        prepared = self.prepared
         for index, item in enumerate(items):
-            where = f"{self.key}[{index}]"
-            self.last_where = where
+            self.index = index
             if item.__class__ is dict:
-                entry = plain_media_entry(item, where)
+                entry: ImportEvent | PreparedEntry | None = (
+                    plain_media_prepared(item)
+                    if prepared
+                    else plain_media_entry(item, f"{self.key}[{index}]")
+                )
                 if entry is not None:
                     yield entry
                     continue
-                if "Media" in item or "CaseID" in item:
-                    yield from _case_media_events(item, where)  # a Case in a Media list
+                if "Media" in item or "CaseID" in item:  # a Case in a Media list
+                    yield from _case_media_events(item, f"{self.key}[{index}]")
                     continue
-            yield media_event(item, where)
+            yield media_event(item, f"{self.key}[{index}]")
 
 
 class _CaseReader:

@@ -6,7 +6,9 @@ already in shape, flags as booleans. :func:`plain_media_entry` reads exactly tho
 gives up (returns None) at the first thing it does not expect, leaving that Media to
 :func:`~clearsight.banks.formats.vics.media_event`, which reads every shape and names
 every fault. Both give the same entry for what both read; a property test holds them
-to it.
+to it. :func:`plain_media_prepared` gives that entry as the import's write path takes
+it (what :func:`~clearsight.banks.prepared.prepare` makes of it), with no
+:class:`ImportedEntry` made on the way: the parsing side of an import of millions.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from binascii import unhexlify
 from typing import Any
 
 from clearsight.banks.formats.field_limits import FIELD_LIMIT
+from clearsight.banks.prepared import PreparedEntry, SignalRow, prepared_identity, tags_column
 from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry
 
 # The fields read here, as VICS spells them; a read field spelled otherwise, or one
@@ -36,55 +39,87 @@ _READ = frozenset(
     }
 )
 _GENERAL_ONLY = frozenset({name.lower() for name in _READ} | {"sha256", "photodna"})
-_ALTERNATIVE = {"SHA256": BankSignal.SHA256, "PDQ": BankSignal.PDQ}
+# Signals are found as (kind text, value): the write path's form; the entry's own
+# BankSignal members are looked up by text.
+_MD5, _SHA1, _SHA256, _PDQ = (
+    BankSignal.MD5.value,
+    BankSignal.SHA1.value,
+    BankSignal.SHA256.value,
+    BankSignal.PDQ.value,
+)
+_ALTERNATIVE = {"SHA256": _SHA256, "PDQ": _PDQ}
+_SIGNAL_OF = {kind.value: kind for kind in BankSignal}
 _UNSET = object()
 _FLAG_TEXTS: dict[object, bool] = {"true": True, "false": False, "True": True, "False": False}
 
 
 def plain_media_entry(media: dict[str, Any], where: str) -> ImportedEntry | None:
     """The entry of a Media in the common shape, or None to read it the general way."""
+    read = _read(media)
+    if read is None:
+        return None
+    found, fields = read
+    return ImportedEntry(
+        tuple([(_SIGNAL_OF[kind], value) for kind, value in found]),
+        EntryMetadata(*fields),
+        where=where,
+    )
+
+
+def plain_media_prepared(media: dict[str, Any]) -> PreparedEntry | None:
+    """:func:`plain_media_entry` as the write path takes it (what ``prepare`` makes
+    of that entry), or None to read the Media the general way."""
+    read = _read(media)
+    if read is None:
+        return None
+    found, (external_id, category, series, victim, offender, tags, comments) = read
+    identity = prepared_identity(external_id, found)
+    rows = tuple(sorted(found)) if len(found) > 1 else tuple(found)
+    metadata = (external_id, category, series, victim, offender, tags_column(tags), comments, None)
+    return identity, metadata, rows, False
+
+
+# The metadata a Media gives: external id, category, series, the victim and offender
+# flags, tags and comments, in EntryMetadata's order.
+_Fields = tuple[str | None, str | None, str | None, Any, Any, tuple[str, ...], str | None]
+
+
+def _read(media: dict[str, Any]) -> tuple[list[SignalRow], _Fields] | None:
     others = media.keys() - _READ
     if others and not _GENERAL_ONLY.isdisjoint(map(str.lower, others)):
         return None
-    signals = _signals(media)
-    if not signals:
-        return None
-    metadata = _metadata(media)
-    if metadata is None:
-        return None
-    return ImportedEntry(signals, metadata, where=where)
-
-
-def _signals(media: dict[str, Any]) -> tuple[tuple[BankSignal, str], ...] | None:
     try:
         found = _hex_signals(media)
     except (binascii.Error, ValueError, TypeError):  # not hex, or not text at all
         return None
     if found is None or len(set(found)) != len(found):
         return None
-    return tuple(found)
+    fields = _metadata(media)
+    if fields is None:
+        return None
+    return found, fields
 
 
-def _hex_signals(media: dict[str, Any]) -> list[tuple[BankSignal, str]] | None:
+def _hex_signals(media: dict[str, Any]) -> list[SignalRow] | None:
     """MD5, SHA1 and the SHA256/PDQ alternatives, checked as hex by ``unhexlify`` (a
     third of a regular expression's time), in BankSignal's order."""
-    found: list[tuple[BankSignal, str]] = []
+    found: list[SignalRow] = []
     md5, sha1 = media.get("MD5"), media.get("SHA1")
     if md5 is not None:
         if len(md5) != 32 or md5.__class__ is not str:
             return None
         unhexlify(md5)
-        found.append((BankSignal.MD5, md5.lower()))
+        found.append((_MD5, md5.lower()))
     if sha1 is not None:
         if len(sha1) != 40 or sha1.__class__ is not str:
             return None
         unhexlify(sha1)
-        found.append((BankSignal.SHA1, sha1.lower()))
+        found.append((_SHA1, sha1.lower()))
     alternatives = media.get("AlternativeHashes")
     if alternatives is not None:
         if alternatives.__class__ is not list:
             return None
-        pdq: list[tuple[BankSignal, str]] = []
+        pdq: list[SignalRow] = []
         for item in alternatives:
             if item.__class__ is not dict or len(item) != 2:
                 return None
@@ -93,43 +128,36 @@ def _hex_signals(media: dict[str, Any]) -> list[tuple[BankSignal, str]] | None:
             if kind is None or value.__class__ is not str or len(value) != 64:
                 return None
             unhexlify(value)
-            (pdq if kind is BankSignal.PDQ else found).append((kind, value.lower()))
+            (pdq if kind is _PDQ else found).append((kind, value.lower()))
         found += pdq  # BankSignal's order: md5, sha1, sha256, pdq
     return found or None
 
 
-def _metadata(media: dict[str, Any]) -> EntryMetadata | None:
-    texts: dict[str, str | None] = {}
+def _metadata(media: dict[str, Any]) -> _Fields | None:
+    get = media.get
+    texts: list[str | None] = []
     for name in ("MediaID", "Category", "Series", "Comments", "Tags"):
-        value = media.get(name)
+        value = get(name)
         if value is None:
-            texts[name] = None
-        elif value.__class__ is int and name in ("MediaID", "Category"):
-            texts[name] = str(value)
+            texts.append(None)
+        elif value.__class__ is int and (name == "MediaID" or name == "Category"):
+            texts.append(str(value))
         elif value.__class__ is str and _plain(value):
-            texts[name] = value or None
+            texts.append(value or None)
         else:
             return None
-    victim = _flag(media.get("VictimIdentified"))
-    offender = _flag(media.get("OffenderIdentified"))
-    distributed = _flag(media.get("IsDistributed"))
+    victim = _flag(get("VictimIdentified"))
+    offender = _flag(get("OffenderIdentified"))
+    distributed = _flag(get("IsDistributed"))
     if victim is _UNSET or offender is _UNSET or distributed is _UNSET:
         return None
-    tag = texts["Tags"]
+    external_id, category, series, comments, tag = texts
     if tag is not None and ("," in tag or ";" in tag):
         return None  # several tags: split the general way
     tags: tuple[str, ...] = () if tag is None else (tag,)
     if distributed and tag != "distributed":
         tags += ("distributed",)
-    return EntryMetadata(
-        external_id=texts["MediaID"],
-        category=texts["Category"],
-        series=texts["Series"],
-        victim_identified=victim,  # type: ignore[arg-type]
-        offender_identified=offender,  # type: ignore[arg-type]
-        tags=tags,
-        comments=texts["Comments"],
-    )
+    return external_id, category, series, victim, offender, tags, comments
 
 
 def _flag(value: object) -> object:

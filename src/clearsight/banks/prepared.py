@@ -1,0 +1,147 @@
+"""A bank entry as the import's write path takes it, and a batch of them in columns.
+
+The parsing side (maybe another process, see :mod:`clearsight.banks.parse_ahead`)
+turns each :class:`~clearsight.banks.records.ImportedEntry` into a
+:data:`PreparedEntry`: its identity, its metadata columns and its sorted signal rows,
+all plain values that pickle cheaply. It then sends them a batch at a time as a
+:class:`PreparedBatch`, already in the rows the SQL inserts take, so that a first
+import into an empty SQLite bank (every batch of a national list) hands them to the
+driver as they come, with no Python work per row in the importing process: that
+process is the one that also runs SQLite, and the one that bounds the import.
+
+No SQL here: the formats' fast readers build these too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any, NamedTuple
+
+from clearsight.banks.records import BankSignal, ImportedEntry, RejectedLine
+
+# Signal kinds for what only own banks hold: ``pdq:<variant>`` and packed features.
+PDQ_VARIANT_PREFIX = "pdq:"
+FEATURES_KIND = "orb"
+
+_KIND_TEXT = {kind: kind.value for kind in BankSignal}
+_json_text = json.dumps
+
+Metadata = tuple[Any, ...]
+SignalRow = tuple[str, str]
+# An entry as the write path needs it: identity, metadata columns (in the order of
+# entry_upsert's METADATA_COLUMNS), its signal rows (kind, value) sorted, and whether
+# the list withdraws it.
+PreparedEntry = tuple[str, Metadata, tuple[SignalRow, ...], bool]
+
+
+class PreparedBatch(NamedTuple):
+    """A batch of prepared entries in the columns the inserts take, and the batch's
+    other events (rejected lines, not-importable counts) in their order.
+
+    ``entry_rows`` hold ``(seq, identity, *metadata)``, ``signal_rows`` hold
+    ``(seq, kind, value)``: ``seq`` is the entry's place in the batch, so an entry's id
+    is the first id the batch takes plus ``seq``. ``removals`` are the places of the
+    entries the list withdraws. :meth:`entries` gives the entries back in order.
+    """
+
+    entry_rows: list[tuple[Any, ...]]
+    signal_rows: list[tuple[int, str, str]]
+    removals: list[int]
+    others: list[RejectedLine]
+
+    def entries(self) -> list[PreparedEntry]:
+        """The batch's entries as :data:`PreparedEntry` tuples, in the file's order."""
+        signals: list[list[SignalRow]] = [[] for _ in self.entry_rows]
+        for seq, kind, value in self.signal_rows:
+            signals[seq].append((kind, value))
+        removed = set(self.removals)
+        return [
+            (row[1], row[2:], tuple(signals[row[0]]), row[0] in removed) for row in self.entry_rows
+        ]
+
+
+class BatchBuilder:
+    """Collects prepared entries and other events into a :class:`PreparedBatch`."""
+
+    def __init__(self) -> None:
+        self._clear()
+
+    def _clear(self) -> None:
+        self._entry_rows: list[tuple[Any, ...]] = []
+        self._signal_rows: list[tuple[int, str, str]] = []
+        self._removals: list[int] = []
+        self._others: list[RejectedLine] = []
+
+    def __len__(self) -> int:
+        return len(self._entry_rows) + len(self._others)
+
+    def add(self, entry: PreparedEntry) -> None:
+        identity, metadata, rows, remove = entry
+        seq = len(self._entry_rows)
+        self._entry_rows.append((seq, identity, *metadata))
+        self._signal_rows += [(seq, kind, value) for kind, value in rows]
+        if remove:
+            self._removals.append(seq)
+
+    def add_other(self, line: RejectedLine) -> None:
+        self._others.append(line)
+
+    def take(self) -> PreparedBatch:
+        """The batch so far; the builder starts a new one."""
+        batch = PreparedBatch(self._entry_rows, self._signal_rows, self._removals, self._others)
+        self._clear()
+        return batch
+
+
+def signal_identity(joined: str) -> str:
+    """The identity of an entry known by its signals, from their joined ``kind:value``
+    list (migration b0003 rewrote the stored lists into these)."""
+    return "sig:" + hashlib.blake2b(joined.encode(), digest_size=16).hexdigest()
+
+
+def prepared_identity(external_id: str | None, texts: list[SignalRow]) -> str:
+    """An entry's identity from its external id, or else its (kind text, value) signals."""
+    if external_id:
+        return "id:" + external_id
+    return signal_identity("|".join(sorted([kind + ":" + value for kind, value in texts])))
+
+
+def tags_column(tags: tuple[str, ...]) -> str | None:
+    """The ``tags`` column: the tags as a JSON list, or NULL for none."""
+    return _json_text(list(tags)) if tags else None
+
+
+def prepare(entry: ImportedEntry) -> PreparedEntry:
+    """An entry as the write path takes it (see :data:`PreparedEntry`).
+
+    The same as entry_upsert's ``identity_of``, ``_metadata_tuple`` and ``signal_rows``
+    sorted, written out once: it runs for every entry of a national list.
+    """
+    meta = entry.metadata
+    texts = [(_KIND_TEXT[kind], value) for kind, value in entry.signals]
+    identity = prepared_identity(meta.external_id, texts)
+    if entry.pdq_variants or entry.features is not None:
+        rows = tuple(sorted(signal_rows(entry)))
+    else:
+        rows = tuple(sorted(set(texts))) if len(texts) > 1 else tuple(texts)
+    metadata = (
+        meta.external_id,
+        meta.category,
+        meta.series,
+        meta.victim_identified,
+        meta.offender_identified,
+        tags_column(meta.tags),
+        meta.comments,
+        meta.date,
+    )
+    return identity, metadata, rows, entry.remove
+
+
+def signal_rows(entry: ImportedEntry) -> set[SignalRow]:
+    """Every (kind, value) row an entry is stored as."""
+    rows = {(kind.value, value) for kind, value in entry.signals}
+    rows.update((PDQ_VARIANT_PREFIX + name, value) for name, value in entry.pdq_variants)
+    if entry.features is not None:
+        rows.add((FEATURES_KIND, entry.features))
+    return rows
