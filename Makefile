@@ -43,8 +43,10 @@ lint: $(VENV)/.installed-dev
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy src tests
 
+# One worker per core (pytest-xdist); a test file stays on one worker, and the
+# PostgreSQL tests share one (tests/xdist_support.py).
 pytest: $(VENV)/.installed-dev
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 test: lint typecheck pytest
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import subprocess
 import sys
@@ -11,14 +12,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 from PIL import Image
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from clearsight import __version__
 from clearsight.store.sql import SqlCaseStore
 
 # Shared fixtures: the review server's (a scanned benign case, accounts of every role)
-# and the browser tests' (Debian's Chromium).
+# and the browser tests' (Debian's Chromium); and, where pytest-xdist is installed, how
+# its workers share the tests out.
 pytest_plugins = ["tests.server_support", "tests.browser_support"]
+if importlib.util.find_spec("xdist") is not None:
+    pytest_plugins.append("tests.xdist_support")
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -83,15 +87,43 @@ def postgres_url() -> str:
     return url
 
 
-def empty_postgres() -> str:
-    """The test server's URL, its public schema emptied so each test starts clean."""
-    url = postgres_url()
+# This test process's mark on the PostgreSQL schemas it makes. Each process of a run
+# (each pytest-xdist worker) and each run of other people on the same server keeps its
+# tables in schemas of its own, so that none empties another's tables mid-test.
+SCHEMA_MARK = f"p{os.getpid()}"
+_schemas_made: set[str] = set()
+
+
+def fresh_schema(name: str) -> str:
+    """The test server's URL with this process's schema ``name`` (made empty) alone on
+    its search path; the schema is dropped when the test session ends."""
+    url = make_url(postgres_url())
+    schema = f"{name}_{SCHEMA_MARK}"
     engine = create_engine(url)
     with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
+        connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
     engine.dispose()
-    return url
+    _schemas_made.add(schema)
+    private = url.update_query_dict({"options": f"-csearch_path={schema}"})
+    return private.render_as_string(hide_password=False)
+
+
+def empty_postgres() -> str:
+    """The test server's URL on an empty schema of this process, so each test starts clean."""
+    return fresh_schema("test")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Drop the schemas this process made (a run that is killed leaves them behind)."""
+    if not _schemas_made:
+        return
+    engine = create_engine(postgres_url())
+    with engine.begin() as connection:
+        for schema in sorted(_schemas_made):
+            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    engine.dispose()
+    _schemas_made.clear()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -266,9 +266,10 @@ def sign_in(app: FastAPI, name: str, password: str, **client: Any) -> Browser:
     return Browser(browser, found.group(1), name)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def evidence(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, ScannedFile]]:
-    """The test pictures, written and fingerprinted once per module."""
+    """The test pictures, written and fingerprinted once per test process (tests only
+    read them: each records them into a store of its own)."""
     folder = tmp_path_factory.mktemp("evidence")
     return folder, write_evidence(folder)
 

@@ -269,8 +269,10 @@ def test_postgres_connection_lost_mid_command(tmp_path: Path) -> None:
         notice = process.stderr.readline()  # it waits for the lock
         connection.execute(
             text(
+                # Only the sessions this lock holds up: other tests (other workers,
+                # other people) may wait for locks of their own on the same server.
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE wait_event_type = 'Lock' AND datname = current_database()"
+                "WHERE pg_backend_pid() = ANY(pg_blocking_pids(pid))"
             )
         )
         status, _out, err = finish(process)
