@@ -22,13 +22,13 @@ from xdist.scheduler import LoadFileScheduling
 POSTGRES_GROUP = "postgres"
 
 
-class PostgresTogether(LoadFileScheduling):
+class PostgresTogether(LoadFileScheduling):  # type: ignore[misc]  # xdist is untyped
     """``loadfile``, with the PostgreSQL tests of all files as one more file."""
 
     def _split_scope(self, nodeid: str) -> str:
         if "postgres" in nodeid.lower():
             return POSTGRES_GROUP
-        return super()._split_scope(nodeid)
+        return str(super()._split_scope(nodeid))
 
 
 # optionalhook: xdist may be installed but switched off (-p no:xdist).
