@@ -7,6 +7,7 @@ import io
 import json
 import os
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -161,6 +162,21 @@ def test_human_summary(evidence: Path, tmp_path: Path) -> None:
     assert "Scanned 9 files" in result.stdout
     assert "recorded with an error" in result.stdout
     assert result.stderr == ""  # no progress bar when stderr is not a terminal
+    # The hint for the errors is a command that runs as printed, in a shell without
+    # the virtual environment on its PATH (as after ``make demo``).
+    hint = next(line for line in result.stdout.splitlines() if line.startswith("See why"))
+    command = hint.removeprefix("See why with: ")
+    shown = subprocess.run(
+        command,
+        shell=True,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+        env={**os.environ, "PATH": "/usr/bin:/bin"},
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert "pipe" in shown.stdout  # the special file is one of the error rows
 
 
 def test_missing_path_is_a_user_error(tmp_path: Path) -> None:

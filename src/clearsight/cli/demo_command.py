@@ -7,8 +7,6 @@ It opens a :class:`~clearsight.Case` and runs its stages as ``scan``, ``match``,
 from __future__ import annotations
 
 import shlex
-import shutil
-import sys
 import tempfile
 from importlib import resources
 from itertools import combinations, groupby
@@ -20,6 +18,7 @@ from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry
 from clearsight.banks.store import BankSettings
 from clearsight.case import Case
 from clearsight.cli.case_option import open_case
+from clearsight.cli.launcher import launcher
 from clearsight.cli.match_command import describe
 from clearsight.cli.progress import ProgressBar
 from clearsight.match.explain import bank_says, by_entry, how_entry_matched
@@ -68,27 +67,6 @@ def demo(case_dir: Path | None) -> int:
     click.echo(f"\nCase kept at {case_dir}\n")
     click.echo(next_steps(launcher(), case_dir))
     return 0
-
-
-def launcher() -> str:
-    """How to type clearsight from here, so that printed commands work as typed.
-
-    ``clearsight`` where that name on the PATH is the program running (an activated
-    virtual environment); else the script's own path, relative where it lies below
-    the working folder (``make demo`` runs ``.venv/bin/clearsight``, which is not on
-    the PATH); else this Python with ``-m clearsight``.
-    """
-    script = Path(sys.argv[0])
-    if script.name != "clearsight" or not script.is_file():
-        return f"{shlex.quote(sys.executable)} -m clearsight"
-    on_path = shutil.which("clearsight")
-    if on_path is not None and Path(on_path).resolve() == script.resolve():
-        return "clearsight"
-    absolute = script.absolute()
-    try:
-        return shlex.quote(str(absolute.relative_to(Path.cwd())))
-    except ValueError:
-        return shlex.quote(str(absolute))
 
 
 def next_steps(program: str, case_dir: Path) -> str:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import shlex
 from pathlib import Path
 
 import click
 
 from clearsight.cli.bank_command import banks_option
 from clearsight.cli.case_option import case_option, open_case
+from clearsight.cli.launcher import launcher
 from clearsight.cli.match_command import describe
 from clearsight.cli.origin_command import checked_pixel_model, pixel_model_option
 from clearsight.cli.progress import ProgressBar
@@ -138,5 +140,7 @@ def _summary_of(report: ScanReport, case_dir: Path) -> str:
         f"Case: {case_dir}",
     ]
     if tally.errors:
-        lines.append(f"See why with: clearsight items --case {case_dir} --errors")
+        lines.append(
+            f"See why with: {launcher()} items --case {shlex.quote(str(case_dir))} --errors"
+        )
     return "\n".join(lines)
