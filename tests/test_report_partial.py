@@ -72,7 +72,13 @@ def test_a_report_stopped_mid_export_leaves_nothing(
     large_case: Path, tmp_path: Path, how: signal.Signals
 ) -> None:
     out = tmp_path / "items.json"
-    stopped = stop_mid_export(large_case, out, how)
+    for _ in range(3):
+        stopped = stop_mid_export(large_case, out, how)
+        if stopped.returncode != 0:
+            break
+        # On a loaded machine the export may finish before the signal lands: that run
+        # did not test a stop, so its output goes and the stop is tried again.
+        out.unlink()
     assert stopped.returncode == 130, stopped.stderr
     assert "Traceback" not in stopped.stderr
     assert stopped.stderr.strip().splitlines()[-1].startswith("clearsight: interrupted")
