@@ -61,6 +61,7 @@ def item(
     pixels: int = 100,
     kind: str = "image",
     sha256: str | None = None,
+    unreadable: str | None = None,
 ) -> TriageItem:
     origin = (
         OriginSummary(Verdict(verdict), 0.5, (f"moderate x: test: {verdict}",)) if verdict else None
@@ -76,6 +77,7 @@ def item(
         size=pixels,
         matches=tuple(matches),
         origin=origin,
+        unreadable=unreadable,
     )
 
 

@@ -11,19 +11,16 @@ import numpy as np
 from PIL import Image
 
 from clearsight.robustness.landscapes import render_landscape
-from clearsight.store.interface import MatchView, OriginSummary, Priority, TriageItem, Verdict
+from clearsight.store.interface import MatchView, Priority, TriageItem
 from clearsight.triage.priority import load_config, score_item
 from clearsight.triage.run import triage
 
 from .conftest import run_cli
+from .test_triage import item as triage_item
 
 CONFIG = load_config()
 RNG = np.random.default_rng(17)
 _WEIGHT = re.compile(r"\(([+-]?\d+(?:\.\d+)?)\)$")
-
-
-def code() -> str:
-    return np.packbits(RNG.integers(0, 2, 256).astype(np.uint8)).tobytes().hex()
 
 
 def item(
@@ -34,22 +31,9 @@ def item(
     unreadable: str | None = None,
     pdq: bool = True,
 ) -> TriageItem:
-    origin = (
-        OriginSummary(Verdict(verdict), 0.5, (f"moderate x: test: {verdict}",)) if verdict else None
-    )
-    return TriageItem(
-        item_id=item_id,
-        path=f"file-{item_id}.jpg",
-        kind="image",
-        sha256=f"{item_id:064x}",
-        pdq=code() if pdq else None,
-        dihedral=(),
-        pixels=100,
-        size=100,
-        matches=tuple(matches),
-        origin=origin,
-        unreadable=unreadable,
-    )
+    """test_triage's item, with a random PDQ hash unless ``pdq`` is False."""
+    bits = RNG.integers(0, 2, 256).astype(np.uint8) if pdq else None
+    return triage_item(item_id, bits, matches=matches, verdict=verdict, unreadable=unreadable)
 
 
 def match(
