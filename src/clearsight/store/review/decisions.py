@@ -23,13 +23,13 @@ audit entry says so: the audit log keeps both the decision and its withdrawal.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Engine, func, select, text
+from sqlalchemy import Engine, Integer, func, select, text
+from sqlalchemy import cast as sa_cast
 from sqlalchemy.orm import Session
 
 from clearsight.categories import CategoryScheme, HumanOrigin, VictimIdentified
@@ -388,17 +388,14 @@ def _unused_id(session: Session) -> int | None:
     one id. The audit log keeps every id taken back: start above the highest of them."""
     if session.get_bind().dialect.name != "sqlite":
         return None  # a PostgreSQL sequence never gives an id twice
-    undone = [
-        int(json.loads(detail).get("decision", 0))
-        for detail in session.scalars(
-            select(AuditEntryRow.detail).where(
-                AuditEntryRow.action == AuditAction.DECISION_UNDONE.value
-            )
-        )
-    ]
-    if not undone:
+    # One aggregate in SQLite (JSON1 is built in) rather than every undo entry in Python.
+    highest = session.scalar(
+        select(
+            func.max(sa_cast(func.json_extract(AuditEntryRow.detail, "$.decision"), Integer))
+        ).where(AuditEntryRow.action == AuditAction.DECISION_UNDONE.value)
+    )
+    if highest is None:
         return None
-    highest = max(undone)
     newest = session.scalar(select(func.max(DecisionRow.id))) or 0
     return highest + 1 if highest >= newest else None
 
