@@ -178,6 +178,7 @@ def test_a_supervisor_sees_every_decision(case: ReviewCase) -> None:
     assert {d["reviewer"] for d in decisions} == {ACCOUNTS[Role.REVIEWER], SECOND_REVIEWER}
     page = supervisor.get("/supervise/decisions").text
     assert SECOND_REVIEWER in page and ACCOUNTS[Role.REVIEWER] in page
+    assert "lone-b.png</a>" in page  # the file's name, not its row number
     assert case.sign_in(Role.AUDITOR).get("/api/decisions").status_code == 200
     assert TestClient(case.app).get("/api/decisions").status_code == 401
 

@@ -53,10 +53,20 @@ def decisions_page(
     viewer: Annotated[Viewer, Depends(DECISION_READERS)],
     before: Annotated[RowId | None, Query()] = None,
 ) -> HTMLResponse:
-    found = services_of(request).decisions().latest(before=before, limit=PAGE)
+    services = services_of(request)
+    found = services.decisions().latest(before=before, limit=PAGE)
     older = found[-1].id if len(found) == PAGE else None
+    # A supervisor reads file names, not row numbers; one query for the page.
+    files = services.store.item_files([d.item_id for d in found])
+    names = {item: file.path for item, file in files.items()}
     return render(
-        request, "decisions.html", viewer, title="Decisions", decisions=found, older=older
+        request,
+        "decisions.html",
+        viewer,
+        title="Decisions",
+        decisions=found,
+        names=names,
+        older=older,
     )
 
 
