@@ -41,7 +41,7 @@ from clearsight.banks.formats.errors import BankFormatError
 from clearsight.banks.formats.ncmec_xml import parse_ncmec_xml
 from clearsight.banks.formats.stopncii import parse_stopncii, record_event
 from clearsight.banks.formats.stopncii_fast import plain_record_entry
-from clearsight.banks.records import BankSignal, ImportedEntry, NotImportable
+from clearsight.banks.records import BankSignal, ImportedEntry, NextPage, NotImportable
 from clearsight.banks.store import BankStore
 
 from .conftest import run_cli
@@ -382,6 +382,9 @@ def test_ncmec_pages_read_as_threatexchange_reads_them(
     assert bool(oracle.next) is next_page
 
     events = list(parse_ncmec_xml(path))
+    pages = [event for event in events if isinstance(event, NextPage)]
+    assert [page.address for page in pages] == ([oracle.next] if oracle.next else [])
+    events = [event for event in events if not isinstance(event, NextPage)]
     assert all(isinstance(event, ImportedEntry) for event in events)
     assert len(events) == len(oracle.updates)
     # The oracle reads images, then videos: so does the file, and so does clearsight.
@@ -425,11 +428,33 @@ def test_ncmec_documented_sample_shapes(tmp_path: Path) -> None:
     path.write_text(xml, encoding="utf-8")
     oracle = ncmec_oracle(path)
     assert [update.deleted for update in oracle.updates] == [False, True]
-    first, deleted = parse_ncmec_xml(path)
+    first, deleted, page = parse_ncmec_xml(path)
     assert isinstance(first, ImportedEntry) and isinstance(deleted, ImportedEntry)
+    assert isinstance(page, NextPage) and page.address == oracle.next
+    assert page.address == "/v2/entries?start=2001&size=1000&max=3000"
     assert first.metadata.tags == ("member:42", "feedback:sha1:negative")
     assert (BankSignal.PHOTODNA, f"{'a1' * 27}...") in first.signals  # opaque: kept as sent
     assert deleted.remove and deleted.metadata.external_id == "test-image-4"
+
+
+def test_only_the_paging_next_is_the_next_page(tmp_path: Path) -> None:
+    """``queryResult/paging/next`` is the next page wherever the paging stands; a
+    ``<next>`` inside an entry is neither a page nor harm to the entry around it."""
+    entry = {"kind": "image", "deleted": False, "id": "test-image-1", "member": 7}
+    entry |= {"classification": "A1", "fingerprints": {"md5": "d1" * 16}, "feedback": []}
+    inner = _entry_xml(entry).replace("<id>", "<next>not-a-page</next><id>")
+    page = ncmec_page([entry], next_page=True)
+    paging = page[page.index("<paging>") : page.index("</paging>") + len("</paging>")]
+    moved = page.replace(paging, "").replace(_entry_xml(entry), inner)
+    moved = moved.replace("<images", paging + "<images")
+    path = tmp_path / "paging-first.xml"
+    path.write_text(moved, encoding="utf-8")
+    oracle = ncmec_oracle(path)
+    page_event, read = parse_ncmec_xml(path)  # in the order of the file
+    assert isinstance(page_event, NextPage) and page_event.address == oracle.next != ""
+    assert isinstance(read, ImportedEntry)
+    assert read.metadata.external_id == oracle.updates[0].id == "test-image-1"
+    assert read.signals == ((BankSignal.MD5, "d1" * 16),)
 
 
 @pytest.mark.parametrize("compress", [False, True])
@@ -450,13 +475,23 @@ def test_ncmec_page_imports_and_withdraws_through_the_cli(tmp_path: Path, compre
     first.write_bytes(gzip.compress(body) if compress else body)
     result = run_cli("bank", "import", "ncmec", first, "--on-error", "stop", "--json")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["added"] == 2
+    report = json.loads(result.stdout)
+    assert report["added"] == 2
+    # The page says where the next one is (as threatexchange reads it), and the import
+    # passes that on, in JSON and in its text.
+    plain = tmp_path / "plain.xml"
+    plain.write_bytes(body)
+    assert report["next_page"] == ncmec_oracle(plain).next != ""
+    result = run_cli("bank", "import", "ncmec", first)
+    assert result.returncode == 0, result.stderr
+    assert f"next page: {report['next_page']} (" in result.stdout
     withdrawal = {**entries[0], "deleted": True, "fingerprints": {}}
     second = tmp_path / "second.xml"
     second.write_text(ncmec_page([withdrawal], next_page=False), encoding="utf-8")
     result = run_cli("bank", "import", "ncmec", second, "--on-error", "stop", "--json")
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["removed"] == 1
+    assert json.loads(result.stdout)["next_page"] is None  # the last page
 
 
 @settings(max_examples=400, deadline=None)

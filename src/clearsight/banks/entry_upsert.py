@@ -61,6 +61,8 @@ class ImportReport:
     rejected: list[RejectedLine] = field(default_factory=list)
     # Records of kinds clearsight does not keep (StopNCII VideoTMK, Text, URL), by kind.
     not_importable: dict[str, int] = field(default_factory=dict)
+    # Where the list's next page is, when the file is one page of more (NCMEC paging).
+    next_page: str | None = None
 
     def reject(self, line: RejectedLine) -> None:
         self.rejected_count += 1

@@ -128,6 +128,18 @@ class NotImportable(RejectedLine):
     count: int = 0
 
 
+@dataclass(frozen=True)
+class NextPage(RejectedLine):
+    """The file is one page of a longer list, and says where the next page is (NCMEC's
+    ``<paging><next>``): the address to ask the service for, as the file gives it.
+
+    Not an error either: the import keeps it in its report, so that whoever imported
+    the page is told the list goes on (one import reads one file, never the network).
+    """
+
+    address: str = ""
+
+
 ImportEvent = ImportedEntry | RejectedLine
 
 

@@ -42,6 +42,7 @@ from clearsight.banks.prepared import PreparedBatch
 from clearsight.banks.reader import BankReader
 from clearsight.banks.records import (
     ImportEvent,
+    NextPage,
     NotImportable,
 )
 from clearsight.banks.write_lock import import_transaction
@@ -254,10 +255,13 @@ def _mark_changed(connection: Connection, bank_id: int, *, bump_revision: bool) 
 def _check_others(
     batch: PreparedBatch, report: ImportReport, stop_on_error: bool, file_name: str
 ) -> None:
-    """A batch's rejected lines are reported, or stop the import."""
+    """A batch's rejected lines are reported, or stop the import; its counts of kinds
+    not kept and its next-page address go into the report."""
     for item in batch.others:
         if isinstance(item, NotImportable):  # a kind not kept, counted: never an error
             report.not_importable[item.kind] = report.not_importable.get(item.kind, 0) + item.count
+        elif isinstance(item, NextPage):  # the list goes on: said, never an error
+            report.next_page = report.next_page or item.address
         else:
             if stop_on_error:
                 where = " ".join(part for part in (file_name, item.where) if part)

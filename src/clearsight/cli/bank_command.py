@@ -427,6 +427,11 @@ def _report_text(name: str, file: Path, report: ImportReport) -> str:
         f"  not importable: {count} {kind} record(s) (clearsight keeps ImagePDQ and VideoMD5)"
         for kind, count in report.not_importable.items()
     ]
+    if report.next_page:
+        lines.append(
+            f"  next page: {report.next_page} ({file.name} is one page of a longer list: "
+            "fetch the next page and import it too)"
+        )
     return "\n".join(lines + _skipped_lines(report, f"{file.name} "))
 
 

@@ -6,8 +6,11 @@ A hash-sharing download is ``<queryResult>`` holding ``<images>`` and ``<videos>
 ``<deletedImage>``/``<deletedVideo>`` entries withdraw an earlier entry by its id.
 Each entry's uploading ``<member id="...">`` is kept as a ``member:<id>`` tag, and the
 ``<feedback>`` other members gave as ``feedback:<fingerprint>:affirmative|negative``
-tags; ``<paging><next>`` (the next page's address) and anything else is passed over.
-The shapes are those python-threatexchange's ``GetEntriesResponse.from_xml`` reads.
+tags. ``<paging><next>``, the address of the next page where the download is one page
+of more, becomes a :class:`~clearsight.banks.records.NextPage` event (after the
+entries before it), so the import can say the list goes on; anything else is passed
+over. The shapes are those python-threatexchange's ``GetEntriesResponse.from_xml``
+reads, ``queryResult/paging/next`` included.
 
 Downloads are large, so the file goes through ``iterparse`` and each entry is cleared,
 with the entries before it, once read: the tree never holds more than a few entries.
@@ -47,6 +50,7 @@ from clearsight.banks.records import (
     EntryMetadata,
     ImportedEntry,
     ImportEvent,
+    NextPage,
     RejectedLine,
     normalise_signal,
 )
@@ -56,7 +60,8 @@ _ENTRIES = ("image", "video")
 _DELETED = ("deletedImage", "deletedVideo")
 # "{*}name" lets libxml2 filter by local name in any namespace or none, so the Python
 # loop sees only the entries and not each of their children.
-_ENTRY_TAGS = [f"{{*}}{name}" for name in (*_ENTRIES, *_DELETED)]
+_NEXT = "next"  # in <paging>, right under the root
+_ENTRY_TAGS = [f"{{*}}{name}" for name in (*_ENTRIES, *_DELETED, _NEXT)]
 _FINGERPRINTS = {
     "md5": BankSignal.MD5,
     "sha1": BankSignal.SHA1,
@@ -195,14 +200,23 @@ class _UndeclaredEncoding:
 def _entry_events(
     path: Path, parser: etree.iterparse[tuple[str, etree._Element]]
 ) -> Iterator[ImportEvent]:
-    """One event per entry element, each released once read; the root is checked first."""
+    """One event per entry element, each released once read, and one for the first
+    next-page address; the root is checked first."""
     checked_root = False
+    paged = False
     for _event, element in parser:
         if not checked_root:
             _check_root(path, element.getroottree().getroot())
             checked_root = True
-        yield _entry_event(element)
-        _release(element)
+        if _local_name(element) != _NEXT:
+            yield _entry_event(element)
+            _release(element)
+        elif _is_paging_next(element):
+            if not paged and (page := _next_page(element)) is not None:
+                yield page
+                paged = True
+            _release(element)
+        # Any other <next> is left alone: it may be a child of an entry not yet read.
     if not checked_root and parser.root is not None:
         _check_root(path, parser.root)  # no entries at all: still say if it is not NCMEC
 
@@ -254,6 +268,26 @@ def _entry_event(element: etree._Element) -> ImportEvent:
     if not signals:
         return RejectedLine(where, "no md5, sha1, sha256, pdq or pdna fingerprint")
     return ImportedEntry(signals, metadata, where=where)
+
+
+def _is_paging_next(element: etree._Element) -> bool:
+    """Whether ``element`` is ``queryResult/paging/next``, where threatexchange looks
+    for the next page (a ``<next>`` anywhere else is not the paging's)."""
+    paging = element.getparent()
+    if paging is None or _local_name(paging) != "paging":
+        return False
+    root = paging.getparent()
+    return root is not None and root.getparent() is None
+
+
+def _next_page(element: etree._Element) -> NextPage | RejectedLine | None:
+    """The next page's address as the file gives it, or None where it is empty."""
+    where = f"line {element.sourceline}"
+    try:
+        address = _field("next", (element.text or "").strip() or None)
+    except ValueError as error:
+        return RejectedLine(where, str(error))
+    return None if address is None else NextPage(where, "the list has a next page", address)
 
 
 def _field(name: str, text: str | None) -> str | None:
