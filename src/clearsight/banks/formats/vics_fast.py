@@ -18,7 +18,7 @@ from binascii import unhexlify
 from typing import Any
 
 from clearsight.banks.formats.field_limits import FIELD_LIMIT
-from clearsight.banks.prepared import PreparedEntry, SignalRow, prepared_identity, tags_column
+from clearsight.banks.prepared import PreparedEntry, SignalRow, signal_identity, tags_column
 from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry
 
 # The fields read here, as VICS spells them; a read field spelled otherwise, or one
@@ -73,10 +73,15 @@ def plain_media_prepared(media: dict[str, Any]) -> PreparedEntry | None:
     if read is None:
         return None
     found, (external_id, category, series, victim, offender, tags, comments) = read
-    identity = prepared_identity(external_id, found)
-    rows = tuple(sorted(found)) if len(found) > 1 else tuple(found)
+    found.sort()
+    if external_id:
+        identity = "id:" + external_id
+    else:
+        # prepared_identity's sorted "kind:value" list, from the rows sorted once: no
+        # kind read here is a prefix of another, so both sort alike.
+        identity = signal_identity("|".join([kind + ":" + value for kind, value in found]))
     metadata = (external_id, category, series, victim, offender, tags_column(tags), comments, None)
-    return identity, metadata, rows, False
+    return identity, metadata, tuple(found), False
 
 
 # The metadata a Media gives: external id, category, series, the victim and offender
@@ -85,14 +90,15 @@ _Fields = tuple[str | None, str | None, str | None, Any, Any, tuple[str, ...], s
 
 
 def _read(media: dict[str, Any]) -> tuple[list[SignalRow], _Fields] | None:
-    others = media.keys() - _READ
-    if others and not _GENERAL_ONLY.isdisjoint(map(str.lower, others)):
-        return None
+    if not _READ.issuperset(media):  # unknown fields pass, unless read here in other spelling
+        others = media.keys() - _READ
+        if not _GENERAL_ONLY.isdisjoint(map(str.lower, others)):
+            return None
     try:
         found = _hex_signals(media)
     except (binascii.Error, ValueError, TypeError):  # not hex, or not text at all
         return None
-    if found is None or len(set(found)) != len(found):
+    if found is None:
         return None
     fields = _metadata(media)
     if fields is None:
@@ -119,6 +125,7 @@ def _hex_signals(media: dict[str, Any]) -> list[SignalRow] | None:
     if alternatives is not None:
         if alternatives.__class__ is not list:
             return None
+        read: list[SignalRow] = []
         pdq: list[SignalRow] = []
         for item in alternatives:
             if item.__class__ is not dict or len(item) != 2:
@@ -128,8 +135,15 @@ def _hex_signals(media: dict[str, Any]) -> list[SignalRow] | None:
             if kind is None or value.__class__ is not str or len(value) != 64:
                 return None
             unhexlify(value)
-            (pdq if kind is _PDQ else found).append((kind, value.lower()))
-        found += pdq  # BankSignal's order: md5, sha1, sha256, pdq
+            (pdq if kind is _PDQ else read).append((kind, value.lower()))
+        read += pdq  # BankSignal's order: md5, sha1, sha256, pdq
+        # Only alternatives can repeat a signal (MD5 and SHA1 come once each): a repeat
+        # is the general path's to read.
+        if len(read) > 1 and (
+            read[0] == read[1] if len(read) == 2 else len(set(read)) != len(read)
+        ):
+            return None
+        found += read
     return found or None
 
 
