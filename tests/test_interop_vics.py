@@ -262,6 +262,23 @@ def test_the_case_report_has_the_2_0_case_shape(report_case: SqlCaseStore, tmp_p
     }
 
 
+def test_the_hashset_export_has_the_2_0_media_shape(
+    report_case: SqlCaseStore, tmp_path: Path
+) -> None:
+    path = export_file(report_case, ExportRequest(ReportFormat.VICS_HASHSET), tmp_path / "h.json")
+    document = json.loads(path.read_text("utf-8"))
+    assert set(document) == {"@odata.context", "value"}
+    assert document["@odata.context"].endswith("/2.0.xml/US/$metadata#Media")
+    assert document["value"], "the case holds confirmed new items"
+    for media in document["value"]:
+        assert "Media" not in media and "CaseID" not in media  # Media, not cases
+        _check_media_shape(media)
+    # Only now, the round trip: every Media comes back with its MD5.
+    assert {dict(signals)[BankSignal.MD5] for signals, _ in imported("hashset", path)} == {
+        media["MD5"].lower() for media in document["value"]
+    }
+
+
 def test_the_bank_export_has_the_2_0_media_shape(tmp_path: Path) -> None:
     source = tmp_path / "source.json"
     media = [
