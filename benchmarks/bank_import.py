@@ -28,8 +28,10 @@ Timed, in this process, in the same run:
 
 Also printed: the CPU time of the (first) import per entry, of the importing process
 and of the process that parses a large file for it (see ``clearsight.banks.parse_ahead``),
-the importing process's peak resident memory during its first import of each file
-(Linux: the peak is reset before it), and the 1-minute load average before and after,
+entries per CPU-second of the two together (the figure least moved by other work on a
+shared machine), the importing process's peak resident memory during its first import
+of each file (Linux: the peak is reset before it), and the 1-minute load average before
+and after,
 since the machine may be shared: on two idle cores the wall-clock rate approaches N
 over the larger of the two CPU times.
 
@@ -287,6 +289,9 @@ def measure(workdir: Path, fmt: str, count: int, reps: int) -> dict[str, Any]:
         "import_s": [round(i["import_s"], 2) for i in imports],
         # CPU µs per entry of the (first) import: the importing process, the parsing one.
         "cpu_us_per_entry": [round(1e6 * part / count, 1) for part in imports[0]["cpu_s"]],
+        # Entries per CPU-second of both processes together: less sensitive to the
+        # machine's load than entries/s (a shared machine slows the clock, not the work).
+        "entries_per_cpu_s": round(count / sum(imports[0]["cpu_s"])),
         "load_1min": [round(load_before, 1), round(load_after, 1)],
         # The importing process's peak resident memory during its first import.
         "importer_peak_rss_mb": round(imports[0]["peak_rss_mb"]),
@@ -299,7 +304,7 @@ def entries_lines(results: Sequence[dict[str, Any]]) -> Iterator[str]:
     yield (
         f"{'format':<9} {'N':>9} {'MB':>6} {'clearsight':>11} {'re-import':>10} "
         f"{'cs parse':>9} {'baseline':>9} {'ratio':>6}   (entries/s)  "
-        "CPU µs/entry (import, parser)  load  peak MB"
+        "CPU µs/entry (import, parser)  /CPU-s  load  peak MB"
     )
     for row in results:
         rates = row["entries_per_s"]
@@ -309,6 +314,7 @@ def entries_lines(results: Sequence[dict[str, Any]]) -> Iterator[str]:
             f"{rates['clearsight-parse']:>9,} {rates['threatexchange']:>9,} "
             f"{row['ratio_vs_threatexchange']:>6}"
             f"  {row['cpu_us_per_entry'][0]:>6} {row['cpu_us_per_entry'][1]:>6}"
+            f"  {row['entries_per_cpu_s']:>7,}"
             f"  {row['load_1min'][0]}-{row['load_1min'][1]}  {row['importer_peak_rss_mb']}"
             + (f"  ({row['rejected']:,} rejected!)" if row["rejected"] else "")
         )
