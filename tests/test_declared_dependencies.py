@@ -28,6 +28,7 @@ EXTRA_OF = {
     "server": "server",
     "cli/serve_command.py": "server",
     "origin/pixel_model.py": "onnx",
+    "scan/ray_executor.py": "ray",
 }
 
 

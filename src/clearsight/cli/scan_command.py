@@ -8,21 +8,25 @@ import shlex
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from clearsight.cli.bank_command import banks_option
-from clearsight.cli.case_option import case_option, open_case
+from clearsight.cli.case_database import case_or_database, open_case_or_database
+from clearsight.cli.case_option import open_case
 from clearsight.cli.launcher import launcher
 from clearsight.cli.match_command import describe
 from clearsight.cli.origin_command import checked_pixel_model, pixel_model_option
 from clearsight.cli.progress import ProgressBar
+from clearsight.cli.ray_option import node_counts, ray_executor, ray_options
 from clearsight.cli.triage_command import describe as describe_triage
+from clearsight.errors import UserError
 from clearsight.media.decode import DecodeLimits
 from clearsight.scan import ScanOptions, ScanReport, check_sources
 
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@case_option
+@case_or_database
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes [all cores].")
 @click.option(
     "--file-timeout",
@@ -58,10 +62,12 @@ from clearsight.scan import ScanOptions, ScanReport, check_sources
 )
 @pixel_model_option
 @banks_option
+@ray_options
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a summary.")
 def scan(
     paths: tuple[Path, ...],
-    case_dir: Path,
+    case_dir: Path | None,
+    database: str | None,
     workers: int | None,
     file_timeout: float,
     max_pixels: int,
@@ -70,6 +76,8 @@ def scan(
     keep_prompts: bool,
     pixel_model: Path | None,
     banks_url: str | None,
+    ray_address: str | None,
+    path_maps: tuple[str, ...],
     as_json: bool,
 ) -> int:
     """Fingerprint every file under PATHS into the case.
@@ -83,11 +91,18 @@ def scan(
     When banks exist, every item is then matched against them (see ``match``); then
     the case is triaged (see ``triage`` and ``queue``).
     Run the same command again to resume: files already recorded are skipped.
+    With --ray the files are fingerprinted on a Ray cluster and recorded here.
     Exit status is 0 when the scan finished, even if some files were bad.
     """
     check_sources(paths)  # before the case folder is created for nothing
     model = checked_pixel_model(pixel_model) if origin else None
-    case = open_case(case_dir, create=True, banks_url=banks_url)
+    if path_maps and not ray_address:
+        raise UserError("--path-map is for a scan on Ray (--ray)")
+    if case_dir is None or database is not None and not _database_from_environment():
+        case = open_case_or_database(case_dir, database, banks_url=banks_url)
+    else:  # a scan makes the folder case it is given
+        case = open_case(case_dir, create=True, banks_url=banks_url)
+    executor = ray_executor(ray_address, workers, path_maps) if ray_address else None
     options = ScanOptions(
         file_timeout=file_timeout,
         limits=DecodeLimits(max_pixels=max_pixels, max_file_bytes=max_image_mb * 1024 * 1024),
@@ -98,13 +113,21 @@ def scan(
     )
     progress = ProgressBar()
     try:
-        done = case.ingest(list(paths), options, progress, after_scan=lambda _: progress.close())
+        done = case.ingest(
+            list(paths),
+            options,
+            progress,
+            executor=executor,
+            after_scan=lambda _: progress.close(),
+        )
     finally:
         progress.close()
         case.close()
     report, matched, triaged = done.scan, done.matching, done.triage
     if as_json:
         values = _json_of(report, case_dir)
+        if executor is not None:
+            values["nodes"] = node_counts(executor)
         values["matching"] = dataclasses.asdict(matched) if matched else None
         values["triage"] = dataclasses.asdict(triaged)
         click.echo(json.dumps(values))
@@ -116,7 +139,12 @@ def scan(
     return 0
 
 
-def _json_of(report: ScanReport, case_dir: Path) -> dict[str, object]:
+def _database_from_environment() -> bool:
+    context = click.get_current_context()
+    return context.get_parameter_source("database") is ParameterSource.ENVIRONMENT
+
+
+def _json_of(report: ScanReport, case_dir: Path | None) -> dict[str, object]:
     tally = report.tally
     return {
         "files_seen": tally.files_seen,
@@ -124,11 +152,11 @@ def _json_of(report: ScanReport, case_dir: Path) -> dict[str, object]:
         "errors": tally.errors,
         "already_done": tally.already_done,
         "seconds": round(report.seconds, 3),
-        "case": str(case_dir),
+        "case": str(case_dir) if case_dir is not None else None,
     }
 
 
-def _summary_of(report: ScanReport, case_dir: Path) -> str:
+def _summary_of(report: ScanReport, case_dir: Path | None) -> str:
     tally = report.tally
     read = tally.items + tally.errors
     rate = f" ({read / report.seconds:.1f} files/s)" if report.seconds > 0 and read else ""
@@ -137,9 +165,9 @@ def _summary_of(report: ScanReport, case_dir: Path) -> str:
         f"  {tally.items:>8} recorded",
         f"  {tally.errors:>8} recorded with an error",
         f"  {tally.already_done:>8} already recorded by an earlier scan",
-        f"Case: {case_dir}",
+        f"Case: {case_dir if case_dir is not None else 'the database given'}",
     ]
-    if tally.errors:
+    if tally.errors and case_dir is not None:
         lines.append(
             f"See why with: {launcher()} items --case {shlex.quote(str(case_dir))} --errors"
         )
