@@ -1,0 +1,218 @@
+"""The scan on a real Ray cluster: the same case as a local scan, whatever fails.
+
+One two-node cluster (a head and a worker node, one CPU each, on 127.0.0.1) serves
+the whole module: Ray takes many seconds to start on a small machine. The test that
+loses the worker node runs last, since the cluster has one node from then on.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import signal
+import sqlite3
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clearsight.case import Case
+from clearsight.scan import ScanOptions
+from clearsight.scan.ray_executor import RayExecutor
+
+from .conftest import CLEARSIGHT, photo_like, run_cli
+from .private_schema import private_postgres
+from .ray_cluster import CLUSTER_ENV, RayCluster, driver_env, start_cluster
+
+FILES = 36  # pictures, plus a note and a broken JPEG
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
+    started = start_cluster(tmp_path_factory.mktemp("ray"))
+    try:
+        yield started
+    finally:
+        started.stop()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("corpus")
+    for index in range(FILES):
+        folder = root / f"folder-{index % 3}"
+        folder.mkdir(exist_ok=True)
+        photo_like(index, (640, 480)).save(folder / f"picture-{index}.jpg", quality=88)
+    (root / "note.txt").write_text("a note\n", encoding="utf-8")
+    (root / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(200))
+    return root
+
+
+@pytest.fixture(scope="module")
+def local_items(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    """The case a local (pebble) scan of the corpus leaves: the reference."""
+    case = tmp_path_factory.mktemp("local") / "case"
+    result = run_cli("scan", corpus, "--case", case, "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    return items_of(case)
+
+
+def items_of(location: str | Path) -> dict[str, object]:
+    """Every recorded file of the case at ``location`` by path, all that exports show of
+    it but its source's root, checking that none is recorded twice."""
+    with Case.open(location) as case:
+        rows = [dataclasses.asdict(row) for row in case.items()]
+    paths = [row["path"] for row in rows]
+    assert len(paths) == len(set(paths)), "a file was recorded twice"
+    return {row.pop("path"): {k: v for k, v in row.items() if k != "source"} for row in rows}
+
+
+def ray_scan(*arguments: str | Path) -> dict[str, Any]:
+    result = run_cli("scan", *arguments, "--json", env=CLUSTER_ENV)
+    assert result.returncode == 0, result.stderr
+    summary: dict[str, Any] = json.loads(result.stdout)
+    return summary
+
+
+def test_a_scan_on_ray_equals_a_local_scan_item_for_item(
+    cluster: RayCluster, corpus: Path, local_items: dict[str, object], tmp_path: Path
+) -> None:
+    # The driver sees placeholders; the workers read the real files through the map,
+    # so a record can only match the local scan's if every file was read at TO.
+    view = tmp_path / "view"
+    for real in corpus.rglob("*"):
+        placeholder = view / real.relative_to(corpus)
+        if real.is_dir():
+            placeholder.mkdir(parents=True, exist_ok=True)
+        else:
+            placeholder.parent.mkdir(parents=True, exist_ok=True)
+            placeholder.write_bytes(b"placeholder")
+    case = tmp_path / "case"
+    summary = ray_scan(
+        view, "--case", case, "--ray", cluster.address, "--path-map", f"{view}={corpus}"
+    )
+
+    assert summary["files_seen"] == FILES + 2
+    assert items_of(case) == local_items
+    nodes = summary["nodes"]
+    assert isinstance(nodes, list)
+    assert sum(node["files"] for node in nodes) == FILES + 2
+
+
+def test_a_file_that_kills_its_worker_process_is_its_own_error_row(
+    cluster: RayCluster, tmp_path: Path
+) -> None:
+    # Decoding and hashing 6 MP cannot end within 0.1 s: SIGALRM ends the process running it,
+    # and, as in a local scan, the file is digested again and keeps the failure.
+    source = tmp_path / "source"
+    source.mkdir()
+    photo_like(1, (3000, 2000)).save(source / "large.jpg", quality=80)
+    photo_like(2, (64, 48)).save(source / "small.png")
+    case = tmp_path / "case"
+    summary = ray_scan(source, "--case", case, "--ray", cluster.address, "--file-timeout", "0.1")
+
+    assert summary["files_seen"] == 2
+    large = items_of(case)["large.jpg"]
+    assert isinstance(large, dict)
+    assert large["error"] is not None and "per-file limit of 0.1 s" in large["error"]
+    assert large["md5"] is not None and large["pdq"] is None
+
+
+def test_a_scan_on_ray_into_a_pg_case(
+    cluster: RayCluster, corpus: Path, local_items: dict[str, object]
+) -> None:
+    url = private_postgres("ray_scan")
+    summary = ray_scan(corpus, "--database", url, "--ray", cluster.address)
+    again = ray_scan(corpus, "--database", url, "--ray", cluster.address)
+
+    assert summary["items"] == FILES + 1 and summary["errors"] == 1
+    assert again["already_done"] == FILES + 2 and again["items"] == 0
+    assert items_of(url) == local_items
+
+
+def recorded_count(case: Path) -> int:
+    database = case / "case.sqlite"
+    if not database.exists():
+        return 0
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=5) as connection:
+            return int(connection.execute("SELECT count(*) FROM items").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+
+
+def test_a_killed_driver_resumes_with_the_same_command(
+    cluster: RayCluster, corpus: Path, local_items: dict[str, object], tmp_path: Path
+) -> None:
+    case = tmp_path / "case"
+    command = [str(CLEARSIGHT), "scan", str(corpus), "--case", str(case), "--ray", cluster.address]
+    driver = subprocess.Popen(
+        command,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=driver_env(),
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while driver.poll() is None and recorded_count(case) < 4:
+            assert time.monotonic() < deadline, "the scan on Ray recorded nothing"
+            time.sleep(0.05)
+        assert driver.poll() is None, "the scan finished before it could be killed"
+        os.killpg(driver.pid, signal.SIGKILL)  # the driver alone: the cluster lives on
+    finally:
+        driver.wait()
+    killed_at = recorded_count(case)
+    assert 0 < killed_at < FILES + 2
+
+    summary = ray_scan(corpus, "--case", case, "--ray", cluster.address)
+    assert summary["already_done"] == killed_at
+    assert summary["items"] + summary["errors"] == FILES + 2 - killed_at
+    assert items_of(case) == local_items
+
+
+class NodeKiller:
+    """A scan observer that loses the worker node once both nodes have returned work
+    and a third of the files are recorded, mid-scan, from the driver's own loop."""
+
+    def __init__(self, cluster: RayCluster, executor: RayExecutor) -> None:
+        self._cluster, self._executor = cluster, executor
+        self.recorded = self._total = 0
+        self.killed_at: int | None = None
+
+    def discovered(self, total: int, already_done: int) -> None:
+        self._total = total
+
+    def advanced(self, count: int) -> None:
+        self.recorded += count
+        nodes = self._executor.node_files
+        if self.killed_at is None and len(nodes) >= 2 and self.recorded >= self._total // 3:
+            self._cluster.workers[0].kill()
+            self.killed_at = self.recorded
+
+
+def test_a_lost_node_leaves_every_file_recorded_once(
+    cluster: RayCluster,
+    corpus: Path,
+    local_items: dict[str, object],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in CLUSTER_ENV.items():
+        monkeypatch.setenv(name, value)
+    executor = RayExecutor(cluster.address, files_per_task=4)
+    killer = NodeKiller(cluster, executor)
+    case_dir = tmp_path / "case"
+    with Case.open_folder(case_dir, create=True) as case:
+        report = case.ingest([corpus], ScanOptions(), killer, executor=executor).scan
+
+    assert killer.killed_at is not None and killer.killed_at < FILES, "no node was lost mid-scan"
+    assert report.completed and report.tally.items + report.tally.errors == FILES + 2
+    # Ray retried the lost node's tasks elsewhere: no file fell back to its digests.
+    assert items_of(case_dir) == local_items
+    shutil.rmtree(case_dir)
