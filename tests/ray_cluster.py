@@ -78,14 +78,19 @@ def driver_env() -> dict[str, str]:
     return {**os.environ, **CLUSTER_ENV}
 
 
-def start_node(temp_dir: Path, *, head_port: int, head: bool) -> RayNode:
+def start_node(
+    temp_dir: Path, *, head_port: int, head: bool, cpus: int = 1, core: int | None = None
+) -> RayNode:
+    """One node of ``cpus`` CPUs; ``core`` pins all its processes to that core."""
     temp_dir.mkdir(parents=True, exist_ok=True)
+    pinned = ["taskset", "-c", str(core)] if core is not None else []
     arguments = [
+        *pinned,
         str(RAY),
         "start",
         "--block",
         "--node-ip-address=127.0.0.1",
-        "--num-cpus=1",
+        f"--num-cpus={cpus}",
         f"--temp-dir={temp_dir}",
         "--disable-usage-stats",
         "--include-log-monitor=false",
@@ -118,18 +123,35 @@ def start_node(temp_dir: Path, *, head_port: int, head: bool) -> RayNode:
     return RayNode(process, temp_dir)
 
 
-def start_cluster(root: Path, *, timeout: float = 120) -> RayCluster:
-    """A head and one worker node, both up and counted by the head."""
+def start_cluster(
+    root: Path,
+    *,
+    worker_nodes: int = 1,
+    head_cpus: int = 1,
+    pin: bool = False,
+    timeout: float = 120,
+) -> RayCluster:
+    """A head and ``worker_nodes`` worker nodes of one CPU, all up and counted by the
+    head; ``pin`` puts node ``i`` on core ``i``."""
     port = free_port()
-    head = start_node(root / "head", head_port=port, head=True)
+    head = start_node(
+        root / "head", head_port=port, head=True, cpus=head_cpus, core=0 if pin else None
+    )
     cluster = RayCluster(f"127.0.0.1:{port}", head)
     try:
-        cluster.workers.append(start_node(root / "worker", head_port=port, head=False))
-        wait_for_nodes(cluster, 2, timeout)
+        for index in range(1, worker_nodes + 1):
+            add_worker_node(cluster, root / f"worker-{index}", core=index if pin else None)
+        wait_for_nodes(cluster, 1 + worker_nodes, timeout)
     except BaseException:
         cluster.stop()
         raise
     return cluster
+
+
+def add_worker_node(cluster: RayCluster, temp_dir: Path, core: int | None = None) -> None:
+    """Start a worker node of one CPU that joins ``cluster`` (without waiting for it)."""
+    port = int(cluster.address.rpartition(":")[2])
+    cluster.workers.append(start_node(temp_dir, head_port=port, head=False, core=core))
 
 
 def alive_nodes(address: str) -> int:

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from clearsight.case import Case
 from clearsight.scan import ScanOptions
@@ -107,17 +108,18 @@ def test_a_scan_on_ray_equals_a_local_scan_item_for_item(
 def test_a_file_that_kills_its_worker_process_is_its_own_error_row(
     cluster: RayCluster, tmp_path: Path
 ) -> None:
-    # Decoding and hashing 6 MP cannot end within 0.1 s: SIGALRM ends the process running it,
-    # and, as in a local scan, the file is digested again and keeps the failure.
+    # Decoding and hashing 12 MP of noise from a PNG (no DCT shortcut) takes a good
+    # half second: SIGALRM ends the process running it long before, and, as in a local
+    # scan, the file is digested again and keeps the failure as its error row.
     source = tmp_path / "source"
     source.mkdir()
-    photo_like(1, (3000, 2000)).save(source / "large.jpg", quality=80)
+    Image.effect_noise((4000, 3000), 64).save(source / "large.png", compress_level=1)
     photo_like(2, (64, 48)).save(source / "small.png")
     case = tmp_path / "case"
     summary = ray_scan(source, "--case", case, "--ray", cluster.address, "--file-timeout", "0.1")
 
     assert summary["files_seen"] == 2
-    large = items_of(case)["large.jpg"]
+    large = items_of(case)["large.png"]
     assert isinstance(large, dict)
     assert large["error"] is not None and "per-file limit of 0.1 s" in large["error"]
     assert large["md5"] is not None and large["pdq"] is None

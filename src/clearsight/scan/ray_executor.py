@@ -45,7 +45,7 @@ from clearsight.store.interface import ScannedFile
 # "auto" starts a Ray instance on this machine; anything else is a cluster's address.
 LOCAL = "auto"
 TASK_SECONDS = 2.0  # a batch long enough that Ray's cost per task is a rounding error
-FIRST_BATCH = 4  # files in a task before the driver knows how long one takes
+FIRST_BATCH = 2  # files in a task before the driver knows how long one takes
 TASK_RETRIES = 3  # Ray's retries of a task whose worker or node was lost
 
 
@@ -219,10 +219,11 @@ class RayExecutor:
         return max(1, min(self._files_per_task, fits))
 
     def _dispatch(self) -> None:
-        """Send waiting units as batches: full ones, then, while a CPU would otherwise
-        idle (the end of a scan, retries), what is left shared among the idle CPUs."""
+        """Send waiting units as batches: full ones, two per CPU at most (later ones are
+        sized by what the first took), then, while a CPU would otherwise idle (the end
+        of a scan, retries), what is left shared among the idle CPUs."""
         size = self._task_size()
-        while len(self._waiting) >= size:
+        while len(self._waiting) >= size and len(self._in_flight) < 2 * self._cpus:
             self._send(self._waiting[:size])
             self._waiting = self._waiting[size:]
         idle = self._cpus - len(self._in_flight)
