@@ -136,9 +136,9 @@ def median_rates(runs: list[tuple[float, float, int]]) -> dict[str, float]:
     }
 
 
-def overhead(folders: dict[str, Path], reps: int, workdir: Path, scratch: Path) -> dict[str, Any]:
+def overhead(folders: dict[str, Path], reps: int, scratch: Path) -> dict[str, Any]:
     """Local pebble (2 workers) vs Ray on one node of 2 CPUs, alternating."""
-    cluster = start_cluster(workdir / "cluster-overhead", worker_nodes=0, head_cpus=2)
+    cluster = start_cluster(worker_nodes=0, head_cpus=2)
     results: dict[str, Any] = {}
     try:
         for name, folder in folders.items():
@@ -161,14 +161,14 @@ def overhead(folders: dict[str, Path], reps: int, workdir: Path, scratch: Path) 
     return results
 
 
-def joining(folder: Path, reps: int, workdir: Path, scratch: Path) -> dict[str, Any]:
+def joining(folder: Path, reps: int, scratch: Path) -> dict[str, Any]:
     """Ray with one pinned worker node process, then two."""
-    cluster = start_cluster(workdir / "cluster-join", worker_nodes=0, head_cpus=1, pin=True)
+    cluster = start_cluster(worker_nodes=0, head_cpus=1, pin=True)
     result: dict[str, Any] = {}
     try:
         for processes in (1, 2):
             if processes == 2:
-                add_worker_node(cluster, workdir / "cluster-join" / "worker-1", core=1)
+                add_worker_node(cluster, core=1)
                 wait_for_nodes(cluster, 2, 120)
             runs = [
                 scan_once(folder, TimedJoin(RayExecutor(cluster.address)), scratch)
@@ -258,9 +258,9 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     print(f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores", flush=True)
     print("1. local pebble (2 workers) vs Ray (1 node, 2 CPUs)", flush=True)
-    over = overhead(folders, args.reps, args.workdir, scratch)
+    over = overhead(folders, args.reps, scratch)
     print("2. Ray worker processes joining (each pinned to one core), 1 MP", flush=True)
-    join = joining(folders["1mp"], max(1, args.reps - 1), args.workdir, scratch)
+    join = joining(folders["1mp"], max(1, args.reps - 1), scratch)
     print("3. the single writer", flush=True)
     ceilings = writers(next(folders["1mp"].iterdir()), args.rows, scratch)
     per_node = {name: result["ray"]["files_per_s"] for name, result in over.items()}

@@ -6,15 +6,19 @@ that joins it. Every process of a node (its raylet, agents and Ray workers) stay
 that node's process group, so a node is lost, or the cluster stopped, by signalling
 the group of the ``ray start`` process this module started, by its PID, and nothing
 else on the machine. Ports are picked free so that two runs on a machine never meet.
+The nodes' folders are short ones under /tmp: Ray's socket paths must fit in 107 bytes,
+which pytest's temporary folders under xdist do not leave room for.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,12 +69,14 @@ class RayNode:
 @dataclass
 class RayCluster:
     address: str
+    root: Path
     head: RayNode
     workers: list[RayNode] = field(default_factory=list)
 
     def stop(self) -> None:
         for node in [*self.workers, self.head]:
             node.kill()
+        shutil.rmtree(self.root, ignore_errors=True)
 
 
 def driver_env() -> dict[str, str]:
@@ -124,7 +130,6 @@ def start_node(
 
 
 def start_cluster(
-    root: Path,
     *,
     worker_nodes: int = 1,
     head_cpus: int = 1,
@@ -134,13 +139,14 @@ def start_cluster(
     """A head and ``worker_nodes`` worker nodes of one CPU, all up and counted by the
     head; ``pin`` puts node ``i`` on core ``i``."""
     port = free_port()
+    root = Path(tempfile.mkdtemp(prefix="csray-", dir="/tmp"))
     head = start_node(
         root / "head", head_port=port, head=True, cpus=head_cpus, core=0 if pin else None
     )
-    cluster = RayCluster(f"127.0.0.1:{port}", head)
+    cluster = RayCluster(f"127.0.0.1:{port}", root, head)
     try:
         for index in range(1, worker_nodes + 1):
-            add_worker_node(cluster, root / f"worker-{index}", core=index if pin else None)
+            add_worker_node(cluster, core=index if pin else None)
         wait_for_nodes(cluster, 1 + worker_nodes, timeout)
     except BaseException:
         cluster.stop()
@@ -148,9 +154,10 @@ def start_cluster(
     return cluster
 
 
-def add_worker_node(cluster: RayCluster, temp_dir: Path, core: int | None = None) -> None:
+def add_worker_node(cluster: RayCluster, core: int | None = None) -> None:
     """Start a worker node of one CPU that joins ``cluster`` (without waiting for it)."""
     port = int(cluster.address.rpartition(":")[2])
+    temp_dir = cluster.root / f"worker-{len(cluster.workers) + 1}"
     cluster.workers.append(start_node(temp_dir, head_port=port, head=False, core=core))
 
 
@@ -160,14 +167,17 @@ def alive_nodes(address: str) -> int:
         f"import ray; ray.init(address={address!r}, log_to_driver=False, "
         "configure_logging=False); print(sum(1 for n in ray.nodes() if n['Alive']))"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=driver_env(),
-        check=False,
-    )
+    try:
+        result = subprocess.run(
+            [sys.executable, "-c", script],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            env=driver_env(),
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return 0  # the head is not answering yet
     return int(result.stdout.strip() or 0) if result.returncode == 0 else 0
 
 

@@ -34,8 +34,8 @@ FILES = 36  # pictures, plus a note and a broken JPEG
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RayCluster]:
-    started = start_cluster(tmp_path_factory.mktemp("ray"))
+def cluster() -> Iterator[RayCluster]:
+    started = start_cluster()
     try:
         yield started
     finally:
