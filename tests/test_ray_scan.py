@@ -14,6 +14,7 @@ import shutil
 import signal
 import sqlite3
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -218,3 +219,12 @@ def test_a_lost_node_leaves_every_file_recorded_once(
     # Ray retried the lost node's tasks elsewhere: no file fell back to its digests.
     assert items_of(case_dir) == local_items
     shutil.rmtree(case_dir)
+
+
+def test_the_command_starts_without_importing_ray() -> None:
+    # Ray takes seconds to import: only a scan given --ray may pay for it.
+    check = "import sys, clearsight.cli; assert 'ray' not in sys.modules, 'ray imported'"
+    result = subprocess.run(
+        [sys.executable, "-c", check], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 0, result.stderr
