@@ -77,7 +77,34 @@ class BankEntrySignal(BankBase):
     value: Mapped[str] = mapped_column(Text)
 
 
+class Exchange(BankBase):
+    """A feed that keeps bank ``bank`` in sync (migration b0007; see clearsight.exchanges).
+
+    ``checkpoint`` is the exchange library's checkpoint as JSON, written in the same
+    transaction as the entries it covers. Credentials are never stored here."""
+
+    __tablename__ = "exchanges"
+    __table_args__ = (Index("uq_exchanges_name", "name", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    api: Mapped[str] = mapped_column(String(40))
+    bank: Mapped[str] = mapped_column(String(200))
+    config: Mapped[str] = mapped_column(Text)
+    enabled: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    checkpoint: Mapped[str | None] = mapped_column(Text)
+    checkpoint_at: Mapped[datetime | None]
+    fetched: Mapped[int] = mapped_column(Integer, default=0)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    up_to_date: Mapped[bool] = mapped_column(default=False)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
 # The tables themselves, for the bulk statements of an import (Core, not the ORM).
 BANKS = cast(Table, Bank.__table__)
 ENTRIES = cast(Table, BankEntry.__table__)
 SIGNALS = cast(Table, BankEntrySignal.__table__)
+EXCHANGES = cast(Table, Exchange.__table__)

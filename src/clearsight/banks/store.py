@@ -15,7 +15,7 @@ removal. What is read (summaries, match targets, hits, codes) is the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -129,6 +129,35 @@ class BankStore(BankReader):
                     upsert.apply_batch(batch)
             upsert.finish()
             _refuse_empty_result(name, report, created=created, file_name=file_name)
+            if report.changed:
+                _mark_changed(connection, bank_id, bump_revision=not created)
+        return report
+
+    def apply_batch(
+        self,
+        name: str,
+        batch: PreparedBatch,
+        settings: BankSettings,
+        *,
+        then: Callable[[Connection, int], int] | None = None,
+    ) -> ImportReport:
+        """Apply one prepared batch to bank ``name`` (created if new) in one transaction,
+        then call ``then(connection, bank_id)`` inside it before the commit.
+
+        For a feed (:mod:`clearsight.exchanges.fetch`): its checkpoint is written by
+        ``then``, so entries and checkpoint commit together or not at all; ``then``
+        returns how many more entries it removed. Unlike :meth:`import_entries`, a batch
+        that keeps nothing is not refused (a page of withdrawals is one).
+        """
+        report = ImportReport()
+        with self._engine.connect() as connection, import_transaction(connection, name):
+            bank_id, created = _bank_for_import(connection, name, settings)
+            upsert = EntryUpsert(connection, bank_id, report)
+            _check_others(batch, report, False, "")
+            upsert.apply_batch(batch)
+            upsert.finish()
+            if then is not None:
+                report.removed += then(connection, bank_id)
             if report.changed:
                 _mark_changed(connection, bank_id, bump_revision=not created)
         return report

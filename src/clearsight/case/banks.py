@@ -20,6 +20,9 @@ from clearsight.banks.lookup import BankSummary
 from clearsight.banks.records import ImportEvent
 from clearsight.banks.store import BankSettings, BankStore, ImportReport
 from clearsight.errors import UserError
+from clearsight.exchanges.book import ExchangeBook
+from clearsight.exchanges.credentials import CredentialStore
+from clearsight.exchanges.fetch import FetchReport, Progress, fetch_exchange
 from clearsight.index.cache import PdqIndexCache
 from clearsight.match.bank_matcher import BankMatcher
 from clearsight.match.engine import MatchReport, match_case
@@ -115,6 +118,27 @@ class CaseBanks:
         return self.store().import_entries(
             name, events, settings, stop_on_error=stop_on_error, file_name=file_name
         )
+
+    # Exchanges (feeds that keep a bank in sync; see clearsight.exchanges)
+
+    def exchanges(self) -> ExchangeBook:
+        """The exchanges of this bank store, made if need be."""
+        return ExchangeBook(self.store().engine)
+
+    def fetch_exchange(
+        self,
+        name: str,
+        *,
+        progress: Progress | None = None,
+        credentials: CredentialStore | None = None,
+    ) -> FetchReport:
+        """Fetch exchange ``name`` into its bank, resuming from its checkpoint.
+
+        Safe beside lookups: each batch is a short transaction, and readers keep the
+        last committed state meanwhile. The bank's revision goes up with each batch
+        that changed entries, so an index built from it knows to catch up.
+        """
+        return fetch_exchange(self.store(), name, progress=progress, credentials=credentials)
 
     def remove(self, name: str) -> int:
         """Delete bank ``name`` and its cached index; returns how many entries went."""

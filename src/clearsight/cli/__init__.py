@@ -20,6 +20,7 @@ from clearsight import __version__
 from clearsight.cli.audit_command import audit
 from clearsight.cli.bank_command import bank
 from clearsight.cli.demo_command import demo
+from clearsight.cli.exchange_command import exchange
 from clearsight.cli.failure_log import log_library_output, note_case_folder
 from clearsight.cli.failures import command_name, report_failure
 from clearsight.cli.items_command import items
@@ -63,6 +64,7 @@ cli.add_command(report)
 cli.add_command(user)
 cli.add_command(audit)
 cli.add_command(serve)
+cli.add_command(exchange)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
