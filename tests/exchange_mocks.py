@@ -46,8 +46,9 @@ class Behaviour:
 
     # Request number (1-based, counted over the server's life) -> status to answer.
     fail: dict[int, int] = field(default_factory=dict)
-    # Hold the request with this number until ``release`` is set.
-    hold_at: int | None = None
+    # Hold the first request for which this says yes until ``release`` is set.
+    hold_when: Callable[[], bool] | None = None
+    held: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     requests: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -73,7 +74,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         behaviour: Behaviour = self.mock.behaviour
         number = behaviour.count(self.path)
-        if behaviour.hold_at is not None and number >= behaviour.hold_at:
+        hold = behaviour.hold_when
+        if hold is not None and not behaviour.held.is_set() and hold():
+            behaviour.held.set()
             behaviour.release.wait(60)
         status = behaviour.fail.get(number)
         if status is not None:
@@ -91,7 +94,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", kind)
         self.send_header("Content-Length", str(len(payload)))
         self.end_headers()
-        self.wfile.write(payload)
+        try:
+            self.wfile.write(payload)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # a client the test killed
 
 
 @contextmanager
@@ -129,10 +135,14 @@ class NcmecRecord:
         return f"{self.member}-{self.id}"
 
 
-def ncmec_records(count: int, start: int, *, member: int = 7) -> list[NcmecRecord]:
-    """``count`` image entries, one a second from ``start``, each with a PDQ and MD5."""
+def ncmec_records(
+    count: int, start: int, *, member: int = 7, per_second: int = 1
+) -> list[NcmecRecord]:
+    """``count`` image entries, ``per_second`` a second from ``start``, each with a PDQ
+    and an MD5."""
     return [
-        NcmecRecord(f"e{n}", member, start + n, pdq=pdq_of(n), md5=md5_of(n)) for n in range(count)
+        NcmecRecord(f"e{n}", member, start + n // per_second, pdq=pdq_of(n), md5=md5_of(n))
+        for n in range(count)
     ]
 
 
@@ -327,9 +337,7 @@ class GraphMock:
         if offset + len(page) < len(chosen):
             following = {"access_token": self.token, "start_time": since}
             following["after"] = offset + len(page)
-            answer["paging"] = {
-                "next": f"{self.base}{path}?{urllib.parse.urlencode(following)}"
-            }
+            answer["paging"] = {"next": f"{self.base}{path}?{urllib.parse.urlencode(following)}"}
         return 200, json.dumps(answer).encode(), "application/json"
 
 

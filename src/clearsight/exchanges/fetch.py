@@ -144,6 +144,7 @@ class _Run:
         self._progress = progress
         self._builder = BatchBuilder()
         self._checkpoint: Any = None  # the last page's, not yet committed
+        self._pending = 0  # entries since the last checkpoint was committed
         self._updates = 0  # updates since the last commit
         self._started = time.monotonic()
         self._last_commit = self._started
@@ -155,10 +156,13 @@ class _Run:
             if isinstance(event, ImportedEntry):
                 prepared = prepare(event)
                 self._builder.add(prepared)
+                self._pending += 1
                 if self._snapshot and not event.remove:
                     self._seen.add(prepared[0])
-                if len(self._builder) >= self._batch_entries:
-                    self._commit(checkpoint=None)  # inside a page: the checkpoint waits
+                if len(self._builder) >= 2 * self._batch_entries:
+                    # A page far larger than a batch (a local file is one page): its
+                    # entries go now, its checkpoint when the page is done.
+                    self._commit(checkpoint=None)
             else:
                 self._builder.add_other(event)
         self._updates += updates
@@ -166,7 +170,7 @@ class _Run:
 
     def page_done(self, checkpoint: Any) -> None:
         self._checkpoint = checkpoint
-        full = len(self._builder) >= self._batch_entries
+        full = self._pending >= self._batch_entries
         if full or time.monotonic() - self._last_commit >= self._batch_seconds:
             self._commit(checkpoint)
 
@@ -194,6 +198,7 @@ class _Run:
         self.report.note(self._store.apply_batch(self._info.bank, batch, self._settings, then=then))
         if checkpoint is not None:
             self._checkpoint = None
+            self._pending = 0
         self._last_commit = time.monotonic()
         self.report.seconds = self._last_commit - self._started
         if self._progress is not None:
