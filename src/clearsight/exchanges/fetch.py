@@ -20,13 +20,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, delete, select, update
 
 from clearsight.banks.models import ENTRIES, EXCHANGES, SIGNALS
-from clearsight.banks.prepared import BatchBuilder, prepare
+from clearsight.banks.prepared import BatchBuilder, PreparedBatch, prepare
 from clearsight.banks.records import ImportedEntry
 from clearsight.banks.store import BankSettings, BankStore, ImportReport
 from clearsight.errors import ClearsightError, DependencyError, UserError
@@ -116,9 +117,11 @@ def fetch_exchange(
                     run.page_done(delta.checkpoint)
             run.finish()
     except BaseException as error:
+        run.close()
         message = str(error) if isinstance(error, ClearsightError) else type(error).__name__
         _quietly(lambda: book.note_end(name, up_to_date=False, error=message))
         raise
+    run.close()
     book.note_end(name, up_to_date=True, error=None)
     return run.report
 
@@ -148,6 +151,8 @@ class _Run:
         self._updates = 0  # updates since the last commit
         self._started = time.monotonic()
         self._last_commit = self._started
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="exchange-commit")
+        self._in_flight: Future[None] | None = None
         self._settings = BankSettings(source=f"exchange {info.name} ({info.api})")
         self.report = FetchReport(info.name, info.api, info.bank)
 
@@ -177,6 +182,7 @@ class _Run:
     def finish(self) -> None:
         """The last commit: what is left, the last checkpoint, a snapshot's withdrawals."""
         self._commit(self._checkpoint, final=True)
+        self.wait()
         self.report.up_to_date = True
 
     def _commit(self, checkpoint: Any, *, final: bool = False) -> None:
@@ -195,14 +201,30 @@ class _Run:
             )
             return removed
 
-        self.report.note(self._store.apply_batch(self._info.bank, batch, self._settings, then=then))
         if checkpoint is not None:
             self._checkpoint = None
             self._pending = 0
+        self.wait()  # one batch in flight at a time: commits stay in order
         self._last_commit = time.monotonic()
-        self.report.seconds = self._last_commit - self._started
+        self._in_flight = self._writer.submit(self._write, batch, then)
+
+    def _write(self, batch: PreparedBatch, then: Callable[[Connection, int], int]) -> None:
+        """One commit, on the writer thread: SQLite works with the GIL released, so the
+        next pages are fetched and parsed meanwhile."""
+        self.report.note(self._store.apply_batch(self._info.bank, batch, self._settings, then=then))
+        self.report.seconds = time.monotonic() - self._started
         if self._progress is not None:
             self._progress(self.report)
+
+    def wait(self) -> None:
+        """Wait for the commit in flight; its failure is raised here."""
+        if self._in_flight is not None:
+            done, self._in_flight = self._in_flight, None
+            done.result()
+
+    def close(self) -> None:
+        """Let the commit in flight end (it is atomic either way), then stop the writer."""
+        self._writer.shutdown(wait=True)
 
 
 def _saved(checkpoint: Any) -> str:

@@ -43,6 +43,7 @@ _TE_TYPES = {
     "HASH_SHA256": BankSignal.SHA256,
     "HASH_VIDEO_SHA256": BankSignal.SHA256,
 }
+_ORDER = {kind: rank for rank, kind in enumerate(BankSignal)}
 _SIGNAL_NAMES = {
     "pdq": BankSignal.PDQ,
     "video_md5": BankSignal.MD5,
@@ -89,8 +90,7 @@ def _ncmec_signals(fingerprints: Mapping[str, str]) -> tuple[tuple[BankSignal, s
             found[(kind, normalise_signal(kind, text))] = None
         except ValueError as error:
             raise ValueError(f"<{name}>: {error}") from None
-    order = list(BankSignal)
-    return tuple(sorted(found, key=lambda signal: order.index(signal[0])))
+    return tuple(sorted(found, key=lambda signal: _ORDER[signal[0]]))
 
 
 def stopncii_events(records: Mapping[Any, Any]) -> Iterator[ImportEvent]:
