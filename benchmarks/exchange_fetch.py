@@ -256,15 +256,15 @@ def main() -> int:
         print(json.dumps(summary))
     else:
         print(f"{args.count:,} NCMEC entries, median of {args.reps}:")
-        print(
-            f"  import (file) {summary['import_s']:.1f} s  {summary['import_per_s']:,.0f}/s  peak {summary['import_peak_mib']:.0f} MiB"
-        )
-        print(
-            f"  fetch (mock)  {summary['fetch_s']:.1f} s  {summary['fetch_per_s']:,.0f}/s  peak {summary['fetch_peak_mib']:.0f} MiB"
-        )
+        for kind, label in (("import", "import (file)"), ("fetch", "fetch (mock) ")):
+            print(
+                f"  {label} {summary[kind + '_s']:.1f} s  {summary[kind + '_per_s']:,.0f}/s"
+                f"  peak {summary[kind + '_peak_mib']:.0f} MiB"
+            )
         print(f"  ratio fetch / import = {summary['ratio_fetch_over_import']:.2f} (target <= 2)")
         print(
-            f"  mock server CPU {server_cpu:.1f} s; load {load_before:.2f} -> {load_after:.2f}; {summary['cpu']}, {summary['cores']} cores"
+            f"  mock server CPU {server_cpu:.1f} s; load {load_before:.2f} -> {load_after:.2f};"
+            f" {summary['cpu']}, {summary['cores']} cores"
         )
     if not args.workdir:
         shutil.rmtree(work, ignore_errors=True)

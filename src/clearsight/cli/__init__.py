@@ -19,6 +19,7 @@ import click
 from clearsight import __version__
 from clearsight.cli.audit_command import audit
 from clearsight.cli.bank_command import bank
+from clearsight.cli.cybertip_command import cybertip
 from clearsight.cli.demo_command import demo
 from clearsight.cli.exchange_command import exchange
 from clearsight.cli.failure_log import log_library_output, note_case_folder
@@ -65,6 +66,7 @@ cli.add_command(user)
 cli.add_command(audit)
 cli.add_command(serve)
 cli.add_command(exchange)
+cli.add_command(cybertip)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -34,12 +34,15 @@ ENVIRONMENT = {
     "stop_ncii": "TX_STOPNCII_KEYS",
     "fb_threatexchange": "TX_ACCESS_TOKEN",
     "tat": "PYTX_TAT_CREDENTIALS",
+    # Not an exchange: NCMEC's CyberTipline reporting API (clearsight.cybertip).
+    "cybertip": "CLEARSIGHT_CYBERTIP_CREDENTIALS",
 }
 FORMS = {
     "ncmec": "USER:PASSWORD",
     "stop_ncii": "FETCH_FUNCTION_KEY,SUBSCRIPTION_KEY",
     "fb_threatexchange": "APP_ID|APP_SECRET (an app access token)",
     "tat": "USER:PASSWORD",
+    "cybertip": "USER:PASSWORD",
 }
 
 

@@ -61,6 +61,17 @@ def write_cybertip(rows: Iterable[ReportRow], context: ExportContext, out: Diges
     return count
 
 
+def submission_report(options: CybertipOptions) -> bytes:
+    """The ``report`` ISPWS ``submit`` takes: the incident and the reporter; the files
+    follow one by one (``upload``, then their ``fileDetails`` through ``fileinfo``)."""
+    report = etree.Element("report")
+    report.append(_incident_summary(options))
+    reporter = _reporter(options)
+    if reporter is not None:
+        report.append(reporter)
+    return etree.tostring(report, xml_declaration=True, encoding="utf-8")
+
+
 def file_details(row: ReportRow, options: CybertipOptions) -> etree._Element | None:
     item = row.item
     hashes = [

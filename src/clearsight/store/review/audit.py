@@ -48,6 +48,7 @@ class AuditAction(StrEnum):
     USER_ENABLED = "user-enabled"
     PASSWORD_RESET = "password-reset"
     BANK_CHANGED = "bank-changed"
+    CYBERTIP = "cybertip"  # a step of a CyberTipline submission (clearsight.cybertip)
 
 
 @dataclass(frozen=True)
