@@ -23,9 +23,10 @@ from clearsight.cores import available_cores
 from clearsight.scan.work import FailureKind, UnitFailure, UnitOutcome, WorkUnit, fingerprint_unit
 from clearsight.store.interface import ScannedFile
 
-# The thread pools of OpenBLAS (numpy's matrix products: the scan's PDQ hashes) and
-# OpenMP, kept to one thread in each worker. On a busy machine a product of a few
-# hundred rows took 2 ms with a second thread to wake and 0.03 ms without.
+# The thread pools of OpenBLAS (numpy's matrix products), OpenMP and OpenCV, kept to
+# one thread in each worker: the pool has a process per core, so a worker's threads
+# only wait on the others' (a 341x512 product took 50 ms on a busy machine with
+# OpenBLAS's threads, 0.5 ms without).
 SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 
 
