@@ -268,7 +268,7 @@ def stage_costs(files: Sequence[Path]) -> dict[str, float]:
 def stages_in_worker(group: Group) -> dict[str, float]:
     """:func:`stage_costs` in a child process set up as the scan's workers are (one
     thread for OpenBLAS, OpenMP and OpenCV)."""
-    from clearsight.scan.pebble_executor import SINGLE_THREADED
+    from clearsight.scan.worker_server import SINGLE_THREADED
 
     done = subprocess.run(
         [sys.executable, __file__, "--stages-of", str(group.folder)],

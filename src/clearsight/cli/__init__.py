@@ -43,6 +43,9 @@ cli.add_lazy_command(
     "scan",
     "clearsight.cli.scan_command:scan",
     "Fingerprint every file under PATHS into the case.",
+    # The workers' fork server imports the decoders while this process imports the
+    # case store: on two cores, side by side.
+    prepare="clearsight.scan.worker_server:start_worker_server",
 )
 cli.add_lazy_command(
     "items", "clearsight.cli.items_command:items", "List every file recorded in the case."

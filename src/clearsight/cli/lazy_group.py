@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import click
 
@@ -22,14 +23,18 @@ class LazyCommand:
 
     import_path: str
     short_help: str
+    # ``package.module:function`` called before the command's module is imported, to
+    # start work that can overlap with that import (the scan's worker processes).
+    prepare: str | None = None
 
     def short_help_str(self, limit: int) -> str:
         """The help cut to ``limit`` characters as click cuts a command's."""
         return click.Command(None, help=self.short_help).get_short_help_str(limit)
 
     def load(self) -> click.Command:
-        module_name, _, attribute = self.import_path.partition(":")
-        command = getattr(importlib.import_module(module_name), attribute)
+        if self.prepare is not None:
+            _imported(self.prepare)()
+        command = _imported(self.import_path)
         if not isinstance(command, click.Command):
             raise TypeError(f"{self.import_path} is not a click command")
         return command
@@ -42,10 +47,13 @@ class LazyGroup(click.Group):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.lazy_commands: dict[str, LazyCommand] = {}
 
-    def add_lazy_command(self, name: str, import_path: str, short_help: str) -> None:
+    def add_lazy_command(
+        self, name: str, import_path: str, short_help: str, *, prepare: str | None = None
+    ) -> None:
         """Register the command ``name``, found at ``import_path`` when first needed;
-        ``short_help`` is what ``--help`` lists for it meanwhile."""
-        self.lazy_commands[name] = LazyCommand(import_path, short_help)
+        ``short_help`` is what ``--help`` lists for it meanwhile. ``prepare`` names a
+        function to call just before the command is imported."""
+        self.lazy_commands[name] = LazyCommand(import_path, short_help, prepare)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*self.commands, *self.lazy_commands})
@@ -71,6 +79,12 @@ class LazyGroup(click.Group):
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
+
+
+def _imported(path: str) -> Any:
+    """The object that ``package.module:name`` names."""
+    module_name, _, attribute = path.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
 
 
 def command_name(group: click.Group, argv: Sequence[str]) -> str:

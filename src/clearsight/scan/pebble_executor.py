@@ -8,10 +8,6 @@ reports the unit as timed out, and the scan retries it for digests only.
 
 from __future__ import annotations
 
-import multiprocessing
-import multiprocessing.context
-import multiprocessing.forkserver
-import os
 import signal
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from types import TracebackType
@@ -21,13 +17,8 @@ from pebble import ProcessExpired, ProcessPool
 
 from clearsight.cores import available_cores
 from clearsight.scan.work import FailureKind, UnitFailure, UnitOutcome, WorkUnit, fingerprint_unit
+from clearsight.scan.worker_server import start_worker_server
 from clearsight.store.interface import ScannedFile
-
-# The thread pools of OpenBLAS (numpy's matrix products), OpenMP and OpenCV, kept to
-# one thread in each worker: the pool has a process per core, so a worker's threads
-# only wait on the others' (a 341x512 product took 50 ms on a busy machine with
-# OpenBLAS's threads, 0.5 ms without).
-SINGLE_THREADED = {"OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1"}
 
 
 class PebbleExecutor:
@@ -57,7 +48,7 @@ class PebbleExecutor:
 
     def __enter__(self) -> Self:
         self._pool = ProcessPool(
-            max_workers=self._workers, initializer=_worker_signals, context=_quiet_forkserver()
+            max_workers=self._workers, initializer=_worker_signals, context=start_worker_server()
         )
         return self
 
@@ -88,38 +79,6 @@ def _outcome(unit: WorkUnit, future: Future[ScannedFile]) -> UnitOutcome:
         return UnitOutcome(unit, UnitFailure(FailureKind.DIED, str(exc)))
     except Exception as exc:  # noqa: BLE001 - a lost unit is retried, then an error row
         return UnitOutcome(unit, UnitFailure(FailureKind.LOST, type(exc).__name__))
-
-
-def _quiet_forkserver() -> multiprocessing.context.ForkServerContext:
-    """The multiprocessing context workers are forked from, started with stderr silenced.
-
-    A fork server imports the decoders once; each worker, including the replacement for
-    one killed at the time limit, is then a cheap fork of a single-threaded process.
-    The server and its workers write nowhere: C decoders chatter on stderr, and a worker
-    still starting when a short scan's pool closes prints a harmless traceback. Failures
-    that matter reach the parent through each unit's future and become error rows.
-    """
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["clearsight.scan.work"])
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    saved_environment = {name: os.environ.get(name) for name in SINGLE_THREADED}
-    try:
-        os.dup2(devnull, 2)
-        # Read by the libraries as the server imports them: a pool keeps a process per
-        # core, so a worker's own threads would only contend with the other workers.
-        os.environ.update(SINGLE_THREADED)
-        multiprocessing.forkserver.ensure_running()
-    finally:
-        for name, value in saved_environment.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-    return context
 
 
 def _worker_signals() -> None:

@@ -12,9 +12,10 @@ The reference blurs with two passes of a box filter along each axis (window
 ``ceil(side / 128)``, averaging what falls inside the picture at the edges) and keeps
 64 samples per axis. All of that is linear and separable: along a side, each sample
 kept is a weighted sum of a few neighbouring pixels (a tent ``2 * window - 1`` wide),
-so a view's 64x64 downsample is two gathers and weighted sums. The 16x16 DCT, the quality metric (sum of quantised
-gradients of the 64x64 downsample), the median threshold (Torben's lower median) and
-the eight dihedral forms (sign changes and transposes of the DCT) follow the reference.
+so a view's 64x64 downsample is two gathers and weighted sums. The 16x16 DCT, the
+quality metric (sum of quantised gradients of the 64x64 downsample), the median
+threshold (Torben's lower median) and the eight dihedral forms (sign changes and
+transposes of the DCT) follow the reference.
 """
 
 from __future__ import annotations
