@@ -47,6 +47,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from numbers import Real
 from typing import Any
 
@@ -233,16 +234,31 @@ def read_exif_record(im: Image.Image) -> ExifRecord | None:
     """The EXIF record of an opened image, None when it has none. Never decodes pixels
     (a PNG whose eXIf chunk follows the image data is not read)."""
     raw = im.info.get("exif")
+    if isinstance(raw, bytes):
+        return _record_of_block(raw)
+    if im.format != "TIFF":
+        return None
     try:
-        if isinstance(raw, bytes):
-            exif = Image.Exif()
-            exif.load(raw)
-        elif im.format == "TIFF":
-            exif = im.getexif()
-        else:
-            return None
+        exif = im.getexif()
     except Exception:  # noqa: BLE001 - a broken EXIF block is no record
         return None
+    return _record_of(exif, None)
+
+
+@lru_cache(maxsize=4)
+def _record_of_block(raw: bytes) -> ExifRecord | None:
+    """The record an EXIF block holds. Cached: the camera and the editing detectors
+    both read the record of each file, and parsing it costs a millisecond or more
+    (the record is frozen, so sharing it is safe)."""
+    try:
+        exif = Image.Exif()
+        exif.load(raw)
+    except Exception:  # noqa: BLE001 - a broken EXIF block is no record
+        return None
+    return _record_of(exif, raw)
+
+
+def _record_of(exif: Image.Exif, raw: bytes | None) -> ExifRecord | None:
     main = _safe_items(exif)
     sub = _ifd(exif, ExifTags.IFD.Exif)
     if not main and not sub:
@@ -258,7 +274,7 @@ def read_exif_record(im: Image.Image) -> ExifRecord | None:
         subseconds=_subseconds(sub.get(Tag.SubsecTimeOriginal)),
         exposure=_exposure(sub),
         maker_note=_maker_note(sub.get(Tag.MakerNote)),
-        thumbnail=_thumbnail(exif, raw) if isinstance(raw, bytes) else None,
+        thumbnail=_thumbnail(exif, raw) if raw is not None else None,
     )
 
 
