@@ -27,8 +27,11 @@ It is cached in the work folder and read once before timing (warm page cache).
 ``--stages`` also times each stage of the worker in this process, one core, per file:
 what the per-stage budget table in docs/benchmarks.md holds.
 
+``--compare SRC`` also scans with the clearsight package in another checkout's ``src``
+folder, in the same repetitions: the speed-up of this checkout over that one.
+
 Usage: python benchmarks/scan_throughput.py [--count N] [--reps R] [--workers W]
-[--stages] [--workdir DIR] [--json]
+[--stages] [--compare SRC] [--workdir DIR] [--json]
 """
 
 from __future__ import annotations
@@ -138,8 +141,11 @@ def clearsight_executable() -> Path:
     return Path(sys.executable).parent / "clearsight"
 
 
-def run_clearsight(folder: Path, files: int, workdir: Path, workers: int) -> float:
-    """Wall seconds of one ``clearsight scan`` of ``folder`` into a new case."""
+def run_clearsight(
+    folder: Path, files: int, workdir: Path, workers: int, source: Path | None = None
+) -> float:
+    """Wall seconds of one ``clearsight scan`` of ``folder`` into a new case; with
+    ``source``, of the clearsight whose package lies in that ``src`` folder."""
     holder = Path(tempfile.mkdtemp(prefix="case-", dir=workdir))
     command = [
         str(clearsight_executable()),
@@ -153,7 +159,9 @@ def run_clearsight(folder: Path, files: int, workdir: Path, workers: int) -> flo
     ]
     try:
         started = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            command, capture_output=True, text=True, check=False, env=_environment(source)
+        )
         wall = time.perf_counter() - started
     finally:
         shutil.rmtree(holder, ignore_errors=True)
@@ -163,6 +171,12 @@ def run_clearsight(folder: Path, files: int, workdir: Path, workers: int) -> flo
     if (report["files_seen"], report["items"], report["errors"]) != (files, files, 0):
         raise RuntimeError(f"clearsight scan of {folder} reported {report}")
     return wall
+
+
+def _environment(source: Path | None) -> dict[str, str]:
+    if source is None:
+        return dict(os.environ)
+    return {**os.environ, "PYTHONPATH": str(source)}
 
 
 def run_command(*arguments: str) -> float:
@@ -287,11 +301,14 @@ def stages_in_worker(group: Group) -> dict[str, float]:
 @dataclass
 class Samples:
     clearsight: list[float] = field(default_factory=list)
+    compared: list[float] = field(default_factory=list)
     threatexchange: list[float] = field(default_factory=list)
     floor: list[float] = field(default_factory=list)
 
 
-def run_bench(groups: list[Group], workdir: Path, reps: int, workers: int) -> dict[str, Any]:
+def run_bench(
+    groups: list[Group], workdir: Path, reps: int, workers: int, compare: Path | None
+) -> dict[str, Any]:
     samples = {group.name: Samples() for group in groups}
     fixed: list[float] = []
     helps: list[float] = []
@@ -335,9 +352,15 @@ def run_bench(groups: list[Group], workdir: Path, reps: int, workers: int) -> di
                 "floor": statistics.median(n / x for x in s.floor),
             },
             "clearsight_over_threatexchange": statistics.median(per_rep_tx),
+            "clearsight_over_compared": (
+                statistics.median(b / a for a, b in zip(s.clearsight, s.compared, strict=True))
+                if s.compared
+                else None
+            ),
             "clearsight_over_floor": statistics.median(per_rep_floor),
             "seconds": {
                 "clearsight": s.clearsight,
+                "compared": s.compared,
                 "threatexchange": s.threatexchange,
                 "floor": s.floor,
             },
@@ -391,6 +414,12 @@ def format_table(summary: dict[str, Any]) -> str:
         f"`clearsight --help`: {summary['help_seconds_median']:.2f} s; scan of an empty "
         f"folder into a new case: {summary['empty_scan_seconds_median']:.2f} s (medians).",
     ]
+    for name, g in summary["groups"].items():
+        if g["clearsight_over_compared"] is not None:
+            lines.append(
+                f"{name}: this clearsight is {g['clearsight_over_compared']:.2f}x as fast as the "
+                f"one in {summary['compared_source']} (median of per-rep ratios)"
+            )
     for name, stages in summary.get("stages", {}).items():
         lines.append(f"\nper-stage ms per file, one core, in process ({name}):")
         lines += [f"  {stage:<28} {ms:7.2f}" for stage, ms in stages.items()]
@@ -413,6 +442,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--workers", type=int, default=os.cpu_count() or 1, help="processes each [all cores]"
     )
     parser.add_argument("--stages", action="store_true", help="also time each stage in process")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        help="also scan with the clearsight package of this src folder (an older checkout)",
+    )
     parser.add_argument("--stages-of", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
@@ -429,7 +463,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     workdir: Path = args.workdir.resolve()
     groups = ensure_corpus(workdir, args.count)
-    summary = run_bench(groups, workdir, args.reps, args.workers)
+    summary = run_bench(groups, workdir, args.reps, args.workers, args.compare)
+    summary["compared_source"] = str(args.compare) if args.compare else None
     if args.stages:
         summary["stages"] = {group.name: stages_in_worker(group) for group in groups}
     print(json.dumps(summary, indent=2) if args.json else format_table(summary))
