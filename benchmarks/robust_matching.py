@@ -20,12 +20,13 @@ related, not unrelated.
 
 Every copy goes through clearsight's real lookup (:class:`BankMatcher` over a SQLite
 bank store): the *hash-only* bank holds the bases' PDQ hashes, ``--distractors``
-unrelated generated pictures and ``--filler`` random codes; the *own* bank holds the
-bases and distractors added from pixels as ``bank add`` does (hashes of crops and turns,
-local features). Recall is the share of copies matched to their base. A false match is
-a match to any entry of another scene; pairs are copies x picture entries of other
-scenes. Cost: lookups per item, and the hash-only lookup's time with and without the
-views against plain dihedral PDQ (median of ``--reps``, the three taking turns).
+unrelated generated pictures (crops of generated scenes) and ``--filler`` random
+codes; the *own* bank holds the bases and distractors added from pixels as ``bank
+add`` does (hashes of crops and turns, local features). Recall is the share of
+copies matched to their base. A false match is a match to any entry of another
+scene; pairs are copies x picture entries of other scenes. Cost: lookups per item,
+and the hash-only lookup's time with and without the views against plain dihedral
+PDQ (median of ``--reps``, the two taking turns).
 
 Usage: python benchmarks/robust_matching.py [--split eval|dev] [--draws N] [--seed S]
 [--landscapes N] [--distractors N] [--filler N] [--reps R] [--json]
@@ -138,6 +139,27 @@ def own_entry(name: str, luma: Luma) -> ImportedEntry:
     )
 
 
+def make_distractors(count: int, per_scene: int = 8) -> list[Luma]:
+    """Unrelated bank pictures: ``per_scene`` crops (half to four fifths of each side,
+    anywhere, some mirrored) of each of ``count / per_scene`` generated scenes, as a
+    scan sees them. (Rendering is the slow part; the crops of one scene are related to
+    each other, but to no base, which is all a false-match count needs.)"""
+    rng = np.random.default_rng(4242)
+    lumas: list[Luma] = []
+    for scene in range(-(-count // per_scene)):
+        picture = Image.fromarray(render_landscape((4242, scene), 640, 427))
+        for _ in range(min(per_scene, count - len(lumas))):
+            share_w, share_h = (float(v) for v in rng.uniform(0.5, 0.8, 2))
+            w, h = round(picture.width * share_w), round(picture.height * share_h)
+            left = int(rng.integers(picture.width - w + 1))
+            top = int(rng.integers(picture.height - h + 1))
+            cut = picture.crop((left, top, left + w, top + h))
+            if rng.random() < 0.5:
+                cut = cut.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+            lumas.append(scanned_luma(jpeg(cut, 92)))
+    return lumas
+
+
 def make_draws(bases: Sequence[Base], per_family: int, seed: int) -> list[Draw]:
     """``per_family`` copies for each family, each of a base drawn at random with its
     parameters drawn at random, among unrelated pictures that are in no bank."""
@@ -160,11 +182,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     log(f"{len(bases)} {args.split} bases; {args.draws} draws per family")
     draws = make_draws(bases, args.draws, args.seed)
     base_lumas = [scanned_luma(jpeg(base.picture, 92)) for base in bases]
-    log(f"rendering {args.distractors} distractors")
-    distractors = [
-        scanned_luma(jpeg(Image.fromarray(render_landscape((4242, n), 480, 320)), 92))
-        for n in range(args.distractors)
-    ]
+    log(f"making {args.distractors} distractors")
+    distractors = make_distractors(args.distractors)
     with tempfile.TemporaryDirectory(prefix="clearsight-robust-") as work:
         folder = Path(work)
         banks = BankStore.open(f"sqlite:///{folder / 'banks.sqlite'}")
