@@ -30,13 +30,13 @@ import platform
 import statistics
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from clearsight.index.feature_words import FeatureWordIndex
+from clearsight.index.feature_words import KEYPOINTS, FeatureWordIndex
 from clearsight.media.decode import DecodeLimits, decode_luma
 from clearsight.robustness.landscapes import render_landscape
 from clearsight.robustness.random_edits import crop, turn
@@ -54,10 +54,10 @@ def features_of(picture: Image.Image) -> LocalFeatures:
 
 
 def synthetic(source: LocalFeatures, rng: np.random.Generator, flip: float) -> LocalFeatures:
-    bits = np.unpackbits(source.descriptors, axis=1)
+    bits = np.unpackbits(source.descriptors[:KEYPOINTS], axis=1)
     bits ^= (rng.random(bits.shape) < flip).astype(np.uint8)
-    order = rng.permutation(len(source))
-    return LocalFeatures(source.points[order], np.packbits(bits, axis=1)[order])
+    order = rng.permutation(bits.shape[0])
+    return LocalFeatures(source.points[: bits.shape[0]][order], np.packbits(bits, axis=1)[order])
 
 
 def measure(
@@ -87,15 +87,20 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         base = number % len(bases)
         edit = crop if number % 2 == 0 else turn
         queries.append((base, features_of(edit(bases[base], rng, []))))
-    log(f"{len(bases)} bases, {len(queries)} queries; synthesising {args.entries:,} entries")
-    entries: list[tuple[int, LocalFeatures]] = list(enumerate(base_features))
-    for number in range(args.entries - len(bases)):
-        source = base_features[number % len(bases)]
-        entries.append((len(bases) + number, synthetic(source, rng, args.flip)))
+    log(f"{len(bases)} bases, {len(queries)} queries; {args.entries:,} entries")
+
+    def entries(count: int) -> Iterator[tuple[int, LocalFeatures]]:
+        """The bases, then synthetic entries, made as the index reads them."""
+        made = np.random.default_rng(12)
+        yield from list(enumerate(base_features))[:count]
+        for number in range(count - len(bases)):
+            source = base_features[number % len(bases)]
+            yield len(bases) + number, synthetic(source, made, args.flip)
+
     results: dict[str, Any] = {}
     for label, size in (("tenth", args.entries // 10), ("full", args.entries)):
         started = time.perf_counter()
-        index = FeatureWordIndex.build(entries[:size])
+        index = FeatureWordIndex.build(entries(size))
         built = time.perf_counter() - started
         row = {"entries": size, "build_s": built, "bytes": index.nbytes}
         row["bytes_per_entry"] = index.nbytes / size

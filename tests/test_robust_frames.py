@@ -30,6 +30,8 @@ DRAWS = 12
 # Floors a little under what the eval half measured when these finders were written
 # (benchmarks/robust_matching.py reports the full figures): a regression shows here.
 FLOORS = {
+    # A banner hides what it covers: filled in, about half come within reach.
+    "banner": 0.25,
     "caption": 0.9,
     "pad": 0.75,
     "screenshot": 0.75,

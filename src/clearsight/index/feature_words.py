@@ -28,7 +28,7 @@ nothing of a pair and is skipped.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -129,14 +129,24 @@ class FeatureWordIndex:
         self._postings = tuple(postings)
 
     @classmethod
-    def build(cls, items: Sequence[tuple[int, LocalFeatures]]) -> FeatureWordIndex:
-        entry_ids = np.array([entry for entry, _ in items], dtype=np.int64)
-        kept = [features.descriptors[:KEYPOINTS] for _, features in items]
-        counts = [len(descriptors) for descriptors in kept]
-        owners = np.repeat(np.arange(len(items), dtype=np.uint32), counts)
-        stacked = np.concatenate([np.zeros((0, 32), np.uint8), *kept])
-        postings = [_Postings.of(words_at(stacked, p), owners) for p in POSITIONS]
-        return cls(entry_ids, postings)
+    def build(cls, items: Iterable[tuple[int, LocalFeatures]]) -> FeatureWordIndex:
+        """The index of ``items`` (entry id, features), read once: only the indexed
+        words of each are kept meanwhile, not its descriptors."""
+        entry_ids: list[int] = []
+        words: list[list[UInt32s]] = [[] for _ in POSITIONS]
+        owners: list[UInt32s] = []
+        for row, (entry, features) in enumerate(items):
+            descriptors = features.descriptors[:KEYPOINTS]
+            entry_ids.append(entry)
+            owners.append(np.full(len(descriptors), row, np.uint32))
+            for column, position in zip(words, POSITIONS, strict=True):
+                column.append(words_at(descriptors, position))
+        owner = np.concatenate([np.zeros(0, np.uint32), *owners])
+        postings = [
+            _Postings.of(np.concatenate([np.zeros(0, np.uint32), *column]), owner)
+            for column in words
+        ]
+        return cls(np.array(entry_ids, dtype=np.int64), postings)
 
     def __len__(self) -> int:
         return int(self.entry_ids.shape[0])

@@ -35,6 +35,8 @@ Luma = npt.NDArray[np.uint8]
 Grey = npt.NDArray[np.float32]
 
 MAX_BOXES = 3
+# A banner covers at most this share of the picture's side (the random edits: 25%).
+MAX_BANNER = 0.3
 # A box with nearly all of the picture hashes like the whole picture, which is hashed
 # anyway. (A caption bar of 8% already moves PDQ 40 bits or more: such boxes are kept.)
 MAX_BOX_SHARE = 0.97
@@ -170,6 +172,52 @@ def _band(view: Grey) -> int:
         if share[run] >= 0.3 * _UNIFORM_SHARE and share[run] > share[run + 1]:
             run += 1
     return run
+
+
+def banner_filled(luma: Luma) -> Luma | None:
+    """The picture with a uniform band on one side painted over from the picture beside
+    it, or None without exactly one such band (of at most MAX_BANNER of the side).
+
+    A bar laid over a picture (a banner) hides what it covers, so the content box (the
+    picture without the bar) is a crop of the original, as far from its hash as any
+    crop. Filling the bar from its surroundings (Telea inpainting, at a quarter of the
+    size: only the coarse structure PDQ measures matters) restores the overall layout:
+    on the development half this brought 40% of banner copies within the threshold,
+    against none for the box.
+    """
+    height, width = luma.shape
+    if height < 2 * MIN_SIDE or width < 2 * MIN_SIDE:
+        return None
+    grey = cv2.GaussianBlur(luma, (3, 3), 0).astype(np.float32)
+    bands = [_band(_side_view(grey, side)) for side in range(4)]
+    sides = [side for side, rows in enumerate(bands) if rows]
+    if len(sides) != 1:
+        return None
+    side = sides[0]
+    rows = bands[side]
+    extent = height if side < 2 else width
+    if rows > MAX_BANNER * extent:
+        return None
+    mask = np.zeros(luma.shape, np.uint8)
+    if side == 0:
+        mask[:rows] = 255
+    elif side == 1:
+        mask[height - rows :] = 255
+    elif side == 2:
+        mask[:, :rows] = 255
+    else:
+        mask[:, width - rows :] = 255
+    small = (max(1, width // 4), max(1, height // 4))
+    painted = cv2.inpaint(
+        cv2.resize(luma, small, interpolation=cv2.INTER_AREA),
+        cv2.resize(mask, small, interpolation=cv2.INTER_NEAREST),
+        3,
+        cv2.INPAINT_TELEA,
+    )
+    filled = luma.copy()
+    covered = mask > 0
+    filled[covered] = cv2.resize(painted, (width, height), interpolation=cv2.INTER_LINEAR)[covered]
+    return filled
 
 
 # --- Straight edges --------------------------------------------------------------------

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from clearsight.signals.frames import content_boxes
+from clearsight.signals.frames import banner_filled, content_boxes
 from clearsight.signals.overlays import cleaned_views
 from clearsight.signals.pdq import PDQ_MIN_QUALITY, PDQ_WORKING_BOX, PdqSignal
 from clearsight.signals.regions import Region, find_regions
@@ -81,6 +81,9 @@ def query_views(luma: Luma, sharper: Sharper | None = None) -> list[tuple[str, L
     source = _source_for(regions, luma, sharper) if sharper is not None else luma
     views = [(region.name, _cut(source, region, luma.shape)) for region in regions]
     views.extend(cleaned_views(luma))
+    filled = banner_filled(luma)
+    if filled is not None:
+        views.append(("banner-filled", filled))
     return views
 
 
