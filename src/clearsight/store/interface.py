@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from clearsight.media.sniff import MediaKind
+from clearsight.media.video import VideoFacts
 from clearsight.signals.digests import DigestSet
 from clearsight.signals.pdq import PdqHash
 from clearsight.signals.variants import VariantHash
@@ -159,6 +160,30 @@ class PackedFeatures:
 
 
 @dataclass(frozen=True)
+class VideoFrameHash:
+    """One sampled frame of a video: its vPDQ feature, the hash of its mirror image,
+    and whether it represents a shot (those also go through the picture pipeline)."""
+
+    number: int  # in decoding order
+    timestamp: float  # seconds, as vPDQ computes it
+    pdq: str
+    quality: int
+    mirror: str | None = None  # the PDQ of the frame flipped left to right
+    representative: bool = False
+
+
+@dataclass(frozen=True)
+class VideoRecord:
+    """What a scan learned of a video: its facts, and its sampled frames in order.
+    ``stopped`` says why decoding ended early (a broken stream), if it did."""
+
+    facts: VideoFacts
+    frames_decoded: int
+    frames: tuple[VideoFrameHash, ...] = ()
+    stopped: str | None = None
+
+
+@dataclass(frozen=True)
 class ScannedFile:
     """Everything one scan learned about one path of a source. ``path`` is relative to
     the source, as :func:`os.fsdecode` gives it: bytes that are not UTF-8 are kept, and
@@ -179,6 +204,7 @@ class ScannedFile:
     features: PackedFeatures | None = None  # ORB keypoints, for scene links and bank checks
     errors: tuple[ItemError, ...] = field(default=())
     origin: ItemOrigin | None = None
+    video: VideoRecord | None = None  # facts and frame hashes, for a video
 
 
 @dataclass(frozen=True)
@@ -270,6 +296,19 @@ class ItemFile:
 
 
 @dataclass(frozen=True)
+class VideoSummary:
+    """A video's facts as item listings show them."""
+
+    container: str
+    codec: str
+    duration: float | None
+    frame_rate: float
+    frames_decoded: int
+    frames_hashed: int
+    has_audio: bool
+
+
+@dataclass(frozen=True)
 class ItemRow:
     """One recorded file as exports show it: ``source`` and ``path`` in their display
     form (:mod:`clearsight.file_paths`), which names the file again."""
@@ -295,6 +334,7 @@ class ItemRow:
     stack: int | None = None  # id of the item's near-duplicate stack
     series: int | None = None  # id of the item's series
     priority: Priority | None = None
+    video: VideoSummary | None = None
 
 
 class ScanLedger(Protocol):
@@ -323,6 +363,10 @@ class ItemReader(Protocol):
     """Read access to recorded items, in a stable order."""
 
     def iter_items(self) -> Iterator[ItemRow]: ...
+
+    def video(self, item_id: int) -> VideoRecord | None:
+        """The facts and frame hashes of a scanned video; None for any other item."""
+        ...
 
 
 @dataclass(frozen=True)
