@@ -26,7 +26,7 @@ $(VENV)/.installed-server: $(VENV)/.installed
 # invisible-watermark is a test oracle only (its package imports torch, so never a
 # dependency): its decoder file goes under .bench/, where the watermark tests load it alone.
 $(VENV)/.installed-dev: $(BIN)/python pyproject.toml .bench/vpdq/.built
-	$(BIN)/pip install --quiet -e ".[dev,ray]"
+	$(BIN)/pip install --quiet -e ".[dev,exchange,ray]"
 	$(BIN)/pip install --quiet --no-deps --target .bench/invisible-watermark "invisible-watermark>=0.2"
 	touch $@ $(VENV)/.installed $(VENV)/.installed-server
 

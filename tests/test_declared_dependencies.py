@@ -26,6 +26,8 @@ PYPROJECT = PACKAGE.parent.parent / "pyproject.toml"
 # whose import of the extra's library is made inside the function that needs it.
 EXTRA_OF = {
     "server": "server",
+    "cybertip": "exchange",
+    "exchanges": "exchange",
     "cli/serve_command.py": "server",
     "origin/pixel_model.py": "onnx",
     "scan/ray_executor.py": "ray",
