@@ -19,6 +19,7 @@ from clearsight.signals.vpdq import (
     parse_signal_string,
     to_signal_string,
 )
+from clearsight.store.interface import ItemRow, Selection
 
 from .video_clips import pan_clip, pan_frames, vpdq_oracle, write_clip
 
@@ -49,7 +50,10 @@ def test_vpdq_is_bit_identical_to_the_reference_binding(
     assert len(theirs) == 4
     assert our_vpdq(clip) == theirs
     # Denser sampling (an own bank's) follows the same rule.
-    dense = [(f.hex, f.quality, f.frame_number) for f in vpdq.computeHash(str(clip), seconds_per_hash=0.25)]
+    dense = [
+        (f.hex, f.quality, f.frame_number)
+        for f in vpdq.computeHash(str(clip), seconds_per_hash=0.25)
+    ]
     assert [row[:3] for row in our_vpdq(clip, 0.25)] == dense
 
 
@@ -130,7 +134,11 @@ def test_a_scanned_video_has_facts_and_vpdq_frames(tmp_path: Path) -> None:
         row = rows["walk.mp4"]
         assert (row.kind, row.media_type, row.width, row.height) == ("video", "video/mp4", 320, 180)
         assert row.video is not None
-        assert (row.video.codec, row.video.frames_decoded, row.video.frames_hashed) == ("h264", 150, 5)
+        assert (row.video.codec, row.video.frames_decoded, row.video.frames_hashed) == (
+            "h264",
+            150,
+            5,
+        )
         assert row.video.has_audio and row.video.duration == pytest.approx(5.0, abs=0.1)
         assert row.md5 is not None and row.pdq is not None
         item_id = next(item for item, r in _ids(case) if r.path == "walk.mp4")
@@ -149,9 +157,7 @@ def test_a_scanned_video_has_facts_and_vpdq_frames(tmp_path: Path) -> None:
         assert [(f.pdq, f.quality) for f in video.frames] == theirs
 
 
-def _ids(case: Case) -> list[tuple[int, object]]:
-    from clearsight.store.interface import Selection
-
+def _ids(case: Case) -> list[tuple[int, ItemRow]]:
     return [pair for page in case._store.item_pages(Selection(), 100) for pair in page]  # noqa: SLF001
 
 
@@ -170,8 +176,8 @@ def test_broken_and_oversized_videos_are_error_rows_and_the_scan_goes_on(tmp_pat
     assert rows["good.mp4"].error is None and rows["good.mp4"].video is not None
     assert rows["good.mp4"].video.frames_hashed == 3
     for name in ("truncated.mp4", "garbage.mp4"):
-        assert rows[name].error is not None and rows[name].error.startswith("decode: ")
-        assert "\n" not in rows[name].error
+        error = rows[name].error
+        assert error is not None and error.startswith("decode: ") and "\n" not in error
         assert rows[name].md5 is not None  # the digests are kept
     assert rows[long.name].error == "decode: duration of 4 s exceeds the cap of 3.5 s"
 

@@ -26,9 +26,7 @@ from clearsight.robustness.landscapes import render_landscape
 BENCH_VPDQ = Path(__file__).parent.parent / ".bench" / "vpdq"
 
 
-def pan_frames(
-    seed: int, width: int, height: int, count: int
-) -> list[npt.NDArray[np.uint8]]:
+def pan_frames(seed: int, width: int, height: int, count: int) -> list[npt.NDArray[np.uint8]]:
     """``count`` frames panning left to right across a landscape twice as wide."""
     wide = render_landscape((seed, 7), width * 2, height)
     return [
@@ -50,8 +48,10 @@ def write_clip(
     height, width, _ = frames[0].shape
     with av.open(str(path), "w") as out:
         stream = out.add_stream(codec, rate=fps, options=options or {})
+        assert isinstance(stream, av.video.stream.VideoStream)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         sound = out.add_stream("aac", rate=44100) if audio else None
+        assert sound is None or isinstance(sound, av.audio.stream.AudioStream)
         for rgb in frames:
             frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
             out.mux(stream.encode(frame))
@@ -67,7 +67,12 @@ def write_clip(
 
 
 def pan_clip(
-    path: Path, seed: int, *, seconds: int = 3, fps: int = 30, size: tuple[int, int] = (320, 180),
+    path: Path,
+    seed: int,
+    *,
+    seconds: int = 3,
+    fps: int = 30,
+    size: tuple[int, int] = (320, 180),
     codec: str = "libx264",
 ) -> Path:
     """A ``seconds`` long pan over landscape ``seed``."""
