@@ -33,11 +33,13 @@ from clearsight.banks.records import EntryMetadata
 from clearsight.index.cache import BankIndex, PdqIndexCache
 from clearsight.index.pdq_index import Codes, PdqHits
 from clearsight.match.coverage import feature_coverage
+from clearsight.match.video_matcher import BankVideos, match_videos
 from clearsight.signals.features import LocalFeatures, verify
 from clearsight.signals.pdq import DIHEDRAL_TRANSFORMS, PDQ_MIN_QUALITY, PdqSignal
 from clearsight.signals.registry import DIGEST_NAMES, digest_type
 from clearsight.signals.variants import VariantHash
-from clearsight.store.interface import MatchQuery, MatchView
+from clearsight.signals.vpdq import VpdqSignal
+from clearsight.store.interface import MatchQuery, MatchView, VideoQuery
 
 ORIGINAL = "original"
 TRANSFORMS = (ORIGINAL, *DIHEDRAL_TRANSFORMS)
@@ -150,6 +152,7 @@ class BankMatcher:
         self._names = list(names) if names else None
         self._targets = tuple(banks.match_targets(self._names))
         self._indexes: dict[str, tuple[BankTarget, BankIndex]] = {}
+        self._videos: dict[str, tuple[BankTarget, BankVideos]] = {}
 
     @property
     def targets(self) -> tuple[BankTarget, ...]:
@@ -167,6 +170,10 @@ class BankMatcher:
             now = current.get(uid)
             if now is None or now.revision != target.revision:
                 del self._indexes[uid]
+        for uid, (target, _) in list(self._videos.items()):
+            now = current.get(uid)
+            if now is None or now.revision != target.revision:
+                del self._videos[uid]
 
     def lookup(self, signals: QuerySignals) -> list[Match]:
         """Every match of one picture in the banks: exact digests, PDQ with its
@@ -219,6 +226,35 @@ class BankMatcher:
             candidates, confirmed = confirmations.checked, len(confirmations.found)
             found += confirmations.found
         return BankMatches(found, bank_index.origin, candidates, confirmed)
+
+    def match_videos(
+        self, target: BankTarget, queries: Sequence[VideoQuery]
+    ) -> list[tuple[int, Match]]:
+        """The matches of scanned videos' frames in one bank's vPDQ signals (see
+        :mod:`clearsight.match.video_matcher`), as (item id, match) pairs."""
+        if not queries:
+            return []
+        kept = self._videos.get(target.uid)
+        if kept is None or kept[0].revision != target.revision:
+            kept = (target, BankVideos(self._banks.video_signals(target.id)))
+            self._videos[target.uid] = kept
+        found = match_videos(queries, kept[1])
+        metadata = self._banks.entry_metadata({match.entry_id for _, match in found})
+        return [
+            (
+                item_id,
+                _match(
+                    BankHit(target, match.entry_id, metadata[match.entry_id]),
+                    VpdqSignal.name,
+                    round(100 - match.query_percent),
+                    match.form,
+                    variant=match.describe(),
+                    coverage=round(match.query_percent / 100, 3),
+                ),
+            )
+            for item_id, match in found
+            if match.entry_id in metadata
+        ]
 
     def _index_of(self, target: BankTarget) -> BankIndex:
         kept = self._indexes.get(target.uid)

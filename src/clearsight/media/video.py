@@ -80,11 +80,16 @@ class VideoFacts:
 
 @dataclass(frozen=True)
 class SampledFrame:
-    """One sampled frame: its number in decoding order, its vPDQ timestamp and pixels."""
+    """One sampled frame: its number in decoding order, its vPDQ timestamp and pixels.
+
+    ``exact`` frames are vPDQ's, RGB at full resolution; the others were sampled
+    between them (see :meth:`VideoReader.frames`) and are grey in a smaller box.
+    """
 
     number: int
     timestamp: float
     rgb: RgbFrame
+    exact: bool = True
 
 
 class VideoDecodeError(Exception):
@@ -172,14 +177,29 @@ class VideoReader:
         )
         return facts, stream
 
-    def frames(self, every_seconds: float = 1.0) -> Iterator[SampledFrame]:
+    def frames(
+        self,
+        every_seconds: float = 1.0,
+        *,
+        dense_seconds: float | None = None,
+        dense_box: int = 256,
+    ) -> Iterator[SampledFrame]:
         """Stream the sampled frames; decoding stops at the caps or a broken stream.
+
+        Frames are kept as vPDQ keeps them, every ``every_seconds``, at full resolution;
+        with ``dense_seconds``, frames every ``dense_seconds`` between them are kept too,
+        as grey fitted into ``dense_box`` pixels a side (scaled by swscale from the luma
+        plane alone, which costs far less than full-resolution RGB; PDQ works on a
+        64-pixel grid): matching uses them to find clips that start between vPDQ's
+        sample points.
 
         A cap reached raises :class:`VideoDecodeError`; a stream that breaks ends the
         iteration and sets :attr:`stopped`.
         """
         facts, limits = self.facts, self._limits
         step = frame_step(every_seconds, facts.frame_rate)
+        dense = frame_step(dense_seconds, facts.frame_rate) if dense_seconds else 0
+        small = _fit(facts.width, facts.height, dense_box)
         max_frames = min(limits.max_frames, math.ceil(limits.max_seconds * facts.frame_rate) + 1)
         stream = self._stream
         # Frame threads decode several frames at once; the pictures are the same.
@@ -193,15 +213,26 @@ class VideoReader:
                         f"more than {max_frames} frames (the cap of {limits.max_frames} "
                         f"frames or {limits.max_seconds:g} s)"
                     )
-                if number % step:
+                exact = number % step == 0
+                if not exact and (not dense or number % dense):
                     continue
+                width, height = (facts.width, facts.height) if exact else small
                 rgb: RgbFrame = frame.to_ndarray(  # type: ignore[assignment]
-                    width=facts.width, height=facts.height, format="rgb24", interpolation="AREA"
+                    width=width,
+                    height=height,
+                    format="rgb24" if exact else "gray",
+                    interpolation="AREA",
                 )
-                yield SampledFrame(number, frame_timestamp(number, facts.frame_rate), rgb)
+                timestamp = frame_timestamp(number, facts.frame_rate)
+                yield SampledFrame(number, timestamp, rgb, exact)
         except (av.error.FFmpegError, ValueError) as exc:
             # ValueError: PyAV cannot convert a frame's pixel format.
             self.stopped = f"decoding stopped after {self.frames_decoded} frames: {_reason(exc)}"
+
+
+def _fit(width: int, height: int, box: int) -> tuple[int, int]:
+    scale = min(box / width, box / height, 1.0)
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def _frame_rate(stream: av.video.stream.VideoStream) -> float | None:

@@ -27,10 +27,12 @@ import pdqhash.bindings
 from clearsight.signals.pdq import PdqHash
 
 RgbFrame = npt.NDArray[np.uint8]
-"""A frame as (height, width, 3) uint8 RGB; rows may be padded (a strided view)."""
+"""A frame as (height, width, 3) uint8 RGB, or (height, width) uint8 grey; rows may be
+padded (a strided view). vPDQ's frames are RGB; grey is for frames hashed only here."""
 
 # pdqhash.bindings exports the reference C++ functions under their mangled names.
 _FILL_LUMA = "_ZN8facebook3pdq7hashing20fillFloatLumaFromRGBEPhS2_S2_iiiiPf"
+_FILL_GREY = "_ZN8facebook3pdq7hashing21fillFloatLumaFromGreyEPhiiiiPf"
 _HASH = "_ZN8facebook3pdq7hashing23pdqHash256FromFloatLumaEPfS2_iiPA64_fS4_PA16_fRNS1_7Hash256ERi"
 _DIHEDRAL = (
     "_ZN8facebook3pdq7hashing33pdqDihedralHash256esFromFloatLumaEPfS2_iiPA64_fS4_PA16_fS6_"
@@ -43,6 +45,7 @@ MIN_FRAME_SIDE = 5
 @dataclass(frozen=True)
 class _Reference:
     fill_luma: Callable[..., None]
+    fill_grey: Callable[..., None]
     hash: Callable[..., None]
     dihedral: Callable[..., None]
 
@@ -54,6 +57,9 @@ def _reference() -> _Reference:
     fill_luma = getattr(library, _FILL_LUMA)
     fill_luma.argtypes = [pointer, pointer, pointer, integer, integer, integer, integer, pointer]
     fill_luma.restype = None
+    fill_grey = getattr(library, _FILL_GREY)
+    fill_grey.argtypes = [pointer, integer, integer, integer, integer, pointer]
+    fill_grey.restype = None
     hash_luma = getattr(library, _HASH)
     hash_luma.argtypes = [pointer, pointer, integer, integer, pointer, pointer, pointer, pointer]
     hash_luma.argtypes.append(ctypes.POINTER(integer))
@@ -62,7 +68,7 @@ def _reference() -> _Reference:
     dihedral.argtypes = [pointer] * 8 + [pointer] * 8 + [ctypes.POINTER(integer)]
     dihedral.argtypes[2:4] = [integer, integer]
     dihedral.restype = None
-    return _Reference(fill_luma, hash_luma, dihedral)
+    return _Reference(fill_luma, fill_grey, hash_luma, dihedral)
 
 
 class FrameTooSmallError(ValueError):
@@ -131,18 +137,20 @@ class _Buffers:
 def _luma(
     rgb: RgbFrame,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    if rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
-        raise ValueError("expected an (height, width, 3) uint8 RGB frame")
-    height, width, _ = rgb.shape
+    grey = rgb.ndim == 2
+    if rgb.dtype != np.uint8 or not (grey or (rgb.ndim == 3 and rgb.shape[2] == 3)):
+        raise ValueError("expected an (height, width, 3) RGB or (height, width) grey uint8 frame")
+    height, width = rgb.shape[:2]
     if height < MIN_FRAME_SIDE or width < MIN_FRAME_SIDE:
         raise FrameTooSmallError(f"a {width}x{height} frame is too small to hash")
-    if rgb.strides[1:] != (3, 1):
+    if rgb.strides[1:] != ((1,) if grey else (3, 1)):
         rgb = np.ascontiguousarray(rgb)
     luma = np.empty((height, width), np.float32)
-    base = rgb.ctypes.data
-    _reference().fill_luma(
-        base, base + 1, base + 2, height, width, rgb.strides[0], 3, luma.ctypes.data
-    )
+    base, row = rgb.ctypes.data, rgb.strides[0]
+    if grey:
+        _reference().fill_grey(base, height, width, row, 1, luma.ctypes.data)
+    else:
+        _reference().fill_luma(base, base + 1, base + 2, height, width, row, 3, luma.ctypes.data)
     return luma, np.empty_like(luma)
 
 

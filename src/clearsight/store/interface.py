@@ -170,6 +170,18 @@ class VideoFrameHash:
     quality: int
     mirror: str | None = None  # the PDQ of the frame flipped left to right
     representative: bool = False
+    trimmed: str | None = None  # the PDQ of the picture inside black bars, if it has any
+    # One of vPDQ's frames (full resolution, one a second); else a frame sampled between
+    # them, hashed smaller, that matching uses to find clips cut between sample points.
+    exact: bool = True
+
+
+@dataclass(frozen=True)
+class VideoQuery:
+    """A scanned video's sampled frames, by its item id: what video matching reads."""
+
+    item_id: int
+    frames: tuple[VideoFrameHash, ...]
 
 
 @dataclass(frozen=True)
@@ -469,6 +481,10 @@ class MatchLedger(Protocol):
 
     def iter_match_queries(self, after_item: int = 0) -> Iterator[MatchQuery]:
         """The items numbered above ``after_item``, in item order."""
+        ...
+
+    def iter_video_queries(self, after_item: int = 0) -> Iterator[VideoQuery]:
+        """Scanned videos' sampled frames, items after ``after_item``, by item id."""
         ...
 
     def bank_checks(self) -> dict[str, BankCheck]:

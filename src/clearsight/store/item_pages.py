@@ -143,7 +143,10 @@ def _rows(connection: Connection, root: str, page: Sequence[Any]) -> list[tuple[
         item_id: count
         for item_id, count in connection.execute(
             select(VideoFrameRow.item_id, func.count())
-            .where(VideoFrameRow.item_id.in_([row.id for row in page if row.codec is not None]))
+            .where(
+                VideoFrameRow.item_id.in_([row.id for row in page if row.codec is not None]),
+                VideoFrameRow.exact,
+            )
             .group_by(VideoFrameRow.item_id)
         )
     }

@@ -167,6 +167,8 @@ class VideoFrameRow(Base):
     pdq: Mapped[str] = mapped_column(String(64))
     quality: Mapped[int] = mapped_column(Integer)
     mirror: Mapped[str | None] = mapped_column(String(64))
+    trimmed: Mapped[str | None] = mapped_column(String(64))  # inside a letterbox, if any
+    exact: Mapped[bool] = mapped_column(Boolean)  # one of vPDQ's frames (else sampled between)
     representative: Mapped[bool] = mapped_column(Boolean)
 
 

@@ -79,6 +79,7 @@ from clearsight.store.interface import (
     TriageLedger,
     TriageResult,
     Verdict,
+    VideoQuery,
     VideoRecord,
 )
 from clearsight.store.item_pages import item_pages
@@ -120,7 +121,7 @@ from clearsight.store.review.item_facts import (
 from clearsight.store.review.login_sessions import LoginSessions, SessionPolicy
 from clearsight.store.review.preferences import PreferenceBook
 from clearsight.store.review.settings import ReviewSettings, SettingsStore
-from clearsight.store.video_rows import insert_videos, read_video
+from clearsight.store.video_rows import insert_videos, read_video, video_queries
 
 CASE_DATABASE = "case.sqlite"
 MATCH_STAGE = "match"
@@ -381,6 +382,10 @@ class SqlCaseStore:
                     yield _query_of(item_id, signals[item_id])
                 last = ids[-1]
                 session.expunge_all()
+
+    def iter_video_queries(self, after_item: int = 0) -> Iterator[VideoQuery]:
+        with Session(self._engine) as session:
+            yield from video_queries(session, after_item)
 
     def bank_checks(self) -> dict[str, BankCheck]:
         with Session(self._engine) as session:

@@ -8,13 +8,14 @@ a case (``items show``, exports, matching) take :class:`VideoRecord` back from
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from clearsight.media.video import VideoFacts
-from clearsight.store.interface import VideoFrameHash, VideoRecord
+from clearsight.store.interface import VideoFrameHash, VideoQuery, VideoRecord
 from clearsight.store.models import VideoFactsRow, VideoFrameRow
 
 
@@ -42,6 +43,8 @@ def video_rows(item_id: int, video: VideoRecord) -> tuple[dict[str, Any], list[d
             "pdq": frame.pdq,
             "quality": frame.quality,
             "mirror": frame.mirror,
+            "trimmed": frame.trimmed,
+            "exact": frame.exact,
             "representative": frame.representative,
         }
         for frame in video.frames
@@ -85,9 +88,39 @@ def read_video(session: Session, item_id: int) -> VideoRecord | None:
     return VideoRecord(
         facts,
         row.frames_decoded,
-        tuple(
-            VideoFrameHash(f.number, f.timestamp, f.pdq, f.quality, f.mirror, f.representative)
-            for f in frames
-        ),
+        tuple(_frame_hash(f) for f in frames),
         row.stopped,
+    )
+
+
+def video_queries(session: Session, after_item: int) -> Iterator[VideoQuery]:
+    """Every scanned video after ``after_item`` with its sampled frames, by item id."""
+    current: int | None = None
+    frames: list[VideoFrameHash] = []
+    rows = session.execute(
+        select(VideoFrameRow)
+        .where(VideoFrameRow.item_id > after_item)
+        .order_by(VideoFrameRow.item_id, VideoFrameRow.number)
+        .execution_options(yield_per=2000)
+    ).scalars()
+    for f in rows:
+        if f.item_id != current:
+            if current is not None:
+                yield VideoQuery(current, tuple(frames))
+            current, frames = f.item_id, []
+        frames.append(_frame_hash(f))
+    if current is not None:
+        yield VideoQuery(current, tuple(frames))
+
+
+def _frame_hash(row: VideoFrameRow) -> VideoFrameHash:
+    return VideoFrameHash(
+        row.number,
+        row.timestamp,
+        row.pdq,
+        row.quality,
+        row.mirror,
+        row.representative,
+        row.trimmed,
+        row.exact,
     )

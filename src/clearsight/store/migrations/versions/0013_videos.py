@@ -50,7 +50,9 @@ def upgrade() -> None:
         sa.Column("pdq", sa.String(64), nullable=False),
         sa.Column("quality", sa.Integer(), nullable=False),
         sa.Column("mirror", sa.String(64), nullable=True),
+        sa.Column("trimmed", sa.String(64), nullable=True),
         sa.Column("representative", sa.Boolean(), nullable=False),
+        sa.Column("exact", sa.Boolean(), nullable=False),
     )
     op.create_index("ix_video_frames_item_id", "video_frames", ["item_id"])
 
