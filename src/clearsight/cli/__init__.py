@@ -17,6 +17,8 @@ from contextlib import nullcontext
 import click
 
 from clearsight import __version__
+from clearsight.cli.api_command import api
+from clearsight.cli.api_key_command import api_key
 from clearsight.cli.audit_command import audit
 from clearsight.cli.bank_command import bank
 from clearsight.cli.cybertip_command import cybertip
@@ -67,6 +69,8 @@ cli.add_command(audit)
 cli.add_command(serve)
 cli.add_command(exchange)
 cli.add_command(cybertip)
+cli.add_command(api)
+cli.add_command(api_key)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -77,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         # The libraries' own warnings (libtiff's on a damaged TIFF) go to the log, not
         # the terminal; the server, which runs until stopped, leaves them as they are.
-        with nullcontext() if name == "serve" else library_output_to(_logger(name)):
+        with nullcontext() if name in ("serve", "api") else library_output_to(_logger(name)):
             result = cli.main(
                 args=arguments,
                 prog_name="clearsight",
