@@ -230,6 +230,10 @@ def test_curation_round_trip(service: ApiService) -> None:
         assert shown["signals"] == {"pdq": pdq}
         assert shown["metadata"] == {"content_id": "upload-7", "json": {"k": 1}}
         assert shown["note"] == "n"
+        with_meta = {"signal": pdq, "signal_type": "pdq", "include_metadata": "true"}
+        wait_for(lambda: client.get("/m/lookup", params=with_meta).json() != {})
+        [match] = client.get("/m/lookup", params=with_meta).json()["ROUND_TRIP"]
+        assert match["metadata"]["content_id"] == "upload-7"  # beyond HMA, when asked
         params = {"signal": pdq, "signal_type": "pdq", "banks": "ROUND_TRIP"}
         wait_for(lambda: client.get("/m/lookup", params=params).json() != {})
         # Disabled for a while: out of lookups, still in raw lookups.

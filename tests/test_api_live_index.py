@@ -68,7 +68,7 @@ def test_edits_caught_up_answer_as_a_rebuilt_index(tmp_path: Path) -> None:
         snapshot = index.snapshot
         assert snapshot is not None and snapshot.banks["LIVE"].base is not None
         first_base = snapshot.banks["LIVE"].base
-        assert first_base.origin == "built"
+        assert first_base.origin == "cache"  # built, saved, and served from the saved file
         edits = BankEdits(store.engine)
         added: list[str] = []
         for step in range(40):
@@ -129,3 +129,21 @@ def test_a_cached_index_is_mapped_not_copied(tmp_path: Path) -> None:
         assert not codes.flags.writeable  # read-only pages of the file
     finally:
         store.close()
+
+
+def test_status_words_follow_the_index(tmp_path: Path) -> None:
+    from clearsight.api.config import ApiConfig
+    from clearsight.api.service import MatchingService
+    from clearsight.case import CaseBanks
+
+    url = f"sqlite:///{tmp_path / 'banks.sqlite'}"
+    service = MatchingService(CaseBanks(url), ApiConfig(banks_url=url, stale_after=5))
+    try:
+        assert service.status() == "INDEX-NOT-LOADED"
+        service.refresh_now()
+        assert service.status() == "I-AM-ALIVE"
+        assert service.index.refreshed_at is not None
+        service.index.refreshed_at -= 6  # the refresh thread stopped six seconds ago
+        assert service.status() == "INDEX-STALE"
+    finally:
+        service.banks.close()

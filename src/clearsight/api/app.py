@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException
 from clearsight import __version__
 from clearsight.api.config import ApiConfig
 from clearsight.api.errors import ApiError, api_error, http_error
+from clearsight.api.fast_lookups import FastLookups
 from clearsight.api.routes import curation, exchanges, hashing, matching, status
 from clearsight.api.service import MatchingService
 from clearsight.case import CaseBanks
@@ -53,6 +54,8 @@ def create_app(service: MatchingService) -> FastAPI:
     app.router.routes.extend(ROUTES)
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(HTTPException, http_error)
+    # Outermost: the lookups skip every layer inside it (see fast_lookups).
+    app.add_middleware(FastLookups, service=service)
     return app
 
 

@@ -33,9 +33,15 @@ def caller_of(
 ) -> Caller:
     """The caller, where its key admits one of the roles ``needs``: else 401 (no key, or
     not one we know) or 403 (a key without the role)."""
+    return caller_from(request.headers.get("authorization"), keys, no_auth=no_auth, needs=needs)
+
+
+def caller_from(
+    header: str | None, keys: dict[str, ApiKey], *, no_auth: bool, needs: frozenset[ApiRole]
+) -> Caller:
+    """:func:`caller_of`, from the ``Authorization`` header's value."""
     if no_auth:
         return NO_AUTH_CALLER
-    header = request.headers.get("authorization")
     if header is None or header[: len(_SCHEME)].lower() != _SCHEME:
         raise ApiError(401, "an API key is required: Authorization: Bearer <token>")
     key = find_key(keys, header[len(_SCHEME) :].strip())

@@ -48,7 +48,10 @@ class MatchingService:
         self.audit = banks.service_audit()
         self._key_book = banks.access_keys()
         self.keys: dict[str, ApiKey] = {}
-        self.batcher = PdqBatcher(lambda codes: self.index.search_pdq(codes, enabled_only=False))
+        self.batcher = PdqBatcher(
+            lambda codes: self.index.search_pdq(codes, enabled_only=False),
+            thread=config.search_thread,
+        )
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None

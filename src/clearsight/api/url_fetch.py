@@ -56,6 +56,7 @@ def fetch(url: str, policy: UrlPolicy) -> Fetched:
     address = _checked_address(host, port, listed)
     deadline = time.monotonic() + policy.timeout
     connection = _connection(parts.scheme, host, address, port, policy.timeout)
+    response: http.client.HTTPResponse | None = None
     try:
         path = parts.path or "/"
         if parts.query:
@@ -71,6 +72,8 @@ def fetch(url: str, policy: UrlPolicy) -> Fetched:
     except (OSError, http.client.HTTPException) as exc:
         raise ApiError(502, f"fetching the url failed: {type(exc).__name__}") from None
     finally:
+        if response is not None:
+            response.close()  # else its file keeps the socket open until collected
         connection.close()
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import sys
+from dataclasses import replace
 
 import click
 
@@ -114,19 +116,31 @@ def api(
         )
     where = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
     click.echo(f"clearsight: matching service at {where} ({workers} worker(s))", err=True)
-    common = {"host": host, "port": port, "access_log": False, "server_header": False}
     if workers == 1:
         app = create_app(MatchingService(CaseBanks(banks_url), config))
-        uvicorn.run(app, log_level="warning", **common)  # type: ignore[arg-type]
-    else:
-        os.environ[CONFIG_VARIABLE] = config.to_environment()
         uvicorn.run(
-            "clearsight.api.app:app_from_environment",
-            factory=True,
-            workers=workers,
+            app,
+            host=host,
+            port=port,
+            access_log=False,
+            server_header=False,
             log_level="warning",
-            **common,  # type: ignore[arg-type]
         )
+        return 0
+    # Several workers: this process becomes uvicorn's supervisor, a fresh interpreter
+    # that imports only uvicorn, so that it does not keep this command's libraries
+    # (and the index it just prepared) in memory beside the workers.
+    os.environ[CONFIG_VARIABLE] = replace(config, search_thread=False).to_environment()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(
+        sys.executable,
+        [
+            sys.executable, "-m", "uvicorn", "clearsight.api.app:app_from_environment",
+            "--factory", "--workers", str(workers), "--host", host, "--port", str(port),
+            "--no-access-log", "--no-server-header", "--log-level", "warning",
+        ],
+    )  # fmt: skip
     return 0
 
 

@@ -214,6 +214,10 @@ class LiveIndex:
             if caught_up is not None and caught_up.delta_codes.shape[0] < self._merge_at:
                 return caught_up
         index = self._cache.index_for(target, lambda: self._lookup.pdq_arrays(target.id))
+        if index.origin == "built":  # serve the saved copy, whose pages other workers share
+            saved = self._cache.load_cached(target)
+            if saved is not None and saved[1] == target.revision:
+                index = saved[0]
         return LiveBank(state, index, target.revision)
 
 

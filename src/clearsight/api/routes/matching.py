@@ -11,7 +11,7 @@ nested under the signal type for media input. Distances are strings, as HMA's
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -69,36 +69,57 @@ async def hits_of(
     return hits
 
 
-def _banks_param(request: Request) -> set[str] | None:
-    given = request.query_params.get("banks")
+def banks_param(params: Mapping[str, str]) -> set[str] | None:
+    given = params.get("banks")
     return set(given.split(",")) if given else None
 
 
-async def raw_lookup(request: Request) -> Response:
-    service = service_of(request)
-    authorize(request, _MATCHER)
-    params = request.query_params
+def _banks_param(request: Request) -> set[str] | None:
+    return banks_param(request.query_params)
+
+
+async def raw_lookup_result(
+    service: MatchingService, params: Mapping[str, str]
+) -> dict[str, list[Any]]:
+    """HMA's ``raw_lookup`` answer for query ``params`` (the caller is authorised)."""
     signal = require(params, "signal")
     signal_type = require(params, "signal_type")
     include_distance = str_to_bool(params.get("include_distance", "false"))
-    hits = await hits_of(service, signal_type, signal, _banks_param(request))
+    hits = await hits_of(service, signal_type, signal, banks_param(params))
     if include_distance:
         matches: list[Any] = [{"bank_content_id": e, "distance": d} for _, e, d in hits]
     else:
         matches = [entry for _, entry, _ in hits]
-    return json_response({"matches": matches})
+    return {"matches": matches}
+
+
+async def raw_lookup(request: Request) -> Response:
+    authorize(request, _MATCHER)
+    return json_response(await raw_lookup_result(service_of(request), request.query_params))
 
 
 async def lookup(
     request: Request, signal: str, signal_type: str, banks: set[str] | None
 ) -> dict[str, list[dict[str, Any]]]:
-    service = service_of(request)
+    return await lookup_result(
+        service_of(request), request.query_params, signal, signal_type, banks
+    )
+
+
+async def lookup_result(
+    service: MatchingService,
+    params: Mapping[str, str],
+    signal: str,
+    signal_type: str,
+    banks: set[str] | None,
+) -> dict[str, list[dict[str, Any]]]:
+    """HMA's ``lookup`` answer for one signal: matches by bank, enabled ones only."""
     hits = await hits_of(service, signal_type, signal, banks)
     enabled = service.enabled_banks()
     hits = [hit for hit in hits if hit[0] in enabled]
     if not hits:
         return {}
-    include_metadata = str_to_bool(request.query_params.get("include_metadata", "false"))
+    include_metadata = str_to_bool(params.get("include_metadata", "false"))
     records = {
         record.id: record
         for record in await run_in_threadpool(service.edits.contents, [e for _, e, _ in hits])
