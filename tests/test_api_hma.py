@@ -13,10 +13,11 @@ from pathlib import Path
 
 import httpx
 import pytest
+from PIL import Image
 from threatexchange.signal_type.md5 import VideoMD5Signal
 from threatexchange.signal_type.pdq.signal import PdqSignal as HmaPdqSignal
 
-from clearsight.signals.pdq import PdqSignal
+from clearsight.signals.pdq import DIHEDRAL_TRANSFORMS, PdqSignal
 
 from .api_support import ApiService, api_service, wait_for
 from .conftest import photo_like
@@ -307,3 +308,34 @@ def test_a_file_exchange_fills_its_bank_through_the_api(
     with service.client("curator") as client:
         assert client.delete("/c/exchange/FEED").json() == {"message": "Exchange deleted"}
         assert client.get("/c/exchange/FEED").status_code == 404
+
+
+def test_views_find_a_turned_picture_beyond_hma(service: ApiService) -> None:
+    picture = photo_like(14, (400, 300))
+    buffer = io.BytesIO()
+    picture.save(buffer, format="PNG")
+    turned = io.BytesIO()
+    picture.transpose(Image.Transpose.ROTATE_90).save(turned, format="PNG")
+    with service.client("all") as client:
+        client.post("/c/banks", json={"name": "TURNS"})
+        added = client.post(
+            "/c/bank/TURNS/content", files={"photo": ("p.png", buffer.getvalue(), "image/png")}
+        ).json()
+
+        def lookup(views: str) -> dict[str, object]:
+            answer = client.post(
+                "/m/lookup",
+                params={"views": views, "banks": "TURNS"},
+                files={"photo": ("q.png", turned.getvalue(), "image/png")},
+            )
+            assert answer.status_code == 200, answer.text
+            found: dict[str, object] = answer.json()["pdq"]
+            return found
+
+        wait_for(lambda: lookup("true") != {})
+        assert lookup("false") == {}  # HMA's lookup: the turned copy is a new picture
+        matches: list[dict[str, object]] = lookup("true")["TURNS"]  # type: ignore[assignment]
+        assert len(matches) == 1
+        match = matches[0]
+        assert match["bank_content_id"] == added["id"]
+        assert match["matched_as"] in DIHEDRAL_TRANSFORMS

@@ -16,8 +16,9 @@ from starlette.requests import Request
 
 from clearsight.api.errors import ApiError
 from clearsight.media.decode import DecodeLimits, ImageDecodeError, decode_luma
-from clearsight.signals.pdq import PDQ_WORKING_BOX, PdqSignal
+from clearsight.signals.pdq import DIHEDRAL_TRANSFORMS, PDQ_WORKING_BOX, PdqSignal
 from clearsight.signals.signal_type import Md5Signal
+from clearsight.signals.variants import hash_views, query_views
 
 # Per content type: the signal types it yields by default, then those it may yield.
 CONTENT_TYPES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -172,3 +173,17 @@ def hash_media(data: bytes, signal_types: tuple[str, ...]) -> dict[str, str]:
         else:
             hashes[name] = Md5Signal.hash_bytes(data)
     return hashes
+
+
+def pdq_with_views(data: bytes) -> list[tuple[str, str]]:
+    """The picture's PDQ hash and those clearsight's query views add, each labelled:
+    "original", its seven rotations and flips, and views of what it may hold (a
+    picture in a frame, under a caption or beside others), as a scan would search."""
+    try:
+        image = decode_luma(data, _LIMITS, PDQ_WORKING_BOX)
+    except ImageDecodeError as exc:
+        raise ApiError(400, f"not a decodable picture: {exc}") from None
+    pdq = PdqSignal.hash_from_luma(image.luma)
+    labelled = [("original", pdq.hex), *zip(DIHEDRAL_TRANSFORMS, pdq.dihedral, strict=True)]
+    views = hash_views(query_views(image.luma), pdq.hex)
+    return labelled + [(f"view:{view.name}", view.hex) for view in views]

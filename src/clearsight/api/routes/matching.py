@@ -28,6 +28,7 @@ from clearsight.api.context import (
     service_of,
 )
 from clearsight.api.errors import ApiError, json_response, require, str_to_bool
+from clearsight.api.media_input import pdq_with_views, read_upload
 from clearsight.api.service import MD5, PDQ, SIGNAL_TYPES, MatchingService
 from clearsight.signals.pdq import PdqSignal
 from clearsight.signals.signal_type import Md5Signal
@@ -163,11 +164,47 @@ async def lookup_get(request: Request) -> Response:
 async def lookup_post(request: Request) -> Response:
     caller = authorize(request, _MATCHER)
     require_all(caller, HASHER)
-    hashes, _ = await hashes_of_upload(request)
     banks = _banks_param(request)
+    if str_to_bool(request.query_params.get("views", "false")):
+        upload = await read_upload(request, service_of(request).config.max_upload_bytes)
+        if upload.field != "photo":
+            raise ApiError(400, "views=true is for photos")
+        return json_response({PDQ: await lookup_views(request, upload.data, banks)})
+    hashes, _ = await hashes_of_upload(request)
     return json_response(
         {st: await lookup(request, value, st, banks) for st, value in hashes.items()}
     )
+
+
+async def lookup_views(
+    request: Request, data: bytes, banks: set[str] | None
+) -> dict[str, list[dict[str, Any]]]:
+    """Beyond HMA (``views=true``): the picture, turned and flipped, and its query views
+    (:func:`~clearsight.api.media_input.pdq_with_views`) looked up at once; per entry
+    the closest, with ``matched_as`` naming which of them met it."""
+    service = service_of(request)
+    labelled = await run_in_threadpool(pdq_with_views, data)
+    codes = PdqSignal.pack([value for _, value in labelled])
+    found = await run_in_threadpool(service.index.search_pdq, codes, banks)
+    best: dict[tuple[str, int], tuple[int, str]] = {}
+    for hit in found:
+        key = (hit.bank, hit.entry_id)
+        if key not in best or hit.distance < best[key][0]:
+            best[key] = (hit.distance, labelled[hit.query][0])
+    now = time.time()
+    records = {
+        record.id: record
+        for record in await run_in_threadpool(service.edits.contents, [e for _, e in best])
+    }
+    result: dict[str, list[dict[str, Any]]] = {}
+    for (bank, entry), (distance, label) in sorted(best.items()):
+        record = records.get(entry)
+        if record is None or record.disabled_until > now:
+            continue
+        result.setdefault(bank, []).append(
+            {"bank_content_id": entry, "distance": str(distance), "matched_as": label}
+        )
+    return result
 
 
 async def index_status(request: Request) -> Response:
