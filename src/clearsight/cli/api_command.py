@@ -102,6 +102,12 @@ def api(
         keys = banks.access_keys().active_by_digest()
     finally:
         banks.close()
+    if not _loopback(host):
+        click.echo(
+            f"clearsight: warning: serving {host} over plain HTTP; API keys cross the "
+            "network in the clear (put a TLS proxy in front)",
+            err=True,
+        )
     if no_auth:
         click.echo(
             "clearsight: WARNING: --no-auth: every request is served without an API key; "

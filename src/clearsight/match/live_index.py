@@ -130,7 +130,6 @@ class LiveIndex:
         self._snapshot: IndexSnapshot | None = None
         self._refresh_lock = threading.Lock()
         self.refreshed_at: float | None = None  # clock() of the last complete refresh
-        self.behind_since: float | None = None  # since when some bank lags its store
 
     @property
     def snapshot(self) -> IndexSnapshot | None:
@@ -150,7 +149,6 @@ class LiveIndex:
             changed = self._snapshot is None or _signature(banks) != _signature(before.banks)
             self._snapshot = IndexSnapshot(banks)
             self.refreshed_at = now
-            self.behind_since = None
             return changed
 
     def search_pdq(
