@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from clearsight.banks.records import BankSignal, ImportedEntry
 from clearsight.banks.service_edits import BankEdits
@@ -147,3 +148,27 @@ def test_status_words_follow_the_index(tmp_path: Path) -> None:
         assert service.status() == "INDEX-STALE"
     finally:
         service.banks.close()
+
+
+@pytest.mark.postgres
+def test_edits_and_their_change_log_on_postgresql() -> None:
+    from .conftest import empty_postgres
+
+    store = BankStore.open(empty_postgres())
+    try:
+        edits = BankEdits(store.engine)
+        edits.create_bank("PG_BANK")
+        value = random_hashes(np.random.default_rng(10), 1)[0]
+        first = edits.add_content("PG_BANK", [(BankSignal.PDQ, value)])
+        second = edits.add_content("PG_BANK", [(BankSignal.MD5, "0" * 32)])
+        assert edits.remove_content("PG_BANK", first) == 1
+        bank_id = _bank_id(store, "PG_BANK")
+        changes = [(c.revision, c.entry_id, c.removed) for c in edits.changes_after(bank_id, 1)]
+        assert changes == [(2, first, False), (3, second, False), (4, first, True)]
+        index = LiveIndex(edits, store, PdqIndexCache(Path("/nonexistent"), 100))
+        index.refresh()
+        assert index.search_pdq(PdqSignal.pack([value])) == []
+        [record] = edits.contents([second])
+        assert record.bank == "PG_BANK" and record.signals == {"md5": "0" * 32}
+    finally:
+        store.close()
