@@ -323,9 +323,12 @@ def run_bench(
             for group in groups:
                 log(f"rep {rep}/{reps} {group.name}")
                 s = samples[group.name]
-                s.clearsight.append(
-                    run_clearsight(group.folder, len(group.files), workdir, workers)
-                )
+                files = len(group.files)
+                s.clearsight.append(run_clearsight(group.folder, files, workdir, workers))
+                if compare is not None:
+                    s.compared.append(
+                        run_clearsight(group.folder, files, workdir, workers, compare)
+                    )
                 s.threatexchange.append(timed_map(pool, threatexchange_hash, group))
                 s.floor.append(timed_map(pool, draft_decode, group))
     load_after = os.getloadavg()

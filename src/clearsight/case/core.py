@@ -20,7 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 from argon2 import PasswordHasher
 
@@ -37,15 +37,6 @@ from clearsight.match.engine import MatchReport
 from clearsight.media.decode import DecodeLimits
 from clearsight.origin.stage import OriginRun, examine_case
 from clearsight.origin.stage import Progress as OriginProgress
-from clearsight.report import (
-    LOCAL_USER,
-    ExportPermission,
-    ExportRequest,
-    ExportResult,
-    case_scheme,
-    export_report,
-    export_to_file,
-)
 from clearsight.review.accounts import AccountBook
 from clearsight.review.assignments import AssignmentBook
 from clearsight.review.audit import AuditLog
@@ -62,6 +53,10 @@ from clearsight.store.engines import utc_now
 from clearsight.store.interface import ItemRow, QueueEntry, VideoRecord
 from clearsight.store.sql import SqlCaseStore
 from clearsight.triage.run import Linker, TriageReport, run_triage
+
+if TYPE_CHECKING:
+    # The exports (and Jinja) are imported when a case exports, not by every command.
+    from clearsight.report import ExportPermission, ExportRequest, ExportResult
 
 Clock = Callable[[], datetime]
 
@@ -273,16 +268,19 @@ class Case:
         out: BinaryIO,
         *,
         actor: str,
-        permission: ExportPermission = LOCAL_USER,
+        permission: ExportPermission | None = None,
         destination: str | None = None,
     ) -> ExportResult:
-        """Write the report ``request`` asks for to ``out``, then audit it."""
+        """Write the report ``request`` asks for to ``out``, then audit it. Without
+        ``permission``, as the local user (the CLI's)."""
+        from clearsight.report import LOCAL_USER, export_report
+
         return export_report(
             self._store,
             request,
             out,
             actor=actor,
-            permission=permission,
+            permission=LOCAL_USER if permission is None else permission,
             destination=destination,
         )
 
@@ -292,11 +290,14 @@ class Case:
         path: Path,
         *,
         actor: str,
-        permission: ExportPermission = LOCAL_USER,
+        permission: ExportPermission | None = None,
     ) -> ExportResult:
         """Write the report to ``path`` through a partial file renamed into place, then
-        audit it."""
-        return export_to_file(self._store, request, path, actor=actor, permission=permission)
+        audit it. Without ``permission``, as the local user (the CLI's)."""
+        from clearsight.report import LOCAL_USER, export_to_file
+
+        chosen = LOCAL_USER if permission is None else permission
+        return export_to_file(self._store, request, path, actor=actor, permission=chosen)
 
     # What was recorded
 
@@ -317,6 +318,8 @@ class Case:
     def category_scheme(self) -> CategoryScheme:
         """The scheme decisions use: the file the case was opened with, else the
         shipped one, provided the case's review settings name it."""
+        from clearsight.report import case_scheme
+
         return case_scheme(self._store.review_settings().load(), self._scheme_file)
 
     # Review services (the review server's, and the CLI's account and audit commands)
