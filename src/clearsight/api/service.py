@@ -48,10 +48,7 @@ class MatchingService:
         self.audit = banks.service_audit()
         self._key_book = banks.access_keys()
         self.keys: dict[str, ApiKey] = {}
-        self.batcher = PdqBatcher(
-            lambda codes: self.index.search_pdq(codes, enabled_only=False),
-            thread=config.search_thread,
-        )
+        self.batcher = PdqBatcher(lambda codes: self.index.search_pdq(codes, enabled_only=False))
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
