@@ -28,6 +28,8 @@ EXTRA_OF = {
     "api": "server",
     "cli/api_command.py": "server",
     "server": "server",
+    "cybertip": "exchange",
+    "exchanges": "exchange",
     "cli/serve_command.py": "server",
     "origin/pixel_model.py": "onnx",
     "scan/ray_executor.py": "ray",

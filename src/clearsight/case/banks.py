@@ -17,13 +17,13 @@ import threading
 from collections.abc import Iterable, Sequence
 
 from clearsight.banks.access_keys import AccessKeyBook
+from clearsight.banks.exchange_book import ExchangeBook
 from clearsight.banks.lookup import BankSummary
 from clearsight.banks.records import ImportEvent
 from clearsight.banks.service_audit import ServiceAuditLog
 from clearsight.banks.service_edits import BankEdits
 from clearsight.banks.store import BankSettings, BankStore, ImportReport
 from clearsight.errors import UserError
-from clearsight.exchanges.book import ExchangeBook
 from clearsight.exchanges.credentials import CredentialStore
 from clearsight.exchanges.fetch import FetchReport, Progress, fetch_exchange
 from clearsight.index.cache import PdqIndexCache

@@ -24,8 +24,8 @@ from clearsight.api.auth import CURATOR, Caller
 from clearsight.api.context import authorize, json_object, service_of
 from clearsight.api.errors import ApiError, json_response
 from clearsight.api.service import MatchingService
+from clearsight.banks.exchange_book import API_NAMES, ExchangeInfo
 from clearsight.errors import UserError
-from clearsight.exchanges.book import API_NAMES, ExchangeInfo
 from clearsight.exchanges.credentials import CredentialStore
 
 _CURATOR = frozenset({CURATOR})

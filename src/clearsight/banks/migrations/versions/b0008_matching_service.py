@@ -12,7 +12,7 @@
   since the epoch; 0 or NULL: enabled).
 
 Revision ID: b0008
-Revises: b0007
+Revises: b0010 (after the video signals)
 Create Date: 2026-12-06
 """
 
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "b0008"
-down_revision: str | None = "b0007"
+down_revision: str | None = "b0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
