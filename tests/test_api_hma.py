@@ -235,6 +235,7 @@ def test_curation_round_trip(service: ApiService) -> None:
         wait_for(lambda: client.get("/m/lookup", params=with_meta).json() != {})
         [match] = client.get("/m/lookup", params=with_meta).json()["ROUND_TRIP"]
         assert match["metadata"]["content_id"] == "upload-7"  # beyond HMA, when asked
+        assert match["signals"]["pdq"] == pdq and match["query_signal"] == pdq
         params = {"signal": pdq, "signal_type": "pdq", "banks": "ROUND_TRIP"}
         wait_for(lambda: client.get("/m/lookup", params=params).json() != {})
         # Disabled for a while: out of lookups, still in raw lookups.

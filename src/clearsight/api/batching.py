@@ -4,9 +4,9 @@ Under load, many requests are parsed in one turn of the event loop. Each hands i
 hash to :class:`PdqBatcher` and waits; the batcher searches all that are waiting in one
 call on its own thread (the index's kernels release the GIL), while the loop goes on
 parsing the next requests. One call per batch rather than per request saves the fixed
-cost of a search and of a thread hand-off, and the search runs on a second core. Where
-each core has a process of its own (several workers), the batch is searched in the
-loop instead (``thread=False``), after one turn that lets waiting requests join it.
+cost of a search and of a thread hand-off, and the search runs on a second core. With
+several workers each keeps its thread: searching in the loop instead was measured
+slower (a worker that the kernel hands most connections then does everything in turn).
 """
 
 from __future__ import annotations
@@ -26,10 +26,9 @@ Search = Callable[[npt.NDArray[np.uint64]], list[PdqFound]]
 
 
 class PdqBatcher:
-    def __init__(self, search: Search, max_batch: int = MAX_BATCH, *, thread: bool = True) -> None:
+    def __init__(self, search: Search, max_batch: int = MAX_BATCH) -> None:
         self._search = search
         self._max_batch = max_batch
-        self._thread = thread
         self._waiting: list[tuple[npt.NDArray[np.uint64], asyncio.Future[list[PdqFound]]]] = []
         self._draining = False
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="clearsight-pdq-search")
@@ -55,11 +54,7 @@ class PdqBatcher:
                 del self._waiting[: self._max_batch]
                 codes = np.stack([code for code, _ in batch])
                 try:
-                    if self._thread:
-                        found = await loop.run_in_executor(self._executor, self._search, codes)
-                    else:
-                        await asyncio.sleep(0)  # let the requests parsed meanwhile join
-                        found = self._search(codes)
+                    found = await loop.run_in_executor(self._executor, self._search, codes)
                 except Exception as exc:  # noqa: BLE001 - each waiting request gets it
                     for _, future in batch:
                         if not future.done():

@@ -27,10 +27,6 @@ class ApiConfig:
     refresh_every: float = 1.0
     max_upload_bytes: int = 64 * 1024 * 1024
     url_timeout: float = 30.0
-    # Search PDQ on a thread beside the event loop (one worker: the second core), or in
-    # the loop itself (several workers: each process has a core, and a thread hand-off
-    # per batch would only cost).
-    search_thread: bool = True
 
     def to_environment(self) -> str:
         return json.dumps(asdict(self))

@@ -48,14 +48,12 @@ class MatchingService:
         self.audit = banks.service_audit()
         self._key_book = banks.access_keys()
         self.keys: dict[str, ApiKey] = {}
-        self.batcher = PdqBatcher(
-            lambda codes: self.index.search_pdq(codes, enabled_only=False),
-            thread=config.search_thread,
-        )
+        self.batcher = PdqBatcher(lambda codes: self.index.search_pdq(codes, enabled_only=False))
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self.refresh_failure: str | None = None
+        self.warmed = False
 
     # Lifetime
 
@@ -81,6 +79,11 @@ class MatchingService:
     def refresh_now(self) -> None:
         self.index.refresh()
         self.keys = self._key_book.active_by_digest()
+        if not self.warmed:
+            # The first search loads the compiled kernels and touches the mapped index:
+            # done here, before /status says ready, not by the first callers.
+            self.index.search_pdq(np.zeros((1, 4), dtype=np.uint64), enabled_only=False)
+            self.warmed = True
 
     def _keep_current(self) -> None:
         while not self._stop.is_set():
@@ -97,7 +100,7 @@ class MatchingService:
 
     def status(self) -> str:
         """HMA's ``/status`` words: I-AM-ALIVE, INDEX-NOT-LOADED or INDEX-STALE."""
-        if self.index.snapshot is None or self.index.refreshed_at is None:
+        if self.index.snapshot is None or self.index.refreshed_at is None or not self.warmed:
             return "INDEX-NOT-LOADED"
         if time.monotonic() - self.index.refreshed_at > self.config.stale_after:
             return "INDEX-STALE"

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ipaddress
 import os
 import sys
-from dataclasses import replace
 
 import click
 
@@ -136,7 +135,7 @@ def api(
     # Several workers: this process becomes uvicorn's supervisor, a fresh interpreter
     # that imports only uvicorn, so that it does not keep this command's libraries
     # (and the index it just prepared) in memory beside the workers.
-    os.environ[CONFIG_VARIABLE] = replace(config, search_thread=False).to_environment()
+    os.environ[CONFIG_VARIABLE] = config.to_environment()
     sys.stdout.flush()
     sys.stderr.flush()
     os.execv(

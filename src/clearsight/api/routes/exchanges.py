@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from starlette.concurrency import run_in_threadpool
@@ -32,10 +32,26 @@ _CURATOR = frozenset({CURATOR})
 _NAME = re.compile(r"^[A-Z0-9_]+$")
 _RUNNING: dict[str, threading.Thread] = {}
 _RUNNING_LOCK = threading.Lock()
+_ABANDONED_AFTER = timedelta(hours=6)
 
 
 def _epoch(value: datetime | None) -> int | None:
-    return None if value is None else int(value.timestamp())
+    """Epoch seconds of a time the bank store wrote (UTC, without a zone)."""
+    return None if value is None else int(value.replace(tzinfo=UTC).timestamp())
+
+
+def _running(info: ExchangeInfo) -> bool:
+    """A fetch of this exchange is under way, in this process or another worker's: it
+    started and has not finished (one that started hours ago is taken as died)."""
+    with _RUNNING_LOCK:
+        if info.name in _RUNNING:
+            return True
+    if info.started_at is None:
+        return False
+    if info.finished_at is not None and info.finished_at >= info.started_at:
+        return False
+    started = info.started_at.replace(tzinfo=UTC)
+    return datetime.now(UTC) - started < _ABANDONED_AFTER
 
 
 def _get(service: MatchingService, name: str) -> ExchangeInfo:
@@ -118,8 +134,7 @@ async def exchange_show(request: Request) -> Response:
 async def exchange_status(request: Request) -> Response:
     authorize(request, _CURATOR)
     info = await run_in_threadpool(_get, service_of(request), request.path_params["exchange_name"])
-    with _RUNNING_LOCK:
-        running = info.name in _RUNNING
+    running = _running(info)
     finished = info.finished_at is not None
     return json_response(
         {
@@ -163,6 +178,8 @@ async def exchange_fetch(request: Request) -> Response:
     caller = authorize(request, _CURATOR)
     service = service_of(request)
     info = await run_in_threadpool(_get, service, request.path_params["exchange_name"])
+    if _running(info):
+        return json_response({"message": "a fetch of this exchange is running"}, 409)
     with _RUNNING_LOCK:
         if info.name in _RUNNING:
             return json_response({"message": "a fetch of this exchange is running"}, 409)

@@ -5,7 +5,9 @@ hasher too, as HMA's hashing role does).
 ``{BANK: [{"bank_content_id", "distance"}]}`` over enabled banks and enabled content,
 nested under the signal type for media input. Distances are strings, as HMA's
 ``pretty_str`` writes them ("-" for exact signals). Beyond HMA, and only when asked,
-``include_metadata=true`` adds each match's entry metadata.
+``include_metadata=true`` adds each match's entry metadata, the entry's own signals
+and the signal that was looked up (``query_signal``: for media input, the hash the
+service computed), which HMA's users ask for (HMA issues #1827, #1681).
 """
 
 from __future__ import annotations
@@ -116,6 +118,7 @@ async def lookup_result(
 ) -> dict[str, list[dict[str, Any]]]:
     """HMA's ``lookup`` answer for one signal: matches by bank, enabled ones only."""
     hits = await hits_of(service, signal_type, signal, banks)
+    query_signal = checked(signal_kind(signal_type), signal)
     enabled = service.enabled_banks()
     hits = [hit for hit in hits if hit[0] in enabled]
     if not hits:
@@ -140,6 +143,8 @@ async def lookup_result(
                 "series": meta.series,
                 "comments": meta.comments,
             }
+            match["signals"] = dict(record.signals)
+            match["query_signal"] = query_signal
         result.setdefault(bank, []).append(match)
     return result
 
