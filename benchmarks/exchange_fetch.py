@@ -150,9 +150,9 @@ def _write_file(path: Path, count: int, start_ts: int) -> None:
 
 def _child(kind: str, home: str, argument: str, results: Any) -> None:
     os.environ["CLEARSIGHT_HOME"] = home
+    from clearsight.banks.exchange_book import ExchangeBook
     from clearsight.banks.formats.reader import BankFormat, read_bank_file
     from clearsight.banks.store import BankSettings, BankStore
-    from clearsight.exchanges.book import ExchangeBook
     from clearsight.exchanges.credentials import CredentialStore
     from clearsight.exchanges.fetch import fetch_exchange
 

@@ -46,18 +46,29 @@ ALLOWED: Mapping[str, Set[str]] = {
     # match.explain: the one wording of how a match was made (a leaf over the store's
     # records), which the queue, the report and the review screen all show.
     "report": COMMON | {"banks", "categories", "review", "signals", "store", "match.explain"},
+    # Feeds that keep a bank in sync: the bank store's records, batches and exchange
+    # book (every SQL statement stays in banks).
+    "exchanges": COMMON | {"banks"},
     # The one core object: it opens the store and puts the stages together.
     "case": COMMON
-    | {"banks", "index", "match", "media", "origin", "report", "review", "scan", "series"}
-    | {"categories", "store", "triage"},
+    | {"banks", "exchanges", "index", "match", "media", "origin", "report", "review", "scan"}
+    | {"categories", "series", "store", "triage"},
+    # Filing a CyberTipline report: a Case's rows, the report's wording and the audit.
+    "cybertip": COMMON | {"case", "report", "review"},
     # Shells: they build a Case.
     "server": COMMON
     | {"banks", "case", "categories", "origin", "report", "review", "store"}
     | {"match.explain", "triage.unreadable"},
+    # The matching service: a shell over the banks (CaseBanks), their live index, the
+    # signals it hashes with, and the exchanges it drives.
+    "api": COMMON | {"banks", "case", "exchanges", "match", "media", "signals"},
     "cli": COMMON
     | {
+        "api",
         "banks",
         "case",
+        "cybertip",
+        "exchanges",
         "index",
         "match",
         "media",
@@ -235,9 +246,10 @@ def store_openers(folder: Path) -> dict[str, set[str]]:
 
 def test_only_the_case_picks_the_case_store() -> None:
     # DESIGN.md: only Case.open (and the bank store's own opener) picks the concrete
-    # store. The bank commands administer the machine's banks, with no case.
+    # store. The bank and exchange commands administer the machine's banks, with no case.
     assert store_openers(PACKAGE) == {
         "case/opening.py": {"SqlCaseStore.open_folder", "SqlCaseStore.open_url"},
         "case/banks.py": {"BankStore.open", "BankStore.open_if_present"},
         "cli/bank_command.py": {"BankStore.open"},
+        "cli/exchange_command.py": {"BankStore.open"},
     }

@@ -43,6 +43,12 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {
+    "api": Command(("api", "--port", "{port}"), False, True, "--banks"),
+    "api-key add": Command(
+        ("api-key", "add", "new-key", "--role", "matcher"), False, True, "--banks"
+    ),
+    "api-key list": Command(("api-key", "list"), False, True, "--banks"),
+    "api-key revoke": Command(("api-key", "revoke", "test-key"), False, True, "--banks"),
     "audit list": Command(("audit", "list", "--case", "{case}"), url="--database"),
     "audit verify": Command(("audit", "verify", "--case", "{case}"), url="--database"),
     "bank add": Command(("bank", "add", "test-bank-2", "{evidence}/0.png"), False, True, "--banks"),
@@ -54,7 +60,37 @@ COMMANDS: dict[str, Command] = {
     "bank remove": Command(("bank", "remove", "test-bank"), False, True, "--banks"),
     "bank set": Command(("bank", "set", "test-bank", "--disable"), False, True, "--banks"),
     "bank show": Command(("bank", "show", "test-bank"), False, True, "--banks"),
+    "cybertip resume": Command(("cybertip", "resume", "--case", "{case}")),
+    "cybertip retract": Command(("cybertip", "retract", "--case", "{case}")),
+    "cybertip status": Command(("cybertip", "status", "--case", "{case}")),
+    "cybertip submit": Command(
+        (
+            "cybertip",
+            "submit",
+            "--case",
+            "{case}",
+            "--select",
+            "items:1",
+            "--incident-type",
+            "misleading-domain-name",
+            "--incident-time",
+            "2026-12-01T10:00:00+00:00",
+        ),
+    ),  # fmt: skip
     "demo": Command(("demo", "--case", "{fresh}"), case=False),
+    "exchange add": Command(
+        ("exchange", "add", "test-exchange", "--api", "stop_ncii", "--bank", "test-bank-3"),
+        False,
+        True,
+        "--banks",
+    ),  # fmt: skip
+    "exchange credentials": Command(("exchange", "credentials", "tat", "--stdin"), case=False),
+    "exchange disable": Command(("exchange", "disable", "test-exchange"), False, True, "--banks"),
+    "exchange enable": Command(("exchange", "enable", "test-exchange"), False, True, "--banks"),
+    "exchange fetch": Command(("exchange", "fetch"), False, True, "--banks"),
+    "exchange list": Command(("exchange", "list"), False, True, "--banks"),
+    "exchange remove": Command(("exchange", "remove", "test-exchange"), False, True, "--banks"),
+    "exchange status": Command(("exchange", "status"), False, True, "--banks"),
     "items": Command(("items", "--case", "{case}")),
     "match": Command(("match", "--case", "{case}"), banks=True, url="--banks"),
     "origin evaluate": Command(("origin", "evaluate", "{labelled}"), case=False),
@@ -80,7 +116,11 @@ COMMANDS: dict[str, Command] = {
 
 
 def leaf_commands(group: click.Group, prefix: str = "") -> Iterator[str]:
-    for name, command in group.commands.items():
+    # Through click's own lookup: the top-level commands are imported on first use.
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, name
         if isinstance(command, click.Group):
             yield from leaf_commands(command, f"{prefix}{name} ")
         else:
@@ -121,6 +161,7 @@ def prepared(tmp_path_factory: pytest.TempPathFactory) -> Prepared:
     for args, given in (
         (("bank", "import", "test-bank", bank_file, "--signal", "md5"), None),
         (("scan", evidence, "--case", case, "--no-origin"), None),
+        (("exchange", "credentials", "cybertip", "--stdin"), "test.user:not-a-real-secret"),
         (
             ("user", "add", "--case", case, "test.user", "--role", "admin", "--password-stdin"),
             PASSWORD,

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from clearsight.banks.exchange_book import ExchangeBook
 from clearsight.banks.models import SIGNALS
 from clearsight.banks.store import BankStore
 from clearsight.cli import main
-from clearsight.exchanges.book import ExchangeBook
 from clearsight.exchanges.credentials import CREDENTIALS_FILE, CredentialStore
 from clearsight.exchanges.fetch import fetch_exchange
 from tests.exchange_mocks import (

@@ -22,10 +22,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from clearsight.banks.exchange_book import ExchangeBook
 from clearsight.banks.models import ENTRIES
 from clearsight.banks.store import BankStore
 from clearsight.cli import main
-from clearsight.exchanges.book import ExchangeBook
 from clearsight.exchanges.credentials import CredentialStore
 from clearsight.exchanges.fetch import fetch_exchange
 from tests.conftest import CLEARSIGHT, run_cli

@@ -1,6 +1,6 @@
 """Exchanges: feeds that keep a bank in sync, through python-threatexchange.
 
-:mod:`~clearsight.exchanges.book` keeps each exchange's settings and fetch state in
+:mod:`~clearsight.banks.exchange_book` keeps each exchange's settings and fetch state in
 the bank store, :mod:`~clearsight.exchanges.credentials` its secrets (never in the
 store), :mod:`~clearsight.exchanges.apis` is the boundary with the library (imported
 only by a fetch: the library is the ``[exchange]`` extra), :mod:`~clearsight.exchanges.translate`

@@ -24,22 +24,17 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
-
-from clearsight.banks.models import ENTRIES, EXCHANGES, SIGNALS
+from clearsight.banks.exchange_book import AfterBatch, ExchangeBook, ExchangeInfo
 from clearsight.banks.prepared import BatchBuilder, PreparedBatch, prepare
 from clearsight.banks.records import ImportedEntry
 from clearsight.banks.store import BankSettings, BankStore, ImportReport
 from clearsight.errors import ClearsightError, DependencyError, UserError
-from clearsight.exchanges.book import ExchangeBook, ExchangeInfo
 from clearsight.exchanges.credentials import CredentialStore
-from clearsight.store.engines import utc_now
 
 # Entries per commit, and the longest a commit waits: HMA commits every 5000 updates
 # or 60 s; a larger batch halves the per-transaction cost on a national list.
 BATCH_ENTRIES = 20_000
 BATCH_SECONDS = 30.0
-_DELETE_CHUNK = 500
 
 
 @dataclass
@@ -139,6 +134,7 @@ class _Run:
         progress: Progress | None,
     ) -> None:
         self._store = store
+        self._book = ExchangeBook(store.engine)
         self._info = info
         self._snapshot = snapshot
         self._seen: set[str] = set()  # identities a snapshot listed
@@ -188,18 +184,12 @@ class _Run:
     def _commit(self, checkpoint: Any, *, final: bool = False) -> None:
         batch = self._builder.take()
         updates, self._updates = self._updates, 0
-        withdraw = final and self._snapshot
-
-        def then(connection: Connection, bank_id: int) -> int:
-            removed = _remove_unseen(connection, bank_id, self._seen) if withdraw else 0
-            values: dict[str, Any] = {"fetched": EXCHANGES.c.fetched + updates}
-            if checkpoint is not None:
-                values["checkpoint"] = _saved(checkpoint)
-                values["checkpoint_at"] = utc_now()
-            connection.execute(
-                update(EXCHANGES).where(EXCHANGES.c.name == self._info.name).values(values)
-            )
-            return removed
+        then = self._book.after_batch(
+            self._info.name,
+            updates=updates,
+            checkpoint=None if checkpoint is None else _saved(checkpoint),
+            withdraw_unseen=self._seen if final and self._snapshot else None,
+        )
 
         if checkpoint is not None:
             self._checkpoint = None
@@ -208,7 +198,7 @@ class _Run:
         self._last_commit = time.monotonic()
         self._in_flight = self._writer.submit(self._write, batch, then)
 
-    def _write(self, batch: PreparedBatch, then: Callable[[Connection, int], int]) -> None:
+    def _write(self, batch: PreparedBatch, then: AfterBatch) -> None:
         """One commit, on the writer thread: SQLite works with the GIL released, so the
         next pages are fetched and parsed meanwhile."""
         self.report.note(self._store.apply_batch(self._info.bank, batch, self._settings, then=then))
@@ -243,19 +233,6 @@ def _restore(checkpoint_cls: type[Any], saved: dict[str, Any] | None) -> Any:
     except dacite.DaciteError:
         return None  # written by another library version: start again, upserts are safe
     return None if checkpoint.is_stale() else checkpoint
-
-
-def _remove_unseen(connection: Connection, bank_id: int, seen: set[str]) -> int:
-    """Delete the bank's entries a complete snapshot no longer lists; how many went."""
-    rows = connection.execute(
-        select(ENTRIES.c.id, ENTRIES.c.identity).where(ENTRIES.c.bank_id == bank_id)
-    ).all()
-    gone = [row[0] for row in rows if row[1] not in seen]
-    for start in range(0, len(gone), _DELETE_CHUNK):
-        chunk = gone[start : start + _DELETE_CHUNK]
-        connection.execute(delete(SIGNALS).where(SIGNALS.c.entry_id.in_(chunk)))
-        connection.execute(delete(ENTRIES).where(ENTRIES.c.id.in_(chunk)))
-    return len(gone)
 
 
 def _quietly(action: Callable[[], object]) -> None:

@@ -34,11 +34,13 @@ from clearsight.index.cache import BankIndex, PdqIndexCache
 from clearsight.index.feature_words import FeatureWordIndex
 from clearsight.index.pdq_index import Codes, PdqHits
 from clearsight.match.coverage import feature_coverage
+from clearsight.match.video_matcher import BankVideos, match_videos
 from clearsight.signals.features import LocalFeatures, verify
 from clearsight.signals.pdq import DIHEDRAL_TRANSFORMS, PDQ_MIN_QUALITY, PdqSignal
 from clearsight.signals.registry import DIGEST_NAMES, digest_type
 from clearsight.signals.variants import VariantHash
-from clearsight.store.interface import MatchQuery, MatchView
+from clearsight.signals.vpdq import VpdqSignal
+from clearsight.store.interface import MatchQuery, MatchView, VideoQuery
 
 ORIGINAL = "original"
 TRANSFORMS = (ORIGINAL, *DIHEDRAL_TRANSFORMS)
@@ -158,6 +160,7 @@ class BankMatcher:
         self._targets = tuple(banks.match_targets(self._names))
         self._indexes: dict[str, tuple[BankTarget, BankIndex]] = {}
         self._words: dict[str, tuple[BankTarget, FeatureWordIndex]] = {}
+        self._videos: dict[str, tuple[BankTarget, BankVideos]] = {}
 
     @property
     def targets(self) -> tuple[BankTarget, ...]:
@@ -171,7 +174,7 @@ class BankMatcher:
         or before each request: it costs one small query."""
         self._targets = tuple(self._banks.match_targets(self._names))
         current = {target.uid: target for target in self._targets}
-        for kept in (self._indexes, self._words):
+        for kept in (self._indexes, self._words, self._videos):
             for uid, (target, _) in list(kept.items()):
                 now = current.get(uid)
                 if now is None or now.revision != target.revision:
@@ -255,6 +258,35 @@ class BankMatcher:
         words = FeatureWordIndex.build(items)
         self._words[target.uid] = (target, words)
         return words
+
+    def match_videos(
+        self, target: BankTarget, queries: Sequence[VideoQuery]
+    ) -> list[tuple[int, Match]]:
+        """The matches of scanned videos' frames in one bank's vPDQ signals (see
+        :mod:`clearsight.match.video_matcher`), as (item id, match) pairs."""
+        if not queries:
+            return []
+        kept = self._videos.get(target.uid)
+        if kept is None or kept[0].revision != target.revision:
+            kept = (target, BankVideos(self._banks.video_signals(target.id)))
+            self._videos[target.uid] = kept
+        found = match_videos(queries, kept[1])
+        metadata = self._banks.entry_metadata({match.entry_id for _, match in found})
+        return [
+            (
+                item_id,
+                _match(
+                    BankHit(target, match.entry_id, metadata[match.entry_id]),
+                    VpdqSignal.name,
+                    round(100 - match.query_percent),
+                    match.form,
+                    variant=match.describe(),
+                    coverage=round(match.query_percent / 100, 3),
+                ),
+            )
+            for item_id, match in found
+            if match.entry_id in metadata
+        ]
 
     def _index_of(self, target: BankTarget) -> BankIndex:
         kept = self._indexes.get(target.uid)

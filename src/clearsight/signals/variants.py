@@ -123,7 +123,7 @@ def hash_views(views: Iterable[tuple[str, Luma]], original: str) -> list[Variant
     for name, view in views:
         if min(view.shape) < 16:
             continue
-        pdq = PdqSignal.hash_from_luma(np.ascontiguousarray(view))
+        pdq = PdqSignal.hash_from_luma_numpy(np.ascontiguousarray(view), dihedral=False)
         if pdq.quality < PDQ_MIN_QUALITY or pdq.hex in seen:
             continue
         seen.add(pdq.hex)

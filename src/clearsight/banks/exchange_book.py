@@ -3,23 +3,31 @@
 An exchange is a name, an API (``ncmec``, ``stop_ncii``, ``fb_threatexchange``,
 ``tat``, ``file``), the bank it keeps in sync and the API's settings as JSON. Its
 checkpoint is written by the fetch (:mod:`clearsight.exchanges.fetch`) in the same
-transaction as the entries, so it is read here but written there.
+transaction as the entries: :meth:`ExchangeBook.after_batch` gives the fetch the step
+that writes it (and a snapshot's withdrawals) inside the batch's transaction, so every
+statement on the table stays here, in the bank store's package.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Set
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 
-from clearsight.banks.models import EXCHANGES
+from clearsight.banks.models import ENTRIES, EXCHANGES, SIGNALS, VIDEOS
 from clearsight.errors import UserError
 from clearsight.store.engines import utc_now
 
 API_NAMES = ("ncmec", "stop_ncii", "fb_threatexchange", "tat", "file")
+_DELETE_CHUNK = 500
+
+# A step run inside a batch's transaction (BankStore.apply_batch's ``then``): given the
+# connection and the bank's id, it returns how many entries it removed.
+AfterBatch = Callable[[Connection, int], int]
 
 
 @dataclass(frozen=True)
@@ -117,6 +125,27 @@ class ExchangeBook:
     def note_end(self, name: str, *, up_to_date: bool, error: str | None) -> None:
         self._update(name, finished_at=utc_now(), up_to_date=up_to_date, last_error=error)
 
+    def after_batch(
+        self, name: str, *, updates: int, checkpoint: str | None, withdraw_unseen: Set[str] | None
+    ) -> AfterBatch:
+        """The step that records a committed batch of exchange ``name``: ``updates`` more
+        fetched, the ``checkpoint`` (saved JSON) of the last page it completes if any, and
+        for the end of a complete snapshot the removal of entries whose identity is not
+        in ``withdraw_unseen``."""
+
+        def step(connection: Connection, bank_id: int) -> int:
+            removed = 0
+            if withdraw_unseen is not None:
+                removed = _remove_unseen(connection, bank_id, withdraw_unseen)
+            values: dict[str, Any] = {"fetched": EXCHANGES.c.fetched + updates}
+            if checkpoint is not None:
+                values["checkpoint"] = checkpoint
+                values["checkpoint_at"] = utc_now()
+            connection.execute(update(EXCHANGES).where(EXCHANGES.c.name == name).values(values))
+            return removed
+
+        return step
+
     def _update(self, name: str, **values: Any) -> None:
         with self._engine.begin() as connection:
             done = connection.execute(
@@ -142,3 +171,17 @@ def _info(row: Any) -> ExchangeInfo:
         up_to_date=bool(row["up_to_date"]),
         last_error=row["last_error"],
     )
+
+
+def _remove_unseen(connection: Connection, bank_id: int, seen: Set[str]) -> int:
+    """Delete the bank's entries a complete snapshot no longer lists; how many went."""
+    rows = connection.execute(
+        select(ENTRIES.c.id, ENTRIES.c.identity).where(ENTRIES.c.bank_id == bank_id)
+    ).all()
+    gone = [row[0] for row in rows if row[1] not in seen]
+    for start in range(0, len(gone), _DELETE_CHUNK):
+        chunk = gone[start : start + _DELETE_CHUNK]
+        connection.execute(delete(SIGNALS).where(SIGNALS.c.entry_id.in_(chunk)))
+        connection.execute(delete(VIDEOS).where(VIDEOS.c.entry_id.in_(chunk)))
+        connection.execute(delete(ENTRIES).where(ENTRIES.c.id.in_(chunk)))
+    return len(gone)
