@@ -399,7 +399,7 @@ def _seam_lines(grey: Grey) -> list[tuple[int, int]]:
             bands[-1] = (bands[-1][0], column)
         else:
             bands.append((column, column))
-    return _without_strays(bands, width)
+    return _with_missed(_without_strays(bands, width), width)
 
 
 def _without_strays(bands: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
@@ -417,6 +417,28 @@ def _without_strays(bands: list[tuple[int, int]], size: int) -> list[tuple[int, 
             break
         del inner[min((small, small + 1), key=lambda at: _unevenness(inner, at, size))]
     return sorted(outer + inner)
+
+
+def _with_missed(bands: list[tuple[int, int]], size: int) -> list[tuple[int, int]]:
+    """``bands`` with a seam added in the middle of any gap twice as wide as the
+    others: collage tiles are usually equal, and a seam between two similar tiles
+    (sky beside sky) can be too faint to see."""
+    inner = [band for band in bands if min(band[0], size - band[1]) > _MIN_CELL * size]
+    if not inner:
+        return bands
+    first = max((b for _, b in bands if b <= _MIN_CELL * size), default=0)
+    last = min((a for a, _ in bands if size - a <= _MIN_CELL * size), default=size)
+    edges = [float(first), *((a + b) / 2 for a, b in inner), float(last)]
+    gaps = np.diff(edges)
+    typical = float(np.min(gaps))
+    added: list[tuple[int, int]] = []
+    for start, gap in zip(edges[:-1], gaps, strict=True):
+        parts = round(gap / typical)
+        if parts >= 2 and abs(gap / parts - typical) <= 0.15 * typical:
+            for k in range(1, parts):
+                middle = round(start + k * gap / parts)
+                added.append((middle - 1, middle + 1))
+    return sorted(bands + added)
 
 
 def _unevenness(bands: list[tuple[int, int]], leaving: int, size: int) -> float:
