@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import numpy as np
 import pytest
 
 from clearsight import Case
+from clearsight.banks.records import BankSignal
 from clearsight.media.video import VideoDecodeError, VideoLimits, VideoReader
 from clearsight.scan import ScanOptions
 from clearsight.signals.frame_pdq import frame_pdq, frame_pdq_dihedral
@@ -205,3 +208,58 @@ def test_reader_guards_name_their_cap(tmp_path: Path) -> None:
     )
     assert dict(facts.tags).get("encoder", "").startswith("Lavf")
     json.dumps(facts.tags)
+
+
+def test_a_confirmed_new_video_goes_on_the_hash_list_with_its_vpdq(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from clearsight.banks.formats.export import write_csv
+    from clearsight.categories import HumanOrigin, VictimIdentified
+    from clearsight.report.hash_lists import confirmed_new
+    from clearsight.report.rows import ReportRow
+    from clearsight.store.review.decisions import DecisionStatus, ReviewDecision
+
+    source = tmp_path / "source"
+    source.mkdir()
+    pan_clip(source / "new.mp4", seed=12, seconds=3)
+    with Case.open(tmp_path / "case", create=True) as case:
+        case.scan([source])
+        ((item_id, row),) = _ids(case)
+        decision = ReviewDecision(
+            1, item_id, "reviewer", None, "test-category-1", HumanOrigin.CAMERA, None,
+            VictimIdentified.UNKNOWN, "", False, None, datetime(2026, 1, 1),
+        )  # fmt: skip
+        report_row = ReportRow(item_id, row, (decision,), False, DecisionStatus.FINAL)
+        (entry,) = list(confirmed_new([report_row], case.video))
+        video = case.video(item_id)
+    assert video is not None
+    signals = dict(entry.signals)
+    exact = [f for f in video.frames if f.exact]
+    assert parse_signal_string(signals[BankSignal.VPDQ]) == [
+        VpdqFeature(f.pdq, f.quality, f.timestamp) for f in exact
+    ]
+    out = io.StringIO()
+    write_csv([entry], out)
+    assert next(csv.DictReader(io.StringIO(out.getvalue())))["vpdq"] == signals[BankSignal.VPDQ]
+
+
+def test_copies_of_a_video_stack_and_a_still_from_it_joins_their_series(tmp_path: Path) -> None:
+    from PIL import Image
+
+    source = tmp_path / "source"
+    source.mkdir()
+    frames = pan_frames(40, 320, 180, 24 * 6, shots=2)
+    write_clip(source / "walk.mp4", frames, fps=24)
+    write_clip(source / "copy.webm", frames, fps=24, codec="libvpx-vp9")
+    Image.fromarray(frames[24 * 4 + 5]).save(source / "still.png")  # between sample points
+    write_clip(source / "other.mp4", pan_frames(41, 320, 180, 24 * 4), fps=24)
+    with Case.open(tmp_path / "case", create=True) as case:
+        case.scan([source])
+        case.triage()
+        rows = {row.path: row for row in case.items()}
+    walk, copy, still, other = (
+        rows[n] for n in ("walk.mp4", "copy.webm", "still.png", "other.mp4")
+    )
+    assert walk.stack is not None and walk.stack == copy.stack
+    assert still.series is not None and still.series == walk.series == copy.series
+    assert other.series != walk.series and other.stack != walk.stack

@@ -8,9 +8,10 @@ from the same DCT at no extra cost, for copies that were flipped.
 A shot is found from frame-hash changes: a frame farther than
 :data:`SHOT_CHANGE_DISTANCE` from the current shot's representative starts a new shot.
 The representatives are what the picture pipeline sees of a video: the first is the
-item's PDQ (with its rotations and flips), the others its named views (``frame-12s``),
-so picture banks, stacks and series find a known picture inside a video, and a still
-that is a frame of a video, without a second pipeline.
+item's PDQ (with its rotations and flips), the others, with the frames within a shot
+that moved on from them, its named views (``frame-12s``), so picture banks, stacks and
+series find a known picture inside a video, and a still that is a frame of a video,
+without a second pipeline.
 
 A video copied into a letterbox or pillarbox (black bars added to fit another frame
 shape) hashes far from the original. So a frame with bars is hashed a second time
@@ -44,7 +45,9 @@ from clearsight.store.interface import (
 
 # Two frames of one shot seldom differ by more; a cut to another scene is usually 90+.
 SHOT_CHANGE_DISTANCE = 64
-# At most this many representatives; a longer list is thinned evenly.
+# Within a shot, a frame this far from the last view is a view too (see view_frames).
+VIEW_DISTANCE = 24
+# At most this many representatives (and views); a longer list is thinned evenly.
 MAX_REPRESENTATIVES = 48
 SAMPLE_SECONDS = 1.0  # vPDQ's rate: one frame a second
 # Between vPDQ's frames, one every quarter second, hashed from a 512-pixel frame: a
@@ -94,8 +97,8 @@ def fingerprint_video(
         errors = (*errors, ItemError(ErrorStage.DECODE, stopped))
     views = tuple(
         VariantHash(f"frame-{frame.timestamp:.0f}s", frame.pdq, frame.quality)
-        for frame in marked
-        if frame.representative and (first is None or frame.pdq != first.hex)
+        for frame in view_frames(marked)
+        if first is None or frame.pdq != first.hex
     )
     return replace(
         record,
@@ -153,6 +156,25 @@ def _edges(dark: npt.NDArray[np.bool_]) -> tuple[int, int]:
     """How many dark lines lead, and where the trailing dark lines start."""
     lit = np.flatnonzero(~dark)
     return int(lit[0]), int(lit[-1]) + 1
+
+
+def view_frames(frames: list[VideoFrameHash]) -> list[VideoFrameHash]:
+    """vPDQ's frames that the picture pipeline sees as the video's views: each shot's
+    first, and within a shot each frame that moved more than :data:`VIEW_DISTANCE` from
+    the last view, so that a still taken anywhere in the video is near one of them;
+    at most :data:`MAX_REPRESENTATIVES`, thinned evenly."""
+    chosen: list[VideoFrameHash] = []
+    for frame in frames:
+        if not frame.exact or frame.quality < PDQ_MIN_QUALITY:
+            continue
+        if frame.representative or (
+            chosen and PdqSignal.distance(chosen[-1].pdq, frame.pdq) > VIEW_DISTANCE
+        ):
+            chosen.append(frame)
+    if len(chosen) > MAX_REPRESENTATIVES:
+        stride = len(chosen) / MAX_REPRESENTATIVES
+        chosen = [chosen[int(k * stride)] for k in range(MAX_REPRESENTATIVES)]
+    return chosen
 
 
 def mark_representatives(frames: list[VideoFrameHash]) -> list[VideoFrameHash]:
