@@ -110,7 +110,11 @@ COMMANDS: dict[str, Command] = {
 
 
 def leaf_commands(group: click.Group, prefix: str = "") -> Iterator[str]:
-    for name, command in group.commands.items():
+    # Through click's own lookup: the top-level commands are imported on first use.
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, name
         if isinstance(command, click.Group):
             yield from leaf_commands(command, f"{prefix}{name} ")
         else:

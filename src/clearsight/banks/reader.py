@@ -161,16 +161,14 @@ class BankReader:
         found: dict[int, str] = {}
         with self._engine.connect() as connection:
             for start in range(0, len(wanted), _BATCH):
-                found.update(
-                    connection.execute(
-                        select(BankEntrySignal.entry_id, BankEntrySignal.value).where(
-                            BankEntrySignal.kind == FEATURES_KIND,
-                            BankEntrySignal.entry_id.in_(wanted[start : start + _BATCH]),
-                        )
+                rows = connection.execute(
+                    select(BankEntrySignal.entry_id, BankEntrySignal.value).where(
+                        BankEntrySignal.kind == FEATURES_KIND,
+                        BankEntrySignal.entry_id.in_(wanted[start : start + _BATCH]),
                     )
-                    .tuples()
-                    .all()
                 )
+                # Rows unpack as tuples (Result.tuples() is deprecated in SQLAlchemy 2.1).
+                found.update((int(entry), str(value)) for entry, value in rows)
         return found
 
     def entry_metadata(self, entry_ids: Iterable[int]) -> dict[int, EntryMetadata]:

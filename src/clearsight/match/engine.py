@@ -23,7 +23,7 @@ from clearsight.signals.pdq import PDQ_MIN_QUALITY
 from clearsight.store.interface import BankCheck, MatchLedger, MatchQuery, MatchRecord
 
 # Names the way this module matches; a case matched another way is matched again.
-MATCHER = "pdq-variants-1"
+MATCHER = "pdq-variants-2"
 
 
 @dataclass(frozen=True)

@@ -153,7 +153,7 @@ def _with_pixels(record: ScannedFile, data: bytes, options: FingerprintOptions) 
     features: PackedFeatures | None = None
     errors = record.errors
     try:
-        pdq = PdqSignal.hash_from_luma(image.luma)
+        pdq = PdqSignal.hash_from_luma_numpy(image.luma)
         # The views a known picture may hide in: trimmed, screenshot, collage tiles. Even
         # a picture too plain to hash well as a whole (a mostly empty screenshot) may
         # hold a well-hashed photo.
