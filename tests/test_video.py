@@ -263,3 +263,36 @@ def test_copies_of_a_video_stack_and_a_still_from_it_joins_their_series(tmp_path
     assert walk.stack is not None and walk.stack == copy.stack
     assert still.series is not None and still.series == walk.series == copy.series
     assert other.series != walk.series and other.stack != walk.stack
+
+
+def test_a_video_s_origin_is_its_c2pa_manifest_and_its_tags_or_inconclusive(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    from clearsight.origin.evidence import OriginInput, PointsTo
+    from clearsight.origin.video_metadata import VideoTagsDetector
+    from clearsight.store.interface import Verdict
+
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "signed.mp4").write_bytes((shared_data / "provenance" / "video1.mp4").read_bytes())
+    pan_clip(source / "plain.mp4", seed=14, seconds=2)
+    with Case.open(tmp_path / "case", create=True) as case:
+        case.scan([source])
+        ids = {row.path: item_id for item_id, row in _ids(case)}
+        signed = case.store.item_facts(ids["signed.mp4"])
+        plain = case.store.item_facts(ids["plain.mp4"])
+        signed_row = next(row for row in case.items() if row.path == "signed.mp4")
+    assert signed_row.video is not None and signed_row.error is None
+    assert signed is not None and signed.origin is not None
+    assert plain is not None and plain.origin is not None
+    details = [str(item["detail"]) for item in signed.origin.evidence]
+    assert any(detail.startswith("C2PA manifest") for detail in details), details
+    assert plain.origin.verdict is Verdict.INCONCLUSIVE and plain.origin.evidence == ()
+    phone = VideoTagsDetector(
+        [("com.apple.quicktime.make", "Apple"), ("com.apple.quicktime.model", "iPhone 15")]
+    ).examine(OriginInput(b"", "video/quicktime"))
+    assert [(e.points_to, e.strength.value) for e in phone] == [(PointsTo.CAMERA, "weak")]
+    assert "iPhone 15" in phone[0].detail
+    made = VideoTagsDetector([("encoder", "Sora 2 export")]).examine(OriginInput(b"", "video/mp4"))
+    assert [e.points_to for e in made] == [PointsTo.AI]
+    assert VideoTagsDetector([("encoder", "Lavf62.12.102")]).examine(OriginInput(b"", "")) == []

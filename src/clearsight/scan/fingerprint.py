@@ -112,7 +112,13 @@ def _fingerprint(abs_path: str, rel_path: str, options: FingerprintOptions) -> S
     if options.decode and record.kind is MediaKind.VIDEO:
         # Streamed from the file, never read whole: a video may be many gigabytes.
         with _time_limit(options.decode_seconds):
-            return fingerprint_video(abs_path, record, options.video_limits)
+            return fingerprint_video(
+                abs_path,
+                record,
+                options.video_limits,
+                origin=options.origin,
+                keep_prompts=options.keep_prompts,
+            )
     if wants_pixels and record.kind is MediaKind.IMAGE:
         return _with_error(
             record,

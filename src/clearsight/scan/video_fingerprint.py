@@ -26,6 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from clearsight.media.video import VideoDecodeError, VideoLimits, VideoReader
+from clearsight.origin.video_metadata import examine_video
 from clearsight.signals.frame_pdq import (
     MIN_FRAME_SIDE,
     FrameTooSmallError,
@@ -64,10 +65,16 @@ _BAR_STEP = 4  # look at every 4th pixel each way: bars are wide, frames large
 
 
 def fingerprint_video(
-    abs_path: str, record: ScannedFile, limits: VideoLimits, every_seconds: float = SAMPLE_SECONDS
+    abs_path: str,
+    record: ScannedFile,
+    limits: VideoLimits,
+    every_seconds: float = SAMPLE_SECONDS,
+    *,
+    origin: bool = False,
+    keep_prompts: bool = False,
 ) -> ScannedFile:
-    """``record`` with the video's facts, frame hashes and representatives, or with an
-    error row where the video cannot be read."""
+    """``record`` with the video's facts, frame hashes and representatives (and, with
+    ``origin``, its origin evidence), or with an error row where it cannot be read."""
     frames: list[VideoFrameHash] = []
     first: PdqHash | None = None
     try:
@@ -100,6 +107,13 @@ def fingerprint_video(
         for frame in view_frames(marked)
         if first is None or frame.pdq != first.hex
     )
+    found = (
+        examine_video(
+            abs_path, record.size or 0, record.media_type, facts.tags, keep_prompts=keep_prompts
+        )
+        if origin
+        else None
+    )
     return replace(
         record,
         width=facts.width,
@@ -108,6 +122,7 @@ def fingerprint_video(
         pdq_variants=views,
         errors=errors,
         video=video,
+        origin=found,
     )
 
 
