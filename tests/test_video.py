@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -296,3 +297,20 @@ def test_a_video_s_origin_is_its_c2pa_manifest_and_its_tags_or_inconclusive(
     made = VideoTagsDetector([("encoder", "Sora 2 export")]).examine(OriginInput(b"", "video/mp4"))
     assert [e.points_to for e in made] == [PointsTo.AI]
     assert VideoTagsDetector([("encoder", "Lavf62.12.102")]).examine(OriginInput(b"", "")) == []
+
+
+def test_a_long_video_gets_the_time_limit_once_for_every_ten_minutes() -> None:
+    import signal
+
+    from clearsight.media.video import VideoFacts
+    from clearsight.scan.fingerprint import _video_time_limit
+
+    facts = VideoFacts("mp4", "h264", 320, 180, 30.0, 1500.0, False)
+    try:
+        _video_time_limit(100.0, facts)  # 25 minutes: three spans of ten
+        remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 299.0 < remaining <= 300.0
+        _video_time_limit(100.0, replace(facts, duration=None))
+        assert signal.getitimer(signal.ITIMER_REAL)[0] <= 100.0
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)

@@ -20,12 +20,13 @@ inside them (its ``trimmed`` hash), and matching tries those too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
 
-from clearsight.media.video import VideoDecodeError, VideoLimits, VideoReader
+from clearsight.media.video import VideoDecodeError, VideoFacts, VideoLimits, VideoReader
 from clearsight.origin.video_metadata import examine_video
 from clearsight.signals.frame_pdq import (
     MIN_FRAME_SIDE,
@@ -72,13 +73,18 @@ def fingerprint_video(
     *,
     origin: bool = False,
     keep_prompts: bool = False,
+    on_facts: Callable[[VideoFacts], None] | None = None,
 ) -> ScannedFile:
     """``record`` with the video's facts, frame hashes and representatives (and, with
-    ``origin``, its origin evidence), or with an error row where it cannot be read."""
+    ``origin``, its origin evidence), or with an error row where it cannot be read.
+    ``on_facts`` is told the video's facts before its frames are decoded (the scan
+    scales its time limit to the video's length)."""
     frames: list[VideoFrameHash] = []
     first: PdqHash | None = None
     try:
         with VideoReader(abs_path, limits) as reader:
+            if on_facts is not None:
+                on_facts(reader.facts)
             for frame in reader.frames(every_seconds, dense_seconds=DENSE_SECONDS):
                 hashed = frame_pdq_dihedral(frame.rgb)
                 if first is None and frame.exact and hashed.quality >= PDQ_MIN_QUALITY:
