@@ -22,10 +22,9 @@ Prints the median of ``--repeat`` runs of each and each one's ratio to the refer
 from __future__ import annotations
 
 import argparse
-import multiprocessing
 import os
-import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,13 +35,10 @@ from pathlib import Path
 import av
 
 from clearsight import Case
-from clearsight.media.sniff import MediaKind
-from clearsight.media.video import VideoLimits, VideoReader
+from clearsight.media.video import VideoReader
 from clearsight.robustness.video_edits import pan_frames, write_video
 from clearsight.scan import ScanOptions
-from clearsight.scan.video_fingerprint import fingerprint_video
 from clearsight.signals.frame_pdq import frame_pdq
-from clearsight.store.interface import ScannedFile
 
 BENCH_VPDQ = Path(__file__).parent.parent / ".bench" / "vpdq"
 
@@ -59,11 +55,25 @@ def our_hashes(path: str) -> list[tuple[str, int]]:
         return [frame_pdq(frame.rgb) for frame in reader.frames(1.0)]
 
 
-def our_worker_rss(path: str) -> int:
-    """The largest resident set (kB) of a process that hashed ``path`` as the scan does."""
-    record = ScannedFile(Path(path).name, "video/mp4", MediaKind.VIDEO)
-    fingerprint_video(path, record, VideoLimits())
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+_RSS_PROBE = """
+import resource, sys
+from clearsight.media.sniff import MediaKind
+from clearsight.media.video import VideoLimits
+from clearsight.scan.video_fingerprint import fingerprint_video
+from clearsight.store.interface import ScannedFile
+record = ScannedFile("video.mp4", "video/mp4", MediaKind.VIDEO)
+fingerprint_video(sys.argv[1], record, VideoLimits())
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def scanning_rss(path: str) -> int:
+    """The peak resident set (kB) of a new Python process that fingerprints one video
+    as the scan does (a new process: a pool's worker would count its parent's pages)."""
+    done = subprocess.run(
+        [sys.executable, "-c", _RSS_PROBE, path], capture_output=True, text=True, check=True
+    )
+    return int(done.stdout.split()[-1])
 
 
 def bare_decode(path: str) -> list[tuple[str, int]]:
@@ -156,10 +166,8 @@ def main() -> int:
         for name, values in times.items():
             median = statistics.median(values)
             print(f"{name:10s} median {median:7.2f} s   {median / base:5.2f}x the reference")
-        # A fresh process (spawned: a forked one would count the parent's pages).
-        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as pool:
-            rss = max(pool.submit(our_worker_rss, path).result() for path in files[:1])
-        print(f"resident set of a process scanning one video: {rss / 1024:.0f} MB")
+        rss = scanning_rss(files[0])
+        print(f"peak resident set of a process fingerprinting one video: {rss / 1024:.0f} MB")
         print(f"load {os.getloadavg()[0]:.1f}")
     return 0
 
