@@ -43,6 +43,12 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {
+    "api": Command(("api", "--port", "{port}"), False, True, "--banks"),
+    "api-key add": Command(
+        ("api-key", "add", "new-key", "--role", "matcher"), False, True, "--banks"
+    ),
+    "api-key list": Command(("api-key", "list"), False, True, "--banks"),
+    "api-key revoke": Command(("api-key", "revoke", "test-key"), False, True, "--banks"),
     "audit list": Command(("audit", "list", "--case", "{case}"), url="--database"),
     "audit verify": Command(("audit", "verify", "--case", "{case}"), url="--database"),
     "bank add": Command(("bank", "add", "test-bank-2", "{evidence}/0.png"), False, True, "--banks"),

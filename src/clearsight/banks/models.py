@@ -61,6 +61,8 @@ class BankEntry(BankBase):
     tags: Mapped[str | None] = mapped_column(Text)
     comments: Mapped[str | None] = mapped_column(Text)
     date: Mapped[str | None] = mapped_column(String(40))
+    # HMA's disable_until_ts, set through the matching service (migration b0008).
+    disabled_until: Mapped[int | None] = mapped_column(Integer)
 
 
 class BankEntrySignal(BankBase):

@@ -106,6 +106,16 @@ cli.add_lazy_command(
     "clearsight.cli.cybertip_command:cybertip",
     "File CyberTipline reports through NCMEC's reporting API (ISPWS).",
 )
+cli.add_lazy_command(
+    "api",
+    "clearsight.cli.api_command:api",
+    "Serve the matching service: Hasher-Matcher-Actioner's API over the banks.",
+)
+cli.add_lazy_command(
+    "api-key",
+    "clearsight.cli.api_key_command:api_key",
+    "API keys of the matching service (`clearsight api`).",
+)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -154,9 +164,9 @@ def _tell_waits(command: str, notice: Callable[[str], None] | None) -> None:
 
 def _library_output(command: str) -> AbstractContextManager[object]:
     """Where the libraries' own warnings go while ``command`` runs: the log, but for
-    ``serve``, which runs until stopped, and ``--help`` or ``--version``, which load no
-    library."""
-    if command in ("serve", "clearsight"):
+    the servers (``serve``, ``api``), which run until stopped, and ``--help`` or
+    ``--version``, which load no library."""
+    if command in ("serve", "api", "clearsight"):
         return nullcontext()
     from clearsight.scan.library_output import library_output_to
 

@@ -23,6 +23,8 @@ SIGNAL_TYPES: tuple[type[SignalType], ...] = (*DIGEST_TYPES, PdqSignal, VpdqSign
 
 DIGEST_NAMES: tuple[str, ...] = tuple(kind.name for kind in DIGEST_TYPES)
 SIGNAL_NAMES: tuple[str, ...] = tuple(kind.name for kind in SIGNAL_TYPES)
+ITEM_SIGNAL_NAMES: tuple[str, ...] = (*DIGEST_NAMES, PdqSignal.name)
+"""The signals an item's own record holds; a video's vPDQ lives with its frames."""
 
 _BY_NAME: dict[str, type[SignalType]] = {kind.name: kind for kind in SIGNAL_TYPES}
 

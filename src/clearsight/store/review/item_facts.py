@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Mapped, Session
 
-from clearsight.signals.registry import SIGNAL_NAMES
-from clearsight.store.interface import ItemRow, MatchView, Selection, SelectionKind, Verdict
+from clearsight.signals.registry import ITEM_SIGNAL_NAMES
+from clearsight.store.interface import MatchView, Selection, SelectionKind, Verdict
 from clearsight.store.item_pages import item_pages
 from clearsight.store.models import (
     ItemErrorRow,
@@ -72,9 +72,7 @@ class ItemFacts:
     series: GroupFacts | None
 
 
-# Every signal the registry lists that an item row carries, digests first (a video's
-# vPDQ is a bag of frames, shown with the video's frames rather than as one value).
-_SHOWN_SIGNALS = tuple(name for name in SIGNAL_NAMES if name in ItemRow.__dataclass_fields__)
+_SHOWN_SIGNALS = ITEM_SIGNAL_NAMES  # digests first, then PDQ
 
 
 def read_item(engine: Engine, case_id: int, files: ItemFiles, item_id: int) -> ItemFacts | None:
