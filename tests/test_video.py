@@ -314,3 +314,31 @@ def test_a_long_video_gets_the_time_limit_once_for_every_ten_minutes() -> None:
         assert signal.getitimer(signal.ITIMER_REAL)[0] <= 100.0
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def test_a_video_previews_as_a_blurred_contact_sheet_of_its_frames(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from clearsight.review.preview import PreviewRenderer
+    from clearsight.review.settings import PreviewPrefs, RevealMode
+
+    source = tmp_path / "source"
+    source.mkdir()
+    pan_clip(source / "walk.mp4", seed=15, seconds=6, size=(320, 180))
+    with Case.open(tmp_path / "case", create=True) as case:
+        case.scan([source])
+        ((item_id, _),) = _ids(case)
+        renderer = PreviewRenderer(case.store)
+        prefs = PreviewPrefs(blur=4, greyscale=True, reveal_mode=RevealMode.HOLD)
+        blurred = renderer.render(item_id, prefs)
+        revealed = renderer.render(item_id, prefs, revealed=True)
+    assert blurred.blurred and blurred.greyscale and not revealed.blurred
+    with Image.open(io.BytesIO(revealed.data)) as sheet:
+        assert sheet.mode == "L"
+        grid = np.asarray(sheet, np.float64)
+    # Six frames, three across: a 3x2 grid of 16:9 tiles.
+    assert (revealed.width, revealed.height) == (sheet.width, sheet.height)
+    assert abs(revealed.width / revealed.height - (3 * 16) / (2 * 9)) < 0.05
+    with Image.open(io.BytesIO(blurred.data)) as soft:
+        smooth = np.asarray(soft, np.float64)
+    assert np.abs(np.diff(smooth, axis=1)).mean() < 0.5 * np.abs(np.diff(grid, axis=1)).mean()

@@ -24,11 +24,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from types import TracebackType
+from typing import IO
 
 import av
 import av.error
 import numpy as np
 import numpy.typing as npt
+from PIL import Image
 
 RgbFrame = npt.NDArray[np.uint8]
 
@@ -113,12 +115,12 @@ class VideoReader:
     Use as a context manager; the container is closed on exit.
     """
 
-    def __init__(self, path: str, limits: VideoLimits = VideoLimits()) -> None:
+    def __init__(self, path: str | IO[bytes], limits: VideoLimits = VideoLimits()) -> None:
         self._limits = limits
         self.frames_decoded = 0
         self.stopped: str | None = None  # why decoding ended before the end, if it did
         try:
-            self._container = av.open(path, metadata_errors="ignore")
+            self._container = av.open(path, mode="r", metadata_errors="ignore")
         except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
             raise VideoDecodeError(f"not a readable video container: {_reason(exc)}") from None
         try:
@@ -271,3 +273,34 @@ def _reason(exc: BaseException) -> str:
     else:
         text = str(exc) or type(exc).__name__
     return " ".join(str(text).split())[:200]
+
+
+def contact_sheet(
+    source: str | IO[bytes],
+    limits: VideoLimits = VideoLimits(),
+    *,
+    tiles: int = 6,
+    columns: int = 3,
+    tile_width: int = 320,
+) -> RgbFrame:
+    """Up to ``tiles`` frames spread over the video, side by side in ``columns``: how a
+    reviewer sees a video at a glance (blurred and greyscale like a picture, by the
+    caller). Raises :class:`VideoDecodeError` where no frame can be read."""
+    with VideoReader(source, limits) as reader:
+        facts = reader.facts
+        step = max(1.0, (facts.duration or float(tiles)) / tiles)
+        frames = []
+        for frame in reader.frames(step):
+            frames.append(frame.rgb)
+            if len(frames) == tiles:
+                break
+    if not frames:
+        raise VideoDecodeError(reader.stopped or "no frame could be decoded")
+    tile_height = max(1, round(tile_width * facts.height / facts.width))
+    rows = math.ceil(len(frames) / columns)
+    sheet = np.zeros((rows * tile_height, min(columns, len(frames)) * tile_width, 3), np.uint8)
+    for index, rgb in enumerate(frames):
+        small = Image.fromarray(rgb).resize((tile_width, tile_height), Image.Resampling.BILINEAR)
+        top, left = (index // columns) * tile_height, (index % columns) * tile_width
+        sheet[top : top + tile_height, left : left + tile_width] = np.asarray(small)
+    return sheet
