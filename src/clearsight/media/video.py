@@ -30,6 +30,7 @@ import av
 import av.error
 import numpy as np
 import numpy.typing as npt
+from av.video.reformatter import VideoReformatter
 from PIL import Image
 
 RgbFrame = npt.NDArray[np.uint8]
@@ -204,6 +205,7 @@ class VideoReader:
         small = _fit(facts.width, facts.height, dense_box)
         max_frames = min(limits.max_frames, math.ceil(limits.max_seconds * facts.frame_rate) + 1)
         stream = self._stream
+        full, reduced = VideoReformatter(), VideoReformatter()
         # Frame threads decode several frames at once; the pictures are the same.
         stream.thread_type = "AUTO"
         try:
@@ -219,12 +221,16 @@ class VideoReader:
                 if not exact and (not dense or number % dense):
                     continue
                 width, height = (facts.width, facts.height) if exact else small
-                rgb: RgbFrame = frame.to_ndarray(  # type: ignore[assignment]
+                # One reformatter per kind of frame: each keeps its swscale context, which
+                # costs more to set up (a scaling filter) than to run.
+                converter = full if exact else reduced
+                rgb: RgbFrame = converter.reformat(  # type: ignore[assignment]
+                    frame,
                     width=width,
                     height=height,
                     format="rgb24" if exact else "gray",
                     interpolation="AREA",
-                )
+                ).to_ndarray()
                 timestamp = frame_timestamp(number, facts.frame_rate)
                 yield SampledFrame(number, timestamp, rgb, exact)
         except (av.error.FFmpegError, ValueError) as exc:
