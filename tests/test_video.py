@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from clearsight import Case
+from clearsight.banks.records import BankSignal
 from clearsight.media.video import VideoDecodeError, VideoLimits, VideoReader
 from clearsight.scan import ScanOptions
 from clearsight.signals.frame_pdq import frame_pdq, frame_pdq_dihedral
@@ -205,3 +209,136 @@ def test_reader_guards_name_their_cap(tmp_path: Path) -> None:
     )
     assert dict(facts.tags).get("encoder", "").startswith("Lavf")
     json.dumps(facts.tags)
+
+
+def test_a_confirmed_new_video_goes_on_the_hash_list_with_its_vpdq(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    from clearsight.banks.formats.export import write_csv
+    from clearsight.categories import HumanOrigin, VictimIdentified
+    from clearsight.report.hash_lists import confirmed_new
+    from clearsight.report.rows import ReportRow
+    from clearsight.store.review.decisions import DecisionStatus, ReviewDecision
+
+    source = tmp_path / "source"
+    source.mkdir()
+    pan_clip(source / "new.mp4", seed=12, seconds=3)
+    with Case.open(tmp_path / "case", create=True) as case:
+        case.scan([source])
+        ((item_id, row),) = _ids(case)
+        decision = ReviewDecision(
+            1, item_id, "reviewer", None, "test-category-1", HumanOrigin.CAMERA, None,
+            VictimIdentified.UNKNOWN, "", False, None, datetime(2026, 1, 1),
+        )  # fmt: skip
+        report_row = ReportRow(item_id, row, (decision,), False, DecisionStatus.FINAL)
+        (entry,) = list(confirmed_new([report_row], case.video))
+        video = case.video(item_id)
+    assert video is not None
+    signals = dict(entry.signals)
+    exact = [f for f in video.frames if f.exact]
+    assert parse_signal_string(signals[BankSignal.VPDQ]) == [
+        VpdqFeature(f.pdq, f.quality, f.timestamp) for f in exact
+    ]
+    out = io.StringIO()
+    write_csv([entry], out)
+    assert next(csv.DictReader(io.StringIO(out.getvalue())))["vpdq"] == signals[BankSignal.VPDQ]
+
+
+def test_copies_of_a_video_stack_and_a_still_from_it_joins_their_series(tmp_path: Path) -> None:
+    from PIL import Image
+
+    source = tmp_path / "source"
+    source.mkdir()
+    frames = pan_frames(40, 320, 180, 24 * 6, shots=2)
+    write_clip(source / "walk.mp4", frames, fps=24)
+    write_clip(source / "copy.webm", frames, fps=24, codec="libvpx-vp9")
+    Image.fromarray(frames[24 * 4 + 5]).save(source / "still.png")  # between sample points
+    write_clip(source / "other.mp4", pan_frames(41, 320, 180, 24 * 4), fps=24)
+    with Case.open(tmp_path / "case", create=True) as case:
+        case.scan([source])
+        case.triage()
+        rows = {row.path: row for row in case.items()}
+    walk, copy, still, other = (
+        rows[n] for n in ("walk.mp4", "copy.webm", "still.png", "other.mp4")
+    )
+    assert walk.stack is not None and walk.stack == copy.stack
+    assert still.series is not None and still.series == walk.series == copy.series
+    assert other.series != walk.series and other.stack != walk.stack
+
+
+def test_a_video_s_origin_is_its_c2pa_manifest_and_its_tags_or_inconclusive(
+    shared_data: Path, tmp_path: Path
+) -> None:
+    from clearsight.origin.evidence import OriginInput, PointsTo
+    from clearsight.origin.video_metadata import VideoTagsDetector
+    from clearsight.store.interface import Verdict
+
+    source = tmp_path / "source"
+    source.mkdir()
+    (source / "signed.mp4").write_bytes((shared_data / "provenance" / "video1.mp4").read_bytes())
+    pan_clip(source / "plain.mp4", seed=14, seconds=2)
+    with Case.open(tmp_path / "case", create=True) as case:
+        case.scan([source])
+        ids = {row.path: item_id for item_id, row in _ids(case)}
+        signed = case.store.item_facts(ids["signed.mp4"])
+        plain = case.store.item_facts(ids["plain.mp4"])
+        signed_row = next(row for row in case.items() if row.path == "signed.mp4")
+    assert signed_row.video is not None and signed_row.error is None
+    assert signed is not None and signed.origin is not None
+    assert plain is not None and plain.origin is not None
+    details = [str(item["detail"]) for item in signed.origin.evidence]
+    assert any(detail.startswith("C2PA manifest") for detail in details), details
+    assert plain.origin.verdict is Verdict.INCONCLUSIVE and plain.origin.evidence == ()
+    phone = VideoTagsDetector(
+        [("com.apple.quicktime.make", "Apple"), ("com.apple.quicktime.model", "iPhone 15")]
+    ).examine(OriginInput(b"", "video/quicktime"))
+    assert [(e.points_to, e.strength.value) for e in phone] == [(PointsTo.CAMERA, "weak")]
+    assert "iPhone 15" in phone[0].detail
+    made = VideoTagsDetector([("encoder", "Sora 2 export")]).examine(OriginInput(b"", "video/mp4"))
+    assert [e.points_to for e in made] == [PointsTo.AI]
+    assert VideoTagsDetector([("encoder", "Lavf62.12.102")]).examine(OriginInput(b"", "")) == []
+
+
+def test_a_long_video_gets_the_time_limit_once_for_every_ten_minutes() -> None:
+    import signal
+
+    from clearsight.media.video import VideoFacts
+    from clearsight.scan.fingerprint import _video_time_limit
+
+    facts = VideoFacts("mp4", "h264", 320, 180, 30.0, 1500.0, False)
+    try:
+        _video_time_limit(100.0, facts)  # 25 minutes: three spans of ten
+        remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+        assert 299.0 < remaining <= 300.0
+        _video_time_limit(100.0, replace(facts, duration=None))
+        assert signal.getitimer(signal.ITIMER_REAL)[0] <= 100.0
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def test_a_video_previews_as_a_blurred_contact_sheet_of_its_frames(tmp_path: Path) -> None:
+    from PIL import Image
+
+    from clearsight.review.preview import PreviewRenderer
+    from clearsight.review.settings import PreviewPrefs, RevealMode
+
+    source = tmp_path / "source"
+    source.mkdir()
+    pan_clip(source / "walk.mp4", seed=15, seconds=6, size=(320, 180))
+    with Case.open(tmp_path / "case", create=True) as case:
+        case.scan([source])
+        ((item_id, _),) = _ids(case)
+        renderer = PreviewRenderer(case.store)
+        prefs = PreviewPrefs(blur=4, greyscale=True, reveal_mode=RevealMode.HOLD)
+        blurred = renderer.render(item_id, prefs)
+        revealed = renderer.render(item_id, prefs, revealed=True)
+    assert blurred.blurred and blurred.greyscale and not revealed.blurred
+    with Image.open(io.BytesIO(revealed.data)) as sheet:
+        assert sheet.mode == "L"
+        grid = np.asarray(sheet, np.float64)
+    # Six frames, three across: a 3x2 grid of 16:9 tiles.
+    assert (revealed.width, revealed.height) == (sheet.width, sheet.height)
+    assert abs(revealed.width / revealed.height - (3 * 16) / (2 * 9)) < 0.05
+    with Image.open(io.BytesIO(blurred.data)) as soft:
+        smooth = np.asarray(soft, np.float64)
+    assert np.abs(np.diff(smooth, axis=1)).mean() < 0.5 * np.abs(np.diff(grid, axis=1)).mean()

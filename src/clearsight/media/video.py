@@ -24,11 +24,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from types import TracebackType
+from typing import IO
 
 import av
 import av.error
 import numpy as np
 import numpy.typing as npt
+from av.video.reformatter import VideoReformatter
+from PIL import Image
 
 RgbFrame = npt.NDArray[np.uint8]
 
@@ -113,12 +116,12 @@ class VideoReader:
     Use as a context manager; the container is closed on exit.
     """
 
-    def __init__(self, path: str, limits: VideoLimits = VideoLimits()) -> None:
+    def __init__(self, path: str | IO[bytes], limits: VideoLimits = VideoLimits()) -> None:
         self._limits = limits
         self.frames_decoded = 0
         self.stopped: str | None = None  # why decoding ended before the end, if it did
         try:
-            self._container = av.open(path, metadata_errors="ignore")
+            self._container = av.open(path, mode="r", metadata_errors="ignore")
         except (av.error.FFmpegError, UnicodeDecodeError, ValueError) as exc:
             raise VideoDecodeError(f"not a readable video container: {_reason(exc)}") from None
         try:
@@ -202,6 +205,7 @@ class VideoReader:
         small = _fit(facts.width, facts.height, dense_box)
         max_frames = min(limits.max_frames, math.ceil(limits.max_seconds * facts.frame_rate) + 1)
         stream = self._stream
+        full, reduced = VideoReformatter(), VideoReformatter()
         # Frame threads decode several frames at once; the pictures are the same.
         stream.thread_type = "AUTO"
         try:
@@ -217,12 +221,16 @@ class VideoReader:
                 if not exact and (not dense or number % dense):
                     continue
                 width, height = (facts.width, facts.height) if exact else small
-                rgb: RgbFrame = frame.to_ndarray(  # type: ignore[assignment]
+                # One reformatter per kind of frame: each keeps its swscale context, which
+                # costs more to set up (a scaling filter) than to run.
+                converter = full if exact else reduced
+                rgb: RgbFrame = converter.reformat(  # type: ignore[assignment]
+                    frame,
                     width=width,
                     height=height,
                     format="rgb24" if exact else "gray",
                     interpolation="AREA",
-                )
+                ).to_ndarray()
                 timestamp = frame_timestamp(number, facts.frame_rate)
                 yield SampledFrame(number, timestamp, rgb, exact)
         except (av.error.FFmpegError, ValueError) as exc:
@@ -271,3 +279,34 @@ def _reason(exc: BaseException) -> str:
     else:
         text = str(exc) or type(exc).__name__
     return " ".join(str(text).split())[:200]
+
+
+def contact_sheet(
+    source: str | IO[bytes],
+    limits: VideoLimits = VideoLimits(),
+    *,
+    tiles: int = 6,
+    columns: int = 3,
+    tile_width: int = 320,
+) -> RgbFrame:
+    """Up to ``tiles`` frames spread over the video, side by side in ``columns``: how a
+    reviewer sees a video at a glance (blurred and greyscale like a picture, by the
+    caller). Raises :class:`VideoDecodeError` where no frame can be read."""
+    with VideoReader(source, limits) as reader:
+        facts = reader.facts
+        step = max(1.0, (facts.duration or float(tiles)) / tiles)
+        frames = []
+        for frame in reader.frames(step):
+            frames.append(frame.rgb)
+            if len(frames) == tiles:
+                break
+    if not frames:
+        raise VideoDecodeError(reader.stopped or "no frame could be decoded")
+    tile_height = max(1, round(tile_width * facts.height / facts.width))
+    rows = math.ceil(len(frames) / columns)
+    sheet = np.zeros((rows * tile_height, min(columns, len(frames)) * tile_width, 3), np.uint8)
+    for index, rgb in enumerate(frames):
+        small = Image.fromarray(rgb).resize((tile_width, tile_height), Image.Resampling.BILINEAR)
+        top, left = (index // columns) * tile_height, (index % columns) * tile_width
+        sheet[top : top + tile_height, left : left + tile_width] = np.asarray(small)
+    return sheet

@@ -59,8 +59,8 @@ WRITERS: dict[ReportFormat, Writer] = {
     ReportFormat.CSV: _over_rows(write_csv),
     ReportFormat.VICS: _over_rows(write_vics_case),
     ReportFormat.CYBERTIP: _over_rows(write_cybertip),
-    ReportFormat.BANK_CSV: _over_rows(write_bank_csv),
-    ReportFormat.VICS_HASHSET: _over_rows(write_vics_hashset),
+    ReportFormat.BANK_CSV: write_bank_csv,  # reads a video's frames besides its row
+    ReportFormat.VICS_HASHSET: write_vics_hashset,
 }
 
 

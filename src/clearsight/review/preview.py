@@ -32,7 +32,9 @@ from clearsight.media.decode import (
     fit_in_box,
     pillow_safe,
 )
+from clearsight.media.sniff import SNIFF_BYTES, MediaKind, kind_of, sniff_media_type
 from clearsight.media.stored import StaleFileError, read_scanned
+from clearsight.media.video import VideoDecodeError, contact_sheet
 from clearsight.review.settings import PreviewPrefs
 from clearsight.store.interface import ItemFile
 
@@ -169,6 +171,13 @@ def _upright_rgb(data: bytes, limits: DecodeLimits, long_side: int) -> Image.Ima
         raise ImageDecodeError(
             f"file of {len(data)} bytes exceeds the decode cap of {limits.max_file_bytes} bytes"
         )
+    if kind_of(sniff_media_type(data[:SNIFF_BYTES])) is MediaKind.VIDEO:
+        # A video is shown as a contact sheet of its frames, drawn like a picture.
+        try:
+            sheet = contact_sheet(io.BytesIO(data))
+        except VideoDecodeError as exc:
+            raise ImageDecodeError(str(exc)) from None
+        return _fitted(Image.fromarray(sheet), limits, long_side)
     data = pillow_safe(data)  # a JPEG crowded with segments would keep Pillow for minutes
     try:
         with warnings.catch_warnings():

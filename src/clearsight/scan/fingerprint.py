@@ -10,11 +10,12 @@ covers decoding, hashing and examining the pixels and nothing else: reading and
 digesting are bounded by I/O and always end, and a 10 GB file must get its digests
 however long they take. Past the limit the kernel ends the worker with ``SIGALRM``
 (its default action, which no C decoder can ignore); the scan then digests the file
-again without decoding.
+again without decoding. A video gets the limit once for every ten minutes it declares.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import signal
 import stat
@@ -32,7 +33,7 @@ from clearsight.media.sniff import (
     may_hold_pixels,
     sniff_media_type,
 )
-from clearsight.media.video import VideoLimits
+from clearsight.media.video import VideoFacts, VideoLimits
 from clearsight.origin.stage import RGB_FOR_ORIGIN_UP_TO, examine_bytes
 from clearsight.scan.video_fingerprint import fingerprint_video
 from clearsight.signals.digests import StreamingDigests
@@ -43,6 +44,8 @@ from clearsight.signals.variants import Luma, VariantHash, hash_views, query_vie
 from clearsight.store.interface import ErrorStage, ItemError, PackedFeatures, ScannedFile
 
 CHUNK_BYTES = 1024 * 1024
+# A video gets the per-file time limit once for every ten minutes it lasts.
+VIDEO_SECONDS_PER_LIMIT = 600.0
 
 
 @dataclass(frozen=True)
@@ -112,7 +115,14 @@ def _fingerprint(abs_path: str, rel_path: str, options: FingerprintOptions) -> S
     if options.decode and record.kind is MediaKind.VIDEO:
         # Streamed from the file, never read whole: a video may be many gigabytes.
         with _time_limit(options.decode_seconds):
-            return fingerprint_video(abs_path, record, options.video_limits)
+            return fingerprint_video(
+                abs_path,
+                record,
+                options.video_limits,
+                origin=options.origin,
+                keep_prompts=options.keep_prompts,
+                on_facts=partial(_video_time_limit, options.decode_seconds),
+            )
     if wants_pixels and record.kind is MediaKind.IMAGE:
         return _with_error(
             record,
@@ -134,6 +144,16 @@ def _time_limit(seconds: float | None) -> Iterator[None]:
         yield
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _video_time_limit(seconds: float | None, facts: VideoFacts) -> None:
+    """Re-arm the time limit for a video: the per-file limit for every started
+    :data:`VIDEO_SECONDS_PER_LIMIT` seconds it declares, since decoding takes time in
+    proportion to length (the duration cap bounds what a file may claim)."""
+    if seconds is None:
+        return
+    spans = max(1, math.ceil((facts.duration or 0.0) / VIDEO_SECONDS_PER_LIMIT))
+    signal.setitimer(signal.ITIMER_REAL, seconds * spans)
 
 
 def _with_pixels(record: ScannedFile, data: bytes, options: FingerprintOptions) -> ScannedFile:

@@ -8,9 +8,10 @@ from the same DCT at no extra cost, for copies that were flipped.
 A shot is found from frame-hash changes: a frame farther than
 :data:`SHOT_CHANGE_DISTANCE` from the current shot's representative starts a new shot.
 The representatives are what the picture pipeline sees of a video: the first is the
-item's PDQ (with its rotations and flips), the others its named views (``frame-12s``),
-so picture banks, stacks and series find a known picture inside a video, and a still
-that is a frame of a video, without a second pipeline.
+item's PDQ (with its rotations and flips), the others, with the frames within a shot
+that moved on from them, its named views (``frame-12s``), so picture banks, stacks and
+series find a known picture inside a video, and a still that is a frame of a video,
+without a second pipeline.
 
 A video copied into a letterbox or pillarbox (black bars added to fit another frame
 shape) hashes far from the original. So a frame with bars is hashed a second time
@@ -19,12 +20,14 @@ inside them (its ``trimmed`` hash), and matching tries those too.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
 
-from clearsight.media.video import VideoDecodeError, VideoLimits, VideoReader
+from clearsight.media.video import VideoDecodeError, VideoFacts, VideoLimits, VideoReader
+from clearsight.origin.video_metadata import examine_video
 from clearsight.signals.frame_pdq import (
     MIN_FRAME_SIDE,
     FrameTooSmallError,
@@ -44,7 +47,9 @@ from clearsight.store.interface import (
 
 # Two frames of one shot seldom differ by more; a cut to another scene is usually 90+.
 SHOT_CHANGE_DISTANCE = 64
-# At most this many representatives; a longer list is thinned evenly.
+# Within a shot, a frame this far from the last view is a view too (see view_frames).
+VIEW_DISTANCE = 24
+# At most this many representatives (and views); a longer list is thinned evenly.
 MAX_REPRESENTATIVES = 48
 SAMPLE_SECONDS = 1.0  # vPDQ's rate: one frame a second
 # Between vPDQ's frames, one every quarter second, hashed from a 512-pixel frame: a
@@ -61,14 +66,25 @@ _BAR_STEP = 4  # look at every 4th pixel each way: bars are wide, frames large
 
 
 def fingerprint_video(
-    abs_path: str, record: ScannedFile, limits: VideoLimits, every_seconds: float = SAMPLE_SECONDS
+    abs_path: str,
+    record: ScannedFile,
+    limits: VideoLimits,
+    every_seconds: float = SAMPLE_SECONDS,
+    *,
+    origin: bool = False,
+    keep_prompts: bool = False,
+    on_facts: Callable[[VideoFacts], None] | None = None,
 ) -> ScannedFile:
-    """``record`` with the video's facts, frame hashes and representatives, or with an
-    error row where the video cannot be read."""
+    """``record`` with the video's facts, frame hashes and representatives (and, with
+    ``origin``, its origin evidence), or with an error row where it cannot be read.
+    ``on_facts`` is told the video's facts before its frames are decoded (the scan
+    scales its time limit to the video's length)."""
     frames: list[VideoFrameHash] = []
     first: PdqHash | None = None
     try:
         with VideoReader(abs_path, limits) as reader:
+            if on_facts is not None:
+                on_facts(reader.facts)
             for frame in reader.frames(every_seconds, dense_seconds=DENSE_SECONDS):
                 hashed = frame_pdq_dihedral(frame.rgb)
                 if first is None and frame.exact and hashed.quality >= PDQ_MIN_QUALITY:
@@ -94,8 +110,15 @@ def fingerprint_video(
         errors = (*errors, ItemError(ErrorStage.DECODE, stopped))
     views = tuple(
         VariantHash(f"frame-{frame.timestamp:.0f}s", frame.pdq, frame.quality)
-        for frame in marked
-        if frame.representative and (first is None or frame.pdq != first.hex)
+        for frame in view_frames(marked)
+        if first is None or frame.pdq != first.hex
+    )
+    found = (
+        examine_video(
+            abs_path, record.size or 0, record.media_type, facts.tags, keep_prompts=keep_prompts
+        )
+        if origin
+        else None
     )
     return replace(
         record,
@@ -105,6 +128,7 @@ def fingerprint_video(
         pdq_variants=views,
         errors=errors,
         video=video,
+        origin=found,
     )
 
 
@@ -153,6 +177,25 @@ def _edges(dark: npt.NDArray[np.bool_]) -> tuple[int, int]:
     """How many dark lines lead, and where the trailing dark lines start."""
     lit = np.flatnonzero(~dark)
     return int(lit[0]), int(lit[-1]) + 1
+
+
+def view_frames(frames: list[VideoFrameHash]) -> list[VideoFrameHash]:
+    """vPDQ's frames that the picture pipeline sees as the video's views: each shot's
+    first, and within a shot each frame that moved more than :data:`VIEW_DISTANCE` from
+    the last view, so that a still taken anywhere in the video is near one of them;
+    at most :data:`MAX_REPRESENTATIVES`, thinned evenly."""
+    chosen: list[VideoFrameHash] = []
+    for frame in frames:
+        if not frame.exact or frame.quality < PDQ_MIN_QUALITY:
+            continue
+        if frame.representative or (
+            chosen and PdqSignal.distance(chosen[-1].pdq, frame.pdq) > VIEW_DISTANCE
+        ):
+            chosen.append(frame)
+    if len(chosen) > MAX_REPRESENTATIVES:
+        stride = len(chosen) / MAX_REPRESENTATIVES
+        chosen = [chosen[int(k * stride)] for k in range(MAX_REPRESENTATIVES)]
+    return chosen
 
 
 def mark_representatives(frames: list[VideoFrameHash]) -> list[VideoFrameHash]:

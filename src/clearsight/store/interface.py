@@ -574,6 +574,10 @@ class ExportReader(Protocol):
     their decisions and reveals, its series and errors, and where the files are (for
     the HTML report's thumbnails); and the audit log an export is recorded in."""
 
+    def video(self, item_id: int) -> VideoRecord | None:
+        """A scanned video's facts and frame hashes; None for any other item."""
+        ...
+
     def case_record(self) -> CaseRecord: ...
 
     def item_pages(

@@ -121,7 +121,7 @@ from clearsight.store.review.item_facts import (
 from clearsight.store.review.login_sessions import LoginSessions, SessionPolicy
 from clearsight.store.review.preferences import PreferenceBook
 from clearsight.store.review.settings import ReviewSettings, SettingsStore
-from clearsight.store.video_rows import insert_videos, read_video, video_queries
+from clearsight.store.video_rows import frame_codes, insert_videos, read_video, video_queries
 
 CASE_DATABASE = "case.sqlite"
 MATCH_STAGE = "match"
@@ -556,8 +556,15 @@ class SqlCaseStore:
                 ).all()
                 if not page:
                     return
+                videos = frame_codes(session, [item.id for item, _ in page if item.kind == "video"])
                 for item, root in page:
-                    yield _triage_item(item, root)
+                    found = _triage_item(item, root)
+                    if item.id in videos:
+                        # A video's kept frames are its views too: a still taken from it
+                        # meets the frame nearest it (series.linking).
+                        views = (*found.view_codes, *videos[item.id])
+                        found = dataclasses.replace(found, view_codes=views)
+                    yield found
                 last = page[-1][0].id
                 session.expunge_all()
 

@@ -15,6 +15,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from clearsight.media.video import VideoFacts
+from clearsight.signals.pdq import PDQ_MIN_QUALITY
 from clearsight.store.interface import VideoFrameHash, VideoQuery, VideoRecord
 from clearsight.store.models import VideoFactsRow, VideoFrameRow
 
@@ -124,3 +125,19 @@ def _frame_hash(row: VideoFrameRow) -> VideoFrameHash:
         row.trimmed,
         row.exact,
     )
+
+
+def frame_codes(session: Session, item_ids: list[int]) -> dict[int, tuple[str, ...]]:
+    """Each video's distinct well-hashed frame hashes (vPDQ's and those between), by item."""
+    found: dict[int, dict[str, None]] = {}
+    if item_ids:
+        for item_id, pdq in session.execute(
+            select(VideoFrameRow.item_id, VideoFrameRow.pdq)
+            .where(
+                VideoFrameRow.item_id.in_(item_ids),
+                VideoFrameRow.quality >= PDQ_MIN_QUALITY,
+            )
+            .order_by(VideoFrameRow.item_id, VideoFrameRow.number)
+        ):
+            found.setdefault(item_id, {})[pdq] = None
+    return {item_id: tuple(codes) for item_id, codes in found.items()}
