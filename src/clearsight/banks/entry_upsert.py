@@ -25,7 +25,7 @@ from clearsight.banks.bulk_rows import insert_rows, next_entry_ids
 from clearsight.banks.models import ENTRIES, SIGNALS
 from clearsight.banks.prepared import FEATURES_KIND as FEATURES_KIND
 from clearsight.banks.prepared import PDQ_VARIANT_PREFIX as PDQ_VARIANT_PREFIX
-from clearsight.banks.prepared import Metadata, PreparedBatch, PreparedEntry
+from clearsight.banks.prepared import Metadata, PreparedBatch, PreparedEntry, value_key
 from clearsight.banks.prepared import prepare as prepare
 from clearsight.banks.prepared import signal_identity as signal_identity
 from clearsight.banks.prepared import signal_rows as signal_rows
@@ -270,8 +270,8 @@ class EntryUpsert:
         self._value_index.wrote(len(batch.signal_rows))
         if batch.signal_rows:
             self._connection.exec_driver_sql(
-                "INSERT INTO bank_entry_signals (entry_id, bank_id, kind, value) "
-                f"VALUES (? + {first}, {bank_id}, ?, ?)",
+                "INSERT INTO bank_entry_signals (entry_id, bank_id, kind, value, value_key) "
+                f"VALUES (? + {first}, {bank_id}, ?, ?, ?)",
                 batch.signal_rows,
             )
         assert self._written is not None
@@ -281,12 +281,17 @@ class EntryUpsert:
     def _insert_signals(self, entries: Iterable[tuple[int, PreparedEntry]]) -> None:
         bank_id = self._bank_id
         rows = [
-            (entry_id, bank_id, kind, value)
+            (entry_id, bank_id, kind, value, value_key(kind, value))
             for entry_id, entry in entries
             for kind, value in entry[2]
         ]
         self._value_index.wrote(len(rows))
-        insert_rows(self._connection, SIGNALS, ("entry_id", "bank_id", "kind", "value"), rows)
+        insert_rows(
+            self._connection,
+            SIGNALS,
+            ("entry_id", "bank_id", "kind", "value", "value_key"),
+            rows,
+        )
 
 
 def _holds_nothing(connection: Connection, bank_id: int) -> bool:
