@@ -25,10 +25,20 @@ $(VENV)/.installed-server: $(VENV)/.installed
 
 # invisible-watermark is a test oracle only (its package imports torch, so never a
 # dependency): its decoder file goes under .bench/, where the watermark tests load it alone.
-$(VENV)/.installed-dev: $(BIN)/python pyproject.toml
+$(VENV)/.installed-dev: $(BIN)/python pyproject.toml .bench/vpdq/.built
 	$(BIN)/pip install --quiet -e ".[dev,exchange,ray]"
 	$(BIN)/pip install --quiet --no-deps --target .bench/invisible-watermark "invisible-watermark>=0.2"
 	touch $@ $(VENV)/.installed $(VENV)/.installed-server
+
+# vpdq, Meta's vPDQ binding, is a test and benchmark oracle only: it has no wheels and
+# links against the system's FFmpeg (libavformat-dev libavcodec-dev libswscale-dev
+# libavutil-dev pkg-config cmake), so it is built from its source into .bench/vpdq,
+# where tests/video_clips.py and benchmarks/video_scan.py load it.
+.bench/vpdq/.built: $(BIN)/python
+	rm -rf .bench/vpdq .bench/vpdq-src
+	$(BIN)/pip download --quiet --no-binary :all: --no-deps --dest .bench/vpdq-src "vpdq==0.2.5"
+	$(BIN)/pip install --quiet --no-deps --target .bench/vpdq .bench/vpdq-src/vpdq-0.2.5.tar.gz
+	touch $@
 
 demo: $(VENV)/.installed
 	$(BIN)/clearsight demo --case demo-case

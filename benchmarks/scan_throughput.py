@@ -1,34 +1,37 @@
-"""Measure how many images per second ``clearsight scan`` fingerprints, against two yardsticks.
+"""How many pictures per second a whole ``clearsight scan`` reads, against two peers
+run in the same run on the same files.
 
-Why: a triage tool is judged by how long an analyst waits for a seized drive to be
-hashed. A bare number means little, so the same JPEGs are put, in the same run, through
+Why: a triage tool is judged by how long an analyst waits for a seized drive. A bare
+number means little on a shared machine, so each repetition runs, back to back:
 
 * **clearsight** - the ``clearsight scan DIR --case NEW --json`` console script of this
-  venv, on every core. Wall-clock of the whole subprocess (interpreter start, worker pool
-  start, case database) is the headline; the ``seconds`` it reports itself is shown too.
-  Each repetition scans into a fresh case, so nothing is skipped as already done.
-  Note that a scan does more than PDQ: md5/sha1/sha256 of the bytes, a media-type sniff
-  and a database record per file.
-* **threatexchange** - Meta's python-threatexchange ``PdqSignal.hash_from_file``, as the
-  library is used: one process, files hashed one after another. It lives in its own
-  venv (``<workdir>/venv-threatexchange``, created on first use) so its dependencies never
-  touch this project's. Only the hashing loop is timed (import excluded), which favours
-  it; being single-process its images/s is also its per-core figure.
-* **floor** - bare Pillow: open, ``draft("L", size that fits a 512x512 box)``, ``load()``,
-  on every core through a process pool that is already started. This is the cost of
-  reading and DCT-scaled decoding alone, so ``clearsight / floor`` says how close the scan
-  gets to the decoder's limit.
+  venv, every stage on (digests, PDQ and its dihedral forms, query views, scene views,
+  keypoints, origin), on every core. The wall clock of the whole command (interpreter
+  start, imports, case creation, worker start, triage) is the headline.
+* **threatexchange** - Meta's python-threatexchange ``PdqSignal.hash_from_file``, the
+  issue's named baseline, in a pool of as many processes as clearsight has workers. Only
+  the hashing is timed (the pool is started and imported first), which favours it.
+* **floor** - Pillow opening each file and decoding it at 1/8 scale in the DCT domain
+  (``draft``), in a started pool of as many processes: reading and the cheapest decode,
+  the least any scan can cost.
 
-The corpus is generated, deterministically, as photo-like landscapes (1/f fractal
-terrain and clouds, a sky gradient, ridges, trees and rocks with hard edges, per-pixel
-sensor noise) saved as JPEG quality 90 with 4:2:0 chroma: ``--count`` images at 1024x768
-and as many at 3000x2000 (about 1.5-3 MB each, like a camera's). It is cached in the
-work folder, and every file is read once before timing so all contenders see a warm
-page cache. Each contender runs ``--reps`` times per size group; the median images/s
-is reported.
+The ratios are taken within each repetition (the peers run one after another, so they
+share the machine's load) and their median is reported, with the machine's load
+average before and after.
 
-Usage: python benchmarks/scan_throughput.py [--count N] [--reps R] [--workdir DIR]
-[--keep] [--json]
+The corpus is camera-derived: the shared camera originals (``../shared/data/camera``)
+cropped at random (60-100% of the side, 3:2), resized to 1224x816 (1 MP) and
+3000x2000 (6 MP), and saved as JPEG quality 85-95 with their EXIF, ``--count`` of each.
+It is cached in the work folder and read once before timing (warm page cache).
+
+``--stages`` also times each stage of the worker in this process, one core, per file:
+what the per-stage budget table in docs/benchmarks.md holds.
+
+``--compare SRC`` also scans with the clearsight package in another checkout's ``src``
+folder, in the same repetitions: the speed-up of this checkout over that one.
+
+Usage: python benchmarks/scan_throughput.py [--count N] [--reps R] [--workers W]
+[--stages] [--compare SRC] [--workdir DIR] [--json]
 """
 
 from __future__ import annotations
@@ -36,16 +39,19 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import platform
+import random
 import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,116 +59,82 @@ import numpy as np
 import PIL
 from PIL import Image, features
 
-from clearsight.media.decode import fit_in_box
-from clearsight.robustness.landscapes import render_landscape
-
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_WORKDIR = REPO_ROOT / ".bench" / "scan_throughput"
-SIZES: tuple[tuple[int, int], ...] = ((1024, 768), (3000, 2000))
-PDQ_BOX = 512  # clearsight decodes into this box, as the PDQ reference does
-CORPUS_VERSION = "v1"  # bump when the generator changes, so caches are not reused
-CORPUS_SEED = 20_240_611
-JPEG_QUALITY = 90
-MAX_GENERATOR_WORKERS = 8  # each worker holds a few hundred MB while rendering
-
-TX_PROGRAM = """
-import json, sys, time
-started = time.perf_counter()
-from pathlib import Path
-from threatexchange.signal_type.pdq.signal import PdqSignal
-imported = time.perf_counter()
-paths = [Path(p) for p in json.load(sys.stdin)]
-empty = 0
-start = time.perf_counter()
-for path in paths:
-    if not PdqSignal.hash_from_file(path):
-        empty += 1
-elapsed = time.perf_counter() - start
-from importlib.metadata import version
-print(json.dumps({
-    "seconds": elapsed,
-    "import_seconds": imported - started,
-    "hashed": len(paths),
-    "empty_hashes": empty,
-    "versions": {name: version(name) for name in ("threatexchange", "pdqhash", "pillow")},
-}))
-"""
+CAMERA = REPO_ROOT.parent / "shared" / "data" / "camera"
+SIZES: dict[str, tuple[int, int]] = {"1MP": (1224, 816), "6MP": (3000, 2000)}
+CORPUS_VERSION = "camera-v1"  # bump when the corpus changes, so caches are not reused
+CORPUS_SEED = 20_261_206
+QUALITIES = (85, 90, 92, 95)
+# The issue's targets: clearsight over threatexchange, and over the floor.
+TARGETS = {"1MP": (3.0, None), "6MP": (10.0, 0.5)}
 
 
-# ---------------------------------------------------------------- corpus generation
+# ---------------------------------------------------------------- corpus
 
 
-def _write_image(job: tuple[str, int, int, int]) -> str:
-    """Render one corpus image and write it atomically (pool worker)."""
-    path, width, height, index = job
-    pixels = render_landscape((CORPUS_SEED, width, height, index), width, height)
-    partial = f"{path}.partial"
-    Image.fromarray(pixels, "RGB").save(
-        partial, "JPEG", quality=JPEG_QUALITY, subsampling="4:2:0", optimize=False
-    )
-    os.replace(partial, path)
-    return path
+def _derive(job: tuple[str, str, int, int, int]) -> str:
+    """Crop one camera original at random, resize it and save it (pool worker)."""
+    out, source, width, height, seed = job
+    rng = random.Random(seed)
+    with Image.open(source) as im:
+        exif = im.info.get("exif", b"")
+        full_w, full_h = im.size
+        scale = rng.uniform(0.6, 1.0)
+        crop_w = int(full_w * scale)
+        crop_h = min(full_h, int(crop_w * height / width))
+        crop_w = int(crop_h * width / height)
+        left, top = rng.randint(0, full_w - crop_w), rng.randint(0, full_h - crop_h)
+        picture = im.crop((left, top, left + crop_w, top + crop_h))
+        picture = picture.resize((width, height), Image.Resampling.LANCZOS)
+        partial_path = f"{out}.partial"
+        picture.save(partial_path, "JPEG", quality=rng.choice(QUALITIES), subsampling=2, exif=exif)
+    os.replace(partial_path, out)
+    return out
 
 
 @dataclass
 class Group:
-    """One resolution group of the corpus: its folder and files."""
-
-    width: int
-    height: int
+    name: str
     folder: Path
     files: list[Path] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:
-        return f"{self.width}x{self.height}"
 
     def mean_bytes(self) -> float:
         return statistics.fmean(path.stat().st_size for path in self.files)
 
 
 def ensure_corpus(workdir: Path, count: int) -> list[Group]:
-    """The corpus for ``count`` images per size, generating whatever is missing."""
+    """``count`` camera-derived JPEGs per size, made where missing."""
+    sources = sorted(CAMERA.iterdir()) if CAMERA.is_dir() else []
+    if not sources:
+        raise SystemExit(f"no camera originals in {CAMERA}")
     root = workdir / f"corpus-{CORPUS_VERSION}-n{count}"
-    groups: list[Group] = []
-    jobs: list[tuple[str, int, int, int]] = []
-    for width, height in SIZES:
-        group = Group(width, height, root / f"{width}x{height}")
+    groups, jobs = [], []
+    for index, (name, (width, height)) in enumerate(SIZES.items()):
+        group = Group(name, root / name)
         group.folder.mkdir(parents=True, exist_ok=True)
-        for index in range(count):
-            path = group.folder / f"landscape_{index:04d}.jpg"
+        for number in range(count):
+            path = group.folder / f"photo_{number:05d}.jpg"
             group.files.append(path)
             if not path.is_file():
-                jobs.append((str(path), width, height, index))
+                source = sources[number % len(sources)]
+                seed = CORPUS_SEED + 100_000 * index + number
+                jobs.append((str(path), str(source), width, height, seed))
         groups.append(group)
     if jobs:
-        workers = min(os.cpu_count() or 1, MAX_GENERATOR_WORKERS)
-        log(f"generating {len(jobs)} corpus images in {root} ({workers} processes)...")
-        started = time.perf_counter()
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            for _ in pool.map(_write_image, jobs):
-                pass
-        log(f"  done in {time.perf_counter() - started:.1f} s")
-    else:
-        log(f"reusing cached corpus in {root}")
+        log(f"deriving {len(jobs)} corpus photos in {root}...")
+        with ProcessPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+            list(pool.map(_derive, jobs, chunksize=4))
     return groups
 
 
 def warm_page_cache(groups: Sequence[Group]) -> None:
-    """Read every file once so no contender pays for the first, cold read."""
     for group in groups:
         for path in group.files:
             path.read_bytes()
 
 
-# ---------------------------------------------------------------- contender: clearsight
-
-
-@dataclass(frozen=True)
-class ScanRun:
-    wall_seconds: float
-    scan_seconds: float
-    report: dict[str, Any]
+# ---------------------------------------------------------------- contenders
 
 
 def clearsight_executable() -> Path:
@@ -170,118 +142,157 @@ def clearsight_executable() -> Path:
 
 
 def run_clearsight(
-    exe: Path, folder: Path, files: int, workdir: Path, keep: bool, *extra: str
-) -> ScanRun:
-    """One ``clearsight scan`` of ``folder`` (holding ``files`` files) into a new case folder."""
-    cases = workdir / "cases"
-    cases.mkdir(parents=True, exist_ok=True)
-    holder = Path(tempfile.mkdtemp(prefix=f"{folder.name}-", dir=cases))
-    case = holder / "case"
-    command = [str(exe), "scan", str(folder), "--case", str(case), "--json", *extra]
+    folder: Path, files: int, workdir: Path, workers: int, source: Path | None = None
+) -> float:
+    """Wall seconds of one ``clearsight scan`` of ``folder`` into a new case; with
+    ``source``, of the clearsight whose package lies in that ``src`` folder."""
+    holder = Path(tempfile.mkdtemp(prefix="case-", dir=workdir))
+    command = [
+        str(clearsight_executable()),
+        "scan",
+        str(folder),
+        "--case",
+        str(holder / "case"),
+        "--json",
+        "--workers",
+        str(workers),
+    ]
     try:
         started = time.perf_counter()
-        done = subprocess.run(command, capture_output=True, text=True, check=False)
+        done = subprocess.run(
+            command, capture_output=True, text=True, check=False, env=_environment(source)
+        )
         wall = time.perf_counter() - started
     finally:
-        if not keep:
-            shutil.rmtree(holder, ignore_errors=True)
+        shutil.rmtree(holder, ignore_errors=True)
     if done.returncode != 0:
-        raise RuntimeError(f"clearsight scan exited {done.returncode}: {_tail(done.stderr)}")
-    report = _last_json_line(done.stdout)
-    expected = {"files_seen": files, "items": files, "errors": 0, "already_done": 0}
-    wrong = {k: report.get(k) for k, v in expected.items() if report.get(k) != v}
-    if wrong:
-        raise RuntimeError(f"clearsight scan of {folder} reported {wrong}, expected {expected}")
-    return ScanRun(wall, float(report["seconds"]), report)
+        raise RuntimeError(f"clearsight scan exited {done.returncode}: {done.stderr[-600:]}")
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    if (report["files_seen"], report["items"], report["errors"]) != (files, files, 0):
+        raise RuntimeError(f"clearsight scan of {folder} reported {report}")
+    return wall
 
 
-def clearsight_fixed_cost(exe: Path, workdir: Path, keep: bool) -> float:
-    """Wall seconds of a scan of an empty folder: process start, imports, case creation."""
-    empty = workdir / "empty"
-    empty.mkdir(parents=True, exist_ok=True)
-    return run_clearsight(exe, empty, 0, workdir, keep).wall_seconds
+def _environment(source: Path | None) -> dict[str, str]:
+    if source is None:
+        return dict(os.environ)
+    return {**os.environ, "PYTHONPATH": str(source)}
 
 
-def _last_json_line(stdout: str) -> dict[str, Any]:
-    for line in reversed(stdout.splitlines()):
-        if line.strip().startswith("{"):
-            parsed: dict[str, Any] = json.loads(line)
-            return parsed
-    raise RuntimeError(f"no JSON object on stdout: {_tail(stdout)}")
-
-
-def _tail(text: str, limit: int = 600) -> str:
-    text = text.strip()
-    return text if len(text) <= limit else "..." + text[-limit:]
-
-
-# ---------------------------------------------------------------- contender: threatexchange
-
-
-def ensure_threatexchange(workdir: Path) -> Path:
-    """The python of ``<workdir>/venv-threatexchange``, creating the venv if needed."""
-    venv = workdir / "venv-threatexchange"
-    python = venv / "bin" / "python"
-    probe = [str(python), "-c", "import threatexchange.signal_type.pdq.signal"]
-    if python.exists() and subprocess.run(probe, capture_output=True).returncode == 0:
-        return python
-    log(f"creating {venv} and installing threatexchange (once)...")
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--quiet", "threatexchange"],
-        check=True,
-        stdout=sys.stderr,
-    )
-    subprocess.run(probe, check=True)
-    return python
-
-
-def run_threatexchange(python: Path, group: Group) -> dict[str, Any]:
-    """Hash the group sequentially in one threatexchange process; its own timing."""
-    paths = json.dumps([str(path) for path in group.files])
+def run_command(*arguments: str) -> float:
+    """Wall seconds of ``clearsight ARGUMENTS``."""
     started = time.perf_counter()
-    done = subprocess.run(
-        [str(python), "-c", TX_PROGRAM], input=paths, capture_output=True, text=True, check=False
-    )
-    wall = time.perf_counter() - started
-    if done.returncode != 0:
-        raise RuntimeError(f"threatexchange run exited {done.returncode}: {_tail(done.stderr)}")
-    result = _last_json_line(done.stdout)
-    result["wall_seconds"] = wall
-    return result
+    subprocess.run([str(clearsight_executable()), *arguments], capture_output=True, check=True)
+    return time.perf_counter() - started
 
 
-# ---------------------------------------------------------------- contender: Pillow floor
+def threatexchange_hash(path: str) -> bool:
+    """The baseline on one file (pool worker): True when it gave a hash."""
+    from threatexchange.signal_type.pdq.signal import PdqSignal
+
+    return bool(PdqSignal.hash_from_file(Path(path)))
 
 
 def draft_decode(path: str) -> tuple[int, int]:
-    """Open, DCT-scale to the PDQ box in luma, decode; the decoded size (pool worker)."""
+    """The floor on one file (pool worker): decode at 1/8 scale, luma only."""
     with Image.open(path) as im:
-        # The same target size clearsight computes, so the DCT scaling is the same.
-        im.draft("L", fit_in_box(*im.size, PDQ_BOX))
+        im.draft("L", (max(1, im.width // 8), max(1, im.height // 8)))
         im.load()
         return im.size
 
 
-def _noop(_: int) -> None:
-    return None
-
-
-def run_floor(
-    pool: ProcessPoolExecutor, group: Group, workers: int
-) -> tuple[float, tuple[int, int]]:
-    """Seconds to draft-decode the whole group on a started pool, and one decoded size."""
-    paths = [str(path) for path in group.files]
-    chunksize = max(1, len(paths) // (workers * 4))
-    started = time.perf_counter()
-    sizes = list(pool.map(draft_decode, paths, chunksize=chunksize))
-    return time.perf_counter() - started, sizes[0]
+def _warm_worker(_: int) -> None:
+    from threatexchange.signal_type.pdq.signal import PdqSignal  # noqa: F401
 
 
 def start_pool(workers: int) -> ProcessPoolExecutor:
     pool = ProcessPoolExecutor(max_workers=workers)
-    list(pool.map(_noop, range(workers * 4)))  # make every worker exist before timing
+    list(pool.map(_warm_worker, range(workers * 4)))  # every worker started and imported
     return pool
+
+
+def timed_map(pool: ProcessPoolExecutor, task: Callable[[str], Any], group: Group) -> float:
+    paths = [str(path) for path in group.files]
+    started = time.perf_counter()
+    list(pool.map(task, paths, chunksize=4))
+    return time.perf_counter() - started
+
+
+# ---------------------------------------------------------------- stages, in process
+
+
+def stage_costs(files: Sequence[Path]) -> dict[str, float]:
+    """Median ms per file of each stage of the worker, as the scan runs them."""
+    import cv2
+
+    from clearsight.media.decode import DecodeLimits, decode_luma
+    from clearsight.media.sniff import SNIFF_BYTES, sniff_media_type
+    from clearsight.origin.stage import RGB_FOR_ORIGIN_UP_TO, examine_bytes
+    from clearsight.scan.fingerprint import FingerprintOptions, _larger_luma, fingerprint_file
+    from clearsight.signals.digests import StreamingDigests
+    from clearsight.signals.features import extract
+    from clearsight.signals.pdq import PDQ_WORKING_BOX, PdqSignal
+    from clearsight.signals.scene import scene_views
+    from clearsight.signals.variants import hash_views, query_views
+
+    cv2.setNumThreads(1)
+    limits = DecodeLimits()
+    costs: dict[str, list[float]] = {}
+
+    def clock(name: str, since: float) -> float:
+        now = time.perf_counter()
+        costs.setdefault(name, []).append(1000 * (now - since))
+        return now
+
+    for path in [*files[:2], *files]:  # the first two warm the caches, then counted again
+        start = time.perf_counter()
+        data = path.read_bytes()
+        now = clock("read", start)
+        media_type = sniff_media_type(data[:SNIFF_BYTES])
+        now = clock("sniff", now)
+        digests = StreamingDigests()
+        digests.update(data)
+        digests.result()
+        now = clock("digests", now)
+        image = decode_luma(data, limits, PDQ_WORKING_BOX, keep_rgb_up_to=RGB_FOR_ORIGIN_UP_TO)
+        now = clock("decode", now)
+        pdq = PdqSignal.hash_from_luma_numpy(image.luma)
+        now = clock("pdq + dihedral", now)
+        sharper = partial(_larger_luma, data, limits, image.luma)
+        hash_views(query_views(image.luma, sharper), pdq.hex)
+        now = clock("query views", now)
+        hash_views(scene_views(image.luma), pdq.hex)
+        now = clock("scene views", now)
+        extract(image.luma).to_bytes()
+        now = clock("keypoints", now)
+        examine_bytes(data, image.media_type, keep_prompts=False, luma=image.luma)
+        now = clock("origin", now)
+        record = fingerprint_file(str(path), path.name, FingerprintOptions())
+        now = time.perf_counter()
+        pickle.dumps(record)
+        clock("record to parent (pickle)", now)
+        del media_type
+    for name in costs:
+        costs[name] = costs[name][2:]
+    medians = {name: statistics.median(values) for name, values in costs.items()}
+    medians["sum of stages"] = sum(medians.values())
+    return medians
+
+
+def stages_in_worker(group: Group) -> dict[str, float]:
+    """:func:`stage_costs` in a child process set up as the scan's workers are (one
+    thread for OpenBLAS, OpenMP and OpenCV)."""
+    from clearsight.scan.worker_server import SINGLE_THREADED
+
+    done = subprocess.run(
+        [sys.executable, __file__, "--stages-of", str(group.folder)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, **SINGLE_THREADED},
+    )
+    costs: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return costs
 
 
 # ---------------------------------------------------------------- running and reporting
@@ -289,101 +300,73 @@ def start_pool(workers: int) -> ProcessPoolExecutor:
 
 @dataclass
 class Samples:
-    """Per-group timings of every contender, one entry per repetition."""
-
-    cs_wall: list[float] = field(default_factory=list)
-    cs_scan: list[float] = field(default_factory=list)
-    cs_scan_no_origin: list[float] = field(default_factory=list)
-    tx_loop: list[float] = field(default_factory=list)
-    tx_wall: list[float] = field(default_factory=list)
-    tx_empty: int = 0
+    clearsight: list[float] = field(default_factory=list)
+    compared: list[float] = field(default_factory=list)
+    threatexchange: list[float] = field(default_factory=list)
     floor: list[float] = field(default_factory=list)
-    floor_decoded: tuple[int, int] | None = None
 
 
-@dataclass
-class Bench:
-    groups: list[Group]
-    samples: dict[str, Samples]
-    problems: dict[str, str] = field(default_factory=dict)
-    tx_versions: dict[str, str] = field(default_factory=dict)
-    cs_fixed: list[float] = field(default_factory=list)
-
-
-def run_bench(groups: list[Group], workdir: Path, reps: int, keep: bool) -> Bench:
-    bench = Bench(groups, {group.name: Samples() for group in groups})
-    exe = clearsight_executable()
-    if not exe.exists():
-        bench.problems["clearsight"] = f"no console script at {exe}"
-    try:
-        tx_python: Path | None = ensure_threatexchange(workdir)
-    except (OSError, subprocess.CalledProcessError) as exc:
-        tx_python, bench.problems["threatexchange"] = None, f"venv setup failed: {exc}"
-    workers = os.cpu_count() or 1
-    log("warming the page cache...")
+def run_bench(
+    groups: list[Group], workdir: Path, reps: int, workers: int, compare: Path | None
+) -> dict[str, Any]:
+    samples = {group.name: Samples() for group in groups}
+    fixed: list[float] = []
+    helps: list[float] = []
+    empty = workdir / "empty"
+    empty.mkdir(parents=True, exist_ok=True)
+    load_before = os.getloadavg()
     warm_page_cache(groups)
     with start_pool(workers) as pool:
         for rep in range(1, reps + 1):
-            _fixed_cost_rep(bench, exe, workdir, keep)
+            helps.append(run_command("--help"))
+            fixed.append(run_clearsight(empty, 0, workdir, workers))
             for group in groups:
                 log(f"rep {rep}/{reps} {group.name}")
-                _one_rep(bench, group, workdir, keep, exe, tx_python, pool, workers)
-    return bench
-
-
-def _fixed_cost_rep(bench: Bench, exe: Path, workdir: Path, keep: bool) -> None:
-    if "clearsight" in bench.problems:
-        return
-    try:
-        bench.cs_fixed.append(clearsight_fixed_cost(exe, workdir, keep))
-    except RuntimeError as exc:
-        bench.problems["clearsight"] = str(exc)
-
-
-def _one_rep(
-    bench: Bench,
-    group: Group,
-    workdir: Path,
-    keep: bool,
-    exe: Path,
-    tx_python: Path | None,
-    pool: ProcessPoolExecutor,
-    workers: int,
-) -> None:
-    samples = bench.samples[group.name]
-    if "clearsight" not in bench.problems:
-        try:
-            run = run_clearsight(exe, group.folder, len(group.files), workdir, keep)
-            samples.cs_wall.append(run.wall_seconds)
-            samples.cs_scan.append(run.scan_seconds)
-            # The same scan without the origin stage: what examining origin costs.
-            plain = run_clearsight(
-                exe, group.folder, len(group.files), workdir, keep, "--no-origin"
-            )
-            samples.cs_scan_no_origin.append(plain.scan_seconds)
-        except RuntimeError as exc:
-            bench.problems["clearsight"] = str(exc)
-    if tx_python is not None and "threatexchange" not in bench.problems:
-        try:
-            result = run_threatexchange(tx_python, group)
-            samples.tx_loop.append(float(result["seconds"]))
-            samples.tx_wall.append(float(result["wall_seconds"]))
-            samples.tx_empty = int(result["empty_hashes"])
-            bench.tx_versions = dict(result["versions"])
-        except RuntimeError as exc:
-            bench.problems["threatexchange"] = str(exc)
-    seconds, decoded = run_floor(pool, group, workers)
-    samples.floor.append(seconds)
-    samples.floor_decoded = decoded
-
-
-def median_rate(count: int, seconds: Sequence[float]) -> float | None:
-    """Median images/s over the repetitions, or None when the contender did not run."""
-    return statistics.median(count / s for s in seconds) if seconds else None
-
-
-def ratio(a: float | None, b: float | None) -> float | None:
-    return a / b if a is not None and b else None
+                s = samples[group.name]
+                s.clearsight.append(
+                    run_clearsight(group.folder, len(group.files), workdir, workers)
+                )
+                s.threatexchange.append(timed_map(pool, threatexchange_hash, group))
+                s.floor.append(timed_map(pool, draft_decode, group))
+    load_after = os.getloadavg()
+    result: dict[str, Any] = {
+        "machine": machine_facts(),
+        "workers": workers,
+        "reps": reps,
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in load_after],
+        "help_seconds_median": statistics.median(helps),
+        "empty_scan_seconds_median": statistics.median(fixed),
+        "groups": {},
+    }
+    for group in groups:
+        s, n = samples[group.name], len(group.files)
+        per_rep_tx = [t / c for c, t in zip(s.clearsight, s.threatexchange, strict=True)]
+        per_rep_floor = [f / c for c, f in zip(s.clearsight, s.floor, strict=True)]
+        result["groups"][group.name] = {
+            "images": n,
+            "mean_file_bytes": round(group.mean_bytes()),
+            "images_per_s": {
+                "clearsight": statistics.median(n / x for x in s.clearsight),
+                "threatexchange": statistics.median(n / x for x in s.threatexchange),
+                "floor": statistics.median(n / x for x in s.floor),
+            },
+            "clearsight_over_threatexchange": statistics.median(per_rep_tx),
+            "clearsight_over_compared": (
+                statistics.median(b / a for a, b in zip(s.clearsight, s.compared, strict=True))
+                if s.compared
+                else None
+            ),
+            "clearsight_over_floor": statistics.median(per_rep_floor),
+            "seconds": {
+                "clearsight": s.clearsight,
+                "compared": s.compared,
+                "threatexchange": s.threatexchange,
+                "floor": s.floor,
+            },
+            "targets": dict(zip(("threatexchange", "floor"), TARGETS[group.name], strict=True)),
+        }
+    return result
 
 
 def machine_facts() -> dict[str, Any]:
@@ -402,131 +385,49 @@ def machine_facts() -> dict[str, Any]:
         "pillow": PIL.__version__,
         "libjpeg_turbo": features.version("libjpeg_turbo"),
         "numpy": np.__version__,
-        "platform": platform.platform(),
     }
-
-
-def summarise(bench: Bench, reps: int) -> dict[str, Any]:
-    """Every number of the run as one JSON-ready object."""
-    cores = os.cpu_count() or 1
-    groups: dict[str, Any] = {}
-    for group in bench.groups:
-        s, n = bench.samples[group.name], len(group.files)
-        cs, cs_scan = median_rate(n, s.cs_wall), median_rate(n, s.cs_scan)
-        tx, floor = median_rate(n, s.tx_loop), median_rate(n, s.floor)
-        groups[group.name] = {
-            "images": n,
-            "mean_file_bytes": round(group.mean_bytes()),
-            "clearsight": {
-                "images_per_s": cs,
-                "images_per_s_in_scan": cs_scan,
-                "images_per_s_per_core": ratio(cs, cores),
-                "wall_seconds": s.cs_wall,
-                "scan_seconds": s.cs_scan,
-                "scan_seconds_no_origin": s.cs_scan_no_origin,
-                "origin_share_of_scan": _origin_share(s),
-            },
-            "threatexchange": {
-                "images_per_s": tx,
-                "images_per_s_per_core": tx,
-                "images_per_s_incl_process_start": median_rate(n, s.tx_wall),
-                "loop_seconds": s.tx_loop,
-                "wall_seconds": s.tx_wall,
-                "empty_hashes": s.tx_empty,
-            },
-            "floor": {
-                "images_per_s": floor,
-                "seconds": s.floor,
-                "decoded_size": list(s.floor_decoded) if s.floor_decoded else None,
-            },
-            "ratios": {
-                "clearsight_over_threatexchange": ratio(cs, tx),
-                "clearsight_over_threatexchange_per_core": ratio(ratio(cs, cores), tx),
-                "clearsight_over_floor": ratio(cs, floor),
-            },
-        }
-    return {
-        "machine": machine_facts(),
-        "threatexchange_versions": bench.tx_versions,
-        "reps": reps,
-        "statistic": "median images/s over reps",
-        "corpus": {
-            "jpeg_quality": JPEG_QUALITY,
-            "subsampling": "4:2:0",
-            "version": CORPUS_VERSION,
-            "folder": str(bench.groups[0].folder.parent),
-        },
-        "clearsight_fixed_cost": {
-            "what": "wall seconds of `clearsight scan` of an empty folder into a new case",
-            "median_seconds": statistics.median(bench.cs_fixed) if bench.cs_fixed else None,
-            "seconds": bench.cs_fixed,
-        },
-        "groups": groups,
-        "problems": bench.problems,
-    }
-
-
-def _origin_share(samples: Samples) -> float | None:
-    """The share of the in-scan time the origin stage takes (medians of the reps)."""
-    if not samples.cs_scan or not samples.cs_scan_no_origin:
-        return None
-    with_origin = statistics.median(samples.cs_scan)
-    return (with_origin - statistics.median(samples.cs_scan_no_origin)) / with_origin
-
-
-def _num(value: float | None, digits: int = 1) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
 def format_table(summary: dict[str, Any]) -> str:
     m = summary["machine"]
-    tx_v = summary["threatexchange_versions"]
     lines = [
         f"machine: {m['cpu_model']}, {m['cores']} cores, Python {m['python']}, "
         f"Pillow {m['pillow']} (libjpeg-turbo {m['libjpeg_turbo']}), numpy {m['numpy']}",
-        "threatexchange venv: " + (", ".join(f"{k} {v}" for k, v in tx_v.items()) or "n/a"),
-        f"images/s, median of {summary['reps']} reps (higher is better)",
+        f"{summary['workers']} processes each; median of {summary['reps']} reps; load average "
+        f"{summary['load_average_before']} before, {summary['load_average_after']} after",
         "",
-        f"{'group':<10} {'mean MB':>7} {'clearsight':>10} {'(in-scan)':>9} {'threatex':>9} "
-        f"{'floor':>8} {'cs/tx':>7} {'cs/tx/core':>10} {'cs/floor':>8}",
+        f"{'group':<6} {'MB':>5} {'clearsight':>10} {'threatex':>9} {'floor':>7} "
+        f"{'cs/tx':>6} {'target':>6} {'cs/floor':>8} {'target':>6}",
     ]
     for name, g in summary["groups"].items():
-        r = g["ratios"]
+        rate, targets = g["images_per_s"], g["targets"]
         lines.append(
-            f"{name:<10} {g['mean_file_bytes'] / 1e6:>7.2f} "
-            f"{_num(g['clearsight']['images_per_s']):>10} "
-            f"{_num(g['clearsight']['images_per_s_in_scan']):>9} "
-            f"{_num(g['threatexchange']['images_per_s']):>9} {_num(g['floor']['images_per_s']):>8} "
-            f"{_num(r['clearsight_over_threatexchange'], 2):>7} "
-            f"{_num(r['clearsight_over_threatexchange_per_core'], 2):>10} "
-            f"{_num(r['clearsight_over_floor'], 2):>8}"
+            f"{name:<6} {g['mean_file_bytes'] / 1e6:>5.2f} {rate['clearsight']:>10.1f} "
+            f"{rate['threatexchange']:>9.1f} {rate['floor']:>7.1f} "
+            f"{g['clearsight_over_threatexchange']:>6.2f} {_target(targets['threatexchange'])} "
+            f"{g['clearsight_over_floor']:>8.2f} {_target(targets['floor'])}"
         )
     lines += [
         "",
-        "clearsight: wall-clock of `clearsight scan --json` incl. process and pool start, all "
-        "cores; (in-scan) = its own `seconds`.",
-        "threatexchange: PdqSignal.hash_from_file, one process (= per core), hashing loop only.",
-        "floor: Pillow open + draft('L', 512-box) + load on a started pool, all cores; decoded "
-        + ", ".join(f"{n} -> {g['floor']['decoded_size']}" for n, g in summary["groups"].items()),
-        "cs/tx/core: clearsight per core (images/s / cores) over threatexchange.",
-        "clearsight fixed cost per run (scan of an empty folder into a new case): "
-        f"{_num(summary['clearsight_fixed_cost']['median_seconds'], 2)} s (median)",
+        "images/s; clearsight = wall clock of the whole `clearsight scan --json` command;",
+        "ratios are medians of the per-rep ratios (peers run back to back).",
+        f"`clearsight --help`: {summary['help_seconds_median']:.2f} s; scan of an empty "
+        f"folder into a new case: {summary['empty_scan_seconds_median']:.2f} s (medians).",
     ]
     for name, g in summary["groups"].items():
-        share = g["clearsight"]["origin_share_of_scan"]
-        lines.append(
-            f"origin stage in {name}: {_num(None if share is None else 100 * share)}% of the "
-            "in-scan time (scan with and without --no-origin, medians)"
-        )
-    for name, g in summary["groups"].items():
-        if g["threatexchange"]["empty_hashes"]:
+        if g["clearsight_over_compared"] is not None:
             lines.append(
-                f"note: threatexchange gave {g['threatexchange']['empty_hashes']} empty "
-                f"hash(es) (quality < 50) in {name}"
+                f"{name}: this clearsight is {g['clearsight_over_compared']:.2f}x as fast as the "
+                f"one in {summary['compared_source']} (median of per-rep ratios)"
             )
-    for who, why in summary["problems"].items():
-        lines.append(f"PROBLEM {who}: {why}")
+    for name, stages in summary.get("stages", {}).items():
+        lines.append(f"\nper-stage ms per file, one core, in process ({name}):")
+        lines += [f"  {stage:<28} {ms:7.2f}" for stage, ms in stages.items()]
     return "\n".join(lines)
+
+
+def _target(value: float | None) -> str:
+    return f"{'>=' + format(value, 'g'):>6}" if value is not None else f"{'-':>6}"
 
 
 def log(message: str) -> None:
@@ -535,38 +436,39 @@ def log(message: str) -> None:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--count", type=int, default=40, help="images per size group [40]")
-    parser.add_argument("--reps", type=int, default=3, help="repetitions per contender [3]")
+    parser.add_argument("--count", type=int, default=128, help="photos per size [128]")
+    parser.add_argument("--reps", type=int, default=3, help="repetitions [3]")
     parser.add_argument(
-        "--workdir",
+        "--workers", type=int, default=os.cpu_count() or 1, help="processes each [all cores]"
+    )
+    parser.add_argument("--stages", action="store_true", help="also time each stage in process")
+    parser.add_argument(
+        "--compare",
         type=Path,
-        default=DEFAULT_WORKDIR,
-        help=f"corpus, venv and case folder [{DEFAULT_WORKDIR}]",
+        help="also scan with the clearsight package of this src folder (an older checkout)",
     )
-    parser.add_argument(
-        "--keep",
-        action="store_true",
-        help="keep each rep's clearsight case folder under WORKDIR/cases",
-    )
+    parser.add_argument("--stages-of", type=Path, help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR)
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
-    if args.count < 1 or args.reps < 1:
-        parser.error("--count and --reps must be at least 1")
+    if args.count < 1 or args.reps < 1 or args.workers < 1:
+        parser.error("--count, --reps and --workers must be at least 1")
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
+    if args.stages_of is not None:  # the child that --stages runs
+        print(json.dumps(stage_costs(sorted(args.stages_of.glob("*.jpg"))[:40])))
+        return 0
     workdir: Path = args.workdir.resolve()
     groups = ensure_corpus(workdir, args.count)
-    for group in groups:
-        log(
-            f"corpus {group.name}: {len(group.files)} files, mean {group.mean_bytes() / 1e6:.2f} MB"
-        )
-    bench = run_bench(groups, workdir, args.reps, args.keep)
-    summary = summarise(bench, args.reps)
+    summary = run_bench(groups, workdir, args.reps, args.workers, args.compare)
+    summary["compared_source"] = str(args.compare) if args.compare else None
+    if args.stages:
+        summary["stages"] = {group.name: stages_in_worker(group) for group in groups}
     print(json.dumps(summary, indent=2) if args.json else format_table(summary))
-    return 1 if bench.problems else 0
+    return 0
 
 
 if __name__ == "__main__":

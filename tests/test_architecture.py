@@ -59,8 +59,12 @@ ALLOWED: Mapping[str, Set[str]] = {
     "server": COMMON
     | {"banks", "case", "categories", "origin", "report", "review", "store"}
     | {"match.explain", "triage.unreadable"},
+    # The matching service: a shell over the banks (CaseBanks), their live index, the
+    # signals it hashes with, and the exchanges it drives.
+    "api": COMMON | {"banks", "case", "exchanges", "match", "media", "signals"},
     "cli": COMMON
     | {
+        "api",
         "banks",
         "case",
         "cybertip",

@@ -66,6 +66,9 @@ class CountingBanks:
     def entry_features(self, entry_ids: Iterable[int]) -> dict[int, str]:
         return self.store.entry_features(entry_ids)
 
+    def video_signals(self, bank_id: int) -> list[tuple[int, str]]:
+        return self.store.video_signals(bank_id)
+
 
 def add(store: BankStore, bank: str, *entries: ImportedEntry, threshold: int = 31) -> None:
     store.import_entries(

@@ -43,6 +43,12 @@ class Command:
 
 
 COMMANDS: dict[str, Command] = {
+    "api": Command(("api", "--port", "{port}"), False, True, "--banks"),
+    "api-key add": Command(
+        ("api-key", "add", "new-key", "--role", "matcher"), False, True, "--banks"
+    ),
+    "api-key list": Command(("api-key", "list"), False, True, "--banks"),
+    "api-key revoke": Command(("api-key", "revoke", "test-key"), False, True, "--banks"),
     "audit list": Command(("audit", "list", "--case", "{case}"), url="--database"),
     "audit verify": Command(("audit", "verify", "--case", "{case}"), url="--database"),
     "bank add": Command(("bank", "add", "test-bank-2", "{evidence}/0.png"), False, True, "--banks"),
@@ -110,7 +116,11 @@ COMMANDS: dict[str, Command] = {
 
 
 def leaf_commands(group: click.Group, prefix: str = "") -> Iterator[str]:
-    for name, command in group.commands.items():
+    # Through click's own lookup: the top-level commands are imported on first use.
+    context = click.Context(group)
+    for name in group.list_commands(context):
+        command = group.get_command(context, name)
+        assert command is not None, name
         if isinstance(command, click.Group):
             yield from leaf_commands(command, f"{prefix}{name} ")
         else:

@@ -25,6 +25,8 @@ PYPROJECT = PACKAGE.parent.parent / "pyproject.toml"
 # Code that only runs with an extra installed, and that extra: a package, or a module
 # whose import of the extra's library is made inside the function that needs it.
 EXTRA_OF = {
+    "api": "server",
+    "cli/api_command.py": "server",
     "server": "server",
     "cybertip": "exchange",
     "exchanges": "exchange",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from clearsight.media.decode import DecodeLimits, ImageDecodeError, decode_luma, fit_in_box
-from clearsight.media.sniff import MediaKind, kind_of, sniff_media_type
+from clearsight.media.sniff import SNIFF_BYTES, MediaKind, kind_of, sniff_media_type
 from clearsight.signals.pdq import PdqSignal
 
 from .conftest import photo_like
@@ -142,3 +143,32 @@ def test_the_alpha_channel_of_an_rgba_image_is_kept_with_its_rgb() -> None:
     assert kept.alpha is not None and np.array_equal(kept.alpha, alpha)
     assert kept.rgb is not None and kept.rgb.shape == (48, 64, 3)
     assert decode_luma(buffer.getvalue(), DecodeLimits(), 512).alpha is None
+
+
+def test_the_quick_jpeg_and_png_answers_are_puremagics(shared_data: Path) -> None:
+    """Every byte after a JPEG's start marker, every shared file, and a PNG of every
+    mode, animated too: the first-bytes answer is puremagic's own."""
+    import puremagic
+
+    def puremagic_type(head: bytes) -> str:
+        try:
+            return str(puremagic.from_string(head, mime=True))
+        except (puremagic.PureError, ValueError):
+            return ""
+
+    rng = np.random.default_rng(3)
+    heads = [bytes([0xFF, 0xD8, 0xFF, marker]) + rng.bytes(600) for marker in range(256)]
+    for mode in ("RGB", "RGBA", "L", "P", "LA", "I;16", "1"):
+        heads.append(encoded(Image.new(mode, (40, 30)), "PNG")[:SNIFF_BYTES])
+    animated = io.BytesIO()
+    Image.new("RGB", (40, 30)).save(
+        animated, "PNG", save_all=True, append_images=[Image.new("RGB", (40, 30), "red")]
+    )
+    heads.append(animated.getvalue())
+    heads += [p.read_bytes()[:SNIFF_BYTES] for p in sorted(shared_data.rglob("*")) if p.is_file()]
+    quick = 0
+    for head in heads:
+        if head[:3] == b"\xff\xd8\xff" or head[:8] == b"\x89PNG\r\n\x1a\n":
+            quick += 1
+            assert sniff_media_type(head) == puremagic_type(head), head[:8]
+    assert quick > 300

@@ -6,12 +6,14 @@ import functools
 import io
 from pathlib import Path
 
+import c2pa  # type: ignore[import-untyped]
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
 from clearsight.media.sniff import sniff_media_type
+from clearsight.origin import c2pa_manifest
 from clearsight.origin.c2pa_manifest import C2paDetector
 from clearsight.origin.evidence import Evidence, OriginInput, PointsTo, Strength
 
@@ -338,3 +340,28 @@ def test_a_flipped_byte_never_raises_nor_leaves_a_broken_claim_more_than_weak(
     assert all(item.kind == "c2pa" for item in items)
     if any("failed validation" in item.detail for item in pointing(items, None)):
         assert all(item.strength is Strength.WEAK for item in pointing(items, PointsTo.AI))
+
+
+def test_the_manifest_marker_check_changes_no_finding(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every shared file, signed or not, remote or damaged: the same evidence whether
+    or not the SDK is spared the files without a marker."""
+    paths = [p for p in sorted(shared_data.rglob("*")) if p.is_file() and p.stat().st_size]
+    inputs = [(p.read_bytes(), sniff_media_type(p.read_bytes()[:8192])) for p in paths]
+    gated = [examine(data, media_type) for data, media_type in inputs]
+    monkeypatch.setattr(c2pa_manifest, "may_hold_manifest", lambda data: True)
+    assert [examine(data, media_type) for data, media_type in inputs] == gated
+    assert sum(1 for found in gated if found) >= 6
+
+
+def test_a_file_without_a_marker_never_reaches_the_sdk(
+    shared_data: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(*args: object) -> None:
+        raise AssertionError("the SDK was asked to read a file without a manifest marker")
+
+    monkeypatch.setattr(c2pa.Reader, "try_create", refuse)
+    for path in sorted((shared_data / "camera").glob("*.JPG")):
+        assert not c2pa_manifest.may_hold_manifest(path.read_bytes())
+        assert examine(path.read_bytes(), "image/jpeg") == []

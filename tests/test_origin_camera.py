@@ -479,3 +479,28 @@ def test_a_thumbnail_compares_with_the_fingerprint_stages_luma() -> None:
         assert record is not None and record.thumbnail is not None
         luma = decode_luma(data, DecodeLimits(), PDQ_WORKING_BOX).luma
         assert compare_thumbnail(record.thumbnail, luma).consistent is consistent
+
+
+def test_thumbnail_window_sums_are_numpys_interp() -> None:
+    """The precomputed grid gives np.interp's values bit for bit, for every side length
+    a thumbnail compare meets (and odd ones)."""
+    from clearsight.origin.camera import MIN_WINDOW, WINDOW_STEP, _window_grid
+
+    rng = np.random.default_rng(4)
+    count = round((1 - MIN_WINDOW) / WINDOW_STEP)
+    for parts, length in [(160, 512), (120, 341), (90, 170), (1, 7), (17, 3), (200, 1000)]:
+        grid = _window_grid(parts, length)
+        spans = [
+            (i * WINDOW_STEP, 1 - j * WINDOW_STEP)
+            for i in range(count + 1)
+            for j in range(count + 1 - i)
+        ]
+        starts = np.array([span[0] for span in spans])
+        ends = np.array([span[1] for span in spans])
+        edges = starts[:, None] + (ends - starts)[:, None] * np.linspace(0, 1, parts + 1)
+        edges = edges * length
+        for _ in range(3):
+            running = np.concatenate(([0.0], np.cumsum(rng.uniform(0, 255, length))))
+            expected = np.interp(edges, np.arange(length + 1), running)
+            assert np.array_equal(grid.sums(running), expected), (parts, length)
+        assert np.array_equal(grid.widths, np.maximum(np.diff(edges, axis=1), 1e-9))

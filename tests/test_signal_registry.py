@@ -33,6 +33,7 @@ from clearsight.signals.signal_type import (
     Sha256Signal,
     SignalType,
 )
+from clearsight.signals.vpdq import VpdqSignal
 
 # pdq/data/bridge-mods in ThreatExchange: two edits of one photo, 2 bits apart.
 BRIDGE = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22"
@@ -40,9 +41,9 @@ BRIDGE_EDIT = "f8f8f0cee0f4a84f06370a2a038f63f0b36e26d596621e1d33e6b39c4e9c9b22"
 
 
 def test_the_registry_lists_each_signal_once_by_name() -> None:
-    assert SIGNAL_NAMES == ("md5", "sha1", "sha256", "pdq")
+    assert SIGNAL_NAMES == ("md5", "sha1", "sha256", "pdq", "vpdq")
     assert DIGEST_NAMES == ("md5", "sha1", "sha256")
-    assert [kind.hex_length for kind in SIGNAL_TYPES] == [32, 40, 64, 64]
+    assert [kind.hex_length for kind in SIGNAL_TYPES] == [32, 40, 64, 64, 64]
     assert all(signal_type(kind.name) is kind for kind in SIGNAL_TYPES)
     assert digest_type("sha1") is Sha1Signal
     with pytest.raises(KeyError):
@@ -76,7 +77,9 @@ def test_bank_signals_take_their_names_from_the_registry() -> None:
     assert spelled == {"PHOTODNA": "photodna"}
 
 
-@pytest.mark.parametrize("kind", SIGNAL_TYPES, ids=lambda kind: kind.name)
+@pytest.mark.parametrize(
+    "kind", [t for t in SIGNAL_TYPES if t is not VpdqSignal], ids=lambda kind: kind.name
+)
 def test_validation_normalises_case_and_space_and_refuses_bad_values(
     kind: type[SignalType],
 ) -> None:
@@ -89,6 +92,20 @@ def test_validation_normalises_case_and_space_and_refuses_bad_values(
         with pytest.raises(ValueError, match=f"not a {kind.name} value \\({kind.hex_length} hex"):
             kind.validate(bad)
         assert not kind.is_valid(bad)
+
+
+def test_vpdq_values_are_signal_strings_written_back_in_one_form() -> None:
+    """vPDQ's value is python-threatexchange's string: a JSON list of frames; its one
+    form is that list as python-threatexchange writes it (hex lower-cased)."""
+    frame = BRIDGE.upper()
+    given = f' [ "{frame},100,0.0" ,"{BRIDGE_EDIT},87,1.5"]\n'
+    canonical = f'["{BRIDGE},100,0.0", "{BRIDGE_EDIT},87,1.5"]'
+    assert VpdqSignal.validate(given) == canonical
+    assert normalise_signal(BankSignal.VPDQ, given) == canonical
+    assert VpdqSignal.distance(canonical, canonical) == 0
+    for bad in (BRIDGE, "[]", f'["{BRIDGE},100"]', f'["{BRIDGE[:-1]},100,0"]', "{}"):
+        with pytest.raises(ValueError, match="vpdq"):
+            VpdqSignal.validate(bad)
 
 
 def test_bank_records_normalise_through_the_registry() -> None:

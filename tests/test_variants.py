@@ -11,7 +11,13 @@ from PIL import Image
 from clearsight.media.decode import DecodeLimits, decode_luma
 from clearsight.robustness.edits import OTHERS_NEEDED, EditContext, crop, edit_named, rotate
 from clearsight.robustness.landscapes import render_landscape
-from clearsight.signals.features import LocalFeatures, extract, stretched, verify
+from clearsight.signals.features import (
+    LocalFeatures,
+    extract,
+    stretched,
+    uint8_percentiles,
+    verify,
+)
 from clearsight.signals.pdq import PDQ_MATCH_THRESHOLD, PdqSignal
 from clearsight.signals.variants import (
     BANK_CROP_SCALES,
@@ -178,3 +184,21 @@ def test_features_do_not_confirm_unrelated_pictures() -> None:
         for b in originals[first + 1 :]:
             verdict = verify(a, b)
             assert not verdict.confirmed, verdict
+
+
+def test_stretch_percentiles_are_numpys() -> None:
+    """The histogram's percentiles are np.percentile's, bit for bit, on pictures of
+    every spread (flat, narrow, full, tiny), and the stretch is the float32 formula."""
+    rng = np.random.default_rng(11)
+    for index in range(600):
+        height, width = (int(side) for side in rng.integers(1, 300, 2))
+        spread = float(rng.uniform(0.5, 90))
+        noise = rng.normal(rng.uniform(0, 255), spread, (height, width))
+        picture = np.clip(noise, 0, 255).astype(np.uint8)
+        expected = np.percentile(picture, (1, 99))
+        assert uint8_percentiles(picture, (1, 99)) == [expected[0], expected[1]], index
+        low, high = expected
+        if high - low >= 1:
+            scaled = (picture.astype(np.float32) - np.float32(low)) * np.float32(255 / (high - low))
+            reference = np.clip(scaled, 0, 255).astype(np.uint8)
+            assert np.array_equal(stretched(picture), reference), index

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, select, update
 
 from clearsight.banks.bulk_rows import insert_rows, next_entry_ids
-from clearsight.banks.models import ENTRIES, SIGNALS
+from clearsight.banks.models import ENTRIES, SIGNALS, VIDEO_KINDS, VIDEOS
 from clearsight.banks.prepared import FEATURES_KIND as FEATURES_KIND
 from clearsight.banks.prepared import PDQ_VARIANT_PREFIX as PDQ_VARIANT_PREFIX
 from clearsight.banks.prepared import Metadata, PreparedBatch, PreparedEntry, value_key
@@ -203,12 +203,13 @@ class EntryUpsert:
     def _stored_signals(self, entry_ids: list[int]) -> dict[int, _SignalRows]:
         found: dict[int, _SignalRows] = {}
         if entry_ids:
-            for entry_id, kind, value in self._connection.execute(
-                select(SIGNALS.c.entry_id, SIGNALS.c.kind, SIGNALS.c.value).where(
-                    SIGNALS.c.entry_id.in_(entry_ids)
-                )
-            ):
-                found.setdefault(entry_id, set()).add((kind, value))
+            for table in (SIGNALS, VIDEOS):
+                for entry_id, kind, value in self._connection.execute(
+                    select(table.c.entry_id, table.c.kind, table.c.value).where(
+                        table.c.entry_id.in_(entry_ids)
+                    )
+                ):
+                    found.setdefault(entry_id, set()).add((kind, value))
         return found
 
     def _remove(self, removed: list[tuple[str, int]]) -> None:
@@ -217,6 +218,7 @@ class EntryUpsert:
             if self._written is not None:
                 self._written.forget(removed)
             self._connection.execute(delete(SIGNALS).where(SIGNALS.c.entry_id.in_(entry_ids)))
+            self._connection.execute(delete(VIDEOS).where(VIDEOS.c.entry_id.in_(entry_ids)))
             self._connection.execute(delete(ENTRIES).where(ENTRIES.c.id.in_(entry_ids)))
             self._report.removed += len(entry_ids)
 
@@ -234,6 +236,7 @@ class EntryUpsert:
             ],
         )
         self._connection.execute(delete(SIGNALS).where(SIGNALS.c.entry_id.in_(list(changed))))
+        self._connection.execute(delete(VIDEOS).where(VIDEOS.c.entry_id.in_(list(changed))))
         self._insert_signals(changed.items())
         self._report.updated += len(changed)
 
@@ -267,12 +270,22 @@ class EntryUpsert:
             f"VALUES (? + {first}, {bank_id}, ?, {', '.join('?' * len(_METADATA_COLUMNS))})",
             batch.entry_rows,
         )
-        self._value_index.wrote(len(batch.signal_rows))
-        if batch.signal_rows:
+        # A video's signals (vPDQ) go to their own table, which has no value index
+        # and no key column: rare, so their rows are cut down here.
+        signal_rows = [row for row in batch.signal_rows if row[1] not in VIDEO_KINDS]
+        video_rows = [row[:3] for row in batch.signal_rows if row[1] in VIDEO_KINDS]
+        self._value_index.wrote(len(signal_rows))
+        if signal_rows:
             self._connection.exec_driver_sql(
                 "INSERT INTO bank_entry_signals (entry_id, bank_id, kind, value, value_key) "
                 f"VALUES (? + {first}, {bank_id}, ?, ?, ?)",
-                batch.signal_rows,
+                signal_rows,
+            )
+        if video_rows:
+            self._connection.exec_driver_sql(
+                "INSERT INTO bank_entry_videos (entry_id, bank_id, kind, value) "
+                f"VALUES (? + {first}, {bank_id}, ?, ?)",
+                video_rows,
             )
         assert self._written is not None
         self._written.add_keys(keys, first)
@@ -285,13 +298,13 @@ class EntryUpsert:
             for entry_id, entry in entries
             for kind, value in entry[2]
         ]
-        self._value_index.wrote(len(rows))
-        insert_rows(
-            self._connection,
-            SIGNALS,
-            ("entry_id", "bank_id", "kind", "value", "value_key"),
-            rows,
-        )
+        # A video's signals (vPDQ) go to their own table, which has no value index.
+        signal_rows = [row for row in rows if row[2] not in VIDEO_KINDS]
+        video_rows = [row[:4] for row in rows if row[2] in VIDEO_KINDS]
+        self._value_index.wrote(len(signal_rows))
+        columns = ("entry_id", "bank_id", "kind", "value")
+        insert_rows(self._connection, SIGNALS, (*columns, "value_key"), signal_rows)
+        insert_rows(self._connection, VIDEOS, columns, video_rows)
 
 
 def _holds_nothing(connection: Connection, bank_id: int) -> bool:

@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, delete, insert, select, update
 
-from clearsight.banks.models import ENTRIES, EXCHANGES, SIGNALS
+from clearsight.banks.models import ENTRIES, EXCHANGES, SIGNALS, VIDEOS
 from clearsight.errors import UserError
 from clearsight.store.engines import utc_now
 
@@ -182,5 +182,6 @@ def _remove_unseen(connection: Connection, bank_id: int, seen: Set[str]) -> int:
     for start in range(0, len(gone), _DELETE_CHUNK):
         chunk = gone[start : start + _DELETE_CHUNK]
         connection.execute(delete(SIGNALS).where(SIGNALS.c.entry_id.in_(chunk)))
+        connection.execute(delete(VIDEOS).where(VIDEOS.c.entry_id.in_(chunk)))
         connection.execute(delete(ENTRIES).where(ENTRIES.c.id.in_(chunk)))
     return len(gone)

@@ -71,6 +71,10 @@ class BankLookup(Protocol):
         """A bank's PDQ codes, of its pictures and of their variants."""
         ...
 
+    def video_signals(self, bank_id: int) -> list[tuple[int, str]]:
+        """A bank's vPDQ signals, as (entry id, signal string)."""
+        ...
+
     def entry_metadata(self, entry_ids: Iterable[int]) -> dict[int, EntryMetadata]: ...
 
     def entry_features(self, entry_ids: Iterable[int]) -> dict[int, str]:

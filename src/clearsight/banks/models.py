@@ -61,6 +61,8 @@ class BankEntry(BankBase):
     tags: Mapped[str | None] = mapped_column(Text)
     comments: Mapped[str | None] = mapped_column(Text)
     date: Mapped[str | None] = mapped_column(String(40))
+    # HMA's disable_until_ts, set through the matching service (migration b0008).
+    disabled_until: Mapped[int | None] = mapped_column(Integer)
 
 
 _KEYED = text("value_key IS NOT NULL")
@@ -89,6 +91,20 @@ class BankEntrySignal(BankBase):
     kind: Mapped[str] = mapped_column(String(20))
     value: Mapped[str] = mapped_column(Text)
     value_key: Mapped[int | None] = mapped_column(BigInteger)
+
+
+class BankEntryVideo(BankBase):
+    """A video signal of an entry (vPDQ): long, never looked up by value, so kept out
+    of ``bank_entry_signals`` and its value index (see migration b0010)."""
+
+    __tablename__ = "bank_entry_videos"
+    __table_args__ = (Index("uq_bank_entry_videos_entry_kind", "entry_id", "kind", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("bank_entries.id", ondelete="CASCADE"))
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    value: Mapped[str] = mapped_column(Text)
 
 
 class Exchange(BankBase):
@@ -121,4 +137,7 @@ class Exchange(BankBase):
 BANKS = cast(Table, Bank.__table__)
 ENTRIES = cast(Table, BankEntry.__table__)
 SIGNALS = cast(Table, BankEntrySignal.__table__)
+VIDEOS = cast(Table, BankEntryVideo.__table__)
+VIDEO_KINDS = frozenset({"vpdq"})
+"""Signal kinds kept in ``bank_entry_videos`` rather than ``bank_entry_signals``."""
 EXCHANGES = cast(Table, Exchange.__table__)

@@ -4,7 +4,8 @@ A list from elsewhere gives one hash per picture; with the picture itself in han
 bank can keep more. Each original is fingerprinted as a scan would (digests, PDQ from
 the same 512-pixel luma), and also hashed as centre crops, small turns and quadrants,
 and its ORB local features are packed beside them, so that crops, turns and partial
-edits of it can still be found and confirmed. The picture itself is not kept.
+edits of it can still be found and confirmed. The picture itself is not kept. Original
+videos are accepted too, and kept as dense vPDQ (:mod:`.video_originals`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from clearsight.banks.records import (
     ImportEvent,
     RejectedLine,
 )
+from clearsight.banks.video_originals import video_entry_of
 from clearsight.media.decode import DecodeLimits, ImageDecodeError, decode_luma
+from clearsight.media.sniff import SNIFF_BYTES, MediaKind, kind_of, sniff_media_type
 from clearsight.signals.digests import digest_bytes
 from clearsight.signals.features import extract
 from clearsight.signals.pdq import PDQ_MIN_QUALITY, PDQ_WORKING_BOX, PdqSignal
@@ -42,8 +45,13 @@ def original_files(paths: Iterable[Path]) -> Iterator[tuple[Path, str]]:
 
 
 def entry_of(path: Path, name: str, metadata: EntryMetadata, limits: DecodeLimits) -> ImportEvent:
-    """The bank entry for one original, or the one-line reason it cannot be one."""
+    """The bank entry for one original, or the one-line reason it cannot be one. A video
+    (known by its bytes) becomes a video's entry (see :mod:`.video_originals`)."""
     try:
+        with path.open("rb") as handle:
+            head = handle.read(SNIFF_BYTES)
+        if kind_of(sniff_media_type(head)) is MediaKind.VIDEO:
+            return video_entry_of(path, name, metadata)
         if path.stat().st_size > limits.max_file_bytes:
             return RejectedLine(str(path), f"larger than {limits.max_file_bytes} bytes")
         data = path.read_bytes()

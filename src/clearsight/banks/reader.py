@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from clearsight.banks.entry_upsert import FEATURES_KIND, PDQ_VARIANT_PREFIX
 from clearsight.banks.lookup import BankHit, BankSummary, BankTarget
-from clearsight.banks.models import Bank, BankEntry, BankEntrySignal
+from clearsight.banks.models import Bank, BankEntry, BankEntrySignal, BankEntryVideo
 from clearsight.banks.prepared import KEYED_KINDS, value_key
 from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry
 from clearsight.errors import UserError
@@ -104,6 +104,18 @@ class BankReader:
                         found.setdefault(value, []).append(hit)
         return found
 
+    def video_signals(self, bank_id: int) -> list[tuple[int, str]]:
+        """Bank ``bank_id``'s vPDQ signals, as (entry id, signal string), by entry."""
+        with Session(self._engine) as session:
+            return [
+                (entry_id, value)
+                for entry_id, value in session.execute(
+                    select(BankEntryVideo.entry_id, BankEntryVideo.value)
+                    .where(BankEntryVideo.bank_id == bank_id, BankEntryVideo.kind == "vpdq")
+                    .order_by(BankEntryVideo.entry_id)
+                )
+            ]
+
     def pdq_arrays(self, bank_id: int) -> PdqArrays:
         """Bank ``bank_id``'s PDQ codes, of the pictures and of their variants.
 
@@ -159,16 +171,14 @@ class BankReader:
         found: dict[int, str] = {}
         with self._engine.connect() as connection:
             for start in range(0, len(wanted), _BATCH):
-                found.update(
-                    connection.execute(
-                        select(BankEntrySignal.entry_id, BankEntrySignal.value).where(
-                            BankEntrySignal.kind == FEATURES_KIND,
-                            BankEntrySignal.entry_id.in_(wanted[start : start + _BATCH]),
-                        )
+                rows = connection.execute(
+                    select(BankEntrySignal.entry_id, BankEntrySignal.value).where(
+                        BankEntrySignal.kind == FEATURES_KIND,
+                        BankEntrySignal.entry_id.in_(wanted[start : start + _BATCH]),
                     )
-                    .tuples()
-                    .all()
                 )
+                # Rows unpack as tuples (Result.tuples() is deprecated in SQLAlchemy 2.1).
+                found.update((int(entry), str(value)) for entry, value in rows)
         return found
 
     def entry_metadata(self, entry_ids: Iterable[int]) -> dict[int, EntryMetadata]:
@@ -199,11 +209,17 @@ class BankReader:
                 signals: dict[int, list[tuple[BankSignal, str]]] = {}
                 variants: dict[int, list[tuple[str, str]]] = {}
                 features: dict[int, str] = {}
-                for entry_id, kind, value in session.execute(
-                    select(BankEntrySignal.entry_id, BankEntrySignal.kind, BankEntrySignal.value)
-                    .where(BankEntrySignal.entry_id.in_([row.id for row in rows]))
-                    .order_by(BankEntrySignal.entry_id, BankEntrySignal.kind)
-                ):
+                ids = [row.id for row in rows]
+                stored = [
+                    (entry_id, kind, value)
+                    for table in (BankEntrySignal, BankEntryVideo)
+                    for entry_id, kind, value in session.execute(
+                        select(table.entry_id, table.kind, table.value).where(
+                            table.entry_id.in_(ids)
+                        )
+                    )
+                ]
+                for entry_id, kind, value in sorted(stored, key=lambda row: (row[0], row[1])):
                     if kind == FEATURES_KIND:
                         features[entry_id] = value
                     elif kind.startswith(PDQ_VARIANT_PREFIX):
@@ -231,11 +247,15 @@ class BankReader:
         entries = session.scalar(
             select(func.count()).select_from(BankEntry).where(BankEntry.bank_id == bank.id)
         )
-        signal_counts = session.execute(
-            select(BankEntrySignal.kind, func.count())
-            .where(BankEntrySignal.bank_id == bank.id)
-            .group_by(BankEntrySignal.kind)
-        ).all()
+        signal_counts = [
+            (kind, count)
+            for table in (BankEntrySignal, BankEntryVideo)
+            for kind, count in session.execute(
+                select(table.kind, func.count())
+                .where(table.bank_id == bank.id)
+                .group_by(table.kind)
+            )
+        ]
         return BankSummary(
             name=bank.name,
             source=bank.source,

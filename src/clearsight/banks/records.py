@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from clearsight.signals.pdq import PdqSignal
 from clearsight.signals.registry import SIGNAL_NAMES, signal_type
 from clearsight.signals.signal_type import Md5Signal, Sha1Signal, Sha256Signal
+from clearsight.signals.vpdq import VpdqSignal
 
 
 class BankSignal(enum.StrEnum):
@@ -29,6 +30,7 @@ class BankSignal(enum.StrEnum):
     SHA1 = Sha1Signal.name
     SHA256 = Sha256Signal.name
     PDQ = PdqSignal.name
+    VPDQ = VpdqSignal.name
     PHOTODNA = "photodna"
 
 

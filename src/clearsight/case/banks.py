@@ -16,9 +16,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Sequence
 
+from clearsight.banks.access_keys import AccessKeyBook
 from clearsight.banks.exchange_book import ExchangeBook
 from clearsight.banks.lookup import BankSummary
 from clearsight.banks.records import ImportEvent
+from clearsight.banks.service_audit import ServiceAuditLog
+from clearsight.banks.service_edits import BankEdits
 from clearsight.banks.store import BankSettings, BankStore, ImportReport
 from clearsight.errors import UserError
 from clearsight.exchanges.credentials import CredentialStore
@@ -27,6 +30,7 @@ from clearsight.index.cache import PdqIndexCache
 from clearsight.match.bank_matcher import BankMatcher
 from clearsight.match.engine import MatchReport, match_case
 from clearsight.match.item_features import FileItemFeatures
+from clearsight.match.live_index import LiveIndex
 from clearsight.store.sql import SqlCaseStore
 
 NO_BANK_STORE = "no bank store: import a bank with `clearsight bank import` first"
@@ -90,6 +94,24 @@ class CaseBanks:
         # The case's files are read again to confirm candidates by local features.
         matcher = BankMatcher(store, self.index_cache, names)
         return match_case(case, matcher, item_features=FileItemFeatures(case))
+
+    # The matching service (clearsight.api): edits one entry at a time, its keys, its
+    # audit log, and the live index that follows the edits.
+
+    def edits(self) -> BankEdits:
+        return BankEdits(self.store().engine)
+
+    def access_keys(self) -> AccessKeyBook:
+        return AccessKeyBook(self.store().engine)
+
+    def service_audit(self) -> ServiceAuditLog:
+        return ServiceAuditLog(self.store().engine)
+
+    def live_index(self) -> LiveIndex:
+        """Every bank's PDQ index, kept current by its ``refresh``; cached indexes are
+        memory-mapped, so the processes of one service share them."""
+        store = self.store()
+        return LiveIndex(BankEdits(store.engine), store, self.index_cache.mapped())
 
     # Administration
 

@@ -59,7 +59,7 @@ from clearsight.review.settings import ReviewSettings, SettingsStore
 from clearsight.scan import ScanExecutor, ScanObserver, ScanOptions, ScanReport, run_scan
 from clearsight.series.linking import SceneLinker
 from clearsight.store.engines import utc_now
-from clearsight.store.interface import ItemRow, QueueEntry
+from clearsight.store.interface import ItemRow, QueueEntry, VideoRecord
 from clearsight.store.sql import SqlCaseStore
 from clearsight.triage.run import Linker, TriageReport, run_triage
 
@@ -303,6 +303,10 @@ class Case:
     def items(self) -> Iterator[ItemRow]:
         """Every recorded file, in the order ``clearsight items`` lists them."""
         return self._store.iter_items()
+
+    def video(self, item_id: int) -> VideoRecord | None:
+        """A scanned video's facts and frame hashes (its vPDQ); None for other items."""
+        return self._store.video(item_id)
 
     def queue(self) -> list[QueueEntry]:
         """The review queue as ``clearsight queue`` prints it, most urgent first."""

@@ -158,7 +158,7 @@ def add(
     banks_url: str | None,
     as_json: bool,
 ) -> int:
-    """Add original pictures (FILES, or every file under a folder) to bank NAME.
+    """Add original pictures and videos (FILES, or every file under a folder) to bank NAME.
 
     Unlike an imported list, which holds one hash per picture, a bank of originals
     keeps for each picture its digests and PDQ hash, PDQ hashes of centre crops, small
@@ -167,6 +167,10 @@ def add(
     variant that met; pairs PDQ leaves open are confirmed by the local features. The
     pictures themselves are not stored. Entries are named by file name (or path below
     the folder given); adding the same pictures again changes nothing.
+
+    A video is kept as its digests and its vPDQ at four frames a second (denser than
+    the one a second lists exchange, so that clips cut anywhere still match), its first
+    frame's PDQ and the first frame of each shot, so a still taken from it is found too.
     """
     metadata = EntryMetadata(
         category=category, series=series, victim_identified=parse_flag(victim_identified)

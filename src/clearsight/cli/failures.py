@@ -13,7 +13,7 @@ import errno
 import os
 import sqlite3
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 import click
 from sqlalchemy.exc import DBAPIError
@@ -75,18 +75,6 @@ def operational_message(error: BaseException) -> str | None:
         if isinstance(cause, MemoryError):
             return "not enough memory"
     return None
-
-
-def command_name(group: click.Group, argv: Sequence[str]) -> str:
-    """The command's name as typed (``bank import``), without its arguments."""
-    names: list[str] = []
-    current: click.Command = group
-    for argument in argv:
-        if not isinstance(current, click.Group) or argument not in current.commands:
-            break
-        names.append(argument)
-        current = current.commands[argument]
-    return " ".join(names) or "clearsight"
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:

@@ -49,8 +49,10 @@ def items(case_dir: Path, fmt: str, only_errors: bool, out: TextIO) -> int:
     victim_identified, variant, inliers, coverage: for a match local features
     confirmed, how many agreed and the share of the picture they span), notes, origin
     (verdict, score, reasons; null where not examined), stack and series (ids, null for
-    none) and priority (score, reasons: the base score, then each rule's weight, which
-    add up to the score; null before triage).
+    none), priority (score, reasons: the base score, then each rule's weight, which
+    add up to the score; null before triage) and video (container, codec, duration in
+    seconds, frame_rate, frames_decoded, frames_hashed: the vPDQ frames, one a second,
+    has_audio; null for anything but a video).
 
     Source and path are shown in their display form: a byte that is not UTF-8 as
     \\xHH, a backslash as \\\\, newline and tab as \\n and \\t, other characters
@@ -78,6 +80,7 @@ def _flat(row: ItemRow) -> dict[str, object]:
     values["notes"] = "; ".join(row.notes)
     values["origin"] = json.dumps(values["origin"]) if row.origin else ""
     values["priority"] = json.dumps(values["priority"]) if row.priority else ""
+    values["video"] = json.dumps(values["video"]) if row.video else ""
     return {
         name: spreadsheet_cell(visible(value) if isinstance(value, str) else value)
         for name, value in values.items()

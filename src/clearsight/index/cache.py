@@ -15,6 +15,11 @@ renamed into place, so a reader never sees half an index.
 
 Small banks are not cached: brute force over a few thousand codes is as fast as any
 index, and needs no compiled code.
+
+A cache made with ``mapped=True`` maps the arrays instead of reading them
+(:mod:`clearsight.index.mapped`): processes that load one index share its pages. A
+matching service may also take an index of an older revision of the bank
+(:meth:`PdqIndexCache.load_cached`) and catch it up with the bank's change log.
 """
 
 from __future__ import annotations
@@ -33,6 +38,7 @@ import numpy as np
 import numpy.typing as npt
 
 from clearsight.home import clearsight_home
+from clearsight.index.mapped import load_mapped
 from clearsight.index.mih import MihLayout, MultiIndexPdqIndex
 from clearsight.index.pdq_index import BruteForcePdqIndex, Codes, PdqIndex
 
@@ -94,9 +100,25 @@ class PdqIndexCache:
         """The machine's cache: ``indexes`` under CLEARSIGHT_HOME."""
         return cls(clearsight_home() / "indexes")
 
-    def __init__(self, directory: Path, brute_force_below: int = BRUTE_FORCE_BELOW) -> None:
+    def __init__(
+        self, directory: Path, brute_force_below: int = BRUTE_FORCE_BELOW, *, mapped: bool = False
+    ) -> None:
         self._directory = directory
         self._brute_force_below = brute_force_below
+        self._mapped = mapped
+
+    @property
+    def directory(self) -> Path:
+        return self._directory
+
+    def mapped(self) -> PdqIndexCache:
+        """The same cache, its arrays memory-mapped when loaded (see the module's doc)."""
+        return PdqIndexCache(self._directory, self._brute_force_below, mapped=True)
+
+    def load_cached(self, bank: IndexedBank) -> tuple[BankIndex, int] | None:
+        """The bank's cached index whatever revision it was built from, with that revision;
+        None where there is none intact for this bank (its uid)."""
+        return self._load_any(bank, current_only=False)
 
     def index_for(self, bank: IndexedBank, fetch: FetchCodes) -> BankIndex:
         """The bank's index: from the cache if it is current and intact, else built."""
@@ -127,6 +149,10 @@ class PdqIndexCache:
             path.unlink(missing_ok=True)
 
     def _load(self, bank: IndexedBank) -> BankIndex | None:
+        found = self._load_any(bank, current_only=True)
+        return None if found is None else found[0]
+
+    def _load_any(self, bank: IndexedBank, *, current_only: bool) -> tuple[BankIndex, int] | None:
         arrays_path, manifest_path = self.paths(bank.uid)
         try:
             manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -135,12 +161,17 @@ class PdqIndexCache:
         if not isinstance(manifest, dict) or (
             manifest.get("format"),
             manifest.get("bank_uid"),
-            manifest.get("bank_revision"),
-        ) != (INDEX_FORMAT, bank.uid, bank.revision):
+        ) != (INDEX_FORMAT, bank.uid):
+            return None
+        revision = manifest.get("bank_revision")
+        if not isinstance(revision, int) or (current_only and revision != bank.revision):
             return None
         try:
-            with np.load(arrays_path, allow_pickle=False) as stored:
-                arrays = {name: stored[name] for name in _ARRAYS}
+            if self._mapped:
+                arrays = load_mapped(arrays_path, _ARRAYS)
+            else:
+                with np.load(arrays_path, allow_pickle=False) as stored:
+                    arrays = {name: stored[name] for name in _ARRAYS}
             layout = MihLayout(tuple(int(bits) for bits in manifest["chunk_bits"]))
             variant_names = tuple(str(name) for name in manifest["variant_names"])
             if _checksum(arrays, variant_names) != manifest.get("sha256"):
@@ -148,7 +179,10 @@ class PdqIndexCache:
             index = MultiIndexPdqIndex(arrays["codes"], layout, arrays["offsets"], arrays["ids"])
         except (OSError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
             return None  # unreadable or torn: rebuilt below
-        return BankIndex(index, arrays["entry_ids"], arrays["variants"], variant_names, "cache")
+        bank_index = BankIndex(
+            index, arrays["entry_ids"], arrays["variants"], variant_names, "cache"
+        )
+        return bank_index, revision
 
     def _save(self, bank: IndexedBank, index: MultiIndexPdqIndex, codes: PdqArrays) -> None:
         arrays: dict[str, npt.NDArray[Any]] = {

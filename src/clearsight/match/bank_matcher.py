@@ -31,13 +31,16 @@ import numpy.typing as npt
 from clearsight.banks.lookup import BankHit, BankLookup, BankTarget
 from clearsight.banks.records import EntryMetadata
 from clearsight.index.cache import BankIndex, PdqIndexCache
+from clearsight.index.feature_words import FeatureWordIndex
 from clearsight.index.pdq_index import Codes, PdqHits
 from clearsight.match.coverage import feature_coverage
+from clearsight.match.video_matcher import BankVideos, match_videos
 from clearsight.signals.features import LocalFeatures, verify
 from clearsight.signals.pdq import DIHEDRAL_TRANSFORMS, PDQ_MIN_QUALITY, PdqSignal
 from clearsight.signals.registry import DIGEST_NAMES, digest_type
 from clearsight.signals.variants import VariantHash
-from clearsight.store.interface import MatchQuery, MatchView
+from clearsight.signals.vpdq import VpdqSignal
+from clearsight.store.interface import MatchQuery, MatchView, VideoQuery
 
 ORIGINAL = "original"
 TRANSFORMS = (ORIGINAL, *DIHEDRAL_TRANSFORMS)
@@ -48,6 +51,12 @@ CANDIDATE_RADIUS = 64
 # Of one item's candidates in one bank, only this many closest are checked.
 CANDIDATES_PER_ITEM = 8
 _LOOKUP_KEY = 0  # the item id a single lookup's signals go by internally
+# A match found by local features alone (feature words, then RANSAC), where PDQ saw
+# nothing: its signal, and the distance it records (none measured: the most there is).
+FEATURES = "features"
+NO_PDQ_DISTANCE = 256
+# Items and bank entries whose features are read at once.
+_FEATURE_BATCH = 512
 
 
 class ItemFeatures(Protocol):
@@ -150,6 +159,8 @@ class BankMatcher:
         self._names = list(names) if names else None
         self._targets = tuple(banks.match_targets(self._names))
         self._indexes: dict[str, tuple[BankTarget, BankIndex]] = {}
+        self._words: dict[str, tuple[BankTarget, FeatureWordIndex]] = {}
+        self._videos: dict[str, tuple[BankTarget, BankVideos]] = {}
 
     @property
     def targets(self) -> tuple[BankTarget, ...]:
@@ -163,10 +174,11 @@ class BankMatcher:
         or before each request: it costs one small query."""
         self._targets = tuple(self._banks.match_targets(self._names))
         current = {target.uid: target for target in self._targets}
-        for uid, (target, _) in list(self._indexes.items()):
-            now = current.get(uid)
-            if now is None or now.revision != target.revision:
-                del self._indexes[uid]
+        for kept in (self._indexes, self._words, self._videos):
+            for uid, (target, _) in list(kept.items()):
+                now = current.get(uid)
+                if now is None or now.revision != target.revision:
+                    del kept[uid]
 
     def lookup(self, signals: QuerySignals) -> list[Match]:
         """Every match of one picture in the banks: exact digests, PDQ with its
@@ -216,9 +228,65 @@ class BankMatcher:
             confirmations = _confirm_candidates(
                 pdq_queries, bank_index, self._banks, target, item_features, pdq_found
             )
-            candidates, confirmed = confirmations.checked, len(confirmations.found)
             found += confirmations.found
+            # What PDQ cannot reach at all (a crop off centre, a turn, a banner), the
+            # feature words of the whole bank retrieve.
+            words = _word_matches(
+                sorted({query.item_id for query in queries}),
+                self._words_of(target, bank_index),
+                self._banks,
+                target,
+                item_features,
+                {(item_id, match.entry_id) for item_id, match in found},
+            )
+            found += words.found
+            candidates = confirmations.checked + words.checked
+            confirmed = len(confirmations.found) + len(words.found)
         return BankMatches(found, bank_index.origin, candidates, confirmed)
+
+    def _words_of(self, target: BankTarget, bank_index: BankIndex) -> FeatureWordIndex:
+        """The bank's feature-word index, built from its entries' keypoints the first
+        time it is needed and kept while the bank's content stays."""
+        kept = self._words.get(target.uid)
+        if kept is not None and kept[0].revision == target.revision:
+            return kept[1]
+        entries = np.unique(bank_index.entry_ids).tolist()
+        items: list[tuple[int, LocalFeatures]] = []
+        for start in range(0, len(entries), _FEATURE_BATCH):
+            texts = self._banks.entry_features(entries[start : start + _FEATURE_BATCH])
+            items += [(entry, LocalFeatures.from_text(text)) for entry, text in texts.items()]
+        words = FeatureWordIndex.build(items)
+        self._words[target.uid] = (target, words)
+        return words
+
+    def match_videos(
+        self, target: BankTarget, queries: Sequence[VideoQuery]
+    ) -> list[tuple[int, Match]]:
+        """The matches of scanned videos' frames in one bank's vPDQ signals (see
+        :mod:`clearsight.match.video_matcher`), as (item id, match) pairs."""
+        if not queries:
+            return []
+        kept = self._videos.get(target.uid)
+        if kept is None or kept[0].revision != target.revision:
+            kept = (target, BankVideos(self._banks.video_signals(target.id)))
+            self._videos[target.uid] = kept
+        found = match_videos(queries, kept[1])
+        metadata = self._banks.entry_metadata({match.entry_id for _, match in found})
+        return [
+            (
+                item_id,
+                _match(
+                    BankHit(target, match.entry_id, metadata[match.entry_id]),
+                    VpdqSignal.name,
+                    round(100 - match.query_percent),
+                    match.form,
+                    variant=match.describe(),
+                    coverage=round(match.query_percent / 100, 3),
+                ),
+            )
+            for item_id, match in found
+            if match.entry_id in metadata
+        ]
 
     def _index_of(self, target: BankTarget) -> BankIndex:
         kept = self._indexes.get(target.uid)
@@ -446,6 +514,60 @@ def _confirm_candidates(
         coverage=covered,
     )
     return _Confirmations(len(pairs), found)
+
+
+def _word_matches(
+    item_ids: Sequence[int],
+    words: FeatureWordIndex,
+    banks: BankLookup,
+    target: BankTarget,
+    item_features: ItemFeatures,
+    done: set[tuple[int, int]],
+) -> _Confirmations:
+    """Entries that share many feature words with an item, kept where RANSAC finds
+    one similarity carrying enough of the item's keypoints onto the entry's."""
+    checked = 0
+    found: list[tuple[int, Match]] = []
+    for start in range(0, len(item_ids), _FEATURE_BATCH):
+        item_side = item_features.features_of(item_ids[start : start + _FEATURE_BATCH])
+        pairs = [
+            (item, entry)
+            for item, features in item_side.items()
+            for entry, _ in words.candidates(features)
+            if (item, entry) not in done
+        ]
+        if not pairs:
+            continue
+        checked += len(pairs)
+        entry_side = {
+            entry: LocalFeatures.from_text(text)
+            for entry, text in banks.entry_features({entry for _, entry in pairs}).items()
+        }
+        confirmed: list[tuple[int, int, int, float]] = []
+        for item, entry in pairs:
+            reference = entry_side.get(entry)
+            if reference is None:
+                continue
+            verdict = verify(item_side[item], reference)
+            if verdict.confirmed:
+                covered = feature_coverage(verdict.inlier_points, item_side[item].points)
+                confirmed.append((item, entry, verdict.inliers, covered))
+        metadata = banks.entry_metadata(entry for _, entry, _, _ in confirmed)
+        found += [
+            (
+                item,
+                _match(
+                    BankHit(target, entry, metadata[entry]),
+                    FEATURES,
+                    NO_PDQ_DISTANCE,
+                    ORIGINAL,
+                    inliers=inliers,
+                    coverage=covered,
+                ),
+            )
+            for item, entry, inliers, covered in confirmed
+        ]
+    return _Confirmations(checked, found)
 
 
 def _closest_per_item(pairs: _Pairs, limit: int) -> npt.NDArray[np.bool_]:

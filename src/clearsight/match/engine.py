@@ -23,7 +23,7 @@ from clearsight.signals.pdq import PDQ_MIN_QUALITY
 from clearsight.store.interface import BankCheck, MatchLedger, MatchQuery, MatchRecord
 
 # Names the way this module matches; a case matched another way is matched again.
-MATCHER = "pdq-variants-1"
+MATCHER = "pdq-variants-2"
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,7 @@ def match_case(
     notes = _low_quality_notes(queries)
     ledger.record_match_notes(notes, after_item=first)
     pdq_queries = PdqQueries.of(queries)
+    video_queries = list(ledger.iter_video_queries(after_item=first))
 
     runs: list[BankRun] = []
     for target in targets:
@@ -84,7 +85,11 @@ def match_case(
         pdq_mine = pdq_queries.after(start)
         mode = "all items" if start == 0 else "new items" if mine else "up to date"
         matches = matcher.match_bank(target, mine, pdq_mine, item_features)
-        found = [MatchRecord(item_id, match.view()) for item_id, match in matches.found]
+        videos = [video for video in video_queries if video.item_id > start]
+        found = [
+            MatchRecord(item_id, match.view())
+            for item_id, match in (*matches.found, *matcher.match_videos(target, videos))
+        ]
         check = BankCheck(
             bank=target.name,
             bank_uid=target.uid,

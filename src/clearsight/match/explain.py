@@ -17,11 +17,18 @@ from clearsight.store.interface import MatchView
 
 ORIGINAL = "original"
 EXACT = "exact"
+FEATURES = "features"  # found by local features alone (an own bank's feature words)
 
 
 def how_matched(match: MatchView) -> str:
     """``sha256 exact``; ``pdq d=12``; ``pdq d=20, rotate-90, view trim-border``;
-    ``pdq d=64, confirmed by 239 local features covering 62% of the picture``."""
+    ``pdq d=64, confirmed by 239 local features covering 62% of the picture``;
+    ``local features: 180 agree, covering 40% of the picture``."""
+    if match.signal == FEATURES:
+        said = f"local features: {match.inliers} agree"
+        if match.coverage is not None:
+            said += f", covering {match.coverage:.0%} of the picture"
+        return said
     if match.signal != "pdq":
         return f"{match.signal} {EXACT}"
     parts = [f"pdq d={match.distance}"]
@@ -59,9 +66,9 @@ def entry_name(match: MatchView) -> str:
 
 def how_entry_matched(matches: Sequence[MatchView]) -> str:
     """How the signals that met one bank entry met it: ``sha256 + md5 exact; pdq d=0``."""
-    exact = [m.signal for m in matches if m.signal != "pdq"]
+    exact = [m.signal for m in matches if m.signal not in ("pdq", FEATURES)]
     said = [f"{' + '.join(exact)} {EXACT}"] if exact else []
-    return "; ".join(said + [how_matched(m) for m in matches if m.signal == "pdq"])
+    return "; ".join(said + [how_matched(m) for m in matches if m.signal in ("pdq", FEATURES)])
 
 
 def bank_says(match: MatchView) -> str:

@@ -60,6 +60,8 @@ SUPPORTED_MEDIA_TYPES = frozenset(
 # The JUMBF box type of a C2PA manifest store ("c2pa" and the ISO suffix). Its presence
 # tells a manifest the SDK could not read from a file that never had one.
 MANIFEST_STORE_TYPE = bytes.fromhex("6332706100110010800000aa00389b71")
+_STORE_MARK = MANIFEST_STORE_TYPE[:4]
+_REMOTE_MARK = b"provenance"
 # Failure codes that say who signed, not whether the record holds.
 TRUST_ONLY_CODES = frozenset({"signingCredential.untrusted", "timeStamp.untrusted"})
 
@@ -111,7 +113,7 @@ class C2paDetector:
         return "c2pa"
 
     def examine(self, file: OriginInput) -> list[Evidence]:
-        if file.media_type not in SUPPORTED_MEDIA_TYPES:
+        if file.media_type not in SUPPORTED_MEDIA_TYPES or not may_hold_manifest(file.data):
             return []
         try:
             store = self._read_store(file)
@@ -136,6 +138,17 @@ class C2paDetector:
             with reader:
                 parsed: object = json.loads(reader.json())
         return _mapping(parsed)
+
+
+def may_hold_manifest(data: bytes) -> bool:
+    """Whether ``data`` may carry a C2PA manifest: embedded, as a JUMBF store (its box
+    type and label both begin "c2pa", in a JPEG's APP11 segments, a PNG's caBX chunk or
+    an ISO BMFF uuid box), or by reference to a remote one (XMP's dcterms:provenance).
+
+    Most files have neither, and handing every file to the SDK costs about a
+    millisecond; without either marker the SDK finds no store and reports nothing.
+    """
+    return _STORE_MARK in data or _REMOTE_MARK in data
 
 
 def _unreadable(error: Exception, data: bytes) -> list[Evidence]:

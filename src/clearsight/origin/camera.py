@@ -47,6 +47,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from numbers import Real
 from typing import Any
 
@@ -233,16 +234,31 @@ def read_exif_record(im: Image.Image) -> ExifRecord | None:
     """The EXIF record of an opened image, None when it has none. Never decodes pixels
     (a PNG whose eXIf chunk follows the image data is not read)."""
     raw = im.info.get("exif")
+    if isinstance(raw, bytes):
+        return _record_of_block(raw)
+    if im.format != "TIFF":
+        return None
     try:
-        if isinstance(raw, bytes):
-            exif = Image.Exif()
-            exif.load(raw)
-        elif im.format == "TIFF":
-            exif = im.getexif()
-        else:
-            return None
+        exif = im.getexif()
     except Exception:  # noqa: BLE001 - a broken EXIF block is no record
         return None
+    return _record_of(exif, None)
+
+
+@lru_cache(maxsize=4)
+def _record_of_block(raw: bytes) -> ExifRecord | None:
+    """The record an EXIF block holds. Cached: the camera and the editing detectors
+    both read the record of each file, and parsing it costs a millisecond or more
+    (the record is frozen, so sharing it is safe)."""
+    try:
+        exif = Image.Exif()
+        exif.load(raw)
+    except Exception:  # noqa: BLE001 - a broken EXIF block is no record
+        return None
+    return _record_of(exif, raw)
+
+
+def _record_of(exif: Image.Exif, raw: bytes | None) -> ExifRecord | None:
     main = _safe_items(exif)
     sub = _ifd(exif, ExifTags.IFD.Exif)
     if not main and not sub:
@@ -258,7 +274,7 @@ def read_exif_record(im: Image.Image) -> ExifRecord | None:
         subseconds=_subseconds(sub.get(Tag.SubsecTimeOriginal)),
         exposure=_exposure(sub),
         maker_note=_maker_note(sub.get(Tag.MakerNote)),
-        thumbnail=_thumbnail(exif, raw) if isinstance(raw, bytes) else None,
+        thumbnail=_thumbnail(exif, raw) if raw is not None else None,
     )
 
 
@@ -445,21 +461,12 @@ def _fit_window(
     one axis: the one whose mean profile (of columns or rows) best correlates with the
     thumbnail's. Spans cover at least :data:`MIN_WINDOW` of the side; the whole side
     wins ties and flat profiles."""
-    count = round((1 - MIN_WINDOW) / WINDOW_STEP)
-    spans = [
-        (i * WINDOW_STEP, 1 - j * WINDOW_STEP)
-        for i in range(count + 1)
-        for j in range(count + 1 - i)
-    ]
-    starts = np.array([span[0] for span in spans])
-    ends = np.array([span[1] for span in spans])
+    grid = _window_grid(len(seen), len(whole))
+    starts, ends = grid.starts, grid.ends
     # The mean of ``whole`` over each of len(seen) equal parts of each span, from the
     # running sum (linear between samples, so fractional edges are weighed in).
-    length = len(whole)
     running = np.concatenate(([0.0], np.cumsum(whole)))
-    edges = (starts[:, None] + (ends - starts)[:, None] * np.linspace(0, 1, len(seen) + 1)) * length
-    sums = np.interp(edges, np.arange(length + 1), running)
-    profiles = np.diff(sums, axis=1) / np.maximum(np.diff(edges, axis=1), 1e-9)
+    profiles = np.diff(grid.sums(running), axis=1) / grid.widths
     target = seen - seen.mean()
     profiles -= profiles.mean(axis=1, keepdims=True)
     norms = np.sqrt((profiles * profiles).sum(axis=1) * float(target @ target))
@@ -468,6 +475,45 @@ def _fit_window(
     scores = (profiles @ target) / np.maximum(norms, 1e-9)
     best = int(np.argmax(scores))  # spans[0] is the whole side: first among equals
     return float(starts[best]), float(ends[best])
+
+
+@dataclass(frozen=True)
+class _WindowGrid:
+    """The candidate spans of :func:`_fit_window` for a thumbnail side of ``parts``
+    samples against a main side of ``length``, with each part's edges: the same for
+    every picture of those sizes, so made once (as were ~140,000 binary searches)."""
+
+    starts: npt.NDArray[np.float64]
+    ends: npt.NDArray[np.float64]
+    below: npt.NDArray[np.intp]  # the sample each edge lies past
+    fraction: npt.NDArray[np.float64]  # how far past it
+    at_end: npt.NDArray[np.bool_]  # edges on the last sample
+    widths: npt.NDArray[np.float64]
+
+    def sums(self, running: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+        """``np.interp(edges, arange(length + 1), running)``, bit for bit: numpy's
+        formula between samples, the last sample itself at the end."""
+        low, high = running[self.below], running[self.below + 1]
+        inside = (high - low) * self.fraction + low
+        return np.where(self.at_end, running[-1], inside)
+
+
+@lru_cache(maxsize=32)
+def _window_grid(parts: int, length: int) -> _WindowGrid:
+    count = round((1 - MIN_WINDOW) / WINDOW_STEP)
+    spans = [
+        (i * WINDOW_STEP, 1 - j * WINDOW_STEP)
+        for i in range(count + 1)
+        for j in range(count + 1 - i)
+    ]
+    starts = np.array([span[0] for span in spans])
+    ends = np.array([span[1] for span in spans])
+    edges = (starts[:, None] + (ends - starts)[:, None] * np.linspace(0, 1, parts + 1)) * length
+    # np.interp holds the first and last samples' values beyond them.
+    below = np.clip(np.floor(edges), 0, length - 1).astype(np.intp)
+    fraction = np.where(edges < 0, 0.0, edges - below)
+    widths = np.maximum(np.diff(edges, axis=1), 1e-9)
+    return _WindowGrid(starts, ends, below, fraction, edges >= length, widths)
 
 
 def _worst_cell(

@@ -32,7 +32,9 @@ from clearsight.media.sniff import (
     may_hold_pixels,
     sniff_media_type,
 )
+from clearsight.media.video import VideoLimits
 from clearsight.origin.stage import RGB_FOR_ORIGIN_UP_TO, examine_bytes
+from clearsight.scan.video_fingerprint import fingerprint_video
 from clearsight.signals.digests import StreamingDigests
 from clearsight.signals.features import extract
 from clearsight.signals.pdq import PDQ_WORKING_BOX, PdqHash, PdqSignal
@@ -46,6 +48,7 @@ CHUNK_BYTES = 1024 * 1024
 @dataclass(frozen=True)
 class FingerprintOptions:
     limits: DecodeLimits = DecodeLimits()
+    video_limits: VideoLimits = VideoLimits()
     decode: bool = True
     origin: bool = True  # examine origin evidence while the bytes are in memory
     keep_prompts: bool = False  # store generator prompts (they can be abusive)
@@ -106,6 +109,10 @@ def _fingerprint(abs_path: str, rel_path: str, options: FingerprintOptions) -> S
     if data is not None:
         with _time_limit(options.decode_seconds):
             return _with_pixels(record, data, options)
+    if options.decode and record.kind is MediaKind.VIDEO:
+        # Streamed from the file, never read whole: a video may be many gigabytes.
+        with _time_limit(options.decode_seconds):
+            return fingerprint_video(abs_path, record, options.video_limits)
     if wants_pixels and record.kind is MediaKind.IMAGE:
         return _with_error(
             record,
@@ -146,7 +153,7 @@ def _with_pixels(record: ScannedFile, data: bytes, options: FingerprintOptions) 
     features: PackedFeatures | None = None
     errors = record.errors
     try:
-        pdq = PdqSignal.hash_from_luma(image.luma)
+        pdq = PdqSignal.hash_from_luma_numpy(image.luma)
         # The views a known picture may hide in: trimmed, screenshot, collage tiles. Even
         # a picture too plain to hash well as a whole (a mostly empty screenshot) may
         # hold a well-hashed photo.

@@ -8,10 +8,6 @@ reports the unit as timed out, and the scan retries it for digests only.
 
 from __future__ import annotations
 
-import multiprocessing
-import multiprocessing.context
-import multiprocessing.forkserver
-import os
 import signal
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from types import TracebackType
@@ -21,6 +17,7 @@ from pebble import ProcessExpired, ProcessPool
 
 from clearsight.cores import available_cores
 from clearsight.scan.work import FailureKind, UnitFailure, UnitOutcome, WorkUnit, fingerprint_unit
+from clearsight.scan.worker_server import start_worker_server
 from clearsight.store.interface import ScannedFile
 
 
@@ -51,7 +48,7 @@ class PebbleExecutor:
 
     def __enter__(self) -> Self:
         self._pool = ProcessPool(
-            max_workers=self._workers, initializer=_worker_signals, context=_quiet_forkserver()
+            max_workers=self._workers, initializer=_worker_signals, context=start_worker_server()
         )
         return self
 
@@ -84,31 +81,11 @@ def _outcome(unit: WorkUnit, future: Future[ScannedFile]) -> UnitOutcome:
         return UnitOutcome(unit, UnitFailure(FailureKind.LOST, type(exc).__name__))
 
 
-def _quiet_forkserver() -> multiprocessing.context.ForkServerContext:
-    """The multiprocessing context workers are forked from, started with stderr silenced.
-
-    A fork server imports the decoders once; each worker, including the replacement for
-    one killed at the time limit, is then a cheap fork of a single-threaded process.
-    The server and its workers write nowhere: C decoders chatter on stderr, and a worker
-    still starting when a short scan's pool closes prints a harmless traceback. Failures
-    that matter reach the parent through each unit's future and become error rows.
-    """
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["clearsight.scan.work"])
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 2)
-        multiprocessing.forkserver.ensure_running()
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
-    return context
-
-
 def _worker_signals() -> None:
     """Workers leave Ctrl-C to the parent, which commits what is done and stops them,
     and die of SIGALRM, the per-unit limit on decoding."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    import cv2  # already imported by the fork server, with the fingerprinting modules
+
+    cv2.setNumThreads(1)

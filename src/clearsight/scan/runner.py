@@ -24,6 +24,7 @@ from typing import Protocol
 from clearsight.errors import UserError
 from clearsight.file_paths import display_path
 from clearsight.media.decode import DecodeLimits
+from clearsight.media.video import VideoLimits
 from clearsight.scan.executor import ScanExecutor
 from clearsight.scan.fingerprint import FingerprintOptions
 from clearsight.scan.pebble_executor import PebbleExecutor
@@ -39,6 +40,7 @@ class ScanOptions:
     workers: int | None = None  # None: every core this process may use
     file_timeout: float = 120.0  # seconds decoding one file may take (never digesting)
     limits: DecodeLimits = DecodeLimits()
+    video_limits: VideoLimits = VideoLimits()
     # Small, frequent transactions: a crash loses at most half a second of work.
     batch_size: int = 100
     commit_seconds: float = 0.5
@@ -115,6 +117,7 @@ def work_units(tasks: Iterable[FileTask], options: ScanOptions) -> Iterator[Work
     """The first attempt at each planned file, as ``options`` say."""
     full = FingerprintOptions(
         options.limits,
+        options.video_limits,
         decode=True,
         origin=options.origin,
         keep_prompts=options.keep_prompts,

@@ -14,6 +14,7 @@ small (about 16 KB for 400 keypoints) so a bank can keep them beside its hashes.
 from __future__ import annotations
 
 import base64
+import math
 from dataclasses import dataclass, field
 
 import cv2
@@ -115,12 +116,36 @@ def stretched(luma: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     confirmed. A linear stretch is the same for a copy whose brightness or contrast was
     changed, unlike local equalisation, which differs as soon as the frame around the
     picture does (a collage, a border)."""
-    low, high = np.percentile(luma, (1, 99))
+    low, high = uint8_percentiles(luma, (1, 99))
     if high - low < 1:
         return luma
-    scaled = (luma.astype(np.float32) - np.float32(low)) * np.float32(255 / (high - low))
-    result: npt.NDArray[np.uint8] = np.clip(scaled, 0, 255).astype(np.uint8)
+    # A picture has 256 grey levels: stretch the levels (as float32, as ever), then look
+    # each pixel up, rather than four passes of arithmetic over every pixel.
+    levels = np.arange(256, dtype=np.float32)
+    scaled = (levels - np.float32(low)) * np.float32(255 / (high - low))
+    table = np.clip(scaled, 0, 255).astype(np.uint8)
+    result: npt.NDArray[np.uint8] = table[luma]
     return result
+
+
+def uint8_percentiles(values: npt.NDArray[np.uint8], percents: tuple[float, ...]) -> list[float]:
+    """``np.percentile(values, percents)`` of 8-bit values, bit for bit, from their
+    histogram instead of a partition of every value (a few times faster)."""
+    cumulative = np.cumsum(np.bincount(values.ravel(), minlength=256))
+    last = int(values.size) - 1
+
+    def ranked(rank: int) -> float:
+        return float(np.searchsorted(cumulative, rank, side="right"))
+
+    found = []
+    for percent in percents:
+        # numpy's "linear" method, and its way of interpolating (numpy's _lerp).
+        virtual = (percent / 100) * last
+        below = math.floor(virtual)
+        gamma = virtual - below
+        a, b = ranked(below), ranked(min(below + 1, last))
+        found.append(b - (b - a) * (1 - gamma) if gamma >= 0.5 else a + (b - a) * gamma)
+    return found
 
 
 def verify(query: LocalFeatures, reference: LocalFeatures) -> Verification:

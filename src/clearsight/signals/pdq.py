@@ -14,6 +14,7 @@ import numpy as np
 import numpy.typing as npt
 import pdqhash
 
+from clearsight.signals.pdq_numpy import pdq_of
 from clearsight.signals.signal_type import SignalType
 
 # The reference implementations work on images fitted into a 512x512 box.
@@ -22,6 +23,8 @@ PDQ_WORKING_BOX = 512
 PDQ_MATCH_THRESHOLD = 31
 # Below this quality the hash carries too little structure to be trusted.
 PDQ_MIN_QUALITY = 50
+# Below this side the numpy hash may differ from pdqhash's (see hash_from_luma_numpy).
+_NUMPY_MIN_SIDE = 64
 PDQ_BYTES = 32
 PDQ_WORDS = 4
 """A packed PDQ hash is four 64-bit words, big-endian: word 0 holds hex digits 0-15."""
@@ -73,11 +76,30 @@ class PdqSignal(SignalType):
         """
         if luma.ndim != 2:
             raise ValueError("expected a 2-D luma array")
+        # pdqhash reads the buffer as if it were C-ordered: a transposed or sliced view
+        # would hash as other pixels.
+        luma = np.ascontiguousarray(luma)
         rgb = np.broadcast_to(luma[:, :, None], (*luma.shape, 3))
         # One DCT gives all eight: the variants are sign changes and transposes of it.
         vectors, quality = pdqhash.compute_dihedral(rgb)
         original, *variants = (_hex_of(bits) for bits in vectors)
         return PdqHash(original, int(quality), tuple(variants))
+
+    @staticmethod
+    def hash_from_luma_numpy(luma: npt.NDArray[np.uint8], *, dihedral: bool = True) -> PdqHash:
+        """What :meth:`hash_from_luma` gives, sooner: the scan's way to hash a picture
+        and its views (see :mod:`clearsight.signals.pdq_numpy`).
+
+        Where float rounding decides bits (a side under 64 pixels, repeated into the
+        64x64 downsample, or a picture too plain to hash well, whose DCT is near
+        zero) pdqhash itself hashes it, so the stored hash is the reference's.
+        """
+        if min(luma.shape) >= _NUMPY_MIN_SIDE:
+            value, quality, variants = pdq_of(luma, dihedral=dihedral)
+            if quality >= PDQ_MIN_QUALITY:
+                return PdqHash(value, quality, variants)
+        reference = PdqSignal.hash_from_luma(luma)
+        return reference if dihedral else PdqHash(reference.hex, reference.quality)
 
     @classmethod
     def distance(cls, a: str, b: str) -> int:

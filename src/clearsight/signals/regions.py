@@ -293,7 +293,7 @@ def _exact_edge(view: Grey, edges: Rows, near: int) -> int:
 
 
 def _grid_tiles(grey: Grey) -> list[Region]:
-    for n in (3, 2):
+    for n in (4, 3, 2):
         columns = _seams(grey, n)
         rows = _seams(grey.T, n) if columns else None
         if columns and rows:

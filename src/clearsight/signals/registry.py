@@ -14,14 +14,17 @@ from clearsight.signals.signal_type import (
     Sha256Signal,
     SignalType,
 )
+from clearsight.signals.vpdq import VpdqSignal
 
 DIGEST_TYPES: tuple[type[DigestSignal], ...] = (Md5Signal, Sha1Signal, Sha256Signal)
 """The exact digests of a file's bytes, in the order reports and lists give them."""
-SIGNAL_TYPES: tuple[type[SignalType], ...] = (*DIGEST_TYPES, PdqSignal)
-"""Every signal clearsight hashes and matches, digests first."""
+SIGNAL_TYPES: tuple[type[SignalType], ...] = (*DIGEST_TYPES, PdqSignal, VpdqSignal)
+"""Every signal clearsight hashes and matches, digests first, then pictures', then videos'."""
 
 DIGEST_NAMES: tuple[str, ...] = tuple(kind.name for kind in DIGEST_TYPES)
 SIGNAL_NAMES: tuple[str, ...] = tuple(kind.name for kind in SIGNAL_TYPES)
+ITEM_SIGNAL_NAMES: tuple[str, ...] = (*DIGEST_NAMES, PdqSignal.name)
+"""The signals an item's own record holds; a video's vPDQ lives with its frames."""
 
 _BY_NAME: dict[str, type[SignalType]] = {kind.name: kind for kind in SIGNAL_TYPES}
 

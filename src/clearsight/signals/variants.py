@@ -29,6 +29,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from clearsight.signals.frames import banner_filled, content_boxes
 from clearsight.signals.overlays import cleaned_views
 from clearsight.signals.pdq import PDQ_MIN_QUALITY, PDQ_WORKING_BOX, PdqSignal
 from clearsight.signals.regions import Region, find_regions
@@ -76,10 +77,19 @@ def query_views(luma: Luma, sharper: Sharper | None = None) -> list[tuple[str, L
     ``sharper``, where given, decodes the picture again at a larger size; it is called
     only when a region was found that is small in ``luma``."""
     regions = find_regions(luma)
+    regions += [box for box in content_boxes(luma) if not any(_near(box, r) for r in regions)]
     source = _source_for(regions, luma, sharper) if sharper is not None else luma
     views = [(region.name, _cut(source, region, luma.shape)) for region in regions]
     views.extend(cleaned_views(luma))
+    filled = banner_filled(luma)
+    if filled is not None:
+        views.append(("banner-filled", filled))
     return views
+
+
+def _near(a: Region, b: Region) -> bool:
+    sides = (a.left - b.left, a.top - b.top, a.right - b.right, a.bottom - b.bottom)
+    return max(map(abs, sides)) <= 2
 
 
 def _source_for(regions: Sequence[Region], luma: Luma, sharper: Sharper) -> Luma:
@@ -113,7 +123,7 @@ def hash_views(views: Iterable[tuple[str, Luma]], original: str) -> list[Variant
     for name, view in views:
         if min(view.shape) < 16:
             continue
-        pdq = PdqSignal.hash_from_luma(np.ascontiguousarray(view))
+        pdq = PdqSignal.hash_from_luma_numpy(np.ascontiguousarray(view), dihedral=False)
         if pdq.quality < PDQ_MIN_QUALITY or pdq.hex in seen:
             continue
         seen.add(pdq.hex)

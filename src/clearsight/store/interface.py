@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from clearsight.media.sniff import MediaKind
+from clearsight.media.video import VideoFacts
 from clearsight.signals.digests import DigestSet
 from clearsight.signals.pdq import PdqHash
 from clearsight.signals.variants import VariantHash
@@ -159,6 +160,42 @@ class PackedFeatures:
 
 
 @dataclass(frozen=True)
+class VideoFrameHash:
+    """One sampled frame of a video: its vPDQ feature, the hash of its mirror image,
+    and whether it represents a shot (those also go through the picture pipeline)."""
+
+    number: int  # in decoding order
+    timestamp: float  # seconds, as vPDQ computes it
+    pdq: str
+    quality: int
+    mirror: str | None = None  # the PDQ of the frame flipped left to right
+    representative: bool = False
+    trimmed: str | None = None  # the PDQ of the picture inside black bars, if it has any
+    # One of vPDQ's frames (full resolution, one a second); else a frame sampled between
+    # them, hashed smaller, that matching uses to find clips cut between sample points.
+    exact: bool = True
+
+
+@dataclass(frozen=True)
+class VideoQuery:
+    """A scanned video's sampled frames, by its item id: what video matching reads."""
+
+    item_id: int
+    frames: tuple[VideoFrameHash, ...]
+
+
+@dataclass(frozen=True)
+class VideoRecord:
+    """What a scan learned of a video: its facts, and its sampled frames in order.
+    ``stopped`` says why decoding ended early (a broken stream), if it did."""
+
+    facts: VideoFacts
+    frames_decoded: int
+    frames: tuple[VideoFrameHash, ...] = ()
+    stopped: str | None = None
+
+
+@dataclass(frozen=True)
 class ScannedFile:
     """Everything one scan learned about one path of a source. ``path`` is relative to
     the source, as :func:`os.fsdecode` gives it: bytes that are not UTF-8 are kept, and
@@ -179,6 +216,7 @@ class ScannedFile:
     features: PackedFeatures | None = None  # ORB keypoints, for scene links and bank checks
     errors: tuple[ItemError, ...] = field(default=())
     origin: ItemOrigin | None = None
+    video: VideoRecord | None = None  # facts and frame hashes, for a video
 
 
 @dataclass(frozen=True)
@@ -270,6 +308,19 @@ class ItemFile:
 
 
 @dataclass(frozen=True)
+class VideoSummary:
+    """A video's facts as item listings show them."""
+
+    container: str
+    codec: str
+    duration: float | None
+    frame_rate: float
+    frames_decoded: int
+    frames_hashed: int
+    has_audio: bool
+
+
+@dataclass(frozen=True)
 class ItemRow:
     """One recorded file as exports show it: ``source`` and ``path`` in their display
     form (:mod:`clearsight.file_paths`), which names the file again."""
@@ -295,6 +346,7 @@ class ItemRow:
     stack: int | None = None  # id of the item's near-duplicate stack
     series: int | None = None  # id of the item's series
     priority: Priority | None = None
+    video: VideoSummary | None = None
 
 
 class ScanLedger(Protocol):
@@ -323,6 +375,10 @@ class ItemReader(Protocol):
     """Read access to recorded items, in a stable order."""
 
     def iter_items(self) -> Iterator[ItemRow]: ...
+
+    def video(self, item_id: int) -> VideoRecord | None:
+        """The facts and frame hashes of a scanned video; None for any other item."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -425,6 +481,10 @@ class MatchLedger(Protocol):
 
     def iter_match_queries(self, after_item: int = 0) -> Iterator[MatchQuery]:
         """The items numbered above ``after_item``, in item order."""
+        ...
+
+    def iter_video_queries(self, after_item: int = 0) -> Iterator[VideoQuery]:
+        """Scanned videos' sampled frames, items after ``after_item``, by item id."""
         ...
 
     def bank_checks(self) -> dict[str, BankCheck]:

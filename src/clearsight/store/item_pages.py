@@ -19,7 +19,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, select, tuple_
+from sqlalchemy import Connection, Engine, Select, func, select, tuple_
 
 from clearsight.signals.registry import SIGNAL_NAMES
 from clearsight.store.interface import (
@@ -30,6 +30,7 @@ from clearsight.store.interface import (
     Selection,
     SelectionKind,
     Verdict,
+    VideoSummary,
 )
 from clearsight.store.models import (
     Item,
@@ -40,6 +41,8 @@ from clearsight.store.models import (
     OriginRow,
     Signal,
     Source,
+    VideoFactsRow,
+    VideoFrameRow,
 )
 
 _DIGESTS = SIGNAL_NAMES  # the stored signals a page shows: every one the registry lists
@@ -91,9 +94,16 @@ def _items(source_id: int, selection: Selection) -> Select[*tuple[Any, ...]]:
             OriginRow.verdict,
             OriginRow.score.label("origin_score"),
             OriginRow.reasons.label("origin_reasons"),
+            VideoFactsRow.container,
+            VideoFactsRow.codec,
+            VideoFactsRow.duration,
+            VideoFactsRow.frame_rate,
+            VideoFactsRow.frames_decoded,
+            VideoFactsRow.has_audio,
         )  # fmt: skip
         .outerjoin(ItemTriageRow, ItemTriageRow.item_id == Item.id)
         .outerjoin(OriginRow, OriginRow.item_id == Item.id)
+        .outerjoin(VideoFactsRow, VideoFactsRow.item_id == Item.id)
         .where(Item.source_id == source_id)
         .order_by(Item.path_head, Item.path_key)
     )
@@ -129,6 +139,17 @@ def _rows(connection: Connection, root: str, page: Sequence[Any]) -> list[tuple[
         matches.setdefault(row.item_id, []).append(
             MatchView(**{name: getattr(row, name) for name in _MATCH_FIELDS})
         )
+    hashed: dict[int, int] = {
+        item_id: count
+        for item_id, count in connection.execute(
+            select(VideoFrameRow.item_id, func.count())
+            .where(
+                VideoFrameRow.item_id.in_([row.id for row in page if row.codec is not None]),
+                VideoFrameRow.exact,
+            )
+            .group_by(VideoFrameRow.item_id)
+        )
+    }
     notes: dict[int, list[str]] = {}
     for item_id, note in connection.execute(
         select(ItemNote.item_id, ItemNote.note)
@@ -136,7 +157,7 @@ def _rows(connection: Connection, root: str, page: Sequence[Any]) -> list[tuple[
         .order_by(ItemNote.id)
     ):
         notes.setdefault(item_id, []).append(note)
-    return [(row.id, _item_row(root, row, signals, errors, matches, notes)) for row in page]
+    return [(row.id, _item_row(root, row, signals, errors, matches, notes, hashed)) for row in page]
 
 
 def _item_row(
@@ -146,6 +167,7 @@ def _item_row(
     errors: dict[int, list[str]],
     matches: dict[int, list[MatchView]],
     notes: dict[int, list[str]],
+    hashed: dict[int, int],
 ) -> ItemRow:
     found = signals.get(row.id, {})
     pdq = found.get("pdq")
@@ -180,6 +202,19 @@ def _item_row(
         priority=(
             Priority(row.priority, tuple(json.loads(row.priority_reasons)))
             if row.priority is not None
+            else None
+        ),
+        video=(
+            VideoSummary(
+                row.container,
+                row.codec,
+                row.duration,
+                row.frame_rate,
+                row.frames_decoded,
+                hashed.get(row.id, 0),
+                row.has_audio,
+            )
+            if row.codec is not None
             else None
         ),
     )

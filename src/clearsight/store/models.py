@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Float,
     ForeignKey,
     Index,
@@ -132,6 +133,43 @@ class ItemFeaturesRow(Base):
     width: Mapped[int] = mapped_column(Integer)
     height: Mapped[int] = mapped_column(Integer)
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class VideoFactsRow(Base):
+    """A video's container and stream facts, as the scan read them."""
+
+    __tablename__ = "video_facts"
+
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    container: Mapped[str] = mapped_column(String(100))
+    codec: Mapped[str] = mapped_column(String(100))
+    width: Mapped[int] = mapped_column(Integer)
+    height: Mapped[int] = mapped_column(Integer)
+    frame_rate: Mapped[float] = mapped_column(Float)
+    duration: Mapped[float | None] = mapped_column(Float)
+    frames_decoded: Mapped[int] = mapped_column(Integer)
+    has_audio: Mapped[bool] = mapped_column(Boolean)
+    tags: Mapped[str] = mapped_column(Text)  # JSON object of the origin tags kept
+    stopped: Mapped[str | None] = mapped_column(Text)
+
+
+class VideoFrameRow(Base):
+    """One sampled frame of a video: its vPDQ feature and its mirror image's hash."""
+
+    __tablename__ = "video_frames"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    timestamp: Mapped[float] = mapped_column(Float)
+    pdq: Mapped[str] = mapped_column(String(64))
+    quality: Mapped[int] = mapped_column(Integer)
+    mirror: Mapped[str | None] = mapped_column(String(64))
+    trimmed: Mapped[str | None] = mapped_column(String(64))  # inside a letterbox, if any
+    exact: Mapped[bool] = mapped_column(Boolean)  # one of vPDQ's frames (else sampled between)
+    representative: Mapped[bool] = mapped_column(Boolean)
 
 
 class ItemErrorRow(Base):

@@ -79,6 +79,8 @@ from clearsight.store.interface import (
     TriageLedger,
     TriageResult,
     Verdict,
+    VideoQuery,
+    VideoRecord,
 )
 from clearsight.store.item_pages import item_pages
 from clearsight.store.models import (
@@ -119,6 +121,7 @@ from clearsight.store.review.item_facts import (
 from clearsight.store.review.login_sessions import LoginSessions, SessionPolicy
 from clearsight.store.review.preferences import PreferenceBook
 from clearsight.store.review.settings import ReviewSettings, SettingsStore
+from clearsight.store.video_rows import insert_videos, read_video, video_queries
 
 CASE_DATABASE = "case.sqlite"
 MATCH_STAGE = "match"
@@ -200,6 +203,10 @@ class SqlCaseStore:
     def item_facts(self, item_id: int) -> ItemFacts | None:
         """What the review screen shows of one item, or None if the case has none."""
         return read_item(self._engine, self._case_id, self.item_files, item_id)
+
+    def video(self, item_id: int) -> VideoRecord | None:
+        with Session(self._engine) as session:
+            return read_video(session, item_id)
 
     def series_facts(self, series_id: int) -> GroupFacts | None:
         return read_series(self._engine, series_id)
@@ -326,6 +333,14 @@ class SqlCaseStore:
                 session.execute(insert(OriginRow), origins)
             if features:
                 session.execute(insert(ItemFeaturesRow), features)
+            insert_videos(
+                session,
+                [
+                    (item_id, scanned.video)
+                    for item_id, (_, scanned) in zip(item_ids, files, strict=True)
+                    if scanned.video is not None
+                ],
+            )
 
     def start_scan(self, roots: Sequence[str]) -> int:
         with Session(self._engine) as session, session.begin():
@@ -367,6 +382,10 @@ class SqlCaseStore:
                     yield _query_of(item_id, signals[item_id])
                 last = ids[-1]
                 session.expunge_all()
+
+    def iter_video_queries(self, after_item: int = 0) -> Iterator[VideoQuery]:
+        with Session(self._engine) as session:
+            yield from video_queries(session, after_item)
 
     def bank_checks(self) -> dict[str, BankCheck]:
         with Session(self._engine) as session:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Mapped, Session
 
-from clearsight.signals.registry import SIGNAL_NAMES
+from clearsight.signals.registry import ITEM_SIGNAL_NAMES
 from clearsight.store.interface import MatchView, Selection, SelectionKind, Verdict
 from clearsight.store.item_pages import item_pages
 from clearsight.store.models import (
@@ -72,7 +72,7 @@ class ItemFacts:
     series: GroupFacts | None
 
 
-_SHOWN_SIGNALS = SIGNAL_NAMES  # every signal the registry lists, digests first
+_SHOWN_SIGNALS = ITEM_SIGNAL_NAMES  # digests first, then PDQ
 
 
 def read_item(engine: Engine, case_id: int, files: ItemFiles, item_id: int) -> ItemFacts | None:

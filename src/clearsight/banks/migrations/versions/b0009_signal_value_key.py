@@ -16,7 +16,7 @@ read as a bit string. Stored digests are validated lowercase hex, 32 digits or m
 Downgrading drops the column and builds the (kind, value) index again.
 
 Revision ID: b0009
-Revises: b0007
+Revises: b0008
 Create Date: 2026-12-06
 """
 
@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "b0009"
-down_revision: str | None = "b0007"
+down_revision: str | None = "b0008"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,144 @@
+"""One matching service: the banks, their live index, the keys, and the thread that
+keeps the index and the keys current.
+
+What the routes call lives here or in the library; the routes only translate HMA's
+parameters and shapes. The refresh thread runs :meth:`LiveIndex.refresh` every
+``refresh_every`` seconds (sooner when this process just changed a bank), and reads the
+keys; lookups never wait for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Collection
+from dataclasses import dataclass
+
+import numpy as np
+
+from clearsight.api.batching import PdqBatcher
+from clearsight.api.config import ApiConfig
+from clearsight.banks.access_keys import ApiKey
+from clearsight.banks.lookup import BankTarget
+from clearsight.case import CaseBanks
+from clearsight.match.live_index import PdqFound
+
+LOGGER = logging.getLogger("clearsight.api")
+
+PDQ = "pdq"
+MD5 = "md5"
+# HMA's signal type names, and clearsight's signal each means: HMA's video_md5 is the
+# MD5 of the file's bytes, which is what clearsight's md5 of any file is.
+SIGNAL_TYPES = {"pdq": PDQ, "md5": MD5, "video_md5": MD5}
+
+
+@dataclass(frozen=True)
+class DigestFound:
+    bank: str
+    entry_id: int
+
+
+class MatchingService:
+    def __init__(self, banks: CaseBanks, config: ApiConfig) -> None:
+        self.banks = banks
+        self.config = config
+        self.index = banks.live_index()
+        self.edits = banks.edits()
+        self.audit = banks.service_audit()
+        self._key_book = banks.access_keys()
+        self.keys: dict[str, ApiKey] = {}
+        self.batcher = PdqBatcher(
+            lambda codes: self.index.search_pdq(codes, enabled_only=False),
+            thread=config.search_thread,
+        )
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.refresh_failure: str | None = None
+
+    # Lifetime
+
+    def start(self) -> None:
+        self.keys = self._key_book.active_by_digest()
+        self._thread = threading.Thread(
+            target=self._keep_current, name="clearsight-index-refresh", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.batcher.close()
+        self.banks.close()
+
+    def changed(self) -> None:
+        """This process changed a bank: refresh now rather than within a second."""
+        self._wake.set()
+
+    def refresh_now(self) -> None:
+        self.index.refresh()
+        self.keys = self._key_book.active_by_digest()
+
+    def _keep_current(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.refresh_now()
+                self.refresh_failure = None
+            except Exception as exc:  # noqa: BLE001 - the service keeps serving what it has
+                self.refresh_failure = type(exc).__name__
+                LOGGER.exception("refreshing the index failed; serving the index as it was")
+            self._wake.wait(self.config.refresh_every)
+            self._wake.clear()
+
+    # Status
+
+    def status(self) -> str:
+        """HMA's ``/status`` words: I-AM-ALIVE, INDEX-NOT-LOADED or INDEX-STALE."""
+        if self.index.snapshot is None or self.index.refreshed_at is None:
+            return "INDEX-NOT-LOADED"
+        if time.monotonic() - self.index.refreshed_at > self.config.stale_after:
+            return "INDEX-STALE"
+        return "I-AM-ALIVE"
+
+    # Lookups
+
+    async def pdq_hits(self, value: str) -> list[PdqFound]:
+        from clearsight.signals.pdq import PdqSignal
+
+        code: np.ndarray = PdqSignal.pack([value])[0]
+        return await self.batcher.search(code)
+
+    def digest_hits(self, value: str, banks: Collection[str] | None) -> list[DigestFound]:
+        snapshot = self.index.snapshot
+        if snapshot is None:
+            return []
+        targets: list[BankTarget] = [
+            bank.state.target
+            for name, bank in snapshot.banks.items()
+            if banks is None or name in banks
+        ]
+        if not targets:
+            return []
+        hits = self.banks.store().exact_hits(MD5, [value], targets).get(value, [])
+        return [DigestFound(hit.bank.name, hit.entry_id) for hit in hits]
+
+    def enabled_banks(self) -> set[str]:
+        snapshot = self.index.snapshot
+        if snapshot is None:
+            return set()
+        return {name for name, bank in snapshot.banks.items() if bank.state.enabled}
+
+    pdq_threshold = 31  # HMA's PDQ_CONFIDENT_MATCH_THRESHOLD, for /m/compare
+
+    def built_to(self) -> int:
+        """The wall-clock time (epoch seconds) of the last complete refresh, or -1."""
+        if self.index.refreshed_at is None:
+            return -1
+        return int(time.time() - (time.monotonic() - self.index.refreshed_at))
+
+    def signal_count(self, kind: str) -> int:
+        summaries = self.banks.summaries() or []
+        return sum(summary.signals.get(kind, 0) for summary in summaries)

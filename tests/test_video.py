@@ -1,0 +1,207 @@
+"""Videos in the scan: facts, vPDQ bit-identical to the reference, and the guards."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from clearsight import Case
+from clearsight.media.video import VideoDecodeError, VideoLimits, VideoReader
+from clearsight.scan import ScanOptions
+from clearsight.signals.frame_pdq import frame_pdq, frame_pdq_dihedral
+from clearsight.signals.pdq import PdqSignal
+from clearsight.signals.vpdq import (
+    VpdqFeature,
+    match_percent_brute,
+    parse_signal_string,
+    to_signal_string,
+)
+from clearsight.store.interface import ItemRow, Selection
+
+from .video_clips import pan_clip, pan_frames, vpdq_oracle, write_clip
+
+
+def our_vpdq(path: Path, every_seconds: float = 1.0) -> list[tuple[str, int, int, float]]:
+    with VideoReader(str(path)) as reader:
+        return [
+            (*frame_pdq(frame.rgb), frame.number, frame.timestamp)
+            for frame in reader.frames(every_seconds)
+        ]
+
+
+@pytest.mark.parametrize(
+    ("name", "codec", "fps"),
+    [
+        ("clip.mp4", "libx264", 30),
+        ("clip.webm", "libvpx-vp9", 25),
+        ("clip.avi", "mpeg4", 12),
+        ("clip.mkv", "libx264", 24),
+    ],
+)
+def test_vpdq_is_bit_identical_to_the_reference_binding(
+    tmp_path: Path, name: str, codec: str, fps: int
+) -> None:
+    vpdq = vpdq_oracle()
+    clip = pan_clip(tmp_path / name, seed=fps, seconds=4, fps=fps, codec=codec)
+    theirs = [(f.hex, f.quality, f.frame_number, f.timestamp) for f in vpdq.computeHash(str(clip))]
+    assert len(theirs) == 4
+    assert our_vpdq(clip) == theirs
+    # Denser sampling (an own bank's) follows the same rule.
+    dense = [
+        (f.hex, f.quality, f.frame_number)
+        for f in vpdq.computeHash(str(clip), seconds_per_hash=0.25)
+    ]
+    assert [row[:3] for row in our_vpdq(clip, 0.25)] == dense
+
+
+def test_odd_sizes_and_a_plain_start_hash_as_the_reference(tmp_path: Path) -> None:
+    vpdq = vpdq_oracle()
+    frames = pan_frames(3, 202, 114, 45)
+    frames[:15] = [np.zeros_like(frames[0])] * 15  # black frames first: quality 0
+    clip = write_clip(tmp_path / "odd.mp4", frames, fps=15)
+    theirs = [(f.hex, f.quality, f.frame_number, f.timestamp) for f in vpdq.computeHash(str(clip))]
+    ours = our_vpdq(clip)
+    assert ours == theirs
+    assert ours[0][1] == 0 and ours[1][1] >= 50
+
+
+def test_the_mirror_hash_is_the_hash_of_the_flipped_frame() -> None:
+    frame = pan_frames(5, 640, 360, 1)[0]
+    hashed = frame_pdq_dihedral(frame)
+    assert hashed.hex == frame_pdq(frame)[0]
+    # The same DCT's sign changes: within a few bits of hashing the flipped pixels (the
+    # reference's box filter is not quite symmetric).
+    flipped = frame_pdq(np.ascontiguousarray(frame[:, ::-1]))[0]
+    assert PdqSignal.distance(hashed.dihedral[4], flipped) <= 16
+    assert PdqSignal.distance(hashed.hex, flipped) > 64
+    # Full-resolution luma in single precision, as vPDQ mixes it, stays within a bit or
+    # two of pdqhash's double-precision mix of the same frame.
+    other = PdqSignal.hash_from_luma(np.asarray(frame.mean(axis=2), np.uint8)).hex
+    assert PdqSignal.distance(hashed.hex, other) < 40
+
+
+def test_signal_strings_read_and_write_as_python_threatexchange_does(tmp_path: Path) -> None:
+    vpdq_oracle()  # python-threatexchange's vpdq extension imports the binding
+    from threatexchange.extensions.vpdq import vpdq_util
+
+    clip = pan_clip(tmp_path / "clip.mp4", seed=4, seconds=3)
+    features = [VpdqFeature(h, q, t) for h, q, _, t in our_vpdq(clip)]
+    features.append(VpdqFeature("0" * 64, 12, 123.4567))
+    ours = to_signal_string(features)
+    compact = [vpdq_util.VpdqCompactFeature(f.hex, f.quality, f.timestamp) for f in features]
+    assert ours == vpdq_util.vpdq_to_json(compact)
+    assert parse_signal_string(vpdq_util.vpdq_to_json(compact)) == [
+        VpdqFeature(f.pdq_hex, f.quality, f.timestamp) for f in vpdq_util.json_to_vpdq(ours)
+    ]
+    for bad in ("{}", '["abc,1,2"]', '["' + "0" * 64 + ',101,1"]', "not json"):
+        with pytest.raises(ValueError, match="vpdq"):
+            parse_signal_string(bad)
+
+
+def test_brute_match_percentages_are_the_reference_matchers(tmp_path: Path) -> None:
+    vpdq_oracle()
+    from threatexchange.extensions.vpdq import vpdq_brute_matcher, vpdq_util
+
+    a = [VpdqFeature(h, q, t) for h, q, _, t in our_vpdq(pan_clip(tmp_path / "a.mp4", 1))]
+    b = [VpdqFeature(h, q, t) for h, q, _, t in our_vpdq(pan_clip(tmp_path / "b.mp4", 2))]
+    half = a[:2] + b[2:]
+    for query, compared in ((a, a), (a, b), (half, a), (a, half)):
+        theirs = vpdq_brute_matcher.match_VPDQ_hash_brute(
+            [vpdq_util.VpdqCompactFeature(f.hex, f.quality, f.timestamp) for f in query],
+            [vpdq_util.VpdqCompactFeature(f.hex, f.quality, f.timestamp) for f in compared],
+            50,
+            31,
+        )
+        ours = match_percent_brute(query, compared)
+        assert (ours.query, ours.compared) == (
+            theirs.query_match_percent,
+            theirs.compared_match_percent,
+        )
+
+
+def test_a_scanned_video_has_facts_and_vpdq_frames(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    frames = pan_frames(9, 320, 180, 90) + pan_frames(10, 320, 180, 60)  # two shots
+    write_clip(source / "walk.mp4", frames, fps=30, audio=True)
+    with Case.open(tmp_path / "case", create=True) as case:
+        report = case.scan([source])
+        assert report.tally.errors == 0
+        rows = {row.path: row for row in case.items()}
+        row = rows["walk.mp4"]
+        assert (row.kind, row.media_type, row.width, row.height) == ("video", "video/mp4", 320, 180)
+        assert row.video is not None
+        assert (row.video.codec, row.video.frames_decoded, row.video.frames_hashed) == (
+            "h264",
+            150,
+            5,
+        )
+        assert row.video.has_audio and row.video.duration == pytest.approx(5.0, abs=0.1)
+        assert row.md5 is not None and row.pdq is not None
+        item_id = next(item for item, r in _ids(case) if r.path == "walk.mp4")
+        video = case.video(item_id)
+        assert video is not None
+        exact = [f for f in video.frames if f.exact]
+        assert [f.timestamp for f in exact] == [0.0, 1.0, 2.0, 3.0, 4.0]
+        # Between them, one frame every quarter second (7 frames at 30 fps), hashed smaller.
+        assert [f.number for f in video.frames[:6]] == [0, 7, 14, 21, 28, 30]
+        representatives = [f.timestamp for f in video.frames if f.representative]
+        assert representatives[0] == 0.0 and 3.0 in representatives
+        assert row.pdq == exact[0].pdq
+        assert all(f.mirror is not None and len(f.mirror) == 64 for f in video.frames)
+        assert all(f.trimmed is None for f in video.frames)  # no black bars
+        try:
+            vpdq = vpdq_oracle()
+        except pytest.skip.Exception:
+            return
+        theirs = [(f.hex, f.quality) for f in vpdq.computeHash(str(source / "walk.mp4"))]
+        assert [(f.pdq, f.quality) for f in exact] == theirs
+
+
+def _ids(case: Case) -> list[tuple[int, ItemRow]]:
+    return [pair for page in case._store.item_pages(Selection(), 100) for pair in page]  # noqa: SLF001
+
+
+def test_broken_and_oversized_videos_are_error_rows_and_the_scan_goes_on(tmp_path: Path) -> None:
+    source = tmp_path / "source"
+    source.mkdir()
+    good = pan_clip(source / "good.mp4", seed=2, seconds=3)
+    data = good.read_bytes()
+    (source / "truncated.mp4").write_bytes(data[: len(data) // 2])
+    (source / "garbage.mp4").write_bytes(data[:64] + bytes(range(256)) * 40)
+    long = pan_clip(source / "long.mp4", seed=3, seconds=4)
+    options = ScanOptions(workers=1, video_limits=VideoLimits(max_seconds=3.5))
+    with Case.open(tmp_path / "case", create=True) as case:
+        case.scan([source], options)
+        rows = {row.path: row for row in case.items()}
+    assert rows["good.mp4"].error is None and rows["good.mp4"].video is not None
+    assert rows["good.mp4"].video.frames_hashed == 3
+    for name in ("truncated.mp4", "garbage.mp4"):
+        error = rows[name].error
+        assert error is not None and error.startswith("decode: ") and "\n" not in error
+        assert rows[name].md5 is not None  # the digests are kept
+    assert rows[long.name].error == "decode: duration of 4 s exceeds the cap of 3.5 s"
+
+
+def test_reader_guards_name_their_cap(tmp_path: Path) -> None:
+    clip = pan_clip(tmp_path / "clip.mp4", seed=6, seconds=2, size=(320, 180))
+    with pytest.raises(VideoDecodeError, match="exceeds the cap of 1000 pixels"):
+        VideoReader(str(clip), VideoLimits(max_frame_pixels=1000))
+    with VideoReader(str(clip), VideoLimits(max_frames=10)) as reader:
+        with pytest.raises(VideoDecodeError, match="more than 10 frames"):
+            list(reader.frames())
+    with pytest.raises(VideoDecodeError, match="not a readable video container"):
+        VideoReader(str(tmp_path / "missing.mp4"))
+    with VideoReader(str(clip)) as reader:
+        facts = reader.facts
+    assert (facts.container, facts.codec, facts.frame_rate, facts.has_audio) == (
+        "mov,mp4,m4a,3gp,3g2,mj2",
+        "h264",
+        30.0,
+        False,
+    )
+    assert dict(facts.tags).get("encoder", "").startswith("Lavf")
+    json.dumps(facts.tags)
