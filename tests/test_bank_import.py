@@ -16,6 +16,7 @@ from clearsight.banks.formats.delimited import parse_delimited
 from clearsight.banks.formats.errors import BankFormatError
 from clearsight.banks.formats.plain_text import parse_plain_text
 from clearsight.banks.formats.reader import BankFormat, detect_format
+from clearsight.banks.prepared import value_key
 from clearsight.banks.records import (
     BankSignal,
     EntryMetadata,
@@ -342,7 +343,7 @@ def test_own_bank_entries_keep_variants_and_features(bank_store: BankStore) -> N
 def test_a_large_sqlite_import_rebuilds_the_value_index(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Past the threshold the (kind, value) index is dropped for the import and built
+    """Past the threshold the value-key index is dropped for the import and built
     again before it commits; a rolled-back import keeps it too, and lookups still work."""
     monkeypatch.setattr(value_index, "_WORTH_DEFERRING", 1000)
     store = BankStore.open(f"sqlite:///{tmp_path / 'banks.sqlite'}")
@@ -363,8 +364,8 @@ def test_a_large_sqlite_import_rebuilds_the_value_index(
     assert list(store.exact_hits("md5", [wanted], [target])) == [wanted]
     with store.engine.connect() as connection:
         plan = connection.exec_driver_sql(
-            "EXPLAIN QUERY PLAN SELECT id FROM bank_entry_signals WHERE kind = 'md5' AND value = ?",
-            (wanted,),
+            "EXPLAIN QUERY PLAN SELECT id FROM bank_entry_signals WHERE value_key = ?",
+            (value_key("md5", wanted),),
         ).all()
     assert value_index.VALUE_INDEX in str(plan)
     store.close()

@@ -10,11 +10,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from clearsight.banks.parse_ahead import _decoded, _encoded
-from clearsight.banks.prepared import PreparedBatch
+from clearsight.banks.prepared import BatchSignalRow, PreparedBatch
 from clearsight.banks.records import NextPage, NotImportable, RejectedLine
 
 _ROWS = [(0, "sig:0123", None, "1", "test-series", True, None, '["a"]', None, None)]
-_SIGNALS = [(0, "md5", "ab" * 16), (0, "pdq", "cd" * 32)]
+_SIGNALS: list[BatchSignalRow] = [
+    (0, "md5", "ab" * 16, 0xABABABABABABABA),
+    (0, "pdq", "cd" * 32, None),
+]
 
 
 def test_a_plain_batch_is_marshalled_and_comes_back_whole() -> None:

@@ -25,7 +25,7 @@ from clearsight.banks.bulk_rows import insert_rows, next_entry_ids
 from clearsight.banks.models import ENTRIES, SIGNALS, VIDEO_KINDS, VIDEOS
 from clearsight.banks.prepared import FEATURES_KIND as FEATURES_KIND
 from clearsight.banks.prepared import PDQ_VARIANT_PREFIX as PDQ_VARIANT_PREFIX
-from clearsight.banks.prepared import Metadata, PreparedBatch, PreparedEntry
+from clearsight.banks.prepared import Metadata, PreparedBatch, PreparedEntry, value_key
 from clearsight.banks.prepared import prepare as prepare
 from clearsight.banks.prepared import signal_identity as signal_identity
 from clearsight.banks.prepared import signal_rows as signal_rows
@@ -270,16 +270,23 @@ class EntryUpsert:
             f"VALUES (? + {first}, {bank_id}, ?, {', '.join('?' * len(_METADATA_COLUMNS))})",
             batch.entry_rows,
         )
+        # A video's signals (vPDQ) go to their own table, which has no value index
+        # and no key column: rare, so their rows are cut down here.
         signal_rows = [row for row in batch.signal_rows if row[1] not in VIDEO_KINDS]
-        video_rows = [row for row in batch.signal_rows if row[1] in VIDEO_KINDS]
+        video_rows = [row[:3] for row in batch.signal_rows if row[1] in VIDEO_KINDS]
         self._value_index.wrote(len(signal_rows))
-        for table, rows in (("bank_entry_signals", signal_rows), ("bank_entry_videos", video_rows)):
-            if rows:
-                self._connection.exec_driver_sql(
-                    f"INSERT INTO {table} (entry_id, bank_id, kind, value) "
-                    f"VALUES (? + {first}, {bank_id}, ?, ?)",
-                    rows,
-                )
+        if signal_rows:
+            self._connection.exec_driver_sql(
+                "INSERT INTO bank_entry_signals (entry_id, bank_id, kind, value, value_key) "
+                f"VALUES (? + {first}, {bank_id}, ?, ?, ?)",
+                signal_rows,
+            )
+        if video_rows:
+            self._connection.exec_driver_sql(
+                "INSERT INTO bank_entry_videos (entry_id, bank_id, kind, value) "
+                f"VALUES (? + {first}, {bank_id}, ?, ?)",
+                video_rows,
+            )
         assert self._written is not None
         self._written.add_keys(keys, first)
         self._report.added += len(keys)
@@ -287,16 +294,16 @@ class EntryUpsert:
     def _insert_signals(self, entries: Iterable[tuple[int, PreparedEntry]]) -> None:
         bank_id = self._bank_id
         rows = [
-            (entry_id, bank_id, kind, value)
+            (entry_id, bank_id, kind, value, value_key(kind, value))
             for entry_id, entry in entries
             for kind, value in entry[2]
         ]
         # A video's signals (vPDQ) go to their own table, which has no value index.
         signal_rows = [row for row in rows if row[2] not in VIDEO_KINDS]
-        video_rows = [row for row in rows if row[2] in VIDEO_KINDS]
+        video_rows = [row[:4] for row in rows if row[2] in VIDEO_KINDS]
         self._value_index.wrote(len(signal_rows))
         columns = ("entry_id", "bank_id", "kind", "value")
-        insert_rows(self._connection, SIGNALS, columns, signal_rows)
+        insert_rows(self._connection, SIGNALS, (*columns, "value_key"), signal_rows)
         insert_rows(self._connection, VIDEOS, columns, video_rows)
 
 

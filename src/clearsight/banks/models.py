@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Table, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Table, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 DEFAULT_PDQ_THRESHOLD = 31
@@ -65,11 +65,24 @@ class BankEntry(BankBase):
     disabled_until: Mapped[int | None] = mapped_column(Integer)
 
 
+_KEYED = text("value_key IS NOT NULL")
+
+
 class BankEntrySignal(BankBase):
+    """One signal of an entry. Exact matching finds a digest by ``value_key``, its
+    value's first 60 bits as an integer (``banks.prepared.value_key``), then compares
+    kind and value; other kinds (PDQ, PhotoDNA) have no key and no index by value:
+    they are read by bank, never looked up (migration b0009)."""
+
     __tablename__ = "bank_entry_signals"
     __table_args__ = (
         Index("uq_bank_entry_signals_entry_kind", "entry_id", "kind", unique=True),
-        Index("ix_bank_entry_signals_kind_value", "kind", "value"),
+        Index(
+            "ix_bank_entry_signals_value_key",
+            "value_key",
+            sqlite_where=_KEYED,
+            postgresql_where=_KEYED,
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -77,6 +90,7 @@ class BankEntrySignal(BankBase):
     bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(20))
     value: Mapped[str] = mapped_column(Text)
+    value_key: Mapped[int | None] = mapped_column(BigInteger)
 
 
 class BankEntryVideo(BankBase):

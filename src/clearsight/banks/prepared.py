@@ -10,6 +10,10 @@ driver as they come, with no Python work per row in the importing process: that
 process is the one that also runs SQLite, and the one that bounds the import.
 
 No SQL here: the formats' fast readers build these too.
+
+Each signal row also carries its value's key (:func:`value_key`): the exact-match
+index of the bank store is over that 60-bit integer, not over the hex text (migration
+b0009). The parsing side computes it, so the importing process does no work per row.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import json
 from typing import Any, NamedTuple
 
 from clearsight.banks.records import BankSignal, ImportedEntry, RejectedLine
+from clearsight.signals.registry import DIGEST_NAMES
 
 # Signal kinds for what only own banks hold: ``pdq:<variant>`` and packed features.
 PDQ_VARIANT_PREFIX = "pdq:"
@@ -27,8 +32,15 @@ FEATURES_KIND = "orb"
 _KIND_TEXT = {kind: kind.value for kind in BankSignal}
 _json_text = json.dumps
 
+# The kinds matched exactly by value (file digests), so the only ones given a key.
+KEYED_KINDS = frozenset(DIGEST_NAMES)
+# Hex digits of a value that make its key: 60 bits, a positive 64-bit integer.
+_KEY_DIGITS = 15
+
 Metadata = tuple[Any, ...]
 SignalRow = tuple[str, str]
+# A signal row of a batch: (seq, kind, value, value key).
+BatchSignalRow = tuple[int, str, str, int | None]
 # An entry as the write path needs it: identity, metadata columns (in the order of
 # entry_upsert's METADATA_COLUMNS), its signal rows (kind, value) sorted, and whether
 # the list withdraws it.
@@ -40,20 +52,21 @@ class PreparedBatch(NamedTuple):
     other events (rejected lines, not-importable counts) in their order.
 
     ``entry_rows`` hold ``(seq, identity, *metadata)``, ``signal_rows`` hold
-    ``(seq, kind, value)``: ``seq`` is the entry's place in the batch, so an entry's id
-    is the first id the batch takes plus ``seq``. ``removals`` are the places of the
-    entries the list withdraws. :meth:`entries` gives the entries back in order.
+    ``(seq, kind, value, value_key(kind, value))``: ``seq`` is the entry's place in the
+    batch, so an entry's id is the first id the batch takes plus ``seq``. ``removals``
+    are the places of the entries the list withdraws. :meth:`entries` gives the entries
+    back in order.
     """
 
     entry_rows: list[tuple[Any, ...]]
-    signal_rows: list[tuple[int, str, str]]
+    signal_rows: list[BatchSignalRow]
     removals: list[int]
     others: list[RejectedLine]
 
     def entries(self) -> list[PreparedEntry]:
         """The batch's entries as :data:`PreparedEntry` tuples, in the file's order."""
         signals: list[list[SignalRow]] = [[] for _ in self.entry_rows]
-        for seq, kind, value in self.signal_rows:
+        for seq, kind, value, _ in self.signal_rows:
             signals[seq].append((kind, value))
         removed = set(self.removals)
         return [
@@ -69,7 +82,7 @@ class BatchBuilder:
 
     def _clear(self) -> None:
         self._entry_rows: list[tuple[Any, ...]] = []
-        self._signal_rows: list[tuple[int, str, str]] = []
+        self._signal_rows: list[BatchSignalRow] = []
         self._removals: list[int] = []
         self._others: list[RejectedLine] = []
 
@@ -80,7 +93,7 @@ class BatchBuilder:
         identity, metadata, rows, remove = entry
         seq = len(self._entry_rows)
         self._entry_rows.append((seq, identity, *metadata))
-        self._signal_rows += [(seq, kind, value) for kind, value in rows]
+        self._signal_rows += [(seq, kind, value, value_key(kind, value)) for kind, value in rows]
         if remove:
             self._removals.append(seq)
 
@@ -92,6 +105,24 @@ class BatchBuilder:
         batch = PreparedBatch(self._entry_rows, self._signal_rows, self._removals, self._others)
         self._clear()
         return batch
+
+
+def value_key(kind: str, value: str) -> int | None:
+    """The key a signal is found by in an exact match: its value's first 60 bits, for
+    the digest kinds; None for the others (PDQ, PhotoDNA, variants, features), which
+    are never looked up by value.
+
+    An index of 64-bit integers is built in half the time of one over the hex text
+    (four million rows: 4 against 9 µs an entry), and most of a national list's import
+    after its last row was that build. A key names candidates; a lookup also compares
+    the kind and the whole value. A value that is not hex (no valid digest is) has none.
+    """
+    if kind not in KEYED_KINDS:
+        return None
+    try:
+        return int(value[:_KEY_DIGITS], 16)
+    except ValueError:
+        return None
 
 
 def signal_identity(joined: str) -> str:

@@ -11,12 +11,13 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 
 import numpy as np
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Engine, func, select
 from sqlalchemy.orm import Session
 
 from clearsight.banks.entry_upsert import FEATURES_KIND, PDQ_VARIANT_PREFIX
 from clearsight.banks.lookup import BankHit, BankSummary, BankTarget
 from clearsight.banks.models import Bank, BankEntry, BankEntrySignal, BankEntryVideo
+from clearsight.banks.prepared import KEYED_KINDS, value_key
 from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry
 from clearsight.errors import UserError
 from clearsight.index.cache import PdqArrays
@@ -74,24 +75,33 @@ class BankReader:
     def exact_hits(
         self, kind: str, values: Iterable[str], targets: Sequence[BankTarget]
     ) -> dict[str, list[BankHit]]:
-        """The entries of ``targets`` holding each of ``values`` as signal ``kind``."""
+        """The entries of ``targets`` holding each of ``values`` as signal ``kind``.
+
+        A digest is found by its value's key (the index of migration b0009), then
+        kind and value are compared; the bank is checked on the rows found, since
+        named in the query it could lead SQLite's planner to the index of signals by
+        bank, which holds a whole bank. Other kinds have no key: they are read by bank.
+        """
         by_id = {target.id: target for target in targets}
         found: dict[str, list[BankHit]] = {}
-        wanted = list(values)
+        wanted = list(dict.fromkeys(values))
         with Session(self._engine) as session:
             for start in range(0, len(wanted), _BATCH):
+                chunk = wanted[start : start + _BATCH]
                 rows = session.execute(
                     select(BankEntrySignal.value, BankEntry)
                     .join(BankEntry, BankEntry.id == BankEntrySignal.entry_id)
                     .where(
+                        _found_by(kind, chunk, list(by_id)),
                         BankEntrySignal.kind == kind,
-                        BankEntrySignal.value.in_(wanted[start : start + _BATCH]),
-                        BankEntrySignal.bank_id.in_(by_id),
+                        BankEntrySignal.value.in_(chunk),
                     )
                 ).all()
                 for value, entry in rows:
-                    hit = BankHit(by_id[entry.bank_id], entry.id, _metadata_of(entry))
-                    found.setdefault(value, []).append(hit)
+                    target = by_id.get(entry.bank_id)
+                    if target is not None:
+                        hit = BankHit(target, entry.id, _metadata_of(entry))
+                        found.setdefault(value, []).append(hit)
         return found
 
     def video_signals(self, bank_id: int) -> list[tuple[int, str]]:
@@ -259,6 +269,14 @@ class BankReader:
             uid=bank.uid,
             revision=bank.revision,
         )
+
+
+def _found_by(kind: str, values: list[str], bank_ids: list[int]) -> ColumnElement[bool]:
+    """What an index finds ``values`` of ``kind`` by: their keys, or else their banks."""
+    if kind in KEYED_KINDS:
+        keys = {key for value in values if (key := value_key(kind, value)) is not None}
+        return BankEntrySignal.value_key.in_(keys)
+    return BankEntrySignal.bank_id.in_(bank_ids)
 
 
 def _fold_variants(counts: Iterable[tuple[str, int]]) -> dict[str, int]:

@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 
 from clearsight.banks.lookup import BankTarget
 from clearsight.banks.models import BANKS, DEFAULT_PDQ_THRESHOLD, ENTRIES, SIGNALS
+from clearsight.banks.prepared import value_key
 from clearsight.banks.records import BankSignal, EntryMetadata, normalise_signal
 from clearsight.banks.service_models import BANK_CHANGES
 from clearsight.banks.write_lock import import_transaction
@@ -230,7 +231,13 @@ class BankEdits:
             connection.execute(
                 insert(SIGNALS),
                 [
-                    {"entry_id": entry_id, "bank_id": bank_id, "kind": kind.value, "value": value}
+                    {
+                        "entry_id": entry_id,
+                        "bank_id": bank_id,
+                        "kind": kind.value,
+                        "value": value,
+                        "value_key": value_key(kind.value, value),
+                    }
                     for kind, value in dict(checked).items()
                 ],
             )

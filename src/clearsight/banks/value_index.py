@@ -1,9 +1,10 @@
 """The signals' secondary indexes, set aside during a large SQLite import, built at its end.
 
-Exact matching looks signals up by (kind, value), and hash values arrive in random
-order, so every imported signal lands on a random page of that index: on SQLite that
-is most of an import's cost. Building the index once from the finished table sorts
-instead, about three times cheaper. The index of signals by bank is set aside with it:
+Exact matching looks digests up by their value's key (an integer, see
+``banks.prepared.value_key``), and hash values arrive in random order, so every
+imported digest lands on a random page of that index: on SQLite that is most of an
+import's cost. Building the index once from the finished table sorts instead, about
+three times cheaper. The index of signals by bank is set aside with it:
 its rows arrive in order, but each is one more B-tree insert per signal, and rebuilt
 it is one pass over integers. So once an import has written more signal rows
 than the table held when it began (and a good many), it drops the index inside its
@@ -31,7 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from clearsight.banks.models import ENTRIES, SIGNALS
 from clearsight.errors import UserError
 
-VALUE_INDEX = "ix_bank_entry_signals_kind_value"
+VALUE_INDEX = "ix_bank_entry_signals_value_key"
 # Below this many rows written, random inserts cost less than a rebuild.
 _WORTH_DEFERRING = 100_000
 BANK_INDEX = "ix_bank_entry_signals_bank_id"
