@@ -20,7 +20,7 @@ import pytest
 from .conftest import photo_like, run_cli
 
 pytestmark = pytest.mark.slow
-IMAGES = 80
+IMAGES = 250  # over two of the scan's 100-record batches, however fast it runs
 
 
 @pytest.fixture
