@@ -29,7 +29,7 @@ from clearsight.api.context import (
 )
 from clearsight.api.errors import ApiError, json_response
 from clearsight.api.media_input import CONTENT_TYPES, is_multipart
-from clearsight.api.routes.matching import checked, signal_kind
+from clearsight.api.routes.matching import asked_signal_types, checked, signal_kind
 from clearsight.api.service import PDQ, SIGNAL_TYPES, MatchingService
 from clearsight.banks.records import BankSignal, EntryMetadata
 from clearsight.banks.service_edits import (
@@ -350,12 +350,7 @@ async def signal_types(request: Request) -> Response:
 async def signal_type_index(request: Request) -> Response:
     service = service_of(request)
     authorize(request, ANY_ROLE)
-    names = list(SIGNAL_TYPES)
-    limit = request.query_params.get("signal_type")
-    if limit is not None:
-        if limit not in SIGNAL_TYPES:
-            raise ApiError(400, f"No such signal type '{limit[:40]}'")
-        names = [limit]
+    names = asked_signal_types(request)
     snapshot = service.index.snapshot
     states = await run_in_threadpool(service.edits.bank_states)
     behind = snapshot is None or any(

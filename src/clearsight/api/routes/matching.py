@@ -212,15 +212,20 @@ async def lookup_views(
     return result
 
 
+def asked_signal_types(request: Request) -> list[str]:
+    """The signal types a status route reports: the one ``signal_type`` names, or all."""
+    limit = request.query_params.get("signal_type")
+    if limit is None:
+        return list(SIGNAL_TYPES)
+    if limit not in SIGNAL_TYPES:
+        raise ApiError(400, f"No such signal type '{limit[:40]}'")
+    return [limit]
+
+
 async def index_status(request: Request) -> Response:
     service = service_of(request)
     authorize(request, _MATCHER)
-    names = list(SIGNAL_TYPES)
-    limit = request.query_params.get("signal_type")
-    if limit is not None:
-        if limit not in SIGNAL_TYPES:
-            raise ApiError(400, f"No such signal type '{limit[:40]}'")
-        names = [limit]
+    names = asked_signal_types(request)
     snapshot, built_to = service.index.snapshot, service.built_to()
     result = {}
     for name in names:
