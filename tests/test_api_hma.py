@@ -164,6 +164,9 @@ def test_index_status_and_type_listings(service: ApiService) -> None:
         assert set(index) == {
             "db_size", "index_size", "index_out_of_date", "newest_db_item", "index_built_to"
         }  # fmt: skip
+        one = client.get("/c/signal_type/index", params={"signal_type": "video_md5"})
+        assert set(one.json()) == {"video_md5"}
+        assert client.get("/c/signal_type/index", params={"signal_type": "tmk"}).status_code == 400
 
 
 def test_status_routes_and_site_map(service: ApiService) -> None:
