@@ -6,27 +6,23 @@ from __future__ import annotations
 import hashlib
 import json
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, text
+from sqlalchemy import Engine, text
 
-import clearsight.banks
 from clearsight.banks import parse_ahead
 from clearsight.banks.entry_upsert import identity_of
 from clearsight.banks.formats.reader import BankFormat, read_bank_file
 from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry
 from clearsight.banks.store import BankSettings, BankStore, ImportReport
 from clearsight.errors import UserError
-from clearsight.store.engines import sqlite_engine, utc_now
+from clearsight.store.engines import utc_now
 
-from .private_schema import private_postgres
-
-MIGRATIONS = Path(clearsight.banks.__file__).with_name("migrations")
+from .bank_migrations import bank_engine, migrate
 
 
 def hex_of(text: str, algorithm: str) -> str:
@@ -152,21 +148,9 @@ def test_signal_identities_are_short_digests(sqlite_store: BankStore) -> None:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    made = (
-        sqlite_engine(tmp_path / "banks.sqlite")
-        if request.param == "sqlite"
-        else create_engine(private_postgres("test_bank_import_bulk"))
-    )
+    made = bank_engine(request.param, tmp_path, "test_bank_import_bulk")
     yield made
     made.dispose()
-
-
-def migrate(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        step(config, revision)
 
 
 def test_migration_b0003_rewrites_signal_identities_and_back(engine: Engine) -> None:

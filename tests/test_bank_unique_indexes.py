@@ -5,27 +5,24 @@ identities in memory meanwhile."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.exc import IntegrityError
 
-import clearsight.banks
 from clearsight.banks import store as store_module
 from clearsight.banks import value_index, written_identities
 from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry
 from clearsight.banks.store import BankSettings, BankStore, ImportReport
 from clearsight.banks.write_lock import import_transaction
 from clearsight.errors import UserError
-from clearsight.store.engines import sqlite_engine, utc_now
+from clearsight.store.engines import utc_now
 
-from .private_schema import private_postgres
+from .bank_migrations import bank_engine, migrate
 
-MIGRATIONS = Path(clearsight.banks.__file__).with_name("migrations")
 IDENTITY = "uq_bank_entries_identity"
 ENTRY_KIND = "uq_bank_entry_signals_entry_kind"
 COPY_AN_IDENTITY = (
@@ -179,21 +176,9 @@ def indexes_on(connection: object, table: str) -> set[str]:
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    made = (
-        sqlite_engine(tmp_path / "banks.sqlite")
-        if request.param == "sqlite"
-        else create_engine(private_postgres("test_bank_unique_indexes"))
-    )
+    made = bank_engine(request.param, tmp_path, "test_bank_unique_indexes")
     yield made
     made.dispose()
-
-
-def migrate(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        step(config, revision)
 
 
 def test_migration_b0004_keeps_every_row_and_the_uniqueness_both_ways(engine: Engine) -> None:

@@ -5,25 +5,23 @@ store made before the key gets it for the rows it holds, on SQLite and PostgreSQ
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from alembic import command
-from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Engine, event, inspect, text
 
-import clearsight.banks
 from clearsight.banks import value_index
 from clearsight.banks.prepared import BatchBuilder, prepare
 from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry
 from clearsight.banks.store import BankSettings, BankStore, ImportReport
-from clearsight.store.engines import sqlite_engine, utc_now
+from clearsight.store.engines import utc_now
 
+from .bank_migrations import bank_engine, migrate
 from .private_schema import private_postgres
 
-MIGRATIONS = Path(clearsight.banks.__file__).with_name("migrations")
 OLD_VALUE_INDEX = "ix_bank_entry_signals_kind_value"
 
 
@@ -165,21 +163,9 @@ def test_a_large_import_builds_the_key_index_and_lookups_use_it(
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    made = (
-        sqlite_engine(tmp_path / "banks.sqlite")
-        if request.param == "sqlite"
-        else create_engine(private_postgres("test_bank_value_key_migration"))
-    )
+    made = bank_engine(request.param, tmp_path, "test_bank_value_key_migration")
     yield made
     made.dispose()
-
-
-def migrate(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        step(config, revision)
 
 
 def test_migration_b0009_keys_the_rows_a_store_holds_and_goes_back(engine: Engine) -> None:
