@@ -19,8 +19,10 @@ MD5 and a PDQ each) into a fresh SQLite bank store, each in its own child proces
   timestamps), so it holds nothing in memory.
 
 Printed: seconds and entries/s of each, the ratio fetch / import (target <= 2), each
-child's peak resident memory, the server's CPU seconds, and the load average before and
-after (the machine may be shared). With ``--reps`` above 1 the medians are reported.
+run's peak resident memory and CPU time (the whole process), and those of its own
+child (the import's parsing process, the fetch's fetching process, where
+python-threatexchange runs), the server's CPU seconds, and the load average before
+and after (the machine may be shared). With ``--reps`` above 1 the medians are reported.
 
 Usage: python benchmarks/exchange_fetch.py [--count N] [--reps R] [--workdir DIR] [--json]
   (default N is 1,000,000; develop with --count 50000)
@@ -178,8 +180,20 @@ def _child(kind: str, home: str, argument: str, results: Any) -> None:
     entries = store.summary("bench").entries
     store.close()
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # The import's parsing child and the fetch's fetching child: their own peaks.
+    child_peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    cpu = os.times()
     results.put(
-        {"kind": kind, "seconds": seconds, "added": added, "entries": entries, "peak_mib": peak_mib}
+        {
+            "kind": kind,
+            "seconds": seconds,
+            "added": added,
+            "entries": entries,
+            "peak_mib": peak_mib,
+            "child_peak_mib": child_peak_mib,
+            "cpu_s": cpu.user + cpu.system,
+            "child_cpu_s": cpu.children_user + cpu.children_system,
+        }
     )
 
 
@@ -245,6 +259,12 @@ def main() -> int:
         "ratio_fetch_over_import": median("fetch", "seconds") / median("import", "seconds"),
         "import_peak_mib": max(r["peak_mib"] for r in runs["import"]),
         "fetch_peak_mib": max(r["peak_mib"] for r in runs["fetch"]),
+        "import_child_peak_mib": max(r["child_peak_mib"] for r in runs["import"]),
+        "fetch_child_peak_mib": max(r["child_peak_mib"] for r in runs["fetch"]),
+        "import_cpu_s": median("import", "cpu_s"),
+        "fetch_cpu_s": median("fetch", "cpu_s"),
+        "import_child_cpu_s": median("import", "child_cpu_s"),
+        "fetch_child_cpu_s": median("fetch", "child_cpu_s"),
         "server_cpu_s": server_cpu,
         "load_before": load_before,
         "load_after": load_after,
@@ -259,7 +279,10 @@ def main() -> int:
         for kind, label in (("import", "import (file)"), ("fetch", "fetch (mock) ")):
             print(
                 f"  {label} {summary[kind + '_s']:.1f} s  {summary[kind + '_per_s']:,.0f}/s"
-                f"  peak {summary[kind + '_peak_mib']:.0f} MiB"
+                f"  peak {summary[kind + '_peak_mib']:.0f} MiB + child"
+                f" {summary[kind + '_child_peak_mib']:.0f} MiB;"
+                f"  CPU {summary[kind + '_cpu_s']:.1f} s + child"
+                f" {summary[kind + '_child_cpu_s']:.1f} s"
             )
         print(f"  ratio fetch / import = {summary['ratio_fetch_over_import']:.2f} (target <= 2)")
         print(

@@ -66,12 +66,14 @@ from threatexchange.signal_type.md5 import VideoMD5Signal
 from threatexchange.signal_type.pdq.signal import PdqSignal
 from threatexchange.signal_type.signal_base import SignalType
 
+from clearsight.banks.prepared import PreparedEntry
 from clearsight.banks.records import ImportEvent
 from clearsight.errors import DependencyError, UserError
 from clearsight.exchanges import translate
 
 SIGNAL_TYPES: list[type[SignalType]] = [PdqSignal, VideoMD5Signal]
-Translate = Callable[[Mapping[Any, Any]], Iterator[ImportEvent]]
+# A page's updates as bank events, or as the rows those would be prepared into.
+Translate = Callable[[Mapping[Any, Any]], Iterator[PreparedEntry | ImportEvent]]
 
 
 class ExchangeCredentialsError(DependencyError):
@@ -121,7 +123,7 @@ def connect(api_name: str, config: Mapping[str, Any], secret: str | None) -> Con
             raise ExchangeCredentialsError("ncmec credentials are USER:PASSWORD")
         ncmec = _NCMEC(collab, user, password, base_url)
         return Connected(
-            ncmec, NCMECCheckpoint, lambda updates: translate.ncmec_events(updates, only)
+            ncmec, NCMECCheckpoint, lambda updates: translate.ncmec_prepared(updates, only)
         )
     if api_name == "stop_ncii":
         parts = secret.split(",")
