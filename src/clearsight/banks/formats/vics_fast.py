@@ -50,6 +50,7 @@ _SIGNAL_OF_SLOT = (BankSignal.MD5, BankSignal.SHA1, BankSignal.SHA256, BankSigna
 _KIND_OF_SLOT = tuple([kind.value for kind in _SIGNAL_OF_SLOT])
 _PREFIX_OF_SLOT = tuple([kind + ":" for kind in _KIND_OF_SLOT])
 _ALTERNATIVE_SLOT = {"SHA256": 2, "PDQ": 3}
+_FLAGS = frozenset({"VictimIdentified", "OffenderIdentified", "IsDistributed"})
 _UNSET = object()
 _FLAG_TEXTS: dict[object, bool] = {"true": True, "false": False, "True": True, "False": False}
 # A Media's hashes, lower-cased, each None where it has none: MD5, SHA1, SHA256, PDQ
@@ -189,11 +190,14 @@ def _metadata(media: dict[str, Any]) -> _Fields | None:
             texts.append(value or None)
         else:
             return None
-    victim = _flag(get("VictimIdentified"))
-    offender = _flag(get("OffenderIdentified"))
-    distributed = _flag(get("IsDistributed"))
-    if victim is _UNSET or offender is _UNSET or distributed is _UNSET:
-        return None
+    if _FLAGS.isdisjoint(media):  # most lists carry none: one check for the three
+        victim = offender = distributed = None
+    else:
+        victim = _flag(get("VictimIdentified"))
+        offender = _flag(get("OffenderIdentified"))
+        distributed = _flag(get("IsDistributed"))
+        if victim is _UNSET or offender is _UNSET or distributed is _UNSET:
+            return None
     external_id, category, series, comments, tag = texts
     if tag is not None and ("," in tag or ";" in tag):
         return None  # several tags: split the general way
