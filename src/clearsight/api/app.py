@@ -18,6 +18,7 @@ from clearsight import __version__
 from clearsight.api.config import ApiConfig
 from clearsight.api.errors import ApiError, api_error, http_error
 from clearsight.api.fast_lookups import FastLookups
+from clearsight.api.merged_slashes import MergedSlashes
 from clearsight.api.routes import curation, exchanges, hashing, matching, status
 from clearsight.api.service import MatchingService
 from clearsight.case import CaseBanks
@@ -58,8 +59,9 @@ def create_app(make_service: Callable[[], MatchingService]) -> FastAPI:
     app.router.routes.extend(ROUTES)
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(HTTPException, http_error)
-    # Outermost: the lookups skip every layer inside it (see fast_lookups).
+    # The lookups skip every layer inside FastLookups (see fast_lookups).
     app.add_middleware(FastLookups, state=app.state)
+    app.add_middleware(MergedSlashes)  # outermost: added last
     return app
 
 
