@@ -65,6 +65,9 @@ def serve_forked(app: FastAPI, host: str, port: int, workers: int) -> None:
             "errorlog": "-",
             "loglevel": "warning",
             "keepalive": 5,  # uvicorn's own default
+            # A worker whose loop misses gunicorn's heartbeat this long is restarted:
+            # generous, since a bank reloading beside the loop can hold the GIL a while.
+            "timeout": 300,
             "proc_name": "clearsight-api",
         },
     )
