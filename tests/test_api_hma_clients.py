@@ -34,7 +34,10 @@ from urllib.parse import quote
 import httpx
 import pytest
 import requests
+from threatexchange.exchanges.clients.ncmec.hash_api import NCMECEnvironment
 from threatexchange.signal_type.pdq.signal import PdqSignal as HmaPdqSignal
+
+from clearsight.exchanges.apis import connect
 
 from .api_support import ApiService, api_service, wait_for
 from .conftest import photo_like
@@ -345,3 +348,15 @@ def test_the_no_auth_service_still_refuses_what_hma_refuses(service: ApiService)
     answer = httpx.get(f"{service.base}/m/lookup", params={"signal_type": "pdq"}, timeout=30)
     assert answer.status_code == 400
     assert answer.json() == {"message": "Either url or both signal and signal_type are required"}
+
+
+@pytest.mark.parametrize(
+    "environment", ["test_Industry", "https://exttest.cybertip.org/hashsharing"]
+)
+def test_an_ncmec_environment_is_taken_by_name_or_as_hmas_api_json_gives_it(
+    environment: str,
+) -> None:
+    """Coop's built-in NCMEC schema (HMA's) offers the environments' URLs: the library's
+    enum values, which HMA's ``api_json`` carries; the command line names them."""
+    connected = connect("ncmec", {"environment": environment}, "user:password")
+    assert connected.api.collab.environment is NCMECEnvironment.test_Industry  # type: ignore[attr-defined]

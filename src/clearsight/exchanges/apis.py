@@ -160,9 +160,15 @@ def connect(api_name: str, config: Mapping[str, Any], secret: str | None) -> Con
 
 
 def _ncmec_environment(name: object) -> ncmec_client.NCMECEnvironment:
+    """The environment by its name ("Industry"), or by its URL, as HMA's ``api_json``
+    gives it (the library's enum value: what Coop sends through HMA's API)."""
     try:
         return ncmec_client.NCMECEnvironment[str(name)]
     except KeyError:
+        pass
+    try:
+        return ncmec_client.NCMECEnvironment(str(name))
+    except ValueError:
         known = ", ".join(e.name for e in ncmec_client.NCMECEnvironment)
         raise UserError(f"unknown NCMEC environment {name!r}: one of {known}") from None
 
