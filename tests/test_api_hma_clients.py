@@ -287,8 +287,15 @@ def test_coop_reads_the_exchanges(coop: CoopHma, media: tuple[str, Path]) -> Non
     assert {"ncmec", "stop_ncii", "fb_threatexchange", "file"} <= set(apis)
     assert apis["ncmec"]["supports_auth"] and not apis["file"]["supports_auth"]
     assert not apis["ncmec"]["has_auth"]
-    # No schema route here yet: Coop falls back to its built-in schemas on any failure.
-    assert not coop.exchange_schema("ncmec").is_success
+    schema = coop.exchange_schema("ncmec").json()  # Coop's ExchangeApiSchema
+    assert schema["credentials_schema"] is None  # set on the service's machine only
+    fields = {field["name"]: field for field in schema["config_schema"]["fields"]}
+    assert set(fields["environment"]) == {"name", "type", "required", "default", "help", "choices"}
+    assert "https://hashsharing.ncmec.org/npo" in fields["environment"]["choices"]  # as Coop's
+    assert fields["only_esp_ids"]["type"] == "set_of_number"
+    file_fields = coop.exchange_schema("file").json()["config_schema"]["fields"]
+    assert [(f["name"], f["required"]) for f in file_fields][0] == ("filename", True)
+    assert coop.exchange_schema("nowhere").status_code == 404  # Coop falls back then
 
     assert coop.exchange_for_bank("COOP_ORG1_FEED") is None
     made = coop.create_exchange("COOP_ORG1_FEED", "file", {"filename": str(listing)})
