@@ -11,12 +11,14 @@ bank store, as the matching service does.
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from clearsight.banks.lookup import BankTarget
 from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry
 from clearsight.banks.store import BankSettings, BankStore
 from clearsight.index.cache import PdqIndexCache
@@ -132,3 +134,30 @@ def test_the_index_round_trips_through_its_arrays() -> None:
     for query in features:
         assert again.candidates(query) == index.candidates(query)
     assert again.nbytes == index.nbytes
+
+
+def test_the_word_index_is_cached_per_bank_revision(tmp_path: Path) -> None:
+    pictures = [render_landscape((618, n), 480, 320) for n in range(3)]
+    features = [extract(np.asarray(Image.fromarray(p).convert("L"))) for p in pictures]
+    cache = PdqIndexCache(tmp_path)
+    built: list[int] = []
+
+    def build() -> FeatureWordIndex:
+        built.append(1)
+        return FeatureWordIndex.build([(10 + n, f) for n, f in enumerate(features)])
+
+    bank = BankTarget(1, "own", False, 31, "uid-1", 5, has_features=True)
+    first = cache.words_for(bank, build)
+    again = PdqIndexCache(tmp_path).words_for(bank, build)  # another process
+    assert len(built) == 1
+    for query in features:
+        assert again.candidates(query) == first.candidates(query)
+    # A new revision of the bank is built afresh; so is a damaged file.
+    cache.words_for(replace(bank, revision=6), build)
+    assert len(built) == 2
+    (arrays,) = tmp_path.glob("words-uid-1.npz")
+    arrays.write_bytes(arrays.read_bytes()[:-40])
+    cache.words_for(replace(bank, revision=6), build)
+    assert len(built) == 3
+    cache.forget("uid-1")
+    assert not list(tmp_path.glob("words-*"))

@@ -245,17 +245,21 @@ class BankMatcher:
         return BankMatches(found, bank_index.origin, candidates, confirmed)
 
     def _words_of(self, target: BankTarget, bank_index: BankIndex) -> FeatureWordIndex:
-        """The bank's feature-word index, built from its entries' keypoints the first
-        time it is needed and kept while the bank's content stays."""
+        """The bank's feature-word index: kept while the bank's content stays, loaded
+        from the index cache, or built from its entries' keypoints (and cached)."""
         kept = self._words.get(target.uid)
         if kept is not None and kept[0].revision == target.revision:
             return kept[1]
-        entries = np.unique(bank_index.entry_ids).tolist()
-        items: list[tuple[int, LocalFeatures]] = []
-        for start in range(0, len(entries), _FEATURE_BATCH):
-            texts = self._banks.entry_features(entries[start : start + _FEATURE_BATCH])
-            items += [(entry, LocalFeatures.from_text(text)) for entry, text in texts.items()]
-        words = FeatureWordIndex.build(items)
+
+        def build() -> FeatureWordIndex:
+            entries = np.unique(bank_index.entry_ids).tolist()
+            items: list[tuple[int, LocalFeatures]] = []
+            for start in range(0, len(entries), _FEATURE_BATCH):
+                texts = self._banks.entry_features(entries[start : start + _FEATURE_BATCH])
+                items += [(entry, LocalFeatures.from_text(text)) for entry, text in texts.items()]
+            return FeatureWordIndex.build(items)
+
+        words = self._cache.words_for(target, build)
         self._words[target.uid] = (target, words)
         return words
 
