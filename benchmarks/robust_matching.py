@@ -60,7 +60,7 @@ from clearsight.robustness.landscapes import render_landscape
 from clearsight.robustness.random_edits import FAMILIES, OTHERS_NEEDED
 from clearsight.signals.features import extract
 from clearsight.signals.pdq import PdqSignal
-from clearsight.signals.variants import hash_views, query_views
+from clearsight.signals.variants import hash_views, is_tile, query_views, tile_features
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from robust_support import Base, Luma, jpeg, log, own_entry, scanned_luma  # noqa: E402
@@ -86,16 +86,20 @@ def load_bases(split: Split, landscapes: int, data: Path = DATA) -> list[Base]:
 
 
 def query_signals(data: bytes) -> QuerySignals:
-    """What a scan records of one file, as a case-free lookup takes it."""
+    """What a scan records of one file, as a case-free lookup takes it, with the
+    keypoints of a collage's tiles, which matching a case reads from the file."""
     luma = scanned_luma(data)
     pdq = PdqSignal.hash_from_luma(luma)
-    views = tuple(hash_views(query_views(luma, partial(scanned_luma, data)), pdq.hex))
+    sharper = partial(scanned_luma, data)
+    views = tuple(hash_views(query_views(luma, sharper), pdq.hex))
+    tiles = tile_features(luma, sharper) if any(is_tile(v.name) for v in views) else []
     return QuerySignals(
         pdq=pdq.hex,
         pdq_quality=pdq.quality,
         dihedral=pdq.dihedral,
         variants=views,
         features=extract(luma),
+        tile_features=tuple(tiles),
     )
 
 

@@ -132,6 +132,11 @@ class CopyFeatures:
     def features_of(self, item_ids: Sequence[int]) -> Mapping[int, LocalFeatures]:
         return {item: self._features[item] for item in item_ids if item in self._features}
 
+    def tile_features_of(
+        self, item_ids: Sequence[int]
+    ) -> Mapping[int, Sequence[tuple[str, LocalFeatures]]]:
+        return {}  # the suite's own-bank figures predate tile features
+
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
     bases = load_bases(args.camera, args.landscapes)

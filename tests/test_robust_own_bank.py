@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +32,7 @@ from clearsight.robustness.landscapes import render_landscape
 from clearsight.robustness.random_edits import OTHERS_NEEDED, family_named
 from clearsight.signals.features import extract
 from clearsight.signals.pdq import PdqSignal
-from clearsight.signals.variants import bank_views, hash_views
+from clearsight.signals.variants import bank_views, hash_views, query_views, tile_features
 
 DRAWS = 6
 
@@ -44,6 +45,10 @@ def jpeg(picture: Image.Image, quality: int = 90) -> bytes:
 
 def luma_of(data: bytes) -> np.ndarray:
     return decode_luma(data, DecodeLimits(), 512).luma
+
+
+def luma_of_box(data: bytes, box: int) -> np.ndarray:
+    return decode_luma(data, DecodeLimits(), box).luma
 
 
 def signals_of(data: bytes) -> QuerySignals:
@@ -100,6 +105,36 @@ def test_an_own_bank_finds_copies_pdq_cannot_reach(
     assert found >= DRAWS - 1, (family, found)
     if family == "crop":  # off centre: out of reach of the bank's centred crops
         assert by_features >= DRAWS // 2
+
+
+def test_an_own_bank_finds_a_picture_as_one_tile_of_a_collage(
+    bank: tuple[BankMatcher, list[Image.Image]],
+) -> None:
+    # A tile of a 4x4 collage holds a sixteenth of the whole picture's keypoints, at a
+    # quarter of the scale: too few to find it by. The tiles' own keypoints find it,
+    # even where the tile is cropped off centre (out of reach of the tile's PDQ hash).
+    matcher, bases = bank
+    others = [Image.fromarray(render_landscape((993, n), 320, 240)) for n in range(15)]
+    for number in range(0, len(bases), 2):
+        width, height = bases[number].size
+        picture = bases[number].crop((width // 8, 0, width, height - height // 10))
+        cell = (240, round(240 * picture.height / picture.width))
+        collage = Image.new("RGB", (4 * cell[0], 4 * cell[1]))
+        cells = [*others[: 5 + number], picture, *others[5 + number :]]
+        for at, tile in enumerate(cells):
+            row, column = divmod(at, 4)
+            collage.paste(tile.resize(cell), (column * cell[0], row * cell[1]))
+        data = jpeg(collage)
+        luma = luma_of(data)
+        whole = signals_of(data)
+        tiles = tuple(tile_features(luma, partial(luma_of_box, data)))
+        variants = tuple(hash_views(query_views(luma), whole.pdq or ""))
+        signals = replace(whole, variants=variants, tile_features=tiles)
+        by_tiles = [m for m in matcher.lookup(signals) if m.signal == FEATURES]
+        assert {m.metadata.external_id for m in by_tiles} == {f"picture-{number}"}
+        assert all((m.variant or "").startswith(("query:tile-", "query:grid-")) for m in by_tiles)
+        without = matcher.lookup(replace(signals, tile_features=()))
+        assert not [m for m in without if m.signal == FEATURES]
 
 
 def test_a_features_match_says_how_much_agreed(

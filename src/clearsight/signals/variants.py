@@ -29,7 +29,8 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
-from clearsight.signals.frames import banner_filled, content_boxes
+from clearsight.signals.features import LocalFeatures, extract
+from clearsight.signals.frames import banner_filled, collage_tiles, content_boxes
 from clearsight.signals.overlays import cleaned_views
 from clearsight.signals.pdq import PDQ_MIN_QUALITY, PDQ_WORKING_BOX, PdqSignal
 from clearsight.signals.regions import Region, find_regions
@@ -85,6 +86,51 @@ def query_views(luma: Luma, sharper: Sharper | None = None) -> list[tuple[str, L
     if filled is not None:
         views.append(("banner-filled", filled))
     return views
+
+
+TILE_PREFIXES = ("tile-", "grid-")
+"""Names of the views that are one tile of a collage (see :func:`tile_features`)."""
+
+
+def is_tile(name: str) -> bool:
+    return name.startswith(TILE_PREFIXES)
+
+
+def tile_features(luma: Luma, sharper: Sharper | None = None) -> list[tuple[str, LocalFeatures]]:
+    """The local features of each tile of a collage, by the tile's view name; empty
+    for a picture that is no collage.
+
+    The whole picture's keypoints spread over all its tiles: a tile of a 4x4 collage
+    holds a sixteenth of them, at a quarter of its original's scale, too few and too
+    small to confirm anything. Taken from the tile alone (from a larger decode where
+    the file has the pixels) and at the scale a bank's keypoints are taken at (the
+    working box, a small tile enlarged to it), they are as many as the original's
+    own, and their descriptors share the original's bits: ORB describes a corner
+    differently at another scale, and feature words must be the same bits to meet."""
+    tiles = [r for r in find_regions(luma) if is_tile(r.name)]
+    tiles += [t for t in collage_tiles(luma) if not any(_near(t, r) for r in tiles)]
+    if not tiles:
+        return []
+    source = _source_for(tiles, luma, sharper) if sharper is not None else luma
+    found: list[tuple[str, LocalFeatures]] = []
+    for tile in tiles:
+        cut = _cut(source, tile, luma.shape)
+        longest = max(cut.shape)
+        if longest != PDQ_WORKING_BOX:  # the scale a bank's keypoints are taken at
+            size = (
+                max(1, round(cut.shape[1] * PDQ_WORKING_BOX / longest)),
+                max(1, round(cut.shape[0] * PDQ_WORKING_BOX / longest)),
+            )
+            cut = np.asarray(
+                cv2.resize(
+                    cut,
+                    size,
+                    interpolation=cv2.INTER_AREA if longest > PDQ_WORKING_BOX else cv2.INTER_CUBIC,
+                ),
+                np.uint8,
+            )
+        found.append((tile.name, extract(np.ascontiguousarray(cut))))
+    return found
 
 
 def _near(a: Region, b: Region) -> bool:
