@@ -177,7 +177,7 @@ def _band(view: Grey) -> int:
     return run
 
 
-def banner_filled(luma: Luma) -> Luma | None:
+def banner_filled(luma: Luma) -> list[tuple[str, Luma]]:
     """The picture with a uniform band on one side painted over from the picture beside
     it, or None without exactly one such band (of at most MAX_BANNER of the side).
 
@@ -187,20 +187,26 @@ def banner_filled(luma: Luma) -> Luma | None:
     size: only the coarse structure PDQ measures matters) restores the overall layout:
     on the development half this brought 40% of banner copies within the threshold,
     against none for the box.
+
+    A second view fills the bar with the picture's mean grey instead (``banner-plain``):
+    where the hidden part differed from its surroundings, the plain guess lands closer
+    as often as not (on the development half, with both views 32 of 60 copies came
+    within the threshold against 29 with the inpainting alone; mirrored, edge-extended
+    and Navier-Stokes fills added none). Empty without exactly one band.
     """
     height, width = luma.shape
     if height < 2 * MIN_SIDE or width < 2 * MIN_SIDE:
-        return None
+        return []
     grey = cv2.GaussianBlur(luma, (3, 3), 0).astype(np.float32)
     bands = [_band(_side_view(grey, side)) for side in range(4)]
     sides = [side for side, rows in enumerate(bands) if rows]
     if len(sides) != 1:
-        return None
+        return []
     side = sides[0]
     rows = bands[side]
     extent = height if side < 2 else width
     if rows > MAX_BANNER * extent:
-        return None
+        return []
     mask = np.zeros(luma.shape, np.uint8)
     if side == 0:
         mask[:rows] = 255
@@ -220,7 +226,9 @@ def banner_filled(luma: Luma) -> Luma | None:
     filled = luma.copy()
     covered = mask > 0
     filled[covered] = cv2.resize(painted, (width, height), interpolation=cv2.INTER_LINEAR)[covered]
-    return filled
+    plain = luma.copy()
+    plain[covered] = round(float(luma[~covered].mean()))
+    return [("banner-filled", filled), ("banner-plain", plain)]
 
 
 # --- Straight edges --------------------------------------------------------------------

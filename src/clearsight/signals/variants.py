@@ -82,9 +82,7 @@ def query_views(luma: Luma, sharper: Sharper | None = None) -> list[tuple[str, L
     source = _source_for(regions, luma, sharper) if sharper is not None else luma
     views = [(region.name, _snapped(source, region, luma.shape)) for region in regions]
     views.extend(cleaned_views(luma))
-    filled = banner_filled(luma)
-    if filled is not None:
-        views.append(("banner-filled", filled))
+    views.extend(banner_filled(luma))
     return views
 
 
