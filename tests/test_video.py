@@ -7,6 +7,7 @@ import io
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -342,3 +343,63 @@ def test_a_video_previews_as_a_blurred_contact_sheet_of_its_frames(tmp_path: Pat
     with Image.open(io.BytesIO(blurred.data)) as soft:
         smooth = np.asarray(soft, np.float64)
     assert np.abs(np.diff(smooth, axis=1)).mean() < 0.5 * np.abs(np.diff(grid, axis=1)).mean()
+
+
+@pytest.mark.parametrize(
+    ("name", "codec", "options"),
+    [
+        ("clip.mp4", "libx264", {"bf": "3", "b-pyramid": "normal"}),
+        ("clip.ts", "libx264", {"bf": "2"}),
+        ("clip.mkv", "libx265", {"x265-params": "log-level=none:bframes=4"}),
+    ],
+)
+def test_skipping_unreferenced_frames_keeps_the_reference_s_frames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, codec: str, options: dict[str, str]
+) -> None:
+    vpdq = vpdq_oracle()
+    frames = pan_frames(21, 320, 180, 24 * 5, shots=2)
+    clip = write_clip(tmp_path / name, frames, fps=24, codec=codec, options=options)
+    theirs = [(f.hex, f.quality, f.frame_number, f.timestamp) for f in vpdq.computeHash(str(clip))]
+    dense = [
+        (f.hex, f.quality, f.frame_number)
+        for f in vpdq.computeHash(str(clip), seconds_per_hash=0.25)
+    ]
+
+    def no_full_decode(*args: object) -> None:
+        raise AssertionError("decoded every frame")
+
+    # These codecs mark unreferenced frames: the reader never decodes every frame.
+    monkeypatch.setattr(VideoReader, "_full_decode", no_full_decode)
+    assert our_vpdq(clip) == theirs
+    assert [row[:3] for row in our_vpdq(clip, 0.25)] == dense
+    with VideoReader(str(clip)) as reader:
+        list(reader.frames(1.0, dense_seconds=0.25))
+        assert (reader.frames_decoded, reader.stopped) == (len(frames), None)
+
+
+def test_a_frame_off_the_skipping_plan_decodes_the_video_again_in_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vpdq = vpdq_oracle()
+    clip = pan_clip(tmp_path / "clip.mp4", seed=22, seconds=5, fps=24)
+    theirs = [(f.hex, f.quality, f.frame_number, f.timestamp) for f in vpdq.computeHash(str(clip))]
+    planned = VideoReader._skipping_plan
+
+    def losing_a_frame(reader: VideoReader, *args: Any) -> Any:
+        # The decoder gives frame 72 (a sampled one) where the plan has no such time.
+        plan = planned(reader, *args)
+        assert plan is not None
+        lost = next(pts for pts, number in plan.numbers.items() if number == 72)
+        return replace(plan, numbers={k: v for k, v in plan.numbers.items() if k != lost})
+
+    restarts: list[VideoReader] = []
+    restart = VideoReader._restart
+
+    def counted_restart(reader: VideoReader) -> None:
+        restarts.append(reader)
+        restart(reader)
+
+    monkeypatch.setattr(VideoReader, "_skipping_plan", losing_a_frame)
+    monkeypatch.setattr(VideoReader, "_restart", counted_restart)
+    assert our_vpdq(clip) == theirs
+    assert len(restarts) == 1
