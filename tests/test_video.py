@@ -358,7 +358,9 @@ def test_skipping_unreferenced_frames_keeps_the_reference_s_frames(
 ) -> None:
     vpdq = vpdq_oracle()
     frames = pan_frames(21, 320, 180, 24 * 5, shots=2)
-    clip = write_clip(tmp_path / name, frames, fps=24, codec=codec, options=options)
+    # The MPEG-TS clip carries sound too: the reader's stream is the first video stream.
+    audio = name.endswith(".ts")
+    clip = write_clip(tmp_path / name, frames, fps=24, codec=codec, options=options, audio=audio)
     theirs = [(f.hex, f.quality, f.frame_number, f.timestamp) for f in vpdq.computeHash(str(clip))]
     dense = [
         (f.hex, f.quality, f.frame_number)
@@ -403,3 +405,50 @@ def test_a_frame_off_the_skipping_plan_decodes_the_video_again_in_full(
     monkeypatch.setattr(VideoReader, "_restart", counted_restart)
     assert our_vpdq(clip) == theirs
     assert len(restarts) == 1
+
+
+def test_a_video_s_cybertip_file_details_carry_its_facts(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+    from importlib import resources
+
+    from lxml import etree
+
+    from clearsight.report import (
+        LOCAL_USER,
+        CybertipOptions,
+        ExportRequest,
+        IncidentType,
+        ReportFormat,
+        parse_selection,
+        write_report,
+    )
+
+    source = tmp_path / "source"
+    source.mkdir()
+    pan_clip(source / "walk.mp4", seed=13, seconds=2, fps=24, size=(320, 180))
+    (source / "still.png").write_bytes(_png(pan_frames(14, 64, 48, 1)[0]))
+    options = CybertipOptions(
+        incident_type=IncidentType.ONLINE_ENTICEMENT, incident_time=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    buffer = io.BytesIO()
+    with Case.open(tmp_path / "case", create=True) as case:
+        case.scan([source])
+        request = ExportRequest(ReportFormat.CYBERTIP, parse_selection("all"), cybertip=options)
+        write_report(case.store, request, buffer, actor="test", permission=LOCAL_USER)
+    document = etree.fromstring(buffer.getvalue())
+    schema = resources.files("clearsight.report") / "schema" / "cybertip.xsd"
+    etree.XMLSchema(etree.fromstring(schema.read_bytes())).assertValid(document)
+    files = {f.findtext("originalFileName"): f for f in document.iterfind("fileDetails")}
+    assert files["walk.mp4"].findall("additionalInfo")[0].text == (
+        "video: mov,mp4,m4a,3gp,3g2,mj2 container, h264, 320x180, 24 frames/s, 2.000 s, "
+        "48 frames decoded, no sound"
+    )
+    assert files["still.png"].find("additionalInfo") is None
+
+
+def _png(rgb: np.typing.NDArray[np.uint8]) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, "PNG")
+    return out.getvalue()

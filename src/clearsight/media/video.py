@@ -260,7 +260,7 @@ class VideoReader:
         times: list[int] = []
         try:
             with av.open(self._path, mode="r", metadata_errors="ignore") as container:
-                stream = container.streams.video[self._stream.index]
+                stream = container.streams.video[0]  # the stream the reader reads
                 for packet in container.demux(stream):
                     if not packet.size:
                         continue  # the end-of-stream marker
@@ -307,7 +307,7 @@ class VideoReader:
         assert self._path is not None  # only a path has a skipping plan
         self._container.close()
         self._container = av.open(self._path, mode="r", metadata_errors="ignore")
-        self._stream = self._container.streams.video[self._stream.index]
+        self._stream = self._container.streams.video[0]
         self._stream.thread_type = "AUTO"
 
 
