@@ -211,10 +211,21 @@ class VideoReader:
         A cap reached raises :class:`VideoDecodeError`; a stream that breaks ends the
         iteration and sets :attr:`stopped`.
         """
-        facts, limits = self.facts, self._limits
+        facts = self.facts
         step = frame_step(every_seconds, facts.frame_rate)
         dense = frame_step(dense_seconds, facts.frame_rate) if dense_seconds else 0
-        sampler = _Sampler(facts, step, dense, _fit(facts.width, facts.height, dense_box))
+        yield from self._sampled(
+            _Sampler(facts, step, dense, _fit(facts.width, facts.height, dense_box))
+        )
+
+    def frame(self, number: int) -> SampledFrame | None:
+        """Frame ``number`` (numbered as :meth:`frames` numbers them) in full-resolution
+        RGB, decoding no further; None where the video ends before it."""
+        sampler = _Sampler(self.facts, 1, 0, (1, 1), only=number)
+        return next(self._sampled(sampler), None)
+
+    def _sampled(self, sampler: _Sampler) -> Iterator[SampledFrame]:
+        facts, limits = self.facts, self._limits
         max_frames = min(limits.max_frames, math.ceil(limits.max_seconds * facts.frame_rate) + 1)
         # Frame threads decode several frames at once; the pictures are the same.
         self._stream.thread_type = "AUTO"
@@ -331,17 +342,28 @@ class _Sampler:
     """Which frames are sampled and how each becomes a :class:`SampledFrame`: vPDQ's at
     full resolution in RGB, those between grey in a small box."""
 
-    def __init__(self, facts: VideoFacts, step: int, dense: int, small: tuple[int, int]) -> None:
+    def __init__(
+        self,
+        facts: VideoFacts,
+        step: int,
+        dense: int,
+        small: tuple[int, int],
+        *,
+        only: int | None = None,  # this frame alone, in full
+    ) -> None:
         self._facts, self._step, self._dense, self._small = facts, step, dense, small
+        self._only = only
         # One reformatter per kind of frame: each keeps its swscale context, which costs
         # more to set up (a scaling filter) than to run.
         self._full, self._reduced = VideoReformatter(), VideoReformatter()
 
     def wants(self, number: int) -> bool:
+        if self._only is not None:
+            return number == self._only
         return number % self._step == 0 or (self._dense > 0 and number % self._dense == 0)
 
     def sample(self, frame: av.VideoFrame, number: int) -> SampledFrame:
-        exact = number % self._step == 0
+        exact = number == self._only if self._only is not None else number % self._step == 0
         facts = self._facts
         width, height = (facts.width, facts.height) if exact else self._small
         converter = self._full if exact else self._reduced
