@@ -73,6 +73,14 @@ def test_a_revealed_frame_is_that_frame_alone_and_the_case_records_it(case: Revi
     assert ended.status_code == 200
     assert case.store.revealed_frames(video) == (24,)
     assert case.store.revealed_among([video]) == {video}
+    listed = browser.get(f"/api/items/{video}").json()["video_frames"]
+    assert [(f["number"], f["seen_unblurred"]) for f in listed] == [
+        (0, False),
+        (24, True),
+        (48, False),
+    ]
+    assert listed[0]["representative"] and listed[1]["timestamp"] == 1.0
+    assert browser.get(f"/api/items/{case.items['lone-a.png']}").json()["video_frames"] == []
     (entry,) = [e for e in case.store.audit_log().entries() if e.action == "reveal"]
     assert (entry.subject, entry.detail) == (f"item:{video}", {"reveal": 1, "frame": 24})
 
@@ -133,3 +141,22 @@ def test_frames_are_refused_anonymous_and_to_a_role_that_may_not_reveal(
     admin = case.sign_in(Role.ADMIN).get(f"/items/{video}/frames/24/preview")
     assert admin.status_code == 403 and admin.headers["x-clearsight-refused"] == "role"
     assert case.store.revealed_frames(video) == ()
+
+
+def test_a_decision_after_a_frame_reveal_does_not_say_the_video_was_viewed(
+    case: ReviewCase,
+) -> None:
+    video = case.items["walk.mp4"]
+    browser = case.sign_in(Role.REVIEWER)
+    frame = browser.api("POST", f"/api/items/{video}/reveals?frame=24")
+    browser.api("POST", f"/api/reveals/{frame.json()['reveal_id']}/end", {"seconds": 1})
+    decision = {"category": "0", "origin": "camera", "victim_identified": "unknown"}
+    first = browser.api("POST", f"/api/items/{video}/decisions", decision)
+    assert first.status_code == 201, first.text
+    assert first.json()["decisions"][0]["viewed_unblurred"] is False  # a frame is not the file
+    whole = browser.api("POST", f"/api/items/{video}/reveals")
+    browser.api("POST", f"/api/reveals/{whole.json()['reveal_id']}/end", {"seconds": 1})
+    case.clock.advance(1)
+    second = browser.api("POST", f"/api/items/{video}/decisions", decision)
+    assert second.status_code == 201, second.text
+    assert second.json()["decisions"][0]["viewed_unblurred"] is True
