@@ -83,7 +83,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=12)
     parser.add_argument("--size", default="320x180")
     parser.add_argument("--fps", type=int, default=24)
-    parser.add_argument("--other", type=int, default=24, help="clips of other sources")
+    parser.add_argument("--other", type=int, default=26, help="clips of other sources")
     args = parser.parse_args()
     width, height = (int(side) for side in args.size.split("x"))
     started = time.perf_counter()

@@ -160,3 +160,26 @@ def test_a_decision_after_a_frame_reveal_does_not_say_the_video_was_viewed(
     second = browser.api("POST", f"/api/items/{video}/decisions", decision)
     assert second.status_code == 201, second.text
     assert second.json()["decisions"][0]["viewed_unblurred"] is True
+
+
+def test_the_item_page_lists_the_shots_and_reveals_one_frame_by_the_plain_form(
+    case: ReviewCase,
+) -> None:
+    video = case.items["walk.mp4"]
+    browser = case.sign_in(Role.REVIEWER)
+    page = browser.get(f"/items/{video}")
+    assert page.status_code == 200
+    assert f'src="/items/{video}/frames/0/preview"' in page.text
+    assert 'name="frame" value="0"' in page.text
+    answer = browser.form(f"/items/{video}/reveal", {"frame": "0"})
+    assert answer.status_code == 303
+    revealed = browser.get(answer.headers["location"])
+    assert "frame 0 alone" in revealed.text
+    reveal_id = case.store.audit_log().entries()[-1].detail["reveal"]
+    assert f'src="/reveals/{reveal_id}/image"' in revealed.text
+    shown = browser.get(f"/reveals/{reveal_id}/image")
+    renderer = PreviewRenderer(case.store)
+    assert shown.content == renderer.render_frame(video, 0, PREFS, revealed=True).data
+    assert case.store.revealed_frames(video) == (0,)
+    # A picture has no shots to list.
+    assert "video-frames" not in browser.get(f"/items/{case.items['lone-a.png']}").text

@@ -178,6 +178,7 @@ def item_page(
         previous = services.queue.neighbour(unit.position, view.filters, forward=False)
         next_ = services.queue.neighbour(unit.position, view.filters, forward=True)
     revealed = None
+    revealed_frame = None  # the video frame the open reveal shows, where it shows one
     reveal_age = 0.0  # seconds the open reveal has lasted, for the live meter
     prompts: tuple[str, ...] = ()
     if reveal_id is not None and viewer.may(REVIEWERS):
@@ -186,6 +187,7 @@ def item_page(
         record = services.store.reveal(reveal_id) if shown == item_id else None
         if record is not None:
             revealed = reveal_id
+            revealed_frame = record.frame_number
             reveal_age = max(0.0, (now - record.started_at).total_seconds())
             prompts = services.store.prompts(item_id)
     history = visible_history(decisions.history(item_id), viewer)
@@ -207,6 +209,9 @@ def item_page(
         next=next_,
         view=view,
         revealed=revealed,
+        revealed_frame=revealed_frame,
+        # A video's shots, one frame each, to preview and reveal one by one.
+        shots=[frame for frame in _video_frames(services.store, item_id) if frame.representative],
         reveal_age=reveal_age,
         prompts=prompts,
         prefs=services.preferences.effective(viewer.account.id, settings),

@@ -51,10 +51,11 @@ def reveal_form(
     item_id: RowId,
     viewer: Annotated[Viewer, Depends(REVIEWERS)],
     queue: Annotated[str, Form(max_length=1000)] = "",
+    frame: Annotated[int | None, Form(ge=0, le=2**31 - 1)] = None,
 ) -> Response:
     services = services_of(request)
     view = queue_field(queue, viewer, services.settings())
-    outcome = _start(request, viewer, item_id)
+    outcome = _start(request, viewer, item_id, frame)
     if outcome.reveal_id is None:
         return item_page(request, item_id, viewer, view, message=outcome.refusal, status_code=403)
     return RedirectResponse(
