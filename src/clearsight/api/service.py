@@ -19,6 +19,7 @@ import numpy as np
 
 from clearsight.api.batching import PdqBatcher
 from clearsight.api.config import ApiConfig
+from clearsight.api.fetch_schedule import FetchSchedule
 from clearsight.banks.access_keys import ApiKey
 from clearsight.banks.lookup import BankTarget
 from clearsight.case import CaseBanks
@@ -54,6 +55,9 @@ class MatchingService:
         self._thread: threading.Thread | None = None
         self.refresh_failure: str | None = None
         self.warmed = False
+        self.fetches: FetchSchedule | None = None
+        if config.fetch_every:
+            self.fetches = FetchSchedule(banks, config.fetch_every, self.changed)
 
     # Lifetime
 
@@ -63,8 +67,12 @@ class MatchingService:
             target=self._keep_current, name="clearsight-index-refresh", daemon=True
         )
         self._thread.start()
+        if self.fetches is not None:
+            self.fetches.start()
 
     def stop(self) -> None:
+        if self.fetches is not None:
+            self.fetches.stop()
         self._stop.set()
         self._wake.set()
         if self._thread is not None:

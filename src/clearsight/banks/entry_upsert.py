@@ -96,6 +96,21 @@ class _Stored:
     metadata: Metadata
 
 
+@dataclass
+class EntryChanges:
+    """The entries one transaction added and removed, for a feed's change log (see
+    :func:`clearsight.banks.service_edits.log_feed_changes`). ``rewritten``: an entry's
+    signals were replaced in place, which the log cannot say (it has additions and
+    removals of entry ids only)."""
+
+    added: list[range | list[int]] = field(default_factory=list)
+    removed: list[int] = field(default_factory=list)
+    rewritten: bool = False
+
+    def __len__(self) -> int:
+        return sum(len(ids) for ids in self.added) + len(self.removed)
+
+
 class EntryUpsert:
     """Applies batches of entries to one bank, on a connection inside its transaction."""
 
@@ -110,6 +125,7 @@ class EntryUpsert:
         if connection.dialect.name == "sqlite" and _holds_nothing(connection, bank_id):
             self._written = WrittenIdentities()
         self._value_index = DeferredValueIndex(connection, with_identity=self._written is not None)
+        self.changes = EntryChanges()
 
     def finish(self) -> None:
         """Leave the store's indexes whole; call once, after the last batch."""
@@ -150,11 +166,12 @@ class EntryUpsert:
                         removed.append((identity, row.id))
                 elif row is None:
                     new.append(entry)
-                elif row.metadata == entry[1] and stored_signals.get(row.id, set()) == set(
-                    entry[2]
-                ):
-                    self._report.unchanged += 1
                 else:
+                    same_signals = stored_signals.get(row.id, set()) == set(entry[2])
+                    if row.metadata == entry[1] and same_signals:
+                        self._report.unchanged += 1
+                        continue
+                    self.changes.rewritten |= not same_signals
                     changed[row.id] = entry
         self._remove(removed)
         self._update(changed)
@@ -221,6 +238,7 @@ class EntryUpsert:
             self._connection.execute(delete(VIDEOS).where(VIDEOS.c.entry_id.in_(entry_ids)))
             self._connection.execute(delete(ENTRIES).where(ENTRIES.c.id.in_(entry_ids)))
             self._report.removed += len(entry_ids)
+            self.changes.removed += entry_ids
 
     def _update(self, changed: dict[int, PreparedEntry]) -> None:
         """Rewrite changed entries' metadata, and their signals whole."""
@@ -259,6 +277,7 @@ class EntryUpsert:
         if self._written is not None:
             self._written.add([entry[0] for entry in new], ids)
         self._report.added += len(new)
+        self.changes.added.append(list(ids))
 
     def _insert_new_rows(self, batch: PreparedBatch, keys: IdentityKeys) -> None:
         """Insert a batch of only new entries (SQLite), its rows passed on as they are:
@@ -290,6 +309,7 @@ class EntryUpsert:
         assert self._written is not None
         self._written.add_keys(keys, first)
         self._report.added += len(keys)
+        self.changes.added.append(range(first, first + len(keys)))
 
     def _insert_signals(self, entries: Iterable[tuple[int, PreparedEntry]]) -> None:
         bank_id = self._bank_id

@@ -288,6 +288,41 @@ def _bank_id(connection: Connection, name: str) -> int:
     return int(bank_id)
 
 
+# A feed's commit with more changes than this is not logged: the service loads the
+# bank's index again, as after an import (the first fetch of a national list), rather
+# than keep a row a change for ever.
+FEED_LOG_AT_MOST = 5_000
+
+
+def log_feed_changes(
+    connection: Connection, bank_id: int, added: Iterable[int], removed: Sequence[int]
+) -> bool:
+    """Bump the bank's revision once for each entry a feed's commit added or removed,
+    with a change row naming each, in the commit's transaction; as if the service had
+    made them one by one, so its index catches up through its delta. False (nothing
+    written) where they are more than :data:`FEED_LOG_AT_MOST`."""
+    changes = [(entry_id, True) for entry_id in removed]
+    changes += [(entry_id, False) for entry_id in added]
+    if not changes or len(changes) > FEED_LOG_AT_MOST:
+        return False
+    connection.execute(
+        update(BANKS)
+        .where(BANKS.c.id == bank_id)
+        .values(revision=BANKS.c.revision + len(changes), updated_at=utc_now())
+    )
+    last = connection.scalar(select(BANKS.c.revision).where(BANKS.c.id == bank_id))
+    assert last is not None
+    first = int(last) - len(changes) + 1
+    connection.execute(
+        insert(BANK_CHANGES),
+        [
+            {"bank_id": bank_id, "revision": first + n, "entry_id": entry_id, "removed": gone}
+            for n, (entry_id, gone) in enumerate(changes)
+        ],
+    )
+    return True
+
+
 def _log_change(connection: Connection, bank_id: int, entry_id: int, *, removed: bool) -> None:
     connection.execute(
         update(BANKS)

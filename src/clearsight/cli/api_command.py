@@ -53,6 +53,15 @@ DEFAULT_PORT = 5000
     show_default=True,
     help="Seconds the index may lag its banks before /status answers INDEX-STALE.",
 )
+@click.option(
+    "--fetch-every",
+    type=click.FloatRange(1, 7 * 86400),
+    default=None,
+    metavar="SECONDS",
+    help="Fetch every enabled exchange this often, in the background (first at start); "
+    "lookups never wait for a fetch, and the index catches up after each one. Off by "
+    "default: fetch with `clearsight exchange fetch` or POST /c/exchange/NAME/fetch.",
+)
 def api(
     host: str,
     port: int,
@@ -61,6 +70,7 @@ def api(
     allow_url: tuple[str, ...],
     no_auth: bool,
     stale_after: float,
+    fetch_every: float | None,
 ) -> int:
     """Serve the matching service: Hasher-Matcher-Actioner's API over the banks.
 
@@ -72,6 +82,7 @@ def api(
     Examples:
       clearsight api-key add uploads --role matcher,hasher
       clearsight api --port 5000 --workers 2
+      clearsight api --fetch-every 300      # keep the exchanges' banks in sync
       curl -H "Authorization: Bearer $TOKEN" \\
           "http://127.0.0.1:5000/m/lookup?signal_type=pdq&signal=…"
     """
@@ -91,7 +102,11 @@ def api(
     from clearsight.case import CaseBanks
 
     config = ApiConfig(
-        banks_url=banks_url, no_auth=no_auth, allow_url=allow_url, stale_after=stale_after
+        banks_url=banks_url,
+        no_auth=no_auth,
+        allow_url=allow_url,
+        stale_after=stale_after,
+        fetch_every=fetch_every,
     )
     banks = CaseBanks(banks_url)
     try:

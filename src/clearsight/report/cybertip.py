@@ -27,7 +27,7 @@ The document is written element by element, so memory does not grow with the rep
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import PurePath
 
@@ -64,14 +64,23 @@ def write_cybertip(rows: Iterable[ReportRow], context: ExportContext, out: Diges
     return count
 
 
-def submission_report(options: CybertipOptions) -> bytes:
+def submission_report(options: CybertipOptions, hashes_of: Sequence[ReportRow] = ()) -> bytes:
     """The ``report`` ISPWS ``submit`` takes: the incident and the reporter; the files
-    follow one by one (``upload``, then their ``fileDetails`` through ``fileinfo``)."""
+    follow one by one (``upload``, then their ``fileDetails`` through ``fileinfo``).
+
+    ``hashes_of``: files a policy keeps from leaving the platform, reported by their
+    hashes alone, one line each in ``additionalInfo`` (no name, no bytes)."""
     report = etree.Element("report")
     report.append(_incident_summary(options))
     reporter = _reporter(options)
     if reporter is not None:
         report.append(reporter)
+    if hashes_of:
+        lines = ["Files not uploaded (the reporting platform's policy); their hashes:"]
+        for row in hashes_of:
+            pairs = (("MD5", row.item.md5), ("SHA256", row.item.sha256))
+            lines.append(" ".join(f"{name} {value}" for name, value in pairs if value))
+        _text(report, "additionalInfo", "\n".join(lines))
     return etree.tostring(report, xml_declaration=True, encoding="utf-8")
 
 
