@@ -7,11 +7,11 @@ keeps every record, shows only at that scale; so does a resume that costs second
 thousand files already done.
 
 The corpus is ``--count`` files (default 100,000) in folders of 1,000: hard links to
-camera-derived JPEGs of 1 MP and 6 MP (from ``scan_throughput.py``'s corpus; one link
-in ten is a 6 MP picture, made first where missing), so it takes no disk to speak of. Each file is a separate
-path to the scan, decoded and fingerprinted as a file of its own. ``--tiny`` links
-instead to a 100-byte text file: every stage but the pixels', to see the scan's own
-overhead per file at scale quickly.
+camera-derived JPEGs of 1 MP and 6 MP (``scan_throughput.py``'s corpus, made first
+where missing; one link in ten is a 6 MP picture), so it takes no disk to speak of.
+Each file is a separate path to the scan, decoded and fingerprinted as a file of its
+own. ``--tiny`` links instead to a 100-byte text file: every stage but the pixels', to
+see the scan's own overhead per file at scale quickly.
 
 The scan runs in this process through the library (``Case.scan``, the CLI's own path,
 with the default worker pool). Reported: the rate in each tenth of the scan, the
