@@ -229,7 +229,8 @@ def stage_costs(files: Sequence[Path]) -> dict[str, float]:
     from clearsight.media.decode import DecodeLimits, decode_luma
     from clearsight.media.sniff import SNIFF_BYTES, sniff_media_type
     from clearsight.origin.stage import RGB_FOR_ORIGIN_UP_TO, examine_bytes
-    from clearsight.scan.fingerprint import FingerprintOptions, _larger_luma, fingerprint_file
+    from clearsight.scan.fingerprint import FingerprintOptions, fingerprint_file
+    from clearsight.scan.pixels import larger_luma
     from clearsight.signals.digests import StreamingDigests
     from clearsight.signals.features import extract
     from clearsight.signals.pdq import PDQ_WORKING_BOX, PdqSignal
@@ -259,7 +260,7 @@ def stage_costs(files: Sequence[Path]) -> dict[str, float]:
         now = clock("decode", now)
         pdq = PdqSignal.hash_from_luma_numpy(image.luma)
         now = clock("pdq + dihedral", now)
-        sharper = partial(_larger_luma, data, limits, image.luma)
+        sharper = partial(larger_luma, data, limits, image.luma)
         hash_views(query_views(image.luma, sharper), pdq.hex)
         now = clock("query views", now)
         hash_views(scene_views(image.luma), pdq.hex)

@@ -33,7 +33,11 @@ import numpy.typing as npt
 from av.video.reformatter import VideoReformatter
 from PIL import Image
 
+from clearsight.media.video_facts import VideoFacts as VideoFacts
+from clearsight.media.video_facts import VideoLimits as VideoLimits
+
 RgbFrame = npt.NDArray[np.uint8]
+_LIMITS = VideoLimits()  # the defaults (frozen: one shared instance is safe)
 
 # Container and stream tags kept as weak evidence of origin; anything else (a location,
 # a title someone typed) is not needed to weigh origin and is not kept.
@@ -55,30 +59,6 @@ ORIGIN_TAGS = frozenset(
     }
 )
 _MAX_TAG_CHARS = 200
-
-
-@dataclass(frozen=True)
-class VideoLimits:
-    """Bounds on what one video may cost to read."""
-
-    max_seconds: float = 4 * 3600.0
-    max_frames: int = 2_000_000  # frames decoded, sampled or not
-    max_frame_pixels: int = 8192 * 4352  # one frame's width times height (8K and a bit)
-    max_streams: int = 64
-
-
-@dataclass(frozen=True)
-class VideoFacts:
-    """What the container and its first video stream declare."""
-
-    container: str
-    codec: str
-    width: int
-    height: int
-    frame_rate: float
-    duration: float | None  # seconds, as declared; None where nothing declares it
-    has_audio: bool
-    tags: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,7 +96,7 @@ class VideoReader:
     Use as a context manager; the container is closed on exit.
     """
 
-    def __init__(self, path: str | IO[bytes], limits: VideoLimits = VideoLimits()) -> None:
+    def __init__(self, path: str | IO[bytes], limits: VideoLimits = _LIMITS) -> None:
         self._limits = limits
         self.frames_decoded = 0
         self.stopped: str | None = None  # why decoding ended before the end, if it did
@@ -283,7 +263,7 @@ def _reason(exc: BaseException) -> str:
 
 def contact_sheet(
     source: str | IO[bytes],
-    limits: VideoLimits = VideoLimits(),
+    limits: VideoLimits = _LIMITS,
     *,
     tiles: int = 6,
     columns: int = 3,

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -33,6 +32,9 @@ from clearsight.signals.frames import banner_filled, content_boxes
 from clearsight.signals.overlays import cleaned_views
 from clearsight.signals.pdq import PDQ_MIN_QUALITY, PDQ_WORKING_BOX, PdqSignal
 from clearsight.signals.regions import Region, find_regions
+from clearsight.signals.variant_hash import VariantHash as VariantHash
+from clearsight.signals.variant_hash import format_variants as format_variants
+from clearsight.signals.variant_hash import parse_variants as parse_variants
 
 Luma = npt.NDArray[np.uint8]
 Sharper = Callable[[int], Luma]
@@ -49,15 +51,6 @@ BANK_ROTATIONS = (2.0, -2.0, 4.0, -4.0, 6.0, -6.0)
 # the file's own resolution 2-16 bits. So a region smaller than the box is cut from a
 # second, larger decode, up to this box, where the file has the pixels.
 SHARPER_MAX_BOX = 2048
-
-
-@dataclass(frozen=True)
-class VariantHash:
-    """The PDQ hash of one view of a picture, named for how the view was made."""
-
-    name: str
-    hex: str
-    quality: int
 
 
 def bank_views(luma: Luma) -> list[tuple[str, Luma]]:
@@ -170,17 +163,3 @@ def quadrants(luma: Luma) -> list[tuple[str, Luma]]:
         ("quadrant-bl", luma[half_h:, :half_w]),
         ("quadrant-br", luma[half_h:, half_w:]),
     ]
-
-
-def parse_variants(text: str) -> tuple[VariantHash, ...]:
-    """Read variants stored as ``name:hex:quality`` joined by commas."""
-    found: list[VariantHash] = []
-    for part in text.split(","):
-        if part:
-            name, value, quality = part.split(":")
-            found.append(VariantHash(name, value, int(quality)))
-    return tuple(found)
-
-
-def format_variants(variants: Sequence[VariantHash]) -> str:
-    return ",".join(f"{v.name}:{v.hex}:{v.quality}" for v in variants)
