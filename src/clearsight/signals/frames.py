@@ -378,8 +378,10 @@ def _seam_lines(grey: Grey) -> list[tuple[int, int]]:
     """Columns of ``grey`` where a seam runs its whole height, left to right, as
     (first, last) column: the two edges of a gutter make one seam."""
     width = grey.shape[1]
+    grey = np.ascontiguousarray(grey)  # the rows of a transposed view step slowly
     step = np.zeros(grey.shape, np.float32)
-    step[:, 1:-1] = np.abs(grey[:, 2:] - grey[:, :-2])
+    np.subtract(grey[:, 2:], grey[:, :-2], out=step[:, 1:-1])
+    np.abs(step, out=step)
     quarters = np.stack([part.mean(axis=0) for part in np.array_split(step, 4)])
     padded = np.pad(quarters, ((0, 0), (8, 8)), mode="edge")
     flanks = np.stack(
