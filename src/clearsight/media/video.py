@@ -37,7 +37,6 @@ from clearsight.media.video_facts import VideoFacts as VideoFacts
 from clearsight.media.video_facts import VideoLimits as VideoLimits
 
 RgbFrame = npt.NDArray[np.uint8]
-_LIMITS = VideoLimits()  # the defaults (frozen: one shared instance is safe)
 
 # Container and stream tags kept as weak evidence of origin; anything else (a location,
 # a title someone typed) is not needed to weigh origin and is not kept.
@@ -96,7 +95,7 @@ class VideoReader:
     Use as a context manager; the container is closed on exit.
     """
 
-    def __init__(self, path: str | IO[bytes], limits: VideoLimits = _LIMITS) -> None:
+    def __init__(self, path: str | IO[bytes], limits: VideoLimits = VideoLimits()) -> None:
         self._limits = limits
         self.frames_decoded = 0
         self.stopped: str | None = None  # why decoding ended before the end, if it did
@@ -263,7 +262,7 @@ def _reason(exc: BaseException) -> str:
 
 def contact_sheet(
     source: str | IO[bytes],
-    limits: VideoLimits = _LIMITS,
+    limits: VideoLimits = VideoLimits(),
     *,
     tiles: int = 6,
     columns: int = 3,
