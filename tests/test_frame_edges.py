@@ -67,3 +67,23 @@ def test_longest_runs_equal_a_row_by_row_count(seed: int) -> None:
         wider = np.zeros((height, width + 7), bool)
         wider[:, 3 : 3 + width] = steps
         assert np.array_equal(frames._longest_runs(wider[:, 3 : 3 + width]), found)
+
+
+def _median_of_flanks(padded: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
+    """Each position's flanks (3-8 places either side) stacked, and ``np.median``."""
+    size = padded.shape[-1] - 16
+    shifted = [padded[..., 8 + k : 8 + k + size] for k in (*range(-8, -2), *range(3, 9))]
+    median: npt.NDArray[np.floating] = np.median(np.stack(shifted), axis=0)
+    return median
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_flank_medians_equal_numpys_median(dtype: type[np.floating]) -> None:
+    rng = np.random.default_rng(7)
+    for shape in [(1,), (5,), (341,), (512,), (4, 1), (4, 300)]:
+        values = rng.random(shape) * 50
+        for padded in (values, np.round(values)):  # ties too
+            cast = np.pad(padded.astype(dtype), [(0, 0)] * (len(shape) - 1) + [(8, 8)], "edge")
+            found = frames._flank_median(cast)
+            assert found.dtype == dtype
+            assert np.array_equal(found, _median_of_flanks(cast))

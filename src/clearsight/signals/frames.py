@@ -297,11 +297,24 @@ def _pair(
 def _prominence(share: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """``share`` less the typical share of the rows 3-8 either side: texture has
     steps on every row, an edge on its own line only."""
-    padded = np.pad(share, 8, mode="edge")
-    flanks = np.stack(
-        [padded[8 + k : 8 + k + share.shape[0]] for k in (*range(-8, -2), *range(3, 9))]
-    )
-    return np.asarray(share - np.median(flanks, axis=0))
+    return np.asarray(share - _flank_median(np.pad(share, 8, mode="edge")))
+
+
+# The flanks of a position: 3 to 8 places either side of it (12 in all).
+_FLANKS = np.array([*range(6), *range(11, 17)])
+
+
+def _flank_median(padded: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
+    """The median of each position's 12 flanks along the last axis of ``padded`` (the
+    values, padded by 8 on both ends of that axis), in ``padded``'s precision.
+
+    ``np.median`` over 12 shifted copies, as a sort of each position's flanks (a
+    window view): the mean of the 6th and 7th, as ``np.median`` takes it, bit for bit.
+    """
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 17, axis=-1)
+    flanks = np.sort(windows[..., _FLANKS], axis=-1)
+    middle: npt.NDArray[np.floating] = (flanks[..., 5] + flanks[..., 6]) / 2
+    return middle
 
 
 def _innermost(share: npt.NDArray[np.float64], rows: range, needed: float) -> float | None:
@@ -384,10 +397,7 @@ def _seam_lines(grey: Grey) -> list[tuple[int, int]]:
     np.abs(step, out=step)
     quarters = np.stack([part.mean(axis=0) for part in np.array_split(step, 4)])
     padded = np.pad(quarters, ((0, 0), (8, 8)), mode="edge")
-    flanks = np.stack(
-        [padded[:, 8 + k : 8 + k + width] for k in (*range(-8, -2), *range(3, 9))], axis=0
-    )
-    spike = (quarters - 2) / (np.median(flanks, axis=0) + 0.5)
+    spike = (quarters - 2) / (_flank_median(padded) + 0.5)
     # A step between two columns shows in both (it is taken over 2 columns): the
     # stronger of each 3 stands for the seam.
     spike = np.asarray(cv2.dilate(spike.astype(np.float32), np.ones((1, 3), np.uint8)))
