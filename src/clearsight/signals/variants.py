@@ -30,7 +30,7 @@ import numpy.typing as npt
 
 from clearsight.signals.frames import banner_filled, content_boxes
 from clearsight.signals.overlays import cleaned_views
-from clearsight.signals.pdq import PDQ_MIN_QUALITY, PDQ_WORKING_BOX, PdqSignal
+from clearsight.signals.pdq import PDQ_WORKING_BOX, PdqSignal
 from clearsight.signals.regions import Region, find_regions
 from clearsight.signals.variant_hash import VariantHash as VariantHash
 from clearsight.signals.variant_hash import format_variants as format_variants
@@ -116,8 +116,8 @@ def hash_views(views: Iterable[tuple[str, Luma]], original: str) -> list[Variant
     for name, view in views:
         if min(view.shape) < 16:
             continue
-        pdq = PdqSignal.hash_from_luma_numpy(np.ascontiguousarray(view), dihedral=False)
-        if pdq.quality < PDQ_MIN_QUALITY or pdq.hex in seen:
+        pdq = PdqSignal.usable_hash_numpy(np.ascontiguousarray(view))
+        if pdq is None or pdq.hex in seen:
             continue
         seen.add(pdq.hex)
         hashes.append(VariantHash(name, pdq.hex, pdq.quality))
