@@ -17,7 +17,7 @@ import sys
 
 import click
 
-from clearsight.cli.bank_command import banks_option
+from clearsight.cli.bank_options import banks_option
 from clearsight.errors import DependencyError, UserError
 
 DEFAULT_PORT = 5000

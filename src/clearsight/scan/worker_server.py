@@ -15,7 +15,9 @@ import multiprocessing.context
 import multiprocessing.forkserver
 import os
 
-PRELOAD = "clearsight.scan.work"
+# The units' module and the decoders it imports only where a file needs them (written
+# out here, not imported: clearsight.scan.fingerprint.PIXEL_MODULES, held equal by a test).
+PRELOAD = ["clearsight.scan.work", "clearsight.scan.pixels", "clearsight.scan.video_fingerprint"]
 # The thread pools of OpenBLAS (numpy's matrix products), OpenMP and OpenCV, kept to
 # one thread in each worker: the pool has a process per core, so a worker's threads
 # only wait on the others' (a 341x512 product took 50 ms on a busy machine with
@@ -33,7 +35,7 @@ def start_worker_server() -> multiprocessing.context.ForkServerContext:
     rows.
     """
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([PRELOAD])
+    context.set_forkserver_preload(PRELOAD)
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     saved_environment = {name: os.environ.get(name) for name in SINGLE_THREADED}
