@@ -13,7 +13,9 @@ Measured here, in one run (baseline and contender alternate, medians of ``--reps
    difference: what grows with the seizure, which the targets are about) and a
    **fixed cost per scan**. The ratio is Ray's rate over the local scan's, the median
    of runs done back to back (the machine is shared); the whole-scan ratios at ``n``
-   and ``4n``, fixed costs included, are shown beside it.
+   and ``4n``, fixed costs included, are shown beside it. Every scan begins once the
+   cluster's own processes are idle (Ray starts idle workers when a node starts, and
+   a scan's workers exit after it), so that neither contender pays for the other's.
 2. **Workers joining**: Ray with one worker node process pinned to core 0, then with a
    second, pinned to core 1, joined: the rate per file at 1 MP (as in 1) and the
    speed-up.
@@ -58,6 +60,7 @@ from clearsight.scan.ray_executor import RayExecutor  # noqa: E402
 from clearsight.store.sql import SqlCaseStore  # noqa: E402
 from tests.ray_cluster import (  # noqa: E402
     CLUSTER_ENV,
+    RayCluster,
     add_worker_node,
     start_cluster,
     wait_for_nodes,
@@ -138,8 +141,42 @@ class TimedJoin:
         self.inner.__exit__(exc_type, exc, traceback)
 
 
-def scan_once(folder: Path, executor: ScanExecutor, scratch: Path) -> tuple[float, float, int]:
-    """(whole-scan seconds, seconds spent joining Ray, files) of one scan into a new case."""
+def cluster_cpu_seconds(cluster: RayCluster) -> float:
+    """CPU time used so far by the processes of the cluster's nodes (each node's
+    processes keep the process group of the ``ray start`` that began it)."""
+    groups = {node.process.pid for node in [cluster.head, *cluster.workers]}
+    total = 0
+    for entry in Path("/proc").iterdir():
+        try:
+            stat = (entry / "stat").read_text()
+        except (OSError, ValueError):
+            continue  # not a process, or one that has just ended
+        fields = stat[stat.rfind(")") + 2 :].split()
+        if int(fields[2]) in groups:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def settle(cluster: RayCluster, timeout: float = 30) -> None:
+    """Wait until the cluster's own processes are idle (under 10% of a core over a
+    second): Ray starts idle workers when a node starts, and a scan's workers take a
+    moment to exit after it; neither must land in the next contender's scan."""
+    deadline = time.monotonic() + timeout
+    before = cluster_cpu_seconds(cluster)
+    while time.monotonic() < deadline:
+        time.sleep(1)
+        now = cluster_cpu_seconds(cluster)
+        if now - before < 0.1:
+            return
+        before = now
+
+
+def scan_once(
+    folder: Path, executor: ScanExecutor, scratch: Path, cluster: RayCluster
+) -> tuple[float, float, int]:
+    """(whole-scan seconds, seconds spent joining Ray, files) of one scan into a new case,
+    begun once ``cluster`` is idle."""
+    settle(cluster)
     case = Path(tempfile.mkdtemp(dir=scratch))
     store = SqlCaseStore.open_folder(case, __version__)
     try:
@@ -187,8 +224,10 @@ def overhead(folders: dict[str, tuple[Path, Path]], reps: int, scratch: Path) ->
             for _ in range(reps):
                 pair = [
                     (
-                        scan_once(folder, PebbleExecutor(2), scratch),
-                        scan_once(folder, TimedJoin(RayExecutor(cluster.address)), scratch),
+                        scan_once(folder, PebbleExecutor(2), scratch, cluster),
+                        scan_once(
+                            folder, TimedJoin(RayExecutor(cluster.address)), scratch, cluster
+                        ),
                     )
                     for folder in (small, large)
                 ]
@@ -227,8 +266,12 @@ def joining(folders: tuple[Path, Path], reps: int, scratch: Path) -> dict[str, A
                 wait_for_nodes(cluster, 2, 120)
             runs = [
                 (
-                    scan_once(folders[0], TimedJoin(RayExecutor(cluster.address)), scratch),
-                    scan_once(folders[1], TimedJoin(RayExecutor(cluster.address)), scratch),
+                    scan_once(
+                        folders[0], TimedJoin(RayExecutor(cluster.address)), scratch, cluster
+                    ),
+                    scan_once(
+                        folders[1], TimedJoin(RayExecutor(cluster.address)), scratch, cluster
+                    ),
                 )
                 for _ in range(reps)
             ]
