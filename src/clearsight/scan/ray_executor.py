@@ -10,9 +10,10 @@ once per batch. Inside the task every file still runs in a process of its own
 (:mod:`clearsight.scan.ray_batch`): its ``SIGALRM`` time limit and a decoder crash end
 that process, never the Ray worker, so a hostile file ends as its own outcome (timed
 out, died) and the driver settles it exactly as a local scan does. Units and records
-travel pickled, so that a Ray worker never loads the fingerprinting modules itself. A task whose Ray worker or node is lost is Ray's to
-retry elsewhere (``max_retries``); one that fails for good hands every file of its
-batch back as lost, and the driver retries each for digests only.
+travel pickled, so that a Ray worker never loads the fingerprinting modules itself.
+A task whose Ray worker or node is lost is Ray's to retry elsewhere (``max_retries``);
+one that fails for good hands every file of its batch back as lost, and the driver
+retries each for digests only.
 
 No file can be recorded twice: the driver records what a task returned, once per
 task, and a task retried after its node was lost returns once. A worker node reads
