@@ -17,17 +17,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pebble import ProcessExpired
 from PIL import Image
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import ProgrammingError
 
 from clearsight.case import Case
-from clearsight.scan import ScanOptions
+from clearsight.scan import ScanOptions, ray_batch, ray_executor
 from clearsight.scan.ray_executor import RayExecutor
+from clearsight.scan.work import FailureKind, UnitFailure
 
 from .conftest import CLEARSIGHT, photo_like, run_cli
 from .private_schema import private_postgres
@@ -329,6 +332,30 @@ def test_a_lost_node_leaves_every_file_recorded_once(
     # Ray retried the lost node's tasks elsewhere: no file fell back to its digests.
     assert items_of(case_dir) == local_items
     shutil.rmtree(case_dir)
+
+
+def expired(exit_code: int) -> ProcessExpired:
+    """How pebble reports a process that ended with ``exit_code``."""
+    return ProcessExpired("ended", code=exit_code)  # type: ignore[no-untyped-call]
+
+
+@pytest.mark.parametrize(
+    ("ending", "kind"),
+    [
+        (expired(-signal.SIGALRM), FailureKind.TIMED_OUT),
+        (expired(-signal.SIGSEGV), FailureKind.DIED),
+        (OSError("pipe"), FailureKind.LOST),
+    ],
+)
+def test_a_files_process_ending_reaches_the_driver_as_the_local_scan_names_it(
+    ending: BaseException, kind: FailureKind
+) -> None:
+    # The Ray worker names the failure without importing the scan's modules; the
+    # driver must read it back as the same FailureKind the local pool would give.
+    future: Future[bytes] = Future()
+    future.set_exception(ending)
+    failure = ray_executor._decoded(ray_batch._result(future))
+    assert isinstance(failure, UnitFailure) and failure.kind is kind
 
 
 def test_the_command_starts_without_importing_ray() -> None:
