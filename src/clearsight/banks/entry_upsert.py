@@ -102,6 +102,21 @@ class _Stored:
     metadata: Metadata
 
 
+@dataclass
+class EntryChanges:
+    """The entries one transaction added and removed, for a feed's change log (see
+    :func:`clearsight.banks.service_edits.log_feed_changes`). ``rewritten``: an entry's
+    signals were replaced in place, which the log cannot say (it has additions and
+    removals of entry ids only)."""
+
+    added: list[range | list[int]] = field(default_factory=list)
+    removed: list[int] = field(default_factory=list)
+    rewritten: bool = False
+
+    def __len__(self) -> int:
+        return sum(len(ids) for ids in self.added) + len(self.removed)
+
+
 class EntryUpsert:
     """Applies batches of entries to one bank, on a connection inside its transaction."""
 
@@ -116,6 +131,7 @@ class EntryUpsert:
         if connection.dialect.name == "sqlite" and _holds_nothing(connection, bank_id):
             self._written = WrittenIdentities()
         self._value_index = DeferredValueIndex(connection, with_identity=self._written is not None)
+        self.changes = EntryChanges()
 
     def finish(self) -> None:
         """Leave the store's indexes whole; call once, after the last batch."""
@@ -156,11 +172,12 @@ class EntryUpsert:
                         removed.append((identity, row.id))
                 elif row is None:
                     new.append(entry)
-                elif row.metadata == entry[1] and stored_signals.get(row.id, set()) == set(
-                    signal_pairs(entry)
-                ):
-                    self._report.unchanged += 1
                 else:
+                    same_signals = stored_signals.get(row.id, set()) == set(signal_pairs(entry))
+                    if row.metadata == entry[1] and same_signals:
+                        self._report.unchanged += 1
+                        continue
+                    self.changes.rewritten |= not same_signals
                     changed[row.id] = entry
         self._remove(removed)
         self._update(changed)
@@ -227,6 +244,7 @@ class EntryUpsert:
             self._connection.execute(delete(VIDEOS).where(VIDEOS.c.entry_id.in_(entry_ids)))
             self._connection.execute(delete(ENTRIES).where(ENTRIES.c.id.in_(entry_ids)))
             self._report.removed += len(entry_ids)
+            self.changes.removed += entry_ids
 
     def _update(self, changed: dict[int, PreparedEntry]) -> None:
         """Rewrite changed entries' metadata, and their signals whole."""
@@ -265,6 +283,7 @@ class EntryUpsert:
         if self._written is not None:
             self._written.add([entry[0] for entry in new], ids)
         self._report.added += len(new)
+        self.changes.added.append(list(ids))
 
     def _insert_new_rows(self, batch: PreparedBatch, keys: IdentityKeys) -> None:
         """Insert a batch of only new entries (SQLite), its rows passed on as they are:
@@ -298,6 +317,7 @@ class EntryUpsert:
         assert self._written is not None
         self._written.add_keys(keys, first)
         self._report.added += len(keys)
+        self.changes.added.append(range(first, first + len(keys)))
 
     def _insert_signals(self, entries: Iterable[tuple[int, PreparedEntry]]) -> None:
         bank_id = self._bank_id
