@@ -105,12 +105,13 @@ class BatchBuilder:
     def add(self, entry: PreparedEntry) -> None:
         identity, metadata, kinds, cells, remove = entry
         seq = len(self._entry_rows)
-        self._entry_rows.append((seq, identity, *metadata))
+        # Joined tuples rather than (seq, *cells): one allocation, not a list and a tuple.
+        self._entry_rows.append((seq, identity) + metadata)
         if kinds:
             if kinds != self._kinds:
                 self._kinds, self._run = kinds, []
                 self._signal_runs.append((kinds, self._run))
-            self._run.append((seq, *cells))
+            self._run.append((seq,) + cells)
         if remove:
             self._removals.append(seq)
 

@@ -110,13 +110,15 @@ class JsonNestingGuard:
 
     def _check_digits(self, chunk: bytes) -> None:
         """No run of more than MAX_DIGITS digits, within this chunk or across its start."""
-        marks = chunk.translate(_DIGIT_MARKS)
-        leading = len(marks) - len(marks.lstrip(b"0"))
+        marks = chunk.translate(_DIGIT_MARKS)  # each byte a digit's "0" or another's "x"
+        # The runs at either end found by find/rfind: strip would copy the chunk twice.
+        first_other = marks.find(b"x")
+        leading = len(marks) if first_other < 0 else first_other
         if self._digit_run + leading > MAX_DIGITS or _LONG_NUMBER in marks:
             raise BankFormatError(
                 f"{self.name}: a number of more than {MAX_DIGITS} digits near byte {self.offset}"
             )
-        trailing = len(marks) - len(marks.rstrip(b"0"))
+        trailing = len(marks) - 1 - marks.rfind(b"x")
         self._digit_run = self._digit_run + leading if leading == len(marks) else trailing
 
     def _check_depth(self, marks: bytes) -> None:
