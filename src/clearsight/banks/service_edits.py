@@ -27,7 +27,14 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from clearsight.banks.lookup import BankTarget
-from clearsight.banks.models import BANKS, DEFAULT_PDQ_THRESHOLD, ENTRIES, SIGNALS
+from clearsight.banks.models import (
+    BANKS,
+    DEFAULT_PDQ_THRESHOLD,
+    ENTRIES,
+    SIGNALS,
+    VIDEO_KINDS,
+    VIDEOS,
+)
 from clearsight.banks.prepared import value_key
 from clearsight.banks.records import BankSignal, EntryMetadata, normalise_signal
 from clearsight.banks.service_models import BANK_CHANGES
@@ -151,6 +158,12 @@ class BankEdits:
                     )
                 ):
                     signals.setdefault(entry_id, {})[kind] = value
+                for entry_id, kind, value in connection.execute(
+                    select(VIDEOS.c.entry_id, VIDEOS.c.kind, VIDEOS.c.value).where(
+                        VIDEOS.c.entry_id.in_(part)
+                    )
+                ):
+                    signals.setdefault(entry_id, {})[kind] = value
                 rows = connection.execute(
                     select(
                         ENTRIES,
@@ -251,19 +264,28 @@ class BankEdits:
                 .returning(ENTRIES.c.id)
             )
             assert entry_id is not None
-            connection.execute(
-                insert(SIGNALS),
-                [
-                    {
-                        "entry_id": entry_id,
-                        "bank_id": bank_id,
-                        "kind": kind.value,
-                        "value": value,
-                        "value_key": value_key(kind.value, value),
-                    }
-                    for kind, value in dict(checked).items()
-                ],
-            )
+            kept = dict(checked)
+            # A video's vPDQ (a long string) lives in its own table, as imports keep it.
+            videos = [
+                {"entry_id": entry_id, "bank_id": bank_id, "kind": kind.value, "value": value}
+                for kind, value in kept.items()
+                if kind.value in VIDEO_KINDS
+            ]
+            rows = [
+                {
+                    "entry_id": entry_id,
+                    "bank_id": bank_id,
+                    "kind": kind.value,
+                    "value": value,
+                    "value_key": value_key(kind.value, value),
+                }
+                for kind, value in kept.items()
+                if kind.value not in VIDEO_KINDS
+            ]
+            if rows:
+                connection.execute(insert(SIGNALS), rows)
+            if videos:
+                connection.execute(insert(VIDEOS), videos)
             _log_change(connection, bank_id, entry_id, removed=False)
         return int(entry_id)
 
@@ -273,6 +295,9 @@ class BankEdits:
             bank_id = _bank_id(connection, bank)
             connection.execute(
                 delete(SIGNALS).where(SIGNALS.c.entry_id == entry_id, SIGNALS.c.bank_id == bank_id)
+            )
+            connection.execute(
+                delete(VIDEOS).where(VIDEOS.c.entry_id == entry_id, VIDEOS.c.bank_id == bank_id)
             )
             gone = connection.execute(
                 delete(ENTRIES).where(ENTRIES.c.id == entry_id, ENTRIES.c.bank_id == bank_id)

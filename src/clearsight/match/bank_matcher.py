@@ -115,6 +115,8 @@ class Match:
     variant: str | None = None
     inliers: int | None = None
     coverage: float | None = None
+    # A video match's share of the bank video's frames matched (vPDQ's compared percent).
+    compared_coverage: float | None = None
 
     def view(self) -> MatchView:
         """The match as a case records it."""
@@ -304,6 +306,7 @@ class BankMatcher:
                     match.form,
                     variant=match.describe(),
                     coverage=round(match.query_percent / 100, 3),
+                    compared_coverage=round(match.compared_percent / 100, 3),
                 ),
             )
             for item_id, match in found
@@ -633,6 +636,7 @@ def _match(
     variant: str | None = None,
     inliers: int | None = None,
     coverage: float | None = None,
+    compared_coverage: float | None = None,
 ) -> Match:
     return Match(
         bank=hit.bank.name,
@@ -645,4 +649,5 @@ def _match(
         variant=variant,
         inliers=inliers,
         coverage=coverage,
+        compared_coverage=compared_coverage,
     )

@@ -31,7 +31,7 @@ from clearsight.api.context import (
 from clearsight.api.errors import ApiError, json_response, str_to_bool
 from clearsight.api.media_input import CONTENT_TYPES, is_multipart
 from clearsight.api.routes.matching import asked_signal_types, checked, signal_kind
-from clearsight.api.service import PDQ, SIGNAL_TYPES, MatchingService
+from clearsight.api.service import MD5, PDQ, SIGNAL_TYPES, VPDQ, MatchingService
 from clearsight.banks.records import BankSignal, EntryMetadata
 from clearsight.banks.service_edits import (
     BankExists,
@@ -46,6 +46,7 @@ _CURATOR = frozenset({CURATOR})
 BANK_NAME = re.compile(r"^[A-Z0-9_]+$")
 _METADATA_KEYS = {"content_id", "content_uri", "json"}
 _FIVE_YEARS = 5 * 365 * 24 * 3600
+_BANK_SIGNALS = {PDQ: BankSignal.PDQ, MD5: BankSignal.MD5, VPDQ: BankSignal.VPDQ}
 
 
 def _bank_json(name: str, ratio: float) -> dict[str, Any]:
@@ -192,10 +193,7 @@ async def _add_signals(
             signals[name] = checked(signal_kind(name), value)
         except ApiError as exc:
             raise ApiError(400, f"Invalid {name} signal: {exc.message}") from None
-    kinds = [
-        (BankSignal.PDQ if SIGNAL_TYPES[name] == PDQ else BankSignal.MD5, value)
-        for name, value in signals.items()
-    ]
+    kinds = [(_BANK_SIGNALS[SIGNAL_TYPES[name]], value) for name, value in signals.items()]
     meta = metadata or {}
     entry = EntryMetadata(
         external_id=meta.get("content_id"),
@@ -372,7 +370,8 @@ async def signal_type_index(request: Request) -> Response:
             size = 0 if snapshot is None else snapshot.pdq_size()
             db_size = await run_in_threadpool(service.signal_count, PDQ)
         else:
-            size = db_size = await run_in_threadpool(service.signal_count, "md5")
+            kind = SIGNAL_TYPES[name]
+            size = db_size = await run_in_threadpool(service.signal_count, kind)
         result[name] = {
             "db_size": db_size,
             "index_size": size,
