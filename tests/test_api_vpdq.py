@@ -8,7 +8,10 @@ Clips are benign generated pans over landscapes (:mod:`tests.video_clips`).
 
 from __future__ import annotations
 
+import functools
+import http.server
 import json
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +39,7 @@ class Served:
     uploaded_id: int  # the original, uploaded to bank VIDEOS
     other_signal: str  # the other clip's vPDQ, added to bank VIDEOS as a signal
     other_id: int
+    media: str  # the address the clips are served from (URL input)
 
 
 def upload(path: Path) -> dict[str, tuple[str, bytes, str]]:
@@ -50,7 +54,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         pan_clip(folder / "copy.webm", 61, seconds=4, codec="libvpx-vp9"),
         pan_clip(folder / "other.mp4", 62, seconds=4),
     )
-    with api_service(tmp_path_factory.mktemp("api-vpdq")) as running, running.client() as client:
+    handler = functools.partial(_Quiet, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    host = f"127.0.0.1:{server.server_address[1]}"
+    with (
+        api_service(tmp_path_factory.mktemp("api-vpdq"), "--allow-url", host) as running,
+        running.client() as client,
+    ):
         assert client.post("/c/banks", json={"name": "VIDEOS"}).status_code == 201
         added = client.post("/c/bank/VIDEOS/content", files=upload(clips.original))
         assert added.status_code == 200, added.text
@@ -59,7 +70,20 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         signal = client.post("/c/bank/VIDEOS/signal", json={"vpdq": other})
         assert signal.status_code == 200, signal.text
         assert signal.json()["signals"] == {"vpdq": other}
-        yield Served(running, clips, added.json()["id"], other, signal.json()["id"])
+        try:
+            yield Served(
+                running, clips, added.json()["id"], other, signal.json()["id"], f"http://{host}"
+            )
+        finally:
+            server.shutdown()
+            server.server_close()
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {".mp4": "video/mp4", ".webm": "video/webm"}  # noqa: RUF012
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+        pass
 
 
 def vpdq_of(client: httpx.Client, path: Path) -> str:
@@ -217,3 +241,16 @@ def test_vpdq_routes_refuse_anonymous_and_wrong_roles(served: Served) -> None:
         with served.service.client(wrong) as client:
             answer = client.request(method, path, **options)  # type: ignore[arg-type]
             assert answer.status_code == 403, (path, wrong, answer.text)
+
+
+def test_url_input_hashes_and_looks_up_a_video(served: Served) -> None:
+    with served.service.client("hasher") as hasher:
+        by_url = hasher.get("/h/hash", params={"url": f"{served.media}/copy.webm"})
+        assert by_url.status_code == 200, by_url.text
+        assert by_url.json()["vpdq"] == vpdq_of(hasher, served.clips.copy)
+    with served.service.client("all") as client:
+        answer = client.get(
+            "/m/lookup", params={"url": f"{served.media}/copy.webm", "signal_type": "vpdq"}
+        )
+        assert answer.status_code == 200, answer.text
+        assert [m["bank_content_id"] for m in answer.json()["VIDEOS"]] == [served.uploaded_id]
