@@ -254,3 +254,31 @@ def test_url_input_hashes_and_looks_up_a_video(served: Served) -> None:
         )
         assert answer.status_code == 200, answer.text
         assert [m["bank_content_id"] for m in answer.json()["VIDEOS"]] == [served.uploaded_id]
+
+
+def test_a_signal_type_s_enabled_ratio_is_kept_as_hma_keeps_it(served: Served) -> None:
+    with served.service.client("curator") as curator:
+        changed = curator.put("/c/signal_type/vpdq", json={"enabled_ratio": "0.25"})
+        assert (changed.status_code, changed.content) == (204, b"")
+        listed = {t["name"]: t["enabled_ratio"] for t in curator.get("/c/signal_type").json()}
+        assert listed["vpdq"] == 0.25 and listed["pdq"] == 1.0
+        for body, status in (
+            ({}, 400),
+            ({"enabled_ratio": "half"}, 400),
+            ({"enabled_ratio": 2}, 400),
+        ):
+            assert curator.put("/c/signal_type/vpdq", json=body).status_code == status
+        assert curator.put("/c/signal_type/tmk", json={"enabled_ratio": 1}).status_code == 400
+        # As HMA (SignalTypeConfig.enabled is ratio >= 0): the type still hashes and matches.
+        with served.service.client("matcher") as matcher:
+            found = matcher.get(
+                "/m/raw_lookup", params={"signal": served.other_signal, "signal_type": "vpdq"}
+            )
+            assert found.json()["matches"] == [served.other_id]
+        assert curator.put("/c/signal_type/vpdq", json={"enabled_ratio": 1.0}).status_code == 204
+    with served.service.client("matcher") as wrong:
+        refused = wrong.put("/c/signal_type/vpdq", json={"enabled_ratio": 1.0})
+        assert refused.status_code == 403
+    with served.service.client(None) as anonymous:
+        refused = anonymous.put("/c/signal_type/vpdq", json={"enabled_ratio": 1.0})
+        assert refused.status_code == 401

@@ -37,7 +37,7 @@ from clearsight.banks.models import (
 )
 from clearsight.banks.prepared import value_key
 from clearsight.banks.records import BankSignal, EntryMetadata, normalise_signal
-from clearsight.banks.service_models import BANK_CHANGES
+from clearsight.banks.service_models import BANK_CHANGES, SIGNAL_TYPE_SETTINGS
 from clearsight.banks.write_lock import import_transaction
 from clearsight.errors import UserError
 from clearsight.signals.pdq import PdqSignal
@@ -236,6 +236,23 @@ class BankEdits:
             raise BankExists(f"bank {new_name!r} already exists") from None
         if not done.rowcount:
             raise NoSuchBank(f"no bank named {name!r}")
+
+    # Signal types
+
+    def signal_type_ratios(self) -> dict[str, float]:
+        """HMA's per-signal-type ``enabled_ratio`` overrides, by signal type name."""
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(SIGNAL_TYPE_SETTINGS.c.name, SIGNAL_TYPE_SETTINGS.c.enabled_ratio)
+            )
+            return {name: float(ratio) for name, ratio in rows}
+
+    def set_signal_type_ratio(self, name: str, ratio: float) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                delete(SIGNAL_TYPE_SETTINGS).where(SIGNAL_TYPE_SETTINGS.c.name == name)
+            )
+            connection.execute(insert(SIGNAL_TYPE_SETTINGS).values(name=name, enabled_ratio=ratio))
 
     # Entries
 

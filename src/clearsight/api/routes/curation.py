@@ -349,7 +349,29 @@ async def content_delete(request: Request) -> Response:
 
 async def signal_types(request: Request) -> Response:
     authorize(request, ANY_ROLE)
-    return json_response([{"name": name, "enabled_ratio": 1.0} for name in SIGNAL_TYPES])
+    ratios = await run_in_threadpool(service_of(request).edits.signal_type_ratios)
+    return json_response(
+        [{"name": name, "enabled_ratio": ratios.get(name, 1.0)} for name in SIGNAL_TYPES]
+    )
+
+
+async def signal_type_update(request: Request) -> Response:
+    """HMA's ``PUT /c/signal_type/<name>``: keep the signal type's ``enabled_ratio``
+    (listed by ``GET /c/signal_type``). As in HMA, every ratio still hashes and
+    matches: HMA's SignalTypeConfig.enabled is ``ratio >= 0`` (its coin flip a TODO).
+    HMA answers 204, so no body reaches the caller."""
+    caller = authorize(request, _CURATOR)
+    name = request.path_params["signal_type_name"]
+    if name not in SIGNAL_TYPES:
+        raise ApiError(400, f"No such SignalType '{name[:40]}'")
+    data = await json_object(request)
+    if "enabled_ratio" not in data:
+        raise ApiError(400, "enabled_ratio is required")
+    ratio = _ratio(data, None)
+    assert ratio is not None
+    await run_in_threadpool(service_of(request).edits.set_signal_type_ratio, name, ratio)
+    await _audit(request, caller, "signal-type-changed", name, {"enabled_ratio": ratio})
+    return Response(status_code=204)
 
 
 async def signal_type_index(request: Request) -> Response:
@@ -400,5 +422,6 @@ ROUTES = [
     Route("/c/bank/{bank_name}/signal", bank_add_signals, methods=["POST"]),
     Route("/c/signal_type", signal_types, methods=["GET"]),
     Route("/c/signal_type/index", signal_type_index, methods=["GET"]),
+    Route("/c/signal_type/{signal_type_name}", signal_type_update, methods=["PUT"]),
     Route("/c/content_type", content_types, methods=["GET"]),
 ]
