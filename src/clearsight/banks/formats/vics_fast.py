@@ -18,12 +18,7 @@ from binascii import unhexlify
 from typing import Any
 
 from clearsight.banks.formats.field_limits import FIELD_LIMIT
-from clearsight.banks.prepared import (
-    KEY_DIGITS,
-    PreparedEntry,
-    signal_identity,
-    tags_column,
-)
+from clearsight.banks.prepared import KEY_DIGITS, PreparedEntry, signal_identity, tags_column
 from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry
 
 # The fields read here, as VICS spells them; a read field spelled otherwise, or one
@@ -48,7 +43,7 @@ _GENERAL_ONLY = frozenset({name.lower() for name in _READ} | {"sha256", "photodn
 # an identity's "kind:value".
 _SIGNAL_OF_SLOT = (BankSignal.MD5, BankSignal.SHA1, BankSignal.SHA256, BankSignal.PDQ)
 _KIND_OF_SLOT = tuple([kind.value for kind in _SIGNAL_OF_SLOT])
-_PREFIX_OF_SLOT = tuple([kind + ":" for kind in _KIND_OF_SLOT])
+_MD5_, _SHA1_, _SHA256_, _PDQ_ = [kind + ":" for kind in _KIND_OF_SLOT]
 _ALTERNATIVE_SLOT = {"SHA256": 2, "PDQ": 3}
 _FLAGS = frozenset({"VictimIdentified", "OffenderIdentified", "IsDistributed"})
 _UNSET = object()
@@ -94,19 +89,19 @@ def plain_media_prepared(media: dict[str, Any]) -> PreparedEntry | None:
     mask = 0
     if md5 is not None:
         cells += (md5, int(md5[:KEY_DIGITS], 16))
-        texts.append("md5:" + md5)
+        texts.append(_MD5_ + md5)
         mask = 1
     if pdq is not None:
         cells += (pdq, None)
-        texts.append("pdq:" + pdq)
+        texts.append(_PDQ_ + pdq)
         mask |= 8
     if sha1 is not None:
         cells += (sha1, int(sha1[:KEY_DIGITS], 16))
-        texts.append("sha1:" + sha1)
+        texts.append(_SHA1_ + sha1)
         mask |= 2
     if sha256 is not None:
         cells += (sha256, int(sha256[:KEY_DIGITS], 16))
-        texts.append("sha256:" + sha256)
+        texts.append(_SHA256_ + sha256)
         mask |= 4
     if external_id:
         identity = "id:" + external_id
