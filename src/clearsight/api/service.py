@@ -27,7 +27,6 @@ from clearsight.case import CaseBanks
 from clearsight.match.bank_matcher import BankMatcher
 from clearsight.match.live_index import PdqFound
 from clearsight.signals.vpdq import parse_signal_string
-from clearsight.store.interface import VideoFrameHash, VideoQuery
 
 LOGGER = logging.getLogger("clearsight.api")
 
@@ -167,32 +166,22 @@ class MatchingService:
         query's frames), in the enabled banks (those of ``banks`` only, if given).
         Blocking: call off the loop."""
         features = parse_signal_string(value)
-        query = VideoQuery(
-            item_id=0,
-            frames=tuple(
-                VideoFrameHash(number, feature.timestamp, feature.hex, feature.quality)
-                for number, feature in enumerate(features)
-            ),
-        )
-        found: list[VideoFound] = []
         with self._videos_lock:
             if self._videos is None:
                 self._videos = self.banks.matcher()
             else:
                 self._videos.refresh()
-            for target in self._videos.targets:
-                if banks is not None and target.name not in banks:
-                    continue
-                for _, match in self._videos.match_videos(target, [query]):
-                    found.append(
-                        VideoFound(
-                            match.bank,
-                            match.entry_id,
-                            100 * (match.coverage or 0.0),
-                            100 * (match.compared_coverage or 0.0),
-                        )
-                    )
-        return found
+            matches = self._videos.lookup_video(features)
+        return [
+            VideoFound(
+                match.bank,
+                match.entry_id,
+                100 * (match.coverage or 0.0),
+                100 * (match.compared_coverage or 0.0),
+            )
+            for match in matches
+            if banks is None or match.bank in banks
+        ]
 
     def banks_seen(self, seed: str | None, bypass_coinflip: bool = False) -> set[str]:
         """The banks a lookup sees: HMA's coin flip, one per lookup (seeded by the

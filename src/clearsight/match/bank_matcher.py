@@ -39,8 +39,8 @@ from clearsight.signals.features import LocalFeatures, verify
 from clearsight.signals.pdq import DIHEDRAL_TRANSFORMS, PDQ_MIN_QUALITY, PdqSignal
 from clearsight.signals.registry import DIGEST_NAMES, digest_type
 from clearsight.signals.variants import VariantHash, is_tile
-from clearsight.signals.vpdq import VpdqSignal
-from clearsight.store.interface import MatchQuery, MatchView, VideoQuery
+from clearsight.signals.vpdq import VpdqFeature, VpdqSignal
+from clearsight.store.interface import MatchQuery, MatchView, VideoFrameHash, VideoQuery
 
 ORIGINAL = "original"
 TRANSFORMS = (ORIGINAL, *DIHEDRAL_TRANSFORMS)
@@ -215,6 +215,21 @@ class BankMatcher:
         for target in self._targets:
             matches = self.match_bank(target, queries, pdq_queries, features)
             found += [match for _, match in matches.found]
+        return found
+
+    def lookup_video(self, features: Sequence[VpdqFeature]) -> list[Match]:
+        """Every match of one video, given as its vPDQ frames (a signal string parsed),
+        in the banks: vPDQ's rule through the video matcher (:meth:`match_videos`)."""
+        query = VideoQuery(
+            _LOOKUP_KEY,
+            tuple(
+                VideoFrameHash(number, feature.timestamp, feature.hex, feature.quality)
+                for number, feature in enumerate(features)
+            ),
+        )
+        found: list[Match] = []
+        for target in self._targets:
+            found += [match for _, match in self.match_videos(target, [query])]
         return found
 
     def match_bank(
