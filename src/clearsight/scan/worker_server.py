@@ -14,6 +14,7 @@ import multiprocessing
 import multiprocessing.context
 import multiprocessing.forkserver
 import os
+import signal
 
 # The units' module and the decoders it imports only where a file needs them (written
 # out here, not imported: clearsight.scan.fingerprint.PIXEL_MODULES, held equal by a test).
@@ -54,3 +55,14 @@ def start_worker_server() -> multiprocessing.context.ForkServerContext:
         os.close(saved)
         os.close(devnull)
     return context
+
+
+def prepare_worker() -> None:
+    """A pool's initializer, in each worker forked from the server: leave Ctrl-C to the
+    parent, which commits what is done and stops the workers; die of ``SIGALRM``, the
+    per-unit limit on decoding; and keep OpenCV to one thread."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    import cv2  # already imported by the fork server, with the fingerprinting modules
+
+    cv2.setNumThreads(1)

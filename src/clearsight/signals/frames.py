@@ -63,6 +63,9 @@ _SEARCH = 0.45
 # _GAP pixels closed) spans this share of the picture at least.
 _LONGEST_RUN = 0.3
 _GAP = 9
+# A row is plain (chrome, a plain pad) where neighbouring pixels along it differ by
+# less than this on average.
+_PLAIN_ROW = 1.0
 _BORDER = 4
 
 
@@ -177,7 +180,7 @@ def _band(view: Grey) -> int:
     return run
 
 
-def banner_filled(luma: Luma) -> Luma | None:
+def banner_filled(luma: Luma) -> list[tuple[str, Luma]]:
     """The picture with a uniform band on one side painted over from the picture beside
     it, or None without exactly one such band (of at most MAX_BANNER of the side).
 
@@ -187,20 +190,26 @@ def banner_filled(luma: Luma) -> Luma | None:
     size: only the coarse structure PDQ measures matters) restores the overall layout:
     on the development half this brought 40% of banner copies within the threshold,
     against none for the box.
+
+    A second view fills the bar with the picture's mean grey instead (``banner-plain``):
+    where the hidden part differed from its surroundings, the plain guess lands closer
+    as often as not (on the development half, with both views 32 of 60 copies came
+    within the threshold against 29 with the inpainting alone; mirrored, edge-extended
+    and Navier-Stokes fills added none). Empty without exactly one band.
     """
     height, width = luma.shape
     if height < 2 * MIN_SIDE or width < 2 * MIN_SIDE:
-        return None
+        return []
     grey = cv2.GaussianBlur(luma, (3, 3), 0).astype(np.float32)
     bands = [_band(_side_view(grey, side)) for side in range(4)]
     sides = [side for side, rows in enumerate(bands) if rows]
     if len(sides) != 1:
-        return None
+        return []
     side = sides[0]
     rows = bands[side]
     extent = height if side < 2 else width
     if rows > MAX_BANNER * extent:
-        return None
+        return []
     mask = np.zeros(luma.shape, np.uint8)
     if side == 0:
         mask[:rows] = 255
@@ -220,7 +229,9 @@ def banner_filled(luma: Luma) -> Luma | None:
     filled = luma.copy()
     covered = mask > 0
     filled[covered] = cv2.resize(painted, (width, height), interpolation=cv2.INTER_LINEAR)[covered]
-    return filled
+    plain = luma.copy()
+    plain[covered] = round(float(luma[~covered].mean()))
+    return [("banner-filled", filled), ("banner-plain", plain)]
 
 
 # --- Straight edges --------------------------------------------------------------------
@@ -241,10 +252,10 @@ def _edge_boxes(grey: Grey) -> list[Region]:
         for step, axis in enumerate((axis_first, 1 - axis_first, axis_first)):
             spans_all = step == 0
             if axis == 0:
-                top, bottom, share = _pair(edges.rows, box[2], box[3], spans_all)
+                top, bottom, share = _pair(edges.rows, grey, box[2], box[3], spans_all)
                 box[0], box[1] = top, bottom
             else:
-                left, right, share = _pair(edges.columns.T, box[0], box[1], spans_all)
+                left, right, share = _pair(edges.columns.T, grey.T, box[0], box[1], spans_all)
                 box[2], box[3] = left, right
             support = min(support, share)
         # One side only is a bar, which the bands find if it is one; a photo's own
@@ -258,7 +269,7 @@ def _edge_boxes(grey: Grey) -> list[Region]:
 
 
 def _pair(
-    steps: npt.NDArray[np.bool_], lo: int, hi: int, spans_all: bool
+    steps: npt.NDArray[np.bool_], grey: Grey, lo: int, hi: int, spans_all: bool
 ) -> tuple[int, int, float]:
     """Where the content starts and ends along the rows of ``steps``, looking between
     columns lo and hi: past the innermost straight edge within reach of each border,
@@ -281,8 +292,9 @@ def _pair(
     share = _prominence(share)
     # Not the outermost rows: a picture's own border rows often step (vignetting,
     # JPEG), and a frame thinner than this is none worth taking off.
-    start = _innermost(share, range(_BORDER, reach), needed)
-    end = _innermost(share, range(size - 1 - _BORDER, size - reach, -1), needed)
+    plain = _plain_rows(grey[:, lo:hi])
+    start = _innermost(share, range(_BORDER, reach), needed, plain, -1)
+    end = _innermost(share, range(size - 1 - _BORDER, size - reach, -1), needed, plain, 1)
     support = min(
         1.0 if start is None else float(share[round(start)]),
         1.0 if end is None else float(share[round(end)]),
@@ -317,15 +329,33 @@ def _flank_median(padded: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
     return middle
 
 
-def _innermost(share: npt.NDArray[np.float64], rows: range, needed: float) -> float | None:
+def _plain_rows(grey: Grey) -> npt.NDArray[np.bool_]:
+    """Rows that are one colour along their length (chrome, a plain pad, a gutter)."""
+    if grey.shape[1] < 2:
+        return np.zeros(grey.shape[0], bool)
+    return np.asarray(np.abs(np.diff(grey, axis=1)).mean(axis=1) < _PLAIN_ROW)
+
+
+def _innermost(
+    share: npt.NDArray[np.float64],
+    rows: range,
+    needed: float,
+    plain: npt.NDArray[np.bool_],
+    outwards: int,
+) -> float | None:
     """Where the last of ``rows`` (border first) that is a straight edge lies, to half
     a row: resampling spreads a step over two rows, and the edge is then between them.
-    The innermost, since a frame may hold straight lines of its own (stripes, a title
-    bar) but the picture inside it rarely has one running its whole width."""
+
+    Of edges with plain rows just outside them (``outwards``: -1 where the border is
+    at row 0, else 1), the innermost: chrome or a plain pad ends there, and a long
+    straight line in the picture (a roof, a kerb) has picture on both sides. Without
+    any, the innermost edge, since a patterned frame holds straight lines of its own
+    (stripes, a title bar) but the picture inside it rarely has one running its
+    whole width."""
+    candidates = [row for row in rows if share[row] >= needed]
+    framed = [row for row in candidates if _plain_beyond(plain, row, outwards)]
     found: int | None = None
-    for row in rows:
-        if share[row] < needed:
-            continue
+    for row in framed or candidates:
         if found is None or abs(row - found) > 2 or share[row] > share[found]:
             found = row
     if found is None:
@@ -333,6 +363,13 @@ def _innermost(share: npt.NDArray[np.float64], rows: range, needed: float) -> fl
     # Its neighbour with nearly as strong a step shares the edge.
     twins = [row for row in (found - 1, found + 1) if share[row] >= 0.7 * share[found]]
     return float(np.mean([found, *twins])) if len(twins) == 1 else float(found)
+
+
+def _plain_beyond(plain: npt.NDArray[np.bool_], row: int, outwards: int) -> bool:
+    """Whether the 3 rows beyond the blend either side of an edge at ``row`` are plain."""
+    first = row + 2 * outwards
+    beyond = [first + k * outwards for k in range(3)]
+    return all(0 <= at < plain.shape[0] and plain[at] for at in beyond)
 
 
 def _longest_runs(steps: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:

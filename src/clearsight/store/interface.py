@@ -567,6 +567,7 @@ class RevealRecord:
     item_id: int
     started_at: datetime
     seconds: float
+    frame_number: int | None = None  # the video frame shown, where one frame was
 
 
 class ExportReader(Protocol):

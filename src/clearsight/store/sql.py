@@ -110,6 +110,7 @@ from clearsight.store.review.exposure import (
     ExposureMeter,
     read_reveal,
     revealed_among,
+    revealed_frames,
 )
 from clearsight.store.review.item_facts import (
     GroupFacts,
@@ -257,6 +258,10 @@ class SqlCaseStore:
     def revealed_among(self, item_ids: Sequence[int]) -> set[int]:
         """Those of ``item_ids`` that anyone ever saw unblurred."""
         return revealed_among(self._engine, item_ids)
+
+    def revealed_frames(self, item_id: int) -> tuple[int, ...]:
+        """The frames of the video ``item_id`` that anyone saw unblurred, one by one."""
+        return revealed_frames(self._engine, item_id)
 
     def matched_banks(self) -> list[str]:
         """The banks the case has matches in, by name."""
