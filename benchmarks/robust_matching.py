@@ -35,7 +35,6 @@ Usage: python benchmarks/robust_matching.py [--split eval|dev] [--draws N] [--se
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import platform
@@ -50,39 +49,24 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from PIL import Image
 
 from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry
 from clearsight.banks.store import BankSettings, BankStore
 from clearsight.index.cache import PdqIndexCache
 from clearsight.match.bank_matcher import BankMatcher, QuerySignals
-from clearsight.media.decode import DecodeLimits, decode_luma
-from clearsight.robustness.held_out import LANDSCAPE_SEEDS, Split, split_photos
+from clearsight.robustness.held_out import LANDSCAPE_SEEDS, Split, scene_of, split_photos
 from clearsight.robustness.landscapes import render_landscape
 from clearsight.robustness.random_edits import FAMILIES, OTHERS_NEEDED
 from clearsight.signals.features import extract
-from clearsight.signals.pdq import PDQ_WORKING_BOX, PdqSignal
-from clearsight.signals.variants import bank_views, hash_views, query_views
+from clearsight.signals.pdq import PdqSignal
+from clearsight.signals.variants import hash_views, is_tile, query_views, tile_features
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from robust_support import Base, Luma, jpeg, log, own_entry, scanned_luma  # noqa: E402
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DATA = REPO_ROOT.parent / "shared" / "data"
-SAME_SCENE = frozenset(
-    {"Nikon_D200_0_14902", "Nikon_D70_0_19445", "Nikon_D70_1_20543", "Nikon_D70s_1_22750"}
-)
-Luma = npt.NDArray[np.uint8]
-STARTED = time.perf_counter()
-
-
-def log(message: str) -> None:
-    print(f"[{time.perf_counter() - STARTED:,.0f} s] {message}", file=sys.stderr, flush=True)
-
-
-@dataclass(frozen=True)
-class Base:
-    name: str
-    picture: Image.Image
-    scene: str
 
 
 @dataclass(frozen=True)
@@ -93,10 +77,7 @@ class Draw:
 
 
 def load_bases(split: Split, landscapes: int, data: Path = DATA) -> list[Base]:
-    bases = [
-        Base(name, picture, "tripod" if name in SAME_SCENE else name)
-        for name, picture in split_photos(data, split)
-    ]
+    bases = [Base(name, picture, scene_of(name)) for name, picture in split_photos(data, split)]
     seed = LANDSCAPE_SEEDS[split]
     for number in range(landscapes):
         picture = Image.fromarray(render_landscape((seed, number), 960, 640))
@@ -104,38 +85,21 @@ def load_bases(split: Split, landscapes: int, data: Path = DATA) -> list[Base]:
     return bases
 
 
-def jpeg(picture: Image.Image, quality: int = 90) -> bytes:
-    buffer = io.BytesIO()
-    picture.save(buffer, "JPEG", quality=quality)
-    return buffer.getvalue()
-
-
-def scanned_luma(data: bytes, box: int = PDQ_WORKING_BOX) -> Luma:
-    return decode_luma(data, DecodeLimits(), box).luma
-
-
 def query_signals(data: bytes) -> QuerySignals:
-    """What a scan records of one file, as a case-free lookup takes it."""
+    """What a scan records of one file, as a case-free lookup takes it, with the
+    keypoints of a collage's tiles, which matching a case reads from the file."""
     luma = scanned_luma(data)
     pdq = PdqSignal.hash_from_luma(luma)
-    views = tuple(hash_views(query_views(luma, partial(scanned_luma, data)), pdq.hex))
+    sharper = partial(scanned_luma, data)
+    views = tuple(hash_views(query_views(luma, sharper), pdq.hex))
+    tiles = tile_features(luma, sharper) if any(is_tile(v.name) for v in views) else []
     return QuerySignals(
         pdq=pdq.hex,
         pdq_quality=pdq.quality,
         dihedral=pdq.dihedral,
         variants=views,
         features=extract(luma),
-    )
-
-
-def own_entry(name: str, luma: Luma) -> ImportedEntry:
-    pdq = PdqSignal.hash_from_luma(luma)
-    variants = hash_views(bank_views(luma), pdq.hex)
-    return ImportedEntry(
-        ((BankSignal.PDQ, pdq.hex),),
-        EntryMetadata(external_id=name),
-        pdq_variants=tuple((v.name, v.hex) for v in variants),
-        features=extract(luma).to_text(),
+        tile_features=tuple(tiles),
     )
 
 

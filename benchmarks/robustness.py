@@ -39,7 +39,6 @@ Usage: python benchmarks/robustness.py [--landscapes N] [--distractors N] [--fil
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import platform
 import statistics
@@ -53,7 +52,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 from PIL import Image
 from sqlalchemy import delete
 
@@ -63,42 +61,25 @@ from clearsight.index.cache import PdqIndexCache
 from clearsight.index.pdq_index import BruteForcePdqIndex
 from clearsight.match.bank_matcher import BankMatcher
 from clearsight.match.engine import match_case
-from clearsight.media.decode import DecodeLimits, decode_luma
 from clearsight.media.sniff import MediaKind
 from clearsight.robustness.edits import OTHERS_NEEDED, SUITE, EditContext
+from clearsight.robustness.held_out import scene_of
 from clearsight.robustness.landscapes import render_landscape
 from clearsight.signals.digests import digest_bytes
 from clearsight.signals.features import LocalFeatures, extract
-from clearsight.signals.pdq import PDQ_WORKING_BOX, PdqHash, PdqSignal
+from clearsight.signals.pdq import PdqHash, PdqSignal
 from clearsight.signals.variants import bank_views, hash_views, query_views
 from clearsight.store.interface import ScannedFile
 from clearsight.store.models import BankCheckRow
 from clearsight.store.sql import SqlCaseStore, engine_of
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from robust_support import Base, Luma, jpeg, log, own_entry, scanned_luma  # noqa: E402
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CAMERA = REPO_ROOT.parent / "shared" / "data" / "camera"
-# Same scene, same tripod, different cameras: related pictures, not unrelated ones.
-SAME_SCENE = frozenset(
-    {"Nikon_D200_0_14902", "Nikon_D70_0_19445", "Nikon_D70_1_20543", "Nikon_D70s_1_22750"}
-)
 THRESHOLD = 31
 CLOSEST_SEARCHED = 96  # unrelated pairs are searched up to this distance for the closest
-Luma = npt.NDArray[np.uint8]
-
-
-STARTED = time.perf_counter()
-
-
-def log(message: str) -> None:
-    """Progress on stderr, with the seconds since start (to size a run by its phases)."""
-    print(f"[{time.perf_counter() - STARTED:,.0f} s] {message}", file=sys.stderr, flush=True)
-
-
-@dataclass(frozen=True)
-class Base:
-    name: str
-    picture: Image.Image
-    scene: str  # bases of one scene are related
 
 
 @dataclass(frozen=True)
@@ -111,24 +92,13 @@ class Copy:
     pdq_seconds: float
 
 
-def jpeg(picture: Image.Image, quality: int = 90) -> bytes:
-    buffer = io.BytesIO()
-    picture.save(buffer, "JPEG", quality=quality)
-    return buffer.getvalue()
-
-
-def scanned_luma(data: bytes, box: int = PDQ_WORKING_BOX) -> Luma:
-    return decode_luma(data, DecodeLimits(), box).luma
-
-
 def load_bases(camera: Path, landscapes: int) -> list[Base]:
     bases: list[Base] = []
     for path in sorted(camera.glob("*.JPG")):
         with Image.open(path) as opened:
             picture = opened.convert("RGB")
         picture.thumbnail((1200, 1200))
-        scene = "tripod" if path.stem in SAME_SCENE else path.stem
-        bases.append(Base(path.stem, picture, scene))
+        bases.append(Base(path.stem, picture, scene_of(path.stem)))
     for number in range(landscapes):
         picture = Image.fromarray(render_landscape((2026, number), 960, 640))
         bases.append(Base(f"landscape-{number}", picture, f"landscape-{number}"))
@@ -155,23 +125,17 @@ def fingerprint(data: bytes, tag: str) -> tuple[ScannedFile, Luma, float, float]
     return record, luma, done - hashed, hashed - started
 
 
-def own_entry(name: str, luma: Luma) -> ImportedEntry:
-    pdq = PdqSignal.hash_from_luma(luma)
-    variants = hash_views(bank_views(luma), pdq.hex)
-    return ImportedEntry(
-        ((BankSignal.PDQ, pdq.hex),),
-        EntryMetadata(external_id=name),
-        pdq_variants=tuple((v.name, v.hex) for v in variants),
-        features=extract(luma).to_text(),
-    )
-
-
 class CopyFeatures:
     def __init__(self, features: Mapping[int, LocalFeatures]) -> None:
         self._features = features
 
     def features_of(self, item_ids: Sequence[int]) -> Mapping[int, LocalFeatures]:
         return {item: self._features[item] for item in item_ids if item in self._features}
+
+    def tile_features_of(
+        self, item_ids: Sequence[int]
+    ) -> Mapping[int, Sequence[tuple[str, LocalFeatures]]]:
+        return {}  # the suite's own-bank figures predate tile features
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:

@@ -74,5 +74,5 @@ def test_the_fast_path_makes_the_rows_of_the_general_path(seed: int, only: tuple
     fast = _rows(translate.ncmec_prepared(updates, only))
     assert fast == general
     # The mix held what each branch needs: kept, withdrawn and refused entries.
-    kinds = {type(row).__name__ if not isinstance(row, tuple) else str(row[3]) for row in fast}
+    kinds = {type(row).__name__ if not isinstance(row, tuple) else str(row[-1]) for row in fast}
     assert kinds == {"False", "True", "RejectedLine"}

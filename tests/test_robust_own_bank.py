@@ -11,12 +11,15 @@ bank store, as the matching service does.
 from __future__ import annotations
 
 import io
+from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from clearsight.banks.lookup import BankTarget
 from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry
 from clearsight.banks.store import BankSettings, BankStore
 from clearsight.index.cache import PdqIndexCache
@@ -29,7 +32,7 @@ from clearsight.robustness.landscapes import render_landscape
 from clearsight.robustness.random_edits import OTHERS_NEEDED, family_named
 from clearsight.signals.features import extract
 from clearsight.signals.pdq import PdqSignal
-from clearsight.signals.variants import bank_views, hash_views
+from clearsight.signals.variants import bank_views, hash_views, query_views, tile_features
 
 DRAWS = 6
 
@@ -42,6 +45,10 @@ def jpeg(picture: Image.Image, quality: int = 90) -> bytes:
 
 def luma_of(data: bytes) -> np.ndarray:
     return decode_luma(data, DecodeLimits(), 512).luma
+
+
+def luma_of_box(data: bytes, box: int) -> np.ndarray:
+    return decode_luma(data, DecodeLimits(), box).luma
 
 
 def signals_of(data: bytes) -> QuerySignals:
@@ -100,6 +107,36 @@ def test_an_own_bank_finds_copies_pdq_cannot_reach(
         assert by_features >= DRAWS // 2
 
 
+def test_an_own_bank_finds_a_picture_as_one_tile_of_a_collage(
+    bank: tuple[BankMatcher, list[Image.Image]],
+) -> None:
+    # A tile of a 4x4 collage holds a sixteenth of the whole picture's keypoints, at a
+    # quarter of the scale: too few to find it by. The tiles' own keypoints find it,
+    # even where the tile is cropped off centre (out of reach of the tile's PDQ hash).
+    matcher, bases = bank
+    others = [Image.fromarray(render_landscape((993, n), 320, 240)) for n in range(15)]
+    for number in range(0, len(bases), 2):
+        width, height = bases[number].size
+        picture = bases[number].crop((width // 8, 0, width, height - height // 10))
+        cell = (240, round(240 * picture.height / picture.width))
+        collage = Image.new("RGB", (4 * cell[0], 4 * cell[1]))
+        cells = [*others[: 5 + number], picture, *others[5 + number :]]
+        for at, tile in enumerate(cells):
+            row, column = divmod(at, 4)
+            collage.paste(tile.resize(cell), (column * cell[0], row * cell[1]))
+        data = jpeg(collage)
+        luma = luma_of(data)
+        whole = signals_of(data)
+        tiles = tuple(tile_features(luma, partial(luma_of_box, data)))
+        variants = tuple(hash_views(query_views(luma), whole.pdq or ""))
+        signals = replace(whole, variants=variants, tile_features=tiles)
+        by_tiles = [m for m in matcher.lookup(signals) if m.signal == FEATURES]
+        assert {m.metadata.external_id for m in by_tiles} == {f"picture-{number}"}
+        assert all((m.variant or "").startswith(("query:tile-", "query:grid-")) for m in by_tiles)
+        without = matcher.lookup(replace(signals, tile_features=()))
+        assert not [m for m in without if m.signal == FEATURES]
+
+
 def test_a_features_match_says_how_much_agreed(
     bank: tuple[BankMatcher, list[Image.Image]],
 ) -> None:
@@ -132,3 +169,30 @@ def test_the_index_round_trips_through_its_arrays() -> None:
     for query in features:
         assert again.candidates(query) == index.candidates(query)
     assert again.nbytes == index.nbytes
+
+
+def test_the_word_index_is_cached_per_bank_revision(tmp_path: Path) -> None:
+    pictures = [render_landscape((618, n), 480, 320) for n in range(3)]
+    features = [extract(np.asarray(Image.fromarray(p).convert("L"))) for p in pictures]
+    cache = PdqIndexCache(tmp_path)
+    built: list[int] = []
+
+    def build() -> FeatureWordIndex:
+        built.append(1)
+        return FeatureWordIndex.build([(10 + n, f) for n, f in enumerate(features)])
+
+    bank = BankTarget(1, "own", False, 31, "uid-1", 5, has_features=True)
+    first = cache.words_for(bank, build)
+    again = PdqIndexCache(tmp_path).words_for(bank, build)  # another process
+    assert len(built) == 1
+    for query in features:
+        assert again.candidates(query) == first.candidates(query)
+    # A new revision of the bank is built afresh; so is a damaged file.
+    cache.words_for(replace(bank, revision=6), build)
+    assert len(built) == 2
+    (arrays,) = tmp_path.glob("words-uid-1.npz")
+    arrays.write_bytes(arrays.read_bytes()[:-40])
+    cache.words_for(replace(bank, revision=6), build)
+    assert len(built) == 3
+    cache.forget("uid-1")
+    assert not list(tmp_path.glob("words-*"))

@@ -64,7 +64,7 @@ def test_small_regions_are_cut_from_a_larger_decode() -> None:
 
     plain, sharp = dict(query_views(small)), dict(query_views(small, sharper))
     assert boxes and boxes[0] > 512
-    assert plain.keys() == sharp.keys() and len(sharp) == 9
+    assert plain.keys() == sharp.keys() and sum(name.startswith("grid-") for name in sharp) == 9
     assert all(sharp[name].shape[1] > 2 * plain[name].shape[1] for name in sharp)
     target = PdqSignal.hash_from_luma(jpeg_luma(original_jpeg(original), 512)).hex
 

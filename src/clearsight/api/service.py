@@ -10,6 +10,7 @@ keys; lookups never wait for it.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Collection
@@ -136,11 +137,22 @@ class MatchingService:
         hits = self.banks.store().exact_hits(MD5, [value], targets).get(value, [])
         return [DigestFound(hit.bank.name, hit.entry_id) for hit in hits]
 
-    def enabled_banks(self) -> set[str]:
+    def banks_seen(self, seed: str | None, bypass_coinflip: bool = False) -> set[str]:
+        """The banks a lookup sees: HMA's coin flip, one per lookup (seeded by the
+        caller's ``seed`` where given, so that one piece of content always gets the same
+        answer), against each bank's ``matching_enabled_ratio``; every bank, disabled
+        ones included, where the caller bypasses the flip (as HMA does)."""
         snapshot = self.index.snapshot
         if snapshot is None:
             return set()
-        return {name for name, bank in snapshot.banks.items() if bank.state.enabled}
+        ratios = {name: bank.state.enabled_ratio for name, bank in snapshot.banks.items()}
+        if bypass_coinflip:
+            coin = 0.0
+        elif all(ratio in (0.0, 1.0) for ratio in ratios.values()):
+            coin = 0.5  # the answer of any flip: spares seeding a generator per lookup
+        else:
+            coin = random.Random(seed).random()
+        return {name for name, ratio in ratios.items() if ratio >= coin}
 
     pdq_threshold = 31  # HMA's PDQ_CONFIDENT_MATCH_THRESHOLD, for /m/compare
 

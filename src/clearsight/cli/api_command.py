@@ -1,10 +1,12 @@
 """``clearsight api``: serve the matching service (HMA's API) under uvicorn.
 
 Before any worker starts, each bank's index is loaded or built once and saved to the
-index cache; the workers then map the same files (``--workers N`` costs each worker
-its interpreter, not another copy of the index). The configuration reaches uvicorn's
-worker processes in an environment variable. Uvicorn's access log is off: request
-lines carry signals in their query strings, and tokens in their headers.
+index cache, and searched once (the compiled kernels loaded); the workers then map the
+same files. With ``--workers N`` this process becomes the master the workers are forked
+from (:mod:`clearsight.api.prefork`), so that they share what it loaded; on Windows,
+where nothing forks, uvicorn spawns them and the configuration reaches them in an
+environment variable. No access log: request lines carry signals in their query
+strings, and tokens in their headers.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 
 import click
 
-from clearsight.cli.bank_command import banks_option
+from clearsight.cli.bank_options import banks_option
 from clearsight.errors import DependencyError, UserError
 
 DEFAULT_PORT = 5000
@@ -89,12 +91,12 @@ def api(
     if no_auth and not _loopback(host):
         raise UserError("--no-auth serves only a loopback address (127.0.0.1 or ::1)")
     try:
+        import numpy as np
         import uvicorn
 
         from clearsight.api import ApiConfig
-        from clearsight.api.app import create_app
+        from clearsight.api.app import create_app, service_maker
         from clearsight.api.config import CONFIG_VARIABLE
-        from clearsight.api.service import MatchingService
     except ModuleNotFoundError as exc:
         raise DependencyError(
             f"the matching service needs {exc.name}: pip install 'clearsight[server]'"
@@ -112,7 +114,11 @@ def api(
     try:
         banks.store()  # made and migrated here, once, not by each worker
         click.echo("clearsight: loading the banks' indexes…", err=True)
-        banks.live_index().refresh()  # builds and saves what the workers will map
+        index = banks.live_index()
+        index.refresh()  # builds and saves what the workers will map
+        # Loads the compiled kernels here, where forked workers share them.
+        index.search_pdq(np.zeros((1, 4), dtype=np.uint64), enabled_only=False)
+        del index
         keys = banks.access_keys().active_by_digest()
     finally:
         banks.close()
@@ -136,8 +142,17 @@ def api(
         )
     where = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
     click.echo(f"clearsight: matching service at {where} ({workers} worker(s))", err=True)
+    app = create_app(service_maker(config))
+    if workers > 1 and sys.platform != "win32":
+        try:
+            from clearsight.api.prefork import serve_forked
+        except ModuleNotFoundError as exc:
+            raise DependencyError(
+                f"--workers needs {exc.name}: pip install 'clearsight[server]'"
+            ) from exc
+        serve_forked(app, host, port, workers)
+        return 0
     if workers == 1:
-        app = create_app(MatchingService(CaseBanks(banks_url), config))
         uvicorn.run(
             app,
             host=host,
@@ -147,9 +162,8 @@ def api(
             log_level="warning",
         )
         return 0
-    # Several workers: this process becomes uvicorn's supervisor, a fresh interpreter
-    # that imports only uvicorn, so that it does not keep this command's libraries
-    # (and the index it just prepared) in memory beside the workers.
+    # Several workers on Windows: this process becomes uvicorn's supervisor, a fresh
+    # interpreter that imports only uvicorn, and uvicorn spawns the workers.
     os.environ[CONFIG_VARIABLE] = config.to_environment()
     sys.stdout.flush()
     sys.stderr.flush()

@@ -167,10 +167,21 @@ def connect(api_name: str, config: Mapping[str, Any], secret: str | None) -> Con
     raise UserError(f"unknown exchange API {api_name!r}")
 
 
+def ncmec_environments() -> list[str]:
+    """The NCMEC environments as HMA's ``api_json`` names them: the library's URLs."""
+    return [environment.value for environment in ncmec_client.NCMECEnvironment]
+
+
 def _ncmec_environment(name: object) -> ncmec_client.NCMECEnvironment:
+    """The environment by its name ("Industry"), or by its URL, as HMA's ``api_json``
+    gives it (the library's enum value: what Coop sends through HMA's API)."""
     try:
         return ncmec_client.NCMECEnvironment[str(name)]
     except KeyError:
+        pass
+    try:
+        return ncmec_client.NCMECEnvironment(str(name))
+    except ValueError:
         known = ", ".join(e.name for e in ncmec_client.NCMECEnvironment)
         raise UserError(f"unknown NCMEC environment {name!r}: one of {known}") from None
 

@@ -110,7 +110,7 @@ class _Batches:
             if isinstance(event, tuple):
                 builder.add(event)
                 self._pending += 1
-                if self._snapshot and not event[3]:
+                if self._snapshot and not event[4]:  # not withdrawn
                     self._seen.add(event[0])
                 if len(builder) >= 2 * self._entries:
                     # A page far larger than a batch (a local file is one page): its

@@ -95,8 +95,8 @@ def _received(stream: IO[bytes], child: subprocess.Popen[bytes]) -> Iterator[Sta
             yield message
         elif message[0] == _COMMIT:
             _, checkpoint, updates, unseen, others = message
-            entry_rows, signal_rows, removals = marshal.loads(_frame(stream, child))
-            batch = PreparedBatch(entry_rows, signal_rows, removals, others)
+            entry_rows, signal_runs, removals = marshal.loads(_frame(stream, child))
+            batch = PreparedBatch(entry_rows, signal_runs, removals, others)
             yield Commit(batch, checkpoint, updates, unseen)
         elif message[0] == _FAILED:
             raise message[1]

@@ -21,7 +21,7 @@ from functools import lru_cache, partial
 from typing import Any
 
 from clearsight.banks.formats.stopncii import record_event
-from clearsight.banks.prepared import PreparedEntry, tags_column
+from clearsight.banks.prepared import PreparedEntry, entry_cells, tags_column
 from clearsight.banks.records import (
     BankSignal,
     EntryMetadata,
@@ -118,7 +118,7 @@ def ncmec_prepared(
         if only_esp_ids and update.member_id not in only_esp_ids:
             continue
         if update.deleted:
-            yield ("id:" + key, (key, None, *_NO_METADATA), (), True)
+            yield ("id:" + key, (key, None, *_NO_METADATA), (), (), True)
             continue
         rows: set[tuple[str, str]] = set()
         try:
@@ -140,7 +140,8 @@ def ncmec_prepared(
             continue
         tags = _ncmec_tags(update.member_id, tuple(sorted(update.feedback)))
         metadata = (key, update.classification or None, None, None, None, tags, None, None)
-        yield ("id:" + key, metadata, tuple(sorted(rows)), False)
+        kinds, cells = entry_cells(tuple(sorted(rows)))
+        yield ("id:" + key, metadata, kinds, cells, False)
 
 
 @lru_cache(maxsize=4096)

@@ -38,7 +38,7 @@ from clearsight.match.video_matcher import BankVideos, match_videos
 from clearsight.signals.features import LocalFeatures, verify
 from clearsight.signals.pdq import DIHEDRAL_TRANSFORMS, PDQ_MIN_QUALITY, PdqSignal
 from clearsight.signals.registry import DIGEST_NAMES, digest_type
-from clearsight.signals.variants import VariantHash
+from clearsight.signals.variants import VariantHash, is_tile
 from clearsight.signals.vpdq import VpdqSignal
 from clearsight.store.interface import MatchQuery, MatchView, VideoQuery
 
@@ -57,6 +57,7 @@ FEATURES = "features"
 NO_PDQ_DISTANCE = 256
 # Items and bank entries whose features are read at once.
 _FEATURE_BATCH = 512
+TileFeatures = tuple[str, LocalFeatures]
 
 
 class ItemFeatures(Protocol):
@@ -64,6 +65,11 @@ class ItemFeatures(Protocol):
 
     def features_of(self, item_ids: Sequence[int]) -> Mapping[int, LocalFeatures]:
         """Features of those items whose files can still be read as they were scanned."""
+        ...
+
+    def tile_features_of(self, item_ids: Sequence[int]) -> Mapping[int, Sequence[TileFeatures]]:
+        """Features of each tile of those items that are collages (see
+        :func:`clearsight.signals.variants.tile_features`), by the tile's view name."""
         ...
 
 
@@ -85,6 +91,7 @@ class QuerySignals:
     dihedral: tuple[str, ...] = ()
     variants: tuple[VariantHash, ...] = ()
     features: LocalFeatures | None = None
+    tile_features: tuple[TileFeatures, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -195,7 +202,11 @@ class BankMatcher:
                 for variant in signals.variants
             ),
         )
-        features = None if signals.features is None else _OneFeatures(signals.features)
+        features = (
+            None
+            if signals.features is None and not signals.tile_features
+            else _OneFeatures(signals.features, signals.tile_features)
+        )
         queries = [query]
         pdq_queries = PdqQueries.of(queries)
         found: list[Match] = []
@@ -233,6 +244,13 @@ class BankMatcher:
             # feature words of the whole bank retrieve.
             words = _word_matches(
                 sorted({query.item_id for query in queries}),
+                sorted(
+                    {
+                        query.item_id
+                        for query in queries
+                        if any(is_tile(variant.name) for variant in query.variants)
+                    }
+                ),
                 self._words_of(target, bank_index),
                 self._banks,
                 target,
@@ -245,17 +263,21 @@ class BankMatcher:
         return BankMatches(found, bank_index.origin, candidates, confirmed)
 
     def _words_of(self, target: BankTarget, bank_index: BankIndex) -> FeatureWordIndex:
-        """The bank's feature-word index, built from its entries' keypoints the first
-        time it is needed and kept while the bank's content stays."""
+        """The bank's feature-word index: kept while the bank's content stays, loaded
+        from the index cache, or built from its entries' keypoints (and cached)."""
         kept = self._words.get(target.uid)
         if kept is not None and kept[0].revision == target.revision:
             return kept[1]
-        entries = np.unique(bank_index.entry_ids).tolist()
-        items: list[tuple[int, LocalFeatures]] = []
-        for start in range(0, len(entries), _FEATURE_BATCH):
-            texts = self._banks.entry_features(entries[start : start + _FEATURE_BATCH])
-            items += [(entry, LocalFeatures.from_text(text)) for entry, text in texts.items()]
-        words = FeatureWordIndex.build(items)
+
+        def build() -> FeatureWordIndex:
+            entries = np.unique(bank_index.entry_ids).tolist()
+            items: list[tuple[int, LocalFeatures]] = []
+            for start in range(0, len(entries), _FEATURE_BATCH):
+                texts = self._banks.entry_features(entries[start : start + _FEATURE_BATCH])
+                items += [(entry, LocalFeatures.from_text(text)) for entry, text in texts.items()]
+            return FeatureWordIndex.build(items)
+
+        words = self._cache.words_for(target, build)
         self._words[target.uid] = (target, words)
         return words
 
@@ -308,11 +330,17 @@ def _digest(name: str, value: str) -> str:
 class _OneFeatures:
     """The features given with a single lookup, as an ItemFeatures."""
 
-    def __init__(self, features: LocalFeatures) -> None:
+    def __init__(self, features: LocalFeatures | None, tiles: Sequence[TileFeatures]) -> None:
         self._features = features
+        self._tiles = tiles
 
     def features_of(self, item_ids: Sequence[int]) -> Mapping[int, LocalFeatures]:
+        if self._features is None:
+            return {}
         return {item_id: self._features for item_id in item_ids if item_id == _LOOKUP_KEY}
+
+    def tile_features_of(self, item_ids: Sequence[int]) -> Mapping[int, Sequence[TileFeatures]]:
+        return {item_id: self._tiles for item_id in item_ids if item_id == _LOOKUP_KEY}
 
 
 @dataclass(frozen=True)
@@ -518,24 +546,35 @@ def _confirm_candidates(
 
 def _word_matches(
     item_ids: Sequence[int],
+    tiled: Sequence[int],
     words: FeatureWordIndex,
     banks: BankLookup,
     target: BankTarget,
     item_features: ItemFeatures,
     done: set[tuple[int, int]],
 ) -> _Confirmations:
-    """Entries that share many feature words with an item, kept where RANSAC finds
-    one similarity carrying enough of the item's keypoints onto the entry's."""
+    """Entries that share many feature words with an item, or with a tile of the
+    ``tiled`` items (collages), kept where RANSAC finds one similarity carrying enough
+    of the item's (or tile's) keypoints onto the entry's."""
     checked = 0
     found: list[tuple[int, Match]] = []
+    tiled_set = set(tiled)
     for start in range(0, len(item_ids), _FEATURE_BATCH):
-        item_side = item_features.features_of(item_ids[start : start + _FEATURE_BATCH])
-        pairs = [
-            (item, entry)
-            for item, features in item_side.items()
-            for entry, _ in words.candidates(features)
-            if (item, entry) not in done
+        batch = item_ids[start : start + _FEATURE_BATCH]
+        # (item, view name or None for the whole picture, features), whole pictures first.
+        probes: list[tuple[int, str | None, LocalFeatures]] = [
+            (item, None, features) for item, features in item_features.features_of(batch).items()
         ]
+        tiles = item_features.tile_features_of([item for item in batch if item in tiled_set])
+        probes += [
+            (item, name, features) for item, views in tiles.items() for name, features in views
+        ]
+        # (item, entry): the probes that name it as a candidate, tried in turn.
+        pairs: dict[tuple[int, int], list[int]] = {}
+        for number, (item, _, features) in enumerate(probes):
+            for entry, _ in words.candidates(features):
+                if (item, entry) not in done:
+                    pairs.setdefault((item, entry), []).append(number)
         if not pairs:
             continue
         checked += len(pairs)
@@ -543,16 +582,19 @@ def _word_matches(
             entry: LocalFeatures.from_text(text)
             for entry, text in banks.entry_features({entry for _, entry in pairs}).items()
         }
-        confirmed: list[tuple[int, int, int, float]] = []
-        for item, entry in pairs:
+        confirmed: list[tuple[int, int, str | None, int, float]] = []
+        for (item, entry), numbers in pairs.items():
             reference = entry_side.get(entry)
             if reference is None:
                 continue
-            verdict = verify(item_side[item], reference)
-            if verdict.confirmed:
-                covered = feature_coverage(verdict.inlier_points, item_side[item].points)
-                confirmed.append((item, entry, verdict.inliers, covered))
-        metadata = banks.entry_metadata(entry for _, entry, _, _ in confirmed)
+            for number in numbers:
+                _, name, features = probes[number]
+                verdict = verify(features, reference)
+                if verdict.confirmed:
+                    covered = feature_coverage(verdict.inlier_points, features.points)
+                    confirmed.append((item, entry, name, verdict.inliers, covered))
+                    break
+        metadata = banks.entry_metadata(entry for _, entry, _, _, _ in confirmed)
         found += [
             (
                 item,
@@ -561,11 +603,12 @@ def _word_matches(
                     FEATURES,
                     NO_PDQ_DISTANCE,
                     ORIGINAL,
+                    variant=None if name is None else f"query:{name}",
                     inliers=inliers,
                     coverage=covered,
                 ),
             )
-            for item, entry, inliers, covered in confirmed
+            for item, entry, name, inliers, covered in confirmed
         ]
     return _Confirmations(checked, found)
 

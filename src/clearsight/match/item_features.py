@@ -12,12 +12,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
 
 from clearsight.media.decode import DecodeLimits, ImageDecodeError, decode_luma
 from clearsight.media.stored import StaleFileError, read_scanned
 from clearsight.signals.features import LocalFeatures, extract
 from clearsight.signals.pdq import PDQ_WORKING_BOX
+from clearsight.signals.variants import tile_features
 from clearsight.store.interface import ItemFile, PackedFeatures
 
 
@@ -47,6 +52,25 @@ class FileItemFeatures:
 
     def features_of(self, item_ids: Sequence[int]) -> Mapping[int, LocalFeatures]:
         return {item_id: found.features for item_id, found in self.sized(item_ids).items()}
+
+    def tile_features_of(
+        self, item_ids: Sequence[int]
+    ) -> Mapping[int, Sequence[tuple[str, LocalFeatures]]]:
+        """Keypoints of each tile of those items that are collages. The scan keeps no
+        tile's keypoints (few files are collages), so the file is read again, as
+        checked as for the whole picture's."""
+        found: dict[int, Sequence[tuple[str, LocalFeatures]]] = {}
+        for item_id, item in self._locator.item_files(item_ids).items():
+            try:
+                data = read_scanned(item.os_path, item.sha256, self._limits.max_file_bytes)
+                luma = decode_luma(data, self._limits, PDQ_WORKING_BOX).luma
+                found[item_id] = tile_features(luma, partial(self._decode, data))
+            except (StaleFileError, ImageDecodeError):
+                continue
+        return found
+
+    def _decode(self, data: bytes, box: int) -> npt.NDArray[np.uint8]:
+        return decode_luma(data, self._limits, box).luma
 
     def sized(self, item_ids: Sequence[int]) -> dict[int, SizedFeatures]:
         """Keypoints with their picture's size, of the items that have them."""

@@ -44,6 +44,9 @@ import numpy.typing as npt
 from av.video.reformatter import VideoReformatter
 from PIL import Image
 
+from clearsight.media.video_facts import VideoFacts as VideoFacts
+from clearsight.media.video_facts import VideoLimits as VideoLimits
+
 RgbFrame = npt.NDArray[np.uint8]
 
 # Container and stream tags kept as weak evidence of origin; anything else (a location,
@@ -66,30 +69,6 @@ ORIGIN_TAGS = frozenset(
     }
 )
 _MAX_TAG_CHARS = 200
-
-
-@dataclass(frozen=True)
-class VideoLimits:
-    """Bounds on what one video may cost to read."""
-
-    max_seconds: float = 4 * 3600.0
-    max_frames: int = 2_000_000  # frames decoded, sampled or not
-    max_frame_pixels: int = 8192 * 4352  # one frame's width times height (8K and a bit)
-    max_streams: int = 64
-
-
-@dataclass(frozen=True)
-class VideoFacts:
-    """What the container and its first video stream declare."""
-
-    container: str
-    codec: str
-    width: int
-    height: int
-    frame_rate: float
-    duration: float | None  # seconds, as declared; None where nothing declares it
-    has_audio: bool
-    tags: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,6 @@ from clearsight.media.decode import (
 )
 from clearsight.media.sniff import SNIFF_BYTES, MediaKind, kind_of, sniff_media_type
 from clearsight.media.stored import StaleFileError, read_scanned
-from clearsight.media.video import VideoDecodeError, VideoReader, contact_sheet
 from clearsight.review.settings import PreviewPrefs
 from clearsight.store.interface import ItemFile
 
@@ -132,6 +131,8 @@ def render_video_frame(
         raise ImageDecodeError(
             f"file of {len(data)} bytes exceeds the decode cap of {limits.max_file_bytes} bytes"
         )
+    from clearsight.media.video import VideoDecodeError, VideoReader  # PyAV: see render
+
     try:
         with VideoReader(io.BytesIO(data)) as reader:
             frame = reader.frame(number)
@@ -270,6 +271,9 @@ def _upright_rgb(
         )
     if kind_of(sniff_media_type(data[:SNIFF_BYTES])) is MediaKind.VIDEO:
         # A video is shown as a contact sheet of its frames, drawn like a picture.
+        # (PyAV imported here only: a case opened for a scan never draws one.)
+        from clearsight.media.video import VideoDecodeError, contact_sheet
+
         try:
             sheet = contact_sheet(io.BytesIO(data), tiles=SHEET_TILES, numbers=shots)
         except VideoDecodeError as exc:

@@ -40,3 +40,15 @@ def split_photos(data: Path, split: Split, longest: int = 1200) -> list[tuple[st
         picture.thumbnail((longest, longest))
         photos.append((path.stem, picture))
     return photos
+
+
+# Four camera photos show one scene from one tripod, taken by different cameras: they
+# are related pictures, not unrelated ones, wherever false matches are counted.
+SAME_SCENE = frozenset(
+    {"Nikon_D200_0_14902", "Nikon_D70_0_19445", "Nikon_D70_1_20543", "Nikon_D70s_1_22750"}
+)
+
+
+def scene_of(name: str) -> str:
+    """The scene a shared photo shows, by its file stem (the tripod's four share one)."""
+    return "tripod" if name in SAME_SCENE else name

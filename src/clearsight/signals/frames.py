@@ -63,8 +63,9 @@ _SEARCH = 0.45
 # _GAP pixels closed) spans this share of the picture at least.
 _LONGEST_RUN = 0.3
 _GAP = 9
-# Content next to an edge has grain: curvature averaging this much at least.
-_GRAIN = 1.0
+# A row is plain (chrome, a plain pad) where neighbouring pixels along it differ by
+# less than this on average.
+_PLAIN_ROW = 1.0
 _BORDER = 4
 
 
@@ -78,7 +79,9 @@ class _Edges:
 
     @classmethod
     def of(cls, grey: Grey) -> _Edges:
-        return cls(_steps(grey), _steps(grey.T).T)
+        # The columns' steps from a transposed copy: rows of contiguous memory are
+        # several times faster to step along than a transposed view's.
+        return cls(_steps(grey), _steps(np.ascontiguousarray(grey.T)).T)
 
 
 def _steps(grey: Grey) -> npt.NDArray[np.bool_]:
@@ -87,12 +90,15 @@ def _steps(grey: Grey) -> npt.NDArray[np.bool_]:
     rows out on one side at least. Texture steps on every row; a frame's edge has
     its fill on one side, flat or with steps elsewhere."""
     step = np.zeros(grey.shape, np.float32)
-    step[1:-1] = np.abs(grey[2:] - grey[:-2])
-    before = np.zeros_like(step)
-    after = np.zeros_like(step)
-    before[3:] = step[:-3]
-    after[:-3] = step[3:]
-    return np.asarray((step >= _STEP) & (step >= 2.5 * np.minimum(before, after) + 2))
+    np.subtract(grey[2:], grey[:-2], out=step[1:-1])
+    np.abs(step, out=step)
+    # The smaller of the steps 3 rows before and after; rows with no row 3 out on a
+    # side take 0 for it (so their bar is 2).
+    bar = np.zeros_like(step)
+    np.minimum(step[:-6], step[6:], out=bar[3:-3])
+    bar *= 2.5
+    bar += 2
+    return np.asarray((step >= _STEP) & (step >= bar))
 
 
 def content_boxes(luma: Luma) -> list[Region]:
@@ -174,7 +180,7 @@ def _band(view: Grey) -> int:
     return run
 
 
-def banner_filled(luma: Luma) -> Luma | None:
+def banner_filled(luma: Luma) -> list[tuple[str, Luma]]:
     """The picture with a uniform band on one side painted over from the picture beside
     it, or None without exactly one such band (of at most MAX_BANNER of the side).
 
@@ -184,20 +190,26 @@ def banner_filled(luma: Luma) -> Luma | None:
     size: only the coarse structure PDQ measures matters) restores the overall layout:
     on the development half this brought 40% of banner copies within the threshold,
     against none for the box.
+
+    A second view fills the bar with the picture's mean grey instead (``banner-plain``):
+    where the hidden part differed from its surroundings, the plain guess lands closer
+    as often as not (on the development half, with both views 32 of 60 copies came
+    within the threshold against 29 with the inpainting alone; mirrored, edge-extended
+    and Navier-Stokes fills added none). Empty without exactly one band.
     """
     height, width = luma.shape
     if height < 2 * MIN_SIDE or width < 2 * MIN_SIDE:
-        return None
+        return []
     grey = cv2.GaussianBlur(luma, (3, 3), 0).astype(np.float32)
     bands = [_band(_side_view(grey, side)) for side in range(4)]
     sides = [side for side, rows in enumerate(bands) if rows]
     if len(sides) != 1:
-        return None
+        return []
     side = sides[0]
     rows = bands[side]
     extent = height if side < 2 else width
     if rows > MAX_BANNER * extent:
-        return None
+        return []
     mask = np.zeros(luma.shape, np.uint8)
     if side == 0:
         mask[:rows] = 255
@@ -217,7 +229,9 @@ def banner_filled(luma: Luma) -> Luma | None:
     filled = luma.copy()
     covered = mask > 0
     filled[covered] = cv2.resize(painted, (width, height), interpolation=cv2.INTER_LINEAR)[covered]
-    return filled
+    plain = luma.copy()
+    plain[covered] = round(float(luma[~covered].mean()))
+    return [("banner-filled", filled), ("banner-plain", plain)]
 
 
 # --- Straight edges --------------------------------------------------------------------
@@ -231,7 +245,6 @@ def _edge_boxes(grey: Grey) -> list[Region]:
     (now along the box's width); and the same starting with the left and right."""
     height, width = grey.shape
     edges = _Edges.of(grey)
-    detail = _detail(grey)
     boxes: list[tuple[float, Region]] = []
     for axis_first in (0, 1):
         box = [0, height, 0, width]  # top, bottom, left, right
@@ -239,10 +252,10 @@ def _edge_boxes(grey: Grey) -> list[Region]:
         for step, axis in enumerate((axis_first, 1 - axis_first, axis_first)):
             spans_all = step == 0
             if axis == 0:
-                top, bottom, share = _pair(edges.rows, detail, box[2], box[3], spans_all)
+                top, bottom, share = _pair(edges.rows, grey, box[2], box[3], spans_all)
                 box[0], box[1] = top, bottom
             else:
-                left, right, share = _pair(edges.columns.T, detail.T, box[0], box[1], spans_all)
+                left, right, share = _pair(edges.columns.T, grey.T, box[0], box[1], spans_all)
                 box[2], box[3] = left, right
             support = min(support, share)
         # One side only is a bar, which the bands find if it is one; a photo's own
@@ -255,19 +268,12 @@ def _edge_boxes(grey: Grey) -> list[Region]:
     return [box for _, box in boxes]
 
 
-def _detail(grey: Grey) -> Grey:
-    """Curvature across both axes (texture, grain; not the straight edges of frames)."""
-    across = np.abs(cv2.Sobel(grey, cv2.CV_32F, 2, 0, ksize=1))
-    down = np.abs(cv2.Sobel(grey, cv2.CV_32F, 0, 2, ksize=1))
-    return np.asarray(np.minimum(across, down), np.float32)
-
-
 def _pair(
-    steps: npt.NDArray[np.bool_], detail: Grey, lo: int, hi: int, spans_all: bool
+    steps: npt.NDArray[np.bool_], grey: Grey, lo: int, hi: int, spans_all: bool
 ) -> tuple[int, int, float]:
     """Where the content starts and ends along the rows of ``steps``, looking between
-    columns lo and hi: past the outermost straight edge from each border that has more
-    detail inside than outside, or at the border. With the weaker edge's support (1
+    columns lo and hi: past the innermost straight edge within reach of each border,
+    or at the border. With the weaker edge's support (1
     where both are borders, 0 where the span is too short to tell).
 
     ``spans_all``: the span is the whole picture and the box's other sides are not known
@@ -286,8 +292,9 @@ def _pair(
     share = _prominence(share)
     # Not the outermost rows: a picture's own border rows often step (vignetting,
     # JPEG), and a frame thinner than this is none worth taking off.
-    start = _innermost(share, range(_BORDER, reach), needed)
-    end = _innermost(share, range(size - 1 - _BORDER, size - reach, -1), needed)
+    plain = _plain_rows(grey[:, lo:hi])
+    start = _innermost(share, range(_BORDER, reach), needed, plain, -1)
+    end = _innermost(share, range(size - 1 - _BORDER, size - reach, -1), needed, plain, 1)
     support = min(
         1.0 if start is None else float(share[round(start)]),
         1.0 if end is None else float(share[round(end)]),
@@ -302,22 +309,53 @@ def _pair(
 def _prominence(share: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """``share`` less the typical share of the rows 3-8 either side: texture has
     steps on every row, an edge on its own line only."""
-    padded = np.pad(share, 8, mode="edge")
-    flanks = np.stack(
-        [padded[8 + k : 8 + k + share.shape[0]] for k in (*range(-8, -2), *range(3, 9))]
-    )
-    return np.asarray(share - np.median(flanks, axis=0))
+    return np.asarray(share - _flank_median(np.pad(share, 8, mode="edge")))
 
 
-def _innermost(share: npt.NDArray[np.float64], rows: range, needed: float) -> float | None:
+# The flanks of a position: 3 to 8 places either side of it (12 in all).
+_FLANKS = np.array([*range(6), *range(11, 17)])
+
+
+def _flank_median(padded: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
+    """The median of each position's 12 flanks along the last axis of ``padded`` (the
+    values, padded by 8 on both ends of that axis), in ``padded``'s precision.
+
+    ``np.median`` over 12 shifted copies, as a sort of each position's flanks (a
+    window view): the mean of the 6th and 7th, as ``np.median`` takes it, bit for bit.
+    """
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 17, axis=-1)
+    flanks = np.sort(windows[..., _FLANKS], axis=-1)
+    middle: npt.NDArray[np.floating] = (flanks[..., 5] + flanks[..., 6]) / 2
+    return middle
+
+
+def _plain_rows(grey: Grey) -> npt.NDArray[np.bool_]:
+    """Rows that are one colour along their length (chrome, a plain pad, a gutter)."""
+    if grey.shape[1] < 2:
+        return np.zeros(grey.shape[0], bool)
+    return np.asarray(np.abs(np.diff(grey, axis=1)).mean(axis=1) < _PLAIN_ROW)
+
+
+def _innermost(
+    share: npt.NDArray[np.float64],
+    rows: range,
+    needed: float,
+    plain: npt.NDArray[np.bool_],
+    outwards: int,
+) -> float | None:
     """Where the last of ``rows`` (border first) that is a straight edge lies, to half
     a row: resampling spreads a step over two rows, and the edge is then between them.
-    The innermost, since a frame may hold straight lines of its own (stripes, a title
-    bar) but the picture inside it rarely has one running its whole width."""
+
+    Of edges with plain rows just outside them (``outwards``: -1 where the border is
+    at row 0, else 1), the innermost: chrome or a plain pad ends there, and a long
+    straight line in the picture (a roof, a kerb) has picture on both sides. Without
+    any, the innermost edge, since a patterned frame holds straight lines of its own
+    (stripes, a title bar) but the picture inside it rarely has one running its
+    whole width."""
+    candidates = [row for row in rows if share[row] >= needed]
+    framed = [row for row in candidates if _plain_beyond(plain, row, outwards)]
     found: int | None = None
-    for row in rows:
-        if share[row] < needed:
-            continue
+    for row in framed or candidates:
         if found is None or abs(row - found) > 2 or share[row] > share[found]:
             found = row
     if found is None:
@@ -327,19 +365,29 @@ def _innermost(share: npt.NDArray[np.float64], rows: range, needed: float) -> fl
     return float(np.mean([found, *twins])) if len(twins) == 1 else float(found)
 
 
+def _plain_beyond(plain: npt.NDArray[np.bool_], row: int, outwards: int) -> bool:
+    """Whether the 3 rows beyond the blend either side of an edge at ``row`` are plain."""
+    first = row + 2 * outwards
+    beyond = [first + k * outwards for k in range(3)]
+    return all(0 <= at < plain.shape[0] and plain[at] for at in beyond)
+
+
 def _longest_runs(steps: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
-    """The longest run of each row of ``steps``, gaps of up to _GAP columns closed."""
-    closed = cv2.morphologyEx(
-        steps.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((1, _GAP), np.uint8)
-    ).astype(bool)
-    padded = np.zeros((closed.shape[0], closed.shape[1] + 2), np.int8)
-    padded[:, 1:-1] = closed
-    changes = np.diff(padded, axis=1)
+    """The longest run of each row of ``steps``, gaps of up to _GAP columns closed;
+    0 for a row that is less than _LONGEST_RUN steps (it cannot hold a run that long)."""
+    closed = cv2.morphologyEx(steps.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((1, _GAP), np.uint8))
     longest = np.zeros(closed.shape[0])
-    for row in np.flatnonzero(closed.mean(axis=1) >= _LONGEST_RUN):
-        starts = np.flatnonzero(changes[row] == 1)
-        ends = np.flatnonzero(changes[row] == -1)
-        longest[row] = (ends - starts).max()
+    rows = np.flatnonzero(closed.mean(axis=1) >= _LONGEST_RUN)
+    if not rows.size:
+        return longest
+    padded = np.zeros((rows.size, closed.shape[1] + 2), np.int8)
+    padded[:, 1:-1] = closed[rows]
+    changes = np.diff(padded, axis=1)
+    # Runs start and end alternately along each row, so in row-major order the k-th
+    # start and the k-th end belong to the same run: all rows in one pass.
+    starts, start_columns = np.nonzero(changes == 1)
+    _, end_columns = np.nonzero(changes == -1)
+    np.maximum.at(longest, rows[starts], end_columns - start_columns)
     return longest
 
 
@@ -380,14 +428,13 @@ def _seam_lines(grey: Grey) -> list[tuple[int, int]]:
     """Columns of ``grey`` where a seam runs its whole height, left to right, as
     (first, last) column: the two edges of a gutter make one seam."""
     width = grey.shape[1]
+    grey = np.ascontiguousarray(grey)  # the rows of a transposed view step slowly
     step = np.zeros(grey.shape, np.float32)
-    step[:, 1:-1] = np.abs(grey[:, 2:] - grey[:, :-2])
+    np.subtract(grey[:, 2:], grey[:, :-2], out=step[:, 1:-1])
+    np.abs(step, out=step)
     quarters = np.stack([part.mean(axis=0) for part in np.array_split(step, 4)])
     padded = np.pad(quarters, ((0, 0), (8, 8)), mode="edge")
-    flanks = np.stack(
-        [padded[:, 8 + k : 8 + k + width] for k in (*range(-8, -2), *range(3, 9))], axis=0
-    )
-    spike = (quarters - 2) / (np.median(flanks, axis=0) + 0.5)
+    spike = (quarters - 2) / (_flank_median(padded) + 0.5)
     # A step between two columns shows in both (it is taken over 2 columns): the
     # stronger of each 3 stands for the seam.
     spike = np.asarray(cv2.dilate(spike.astype(np.float32), np.ones((1, 3), np.uint8)))

@@ -31,7 +31,7 @@ from clearsight.errors import CaseStoreError
 from clearsight.file_paths import display_path
 from clearsight.signals.pdq import PDQ_MIN_QUALITY
 from clearsight.signals.registry import DIGEST_NAMES
-from clearsight.signals.variants import format_variants, parse_variants
+from clearsight.signals.variant_hash import format_variants, parse_variants
 from clearsight.store.case_reads import (
     case_record,
     error_records,
