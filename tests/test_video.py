@@ -16,7 +16,7 @@ from PIL import Image
 from clearsight import Case
 from clearsight.banks.records import BankSignal
 from clearsight.media.video import VideoDecodeError, VideoLimits, VideoReader
-from clearsight.scan import ScanOptions
+from clearsight.scan import ScanOptions, runner
 from clearsight.signals.frame_pdq import frame_pdq, frame_pdq_dihedral
 from clearsight.signals.pdq import PdqSignal
 from clearsight.signals.vpdq import (
@@ -30,8 +30,10 @@ from clearsight.store.interface import ItemRow, Selection
 from .video_clips import pan_clip, pan_frames, vpdq_oracle, write_clip
 
 
-def our_vpdq(path: Path, every_seconds: float = 1.0) -> list[tuple[str, int, int, float]]:
-    with VideoReader(str(path)) as reader:
+def our_vpdq(
+    path: Path, every_seconds: float = 1.0, limits: VideoLimits | None = None
+) -> list[tuple[str, int, int, float]]:
+    with VideoReader(str(path), limits or VideoLimits()) as reader:
         return [
             (*frame_pdq(frame.rgb), frame.number, frame.timestamp)
             for frame in reader.frames(every_seconds)
@@ -55,6 +57,8 @@ def test_vpdq_is_bit_identical_to_the_reference_binding(
     theirs = [(f.hex, f.quality, f.frame_number, f.timestamp) for f in vpdq.computeHash(str(clip))]
     assert len(theirs) == 4
     assert our_vpdq(clip) == theirs
+    # One decoding thread (the scan's, when its pool is busy) gives the same frames.
+    assert our_vpdq(clip, limits=VideoLimits(decode_threads=1)) == theirs
     # Denser sampling (an own bank's) follows the same rule.
     dense = [
         (f.hex, f.quality, f.frame_number)
@@ -375,6 +379,8 @@ def test_skipping_unreferenced_frames_keeps_the_reference_s_frames(
     monkeypatch.setattr(VideoReader, "_full_decode", no_full_decode)
     assert our_vpdq(clip) == theirs
     assert [row[:3] for row in our_vpdq(clip, 0.25)] == dense
+    one_thread = VideoLimits(decode_threads=1)
+    assert [row[:3] for row in our_vpdq(clip, 0.25, one_thread)] == dense
     with VideoReader(str(clip)) as reader:
         list(reader.frames(1.0, dense_seconds=0.25))
         assert (reader.frames_decoded, reader.stopped) == (len(frames), None)
@@ -483,3 +489,19 @@ def test_a_video_s_contact_sheet_shows_the_first_frame_of_each_shot(tmp_path: Pa
     place = sorted(shots).index(72)
     top, left = (place // 3) * 180, (place % 3) * 320
     assert np.array_equal(sheet[top : top + 180, left : left + 320], tile)
+
+
+def test_videos_decode_on_one_thread_only_where_every_core_has_a_file(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(runner, "available_cores", lambda: 4)
+
+    def threads(files: int, workers: int | None) -> int:
+        options = runner.one_decode_thread_when_busy(ScanOptions(workers=workers), files)
+        return options.video_limits.decode_threads
+
+    assert threads(4, None) == threads(9, 4) == 1  # every worker has a file, every core a worker
+    assert threads(3, None) == 0  # a core would idle: frame threads use it
+    assert threads(9, 2) == 0  # the user left cores free
+    chosen = ScanOptions(workers=4, video_limits=VideoLimits(decode_threads=3))
+    assert runner.one_decode_thread_when_busy(chosen, 9) is chosen

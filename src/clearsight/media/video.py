@@ -215,8 +215,7 @@ class VideoReader:
     def _sampled(self, sampler: _Sampler) -> Iterator[SampledFrame]:
         facts, limits = self.facts, self._limits
         max_frames = min(limits.max_frames, math.ceil(limits.max_seconds * facts.frame_rate) + 1)
-        # Frame threads decode several frames at once; the pictures are the same.
-        self._stream.thread_type = "AUTO"
+        self._set_threads()
         given = -1  # the number of the last frame given
         try:
             plan = self._skipping_plan(sampler, max_frames)
@@ -307,7 +306,13 @@ class VideoReader:
         self._container.close()
         self._container = av.open(self._path, mode="r", metadata_errors="ignore")
         self._stream = self._container.streams.video[0]
-        self._stream.thread_type = "AUTO"
+        self._set_threads()
+
+    def _set_threads(self) -> None:
+        # Frame threads decode several frames at once; the pictures are the same.
+        threads = self._limits.decode_threads
+        self._stream.thread_type = "NONE" if threads == 1 else "AUTO"
+        self._stream.thread_count = threads
 
 
 # Codecs whose decoders skip unreferenced frames on request (FFmpeg's h264 and hevc read

@@ -17,10 +17,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
+from clearsight.cores import available_cores
 from clearsight.errors import UserError
 from clearsight.file_paths import display_path
 from clearsight.media.decode import DecodeLimits
@@ -95,6 +96,8 @@ def run_scan(
             observer.discovered(plan.files_seen, plan.already_done)
             observer.advanced(len(plan.unread))
         if plan.tasks:
+            if executor is None:
+                options = one_decode_thread_when_busy(options, len(plan.tasks))
             units = work_units(plan.tasks, options)
             pool = executor or PebbleExecutor(options.workers)
             fingerprint_all(units, pool, recorder, observer, poll_seconds=options.commit_seconds)
@@ -111,6 +114,17 @@ def check_sources(paths: Sequence[Path]) -> None:
     for path in paths:
         if not path.exists() and not path.is_symlink():
             raise UserError(f"no such file or folder: {display_path(os.fspath(path))}")
+
+
+def one_decode_thread_when_busy(options: ScanOptions, files: int) -> ScanOptions:
+    """``options`` with videos decoded on one thread each where the pool's workers use
+    every core and there is a file for each: the cores are busy already, and frame
+    threads would only add their hand-offs."""
+    cores = available_cores()
+    workers = options.workers or cores
+    if workers < cores or files < workers or options.video_limits.decode_threads:
+        return options
+    return replace(options, video_limits=replace(options.video_limits, decode_threads=1))
 
 
 def work_units(tasks: Iterable[FileTask], options: ScanOptions) -> Iterator[WorkUnit]:
