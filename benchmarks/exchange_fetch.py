@@ -19,8 +19,10 @@ MD5 and a PDQ each) into a fresh SQLite bank store, each in its own child proces
   timestamps), so it holds nothing in memory.
 
 Printed: seconds and entries/s of each, the ratio fetch / import (target <= 2), each
-child's peak resident memory, the server's CPU seconds, and the load average before and
-after (the machine may be shared). With ``--reps`` above 1 the medians are reported.
+run's peak resident memory and CPU time (the whole process), and those of its own
+child (the import's parsing process, the fetch's fetching process, where
+python-threatexchange runs), the server's CPU seconds, and the load average before
+and after (the machine may be shared). With ``--reps`` above 1 the medians are reported.
 
 Usage: python benchmarks/exchange_fetch.py [--count N] [--reps R] [--workdir DIR] [--json]
   (default N is 1,000,000; develop with --count 50000)
@@ -65,13 +67,34 @@ def _text(ts: int) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime(_TIME)
 
 
-def _page(lo: int, hi: int, start_ts: int, next_url: str) -> bytes:
+class Stamps:
+    """Entry n's timestamp: ``start_ts + n // PER_SECOND``, and ``gap`` seconds later
+    from entry ``split`` on (entries NCMEC adds later, for the freshness benchmark)."""
+
+    def __init__(self, start_ts: int, split: int | None = None, gap: int = 0) -> None:
+        self.start_ts = start_ts
+        self.split = split
+        self.gap = gap
+
+    def of(self, n: int) -> int:
+        late = self.split is not None and n >= self.split
+        return self.start_ts + n // PER_SECOND + (self.gap if late else 0)
+
+    def first_at(self, ts: int) -> int:
+        """The first entry stamped at or after ``ts``."""
+        early = max(0, (ts - self.start_ts) * PER_SECOND)
+        if self.split is None or early <= self.split:
+            return early
+        return max(self.split, (ts - self.gap - self.start_ts) * PER_SECOND)
+
+
+def _page(lo: int, hi: int, stamps: Stamps, next_url: str) -> bytes:
     parts = ['<?xml version="1.0" encoding="UTF-8"?>']
     parts.append('<queryResult xmlns="https://hashsharing.ncmec.org/hashsharing/v2">')
     if hi > lo:
-        newest = _text(start_ts + (hi - 1) // PER_SECOND)
+        newest = _text(stamps.of(hi - 1))
         parts.append(f'<images count="{hi - lo}" maxTimestamp="{newest}">')
-        parts.extend(_entry(n, _text(start_ts + n // PER_SECOND)) for n in range(lo, hi))
+        parts.extend(_entry(n, _text(stamps.of(n))) for n in range(lo, hi))
         parts.append("</images>")
     parts.append('<videos count="0"/>')
     if next_url:
@@ -80,8 +103,8 @@ def _page(lo: int, hi: int, start_ts: int, next_url: str) -> bytes:
     return "".join(parts).encode()
 
 
-def _serve(count: int, start_ts: int, port_out: Any) -> None:
-    """The mock hash-sharing API: entry n is stamped start_ts + n // PER_SECOND."""
+def _serve(count: int, stamps: Stamps, port_out: Any) -> None:
+    """The mock hash-sharing API of ``count`` entries, stamped by ``stamps``."""
     expected = "Basic " + base64.b64encode(f"{USER}:{PASSWORD}".encode()).decode()
 
     class Handler(BaseHTTPRequestHandler):
@@ -100,8 +123,8 @@ def _serve(count: int, start_ts: int, port_out: Any) -> None:
             }
             window_from = _ts(query["from"])
             window_to = _ts(query["to"])
-            first = min(count, max(0, (window_from - start_ts) * PER_SECOND))
-            last = min(count, max(0, (window_to - start_ts) * PER_SECOND))
+            first = min(count, stamps.first_at(window_from))
+            last = min(count, stamps.first_at(window_to))
             offset = int(query.get("start", 0))
             lo = first + offset
             hi = min(last, lo + PAGE)
@@ -116,7 +139,7 @@ def _serve(count: int, start_ts: int, port_out: Any) -> None:
                         "max": last - first,
                     }
                 )
-            self._send(200, _page(lo, hi, start_ts, next_url))
+            self._send(200, _page(lo, hi, stamps, next_url))
 
         def _send(self, status: int, body: bytes) -> None:
             self.send_response(status)
@@ -178,8 +201,20 @@ def _child(kind: str, home: str, argument: str, results: Any) -> None:
     entries = store.summary("bench").entries
     store.close()
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    # The import's parsing child and the fetch's fetching child: their own peaks.
+    child_peak_mib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    cpu = os.times()
     results.put(
-        {"kind": kind, "seconds": seconds, "added": added, "entries": entries, "peak_mib": peak_mib}
+        {
+            "kind": kind,
+            "seconds": seconds,
+            "added": added,
+            "entries": entries,
+            "peak_mib": peak_mib,
+            "child_peak_mib": child_peak_mib,
+            "cpu_s": cpu.user + cpu.system,
+            "child_cpu_s": cpu.children_user + cpu.children_system,
+        }
     )
 
 
@@ -211,7 +246,7 @@ def main() -> int:
 
     context = multiprocessing.get_context("spawn")
     ports = context.Queue()
-    server = context.Process(target=_serve, args=(args.count, start_ts, ports), daemon=True)
+    server = context.Process(target=_serve, args=(args.count, Stamps(start_ts), ports), daemon=True)
     server.start()
     url = f"http://127.0.0.1:{ports.get()}"
     load_before = os.getloadavg()[0]
@@ -245,6 +280,12 @@ def main() -> int:
         "ratio_fetch_over_import": median("fetch", "seconds") / median("import", "seconds"),
         "import_peak_mib": max(r["peak_mib"] for r in runs["import"]),
         "fetch_peak_mib": max(r["peak_mib"] for r in runs["fetch"]),
+        "import_child_peak_mib": max(r["child_peak_mib"] for r in runs["import"]),
+        "fetch_child_peak_mib": max(r["child_peak_mib"] for r in runs["fetch"]),
+        "import_cpu_s": median("import", "cpu_s"),
+        "fetch_cpu_s": median("fetch", "cpu_s"),
+        "import_child_cpu_s": median("import", "child_cpu_s"),
+        "fetch_child_cpu_s": median("fetch", "child_cpu_s"),
         "server_cpu_s": server_cpu,
         "load_before": load_before,
         "load_after": load_after,
@@ -259,7 +300,10 @@ def main() -> int:
         for kind, label in (("import", "import (file)"), ("fetch", "fetch (mock) ")):
             print(
                 f"  {label} {summary[kind + '_s']:.1f} s  {summary[kind + '_per_s']:,.0f}/s"
-                f"  peak {summary[kind + '_peak_mib']:.0f} MiB"
+                f"  peak {summary[kind + '_peak_mib']:.0f} MiB + child"
+                f" {summary[kind + '_child_peak_mib']:.0f} MiB;"
+                f"  CPU {summary[kind + '_cpu_s']:.1f} s + child"
+                f" {summary[kind + '_child_cpu_s']:.1f} s"
             )
         print(f"  ratio fetch / import = {summary['ratio_fetch_over_import']:.2f} (target <= 2)")
         print(

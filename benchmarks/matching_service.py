@@ -13,6 +13,10 @@ query per call, one thread): the ceiling the HTTP layer is measured against. The
 issue's target is 2,000 lookups/s at p99 <= 50 ms; HMA's published figure is about
 50 requests/s per pod. Ratios to both are printed.
 
+CPU: the service's CPU time (all its processes and threads, /proc/PID/stat) per
+lookup, and the bare index's per query: on a machine shared with other work these
+stay near what an idle machine gives, where rates and latencies do not.
+
 Memory: the proportional set size (PSS, /proc/PID/smaps_rollup) of all the service's
 processes, so pages two workers share count once; a second worker's cost is the
 difference between 2 and 1 workers.
@@ -159,11 +163,13 @@ for row in range(200):
 times = []
 found = 0
 started = time.perf_counter()
+cpu = time.process_time()
 for row in range(codes.shape[0]):
     begun = time.perf_counter()
     found += len(index.search_pdq(codes[row : row + 1]))
     times.append(time.perf_counter() - begun)
 wall = time.perf_counter() - started
+cpu = time.process_time() - cpu
 batched = time.perf_counter()
 for start in range(0, codes.shape[0], 32):
     index.search_pdq(codes[start : start + 32])
@@ -171,6 +177,7 @@ batched = time.perf_counter() - batched
 times.sort()
 print(json.dumps({
     "rate": len(times) / wall,
+    "cpu_ms": 1000 * cpu / len(times),
     "p50_ms": 1000 * times[len(times) // 2],
     "p99_ms": 1000 * times[int(len(times) * 0.99)],
     "batched_rate": len(times) / batched,
@@ -229,7 +236,10 @@ def serve_and_load(
             lua.write(script)
         for name, path in PATHS.items():
             run_wrk(base, lua.name, path, connections, 3)  # warm up every worker
+            before = service_cpu_s(server.pid)
             figures[name] = run_wrk(base, lua.name, path, connections, duration)
+            spent = service_cpu_s(server.pid) - before
+            figures[name]["cpu_ms"] = 1000 * spent / figures[name]["requests"]
         figures["pss_mib"] = pss_mib(server.pid)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -273,6 +283,7 @@ def run_wrk(base: str, lua: str, path: str, connections: int, duration: int) -> 
     )
     out = done.stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out)[1])  # type: ignore[index]
+    requests = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
     latency = {
         f"p{int(p)}_ms": to_ms(value)
         for p, value in re.findall(r"^\s+(50|75|90|99)%\s+([\d.]+\w+)", out, re.M)
@@ -280,6 +291,7 @@ def run_wrk(base: str, lua: str, path: str, connections: int, duration: int) -> 
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     return {
         "rate": rate,
+        "requests": requests,
         **latency,
         "non_2xx": int(errors[1]) if errors else 0,
         "wrk_cpu_share": cpu / wall,
@@ -291,8 +303,20 @@ def to_ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60000.0}[unit]
 
 
-def pss_mib(pid: int) -> float:
-    """PSS of ``pid`` and its descendants, in MiB."""
+def service_cpu_s(pid: int) -> float:
+    """CPU seconds (user and system, every thread) used so far by ``pid`` and its
+    descendants: per lookup, the figure a loaded machine does not distort."""
+    total = 0
+    for each in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> list[int]:
     pids = [pid]
     frontier = [pid]
     while frontier:
@@ -304,8 +328,13 @@ def pss_mib(pid: int) -> float:
         for child in map(int, children):
             pids.append(child)
             frontier.append(child)
+    return pids
+
+
+def pss_mib(pid: int) -> float:
+    """PSS of ``pid`` and its descendants, in MiB."""
     total = 0
-    for each in pids:
+    for each in process_tree(pid):
         try:
             text = Path(f"/proc/{each}/smaps_rollup").read_text()
         except OSError:
@@ -332,11 +361,12 @@ def print_table(result: dict[str, Any]) -> None:
     print(
         f"baseline, bare index (1 thread, 1 query a call): {bare['rate']:,.0f}/s, "
         f"p50 {bare['p50_ms']:.2f} ms, p99 {bare['p99_ms']:.2f} ms; "
-        f"32 a call: {bare['batched_rate']:,.0f}/s"
+        f"32 a call: {bare['batched_rate']:,.0f}/s; CPU {bare['cpu_ms']:.3f} ms a query"
     )
     print(
         f"{'workers':>7} {'route':<11} {'lookups/s':>10} {'p50 ms':>7} {'p99 ms':>7} "
-        f"{'÷bare':>6} {'÷2000':>6} {'÷HMA':>6} {'wrk CPU':>8} {'PSS MiB':>8}"
+        f"{'÷bare':>6} {'÷2000':>6} {'÷HMA':>6} {'wrk CPU':>8} {'PSS MiB':>8} "
+        f"{'CPU ms':>7} {'ceiling/s':>9}"
     )
     for run in result["service"]:
         for route in PATHS:
@@ -347,7 +377,8 @@ def print_table(result: dict[str, Any]) -> None:
                 f"{figures.get('p99_ms', float('nan')):>7.1f} "
                 f"{figures['rate'] / bare['rate']:>6.2f} {figures['rate'] / TARGET_RATE:>6.2f} "
                 f"{figures['rate'] / HMA_PER_POD:>6.1f} {figures['wrk_cpu_share']:>7.0%} "
-                f"{run['pss_mib']:>8.0f}"
+                f"{run['pss_mib']:>8.0f} {figures['cpu_ms']:>7.3f} "
+                f"{ceiling(result['cpus'], figures):>9,.0f}"
             )
             if figures["non_2xx"]:
                 print(f"        ({figures['non_2xx']} answers were not 2xx)")
@@ -356,6 +387,18 @@ def print_table(result: dict[str, Any]) -> None:
         print(f"memory (PSS) of 2 workers over 1: {two / one:.2f}x (+{two - one:.0f} MiB)")
     medians = [run["raw_lookup"]["rate"] for run in result["service"]]
     print(f"median raw_lookup rate over the worker counts: {statistics.median(medians):,.0f}/s")
+    print(
+        "CPU ms: the service's CPU time (every process and thread) per lookup; ceiling: "
+        "the rate the machine's cores, less wrk's share, would allow at that cost"
+    )
+
+
+def ceiling(cpus: int | None, figures: dict[str, Any]) -> float:
+    """Lookups/s that would use every core but wrk's at the measured CPU per lookup:
+    what a loaded machine's share hides (an estimate: it takes the work to spread
+    over the cores)."""
+    free = (cpus or 1) - figures["wrk_cpu_share"]
+    return float(1000 * free / figures["cpu_ms"]) if figures["cpu_ms"] else float("nan")
 
 
 if __name__ == "__main__":

@@ -7,11 +7,11 @@ keeps every record, shows only at that scale; so does a resume that costs second
 thousand files already done.
 
 The corpus is ``--count`` files (default 100,000) in folders of 1,000: hard links to
-camera-derived JPEGs of 1 MP and 6 MP (from ``scan_throughput.py``'s corpus; one link
-in ten is a 6 MP picture), so it takes no disk to speak of. Each file is a separate
-path to the scan, decoded and fingerprinted as a file of its own. ``--tiny`` links
-instead to a 100-byte text file: every stage but the pixels', to see the scan's own
-overhead per file at scale quickly.
+camera-derived JPEGs of 1 MP and 6 MP (``scan_throughput.py``'s corpus, made first
+where missing; one link in ten is a 6 MP picture), so it takes no disk to speak of.
+Each file is a separate path to the scan, decoded and fingerprinted as a file of its
+own. ``--tiny`` links instead to a 100-byte text file: every stage but the pixels', to
+see the scan's own overhead per file at scale quickly.
 
 The scan runs in this process through the library (``Case.scan``, the CLI's own path,
 with the default worker pool). Reported: the rate in each tenth of the scan, the
@@ -44,15 +44,19 @@ DEFAULT_WORKDIR = REPO_ROOT / ".bench" / "scan_scale"
 THROUGHPUT_CORPUS = REPO_ROOT / ".bench" / "scan_throughput"
 PER_FOLDER = 1000
 SIX_MP_EVERY = 10  # one file in ten is a 6 MP picture
+CORPUS_PHOTOS = 64  # of each size, should scan_throughput.py's corpus be missing
 
 
 def corpus_sources(throughput: Path) -> tuple[list[Path], list[Path]]:
-    """The camera-derived JPEGs of scan_throughput.py's corpus: (1 MP, 6 MP)."""
+    """The camera-derived JPEGs of scan_throughput.py's corpus: (1 MP, 6 MP), made
+    (``CORPUS_PHOTOS`` of each size) where there is none yet, so this runs as one command."""
     folders = sorted(throughput.glob("corpus-camera-*"))
     if not folders:
-        raise SystemExit(
-            f"no corpus under {throughput}: run benchmarks/scan_throughput.py once first"
-        )
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        from scan_throughput import ensure_corpus
+
+        ensure_corpus(throughput, CORPUS_PHOTOS)
+        folders = sorted(throughput.glob("corpus-camera-*"))
     return sorted((folders[-1] / "1MP").glob("*.jpg")), sorted((folders[-1] / "6MP").glob("*.jpg"))
 
 
@@ -106,6 +110,12 @@ class Tenths:
         step = max(1, self.total // 10)
         if self.done >= step * (len(self.marks) + 1) and len(self.marks) < 10:
             self.marks.append((self.done, time.perf_counter() - self.started, rss_mib()))
+            files, seconds, mib = self.marks[-1]
+            print(
+                f"{len(self.marks)}/10: {files} files in {seconds:.0f} s, writer {mib:.0f} MiB",
+                file=sys.stderr,
+                flush=True,
+            )
 
 
 def run(evidence: Path, workdir: Path) -> dict[str, Any]:

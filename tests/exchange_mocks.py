@@ -51,6 +51,7 @@ class Behaviour:
     held: threading.Event = field(default_factory=threading.Event)
     release: threading.Event = field(default_factory=threading.Event)
     requests: list[str] = field(default_factory=list)
+    connections: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def count(self, path: str) -> int:
@@ -64,6 +65,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:  # keep the test output clean
         pass
+
+    def setup(self) -> None:
+        super().setup()
+        behaviour: Behaviour = self.mock.behaviour
+        with behaviour.lock:
+            behaviour.connections += 1
 
     def do_GET(self) -> None:  # noqa: N802 - the http.server name
         self._serve("GET")
@@ -101,9 +108,11 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serving(mock: Any) -> Iterator[str]:
-    """Serve ``mock`` on 127.0.0.1 in a thread; yields its base URL."""
-    handler = type("Handler", (_Handler,), {"mock": mock})
+def serving(mock: Any, *, keep_alive: bool = False) -> Iterator[str]:
+    """Serve ``mock`` on 127.0.0.1 in a thread; yields its base URL. ``keep_alive``:
+    HTTP/1.1, where a client may send several requests on one connection."""
+    protocol = "HTTP/1.1" if keep_alive else "HTTP/1.0"
+    handler = type("Handler", (_Handler,), {"mock": mock, "protocol_version": protocol})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     thread = threading.Thread(target=server.serve_forever, daemon=True)

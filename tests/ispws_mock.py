@@ -22,7 +22,7 @@ from lxml import etree
 
 from tests.exchange_mocks import Behaviour
 
-REPORT_ORDER = ["incidentSummary", "reporter"]
+REPORT_ORDER = ["incidentSummary", "reporter", "additionalInfo"]
 SUMMARY_ORDER = ["incidentType", "incidentDateTime"]
 FILE_ORDER = [
     "reportId",
@@ -42,6 +42,7 @@ FILE_REQUIRED = {"reportId", "fileId", "originalFileName", "originalFileHash"}
 @dataclass
 class MockReport:
     state: str = "open"  # open, finished, retracted
+    xml: bytes = b""  # the report as submitted
     files: dict[str, str] = field(default_factory=dict)  # file id -> MD5
     details: dict[str, bytes] = field(default_factory=dict)  # file id -> fileDetails
 
@@ -81,7 +82,7 @@ class IspwsMock:
             return _response(4100, "Submitted XML failed validation")
         self._next_id += 1
         report_id = str(self._next_id)
-        self.reports[report_id] = MockReport()
+        self.reports[report_id] = MockReport(xml=body)
         return _response(0, "Success", reportId=report_id)
 
     def _upload(self, headers: Any, body: bytes) -> tuple[int, bytes, str]:

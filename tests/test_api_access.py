@@ -66,6 +66,7 @@ CALLS = [
     Call("GET", "/c/content_type", "curator", None),
     Call("GET", "/c/exchanges/apis", "curator", "matcher"),
     Call("GET", "/c/exchanges/api/file", "curator", "matcher"),
+    Call("GET", "/c/exchanges/api/file/schema", "curator", "matcher"),
     Call("POST", "/c/exchanges/api/file", "curator", "matcher", json={}),
     Call("GET", "/c/exchanges", "curator", "hasher"),
     Call(

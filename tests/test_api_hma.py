@@ -7,6 +7,7 @@ python-threatexchange, which HMA itself uses, as the oracle for hashes and compa
 from __future__ import annotations
 
 import io
+import random
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -119,6 +120,61 @@ def test_a_disabled_bank_is_left_out_of_lookup_but_not_raw_lookup(service: ApiSe
             assert len(raw(client, EXAMPLE)) == 3  # raw_lookup does not check, as in HMA
         finally:
             curator.put("/c/bank/BANK_B", json={"enabled_ratio": 1.0})
+
+
+def test_a_fractional_enabled_ratio_flips_hmas_coin(service: ApiService) -> None:
+    """HMA's ``lookup``: ``coinflip = random.Random(seed).random()``, and a bank is seen
+    where its ``matching_enabled_ratio >= coinflip``; the same formula is the oracle."""
+    params = {"signal": EXAMPLE, "signal_type": "pdq"}
+    with service.client("curator") as curator, service.client("matcher") as client:
+        changed = curator.put("/c/bank/BANK_C", json={"enabled_ratio": "0.5"})  # text, as Coop
+        assert changed.json() == {"name": "BANK_C", "matching_enabled_ratio": 0.5}
+        assert curator.get("/c/bank/BANK_C").json()["matching_enabled_ratio"] == 0.5
+        try:
+            seeds = [f"content-{number}" for number in range(40)]
+            expected = {seed: random.Random(seed).random() <= 0.5 for seed in seeds}
+            assert len(set(expected.values())) == 2  # both sides of the coin are tried
+
+            def seen(seed: str) -> bool:
+                found = client.get("/m/lookup", params={**params, "seed": seed}).json()
+                assert {"BANK_A", "BANK_B"} <= set(found)  # ratio 1: every lookup
+                return "BANK_C" in found
+
+            wait_for(lambda: all(seen(seed) == expected[seed] for seed in seeds[:8]))
+            assert {seed: seen(seed) for seed in seeds} == expected
+            assert seen(seeds[0]) == seen(seeds[0])  # one piece of content, one answer
+            unseeded = {
+                "BANK_C" in client.get("/m/lookup", params=params).json() for _ in range(40)
+            }
+            assert unseeded == {True, False}
+            assert len(raw(client, EXAMPLE)) == 3  # raw_lookup flips no coin
+            refused = curator.put("/c/bank/BANK_C", json={"enabled_ratio": 1.5})
+            assert refused.status_code == 400
+        finally:
+            curator.put("/c/bank/BANK_C", json={"enabled_ratio": 1.0})
+
+
+def test_an_upload_lookup_may_bypass_the_coin_flip(service: ApiService) -> None:
+    """HMA's ``lookup_post``: ``bypass_coinflip=true`` sees every bank, a disabled one
+    too."""
+    data = png(17)
+    upload = {"photo": ("q.png", data, "image/png")}
+    with service.client("all") as client:
+        client.post("/c/banks", json={"name": "SOMETIMES", "enabled_ratio": 0})
+        assert client.get("/c/bank/SOMETIMES").json()["matching_enabled_ratio"] == 0.0
+        added = client.post("/c/bank/SOMETIMES/content", files=upload)
+        content_id = added.json()["id"]
+
+        def bypassed() -> dict[str, object]:
+            answer = client.post("/m/lookup", params={"bypass_coinflip": "true"}, files=upload)
+            found: dict[str, object] = answer.json()["pdq"]
+            return found
+
+        wait_for(lambda: "SOMETIMES" in bypassed())
+        assert bypassed()["SOMETIMES"] == [{"bank_content_id": content_id, "distance": "0"}]
+        assert "SOMETIMES" not in client.post("/m/lookup", files=upload).json()["pdq"]
+        flipped = client.post("/m/lookup", params={"bypass_coinflip": "True"}, files=upload)
+        assert "SOMETIMES" not in flipped.json()["pdq"]  # HMA compares with "true" only
 
 
 def test_md5_and_video_md5(service: ApiService) -> None:

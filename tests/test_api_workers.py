@@ -54,6 +54,15 @@ def mapped_index(pid: int, home: Path) -> tuple[int, int]:
     return rss, pss
 
 
+def private_and_anonymous(pid: int) -> tuple[int, int]:
+    """(Private_Dirty, Anonymous) in KiB of process ``pid``."""
+    rollup = dict(
+        (line.split(":")[0], int(line.split()[1]))
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()[1:]
+    )
+    return rollup["Private_Dirty"], rollup["Anonymous"]
+
+
 def test_two_workers_share_the_index_and_see_an_addition(tmp_path: Path) -> None:
     hashes = fill_bank(tmp_path, BRUTE_FORCE_BELOW + 10_000)
     with api_service(tmp_path, "--workers", "2") as service:
@@ -68,6 +77,12 @@ def test_two_workers_share_the_index_and_see_an_addition(tmp_path: Path) -> None
             serving = [(rss, pss) for rss, pss in mapped if rss]
             assert len(serving) >= 2, mapped  # each worker maps the cached index file...
             assert all(pss < rss for rss, pss in serving)  # ...and shares its pages
+            # Forked from the command's process after it loaded the code and the
+            # kernels: most of each worker's memory is still shared with it (a worker
+            # spawned afresh keeps nearly all of its memory to itself).
+            for pid in workers:
+                own, anonymous = private_and_anonymous(pid)
+                assert own < 0.5 * anonymous, (pid, own, anonymous)
 
             new = PdqSignal.unpack(np.full((1, 4), 0x0123456789ABCDEF, dtype=np.uint64))[0]
             seen_at: list[float] = []

@@ -161,6 +161,48 @@ def test_a_large_import_builds_the_key_index_and_lookups_use_it(
     store.close()
 
 
+@pytest.mark.parametrize(
+    ("held", "first_batch", "dropped_before_first"),
+    [(0, 5000, True), (0, 4999, False), (10_000, 5000, False)],
+)
+def test_a_list_into_a_small_table_sets_the_indexes_aside_before_its_first_batch(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    held: int,
+    first_batch: int,
+    dropped_before_first: bool,
+) -> None:
+    """A first batch of a list's size into a table of few rows drops the indexes before
+    its rows are written (dropped later, they leave free pages the inserts then reuse,
+    more slowly); a smaller first batch, or a table that held more, waits for the
+    threshold. Either way the import ends with the indexes whole."""
+    monkeypatch.setattr(value_index, "_WORTH_DEFERRING", 10_000)  # over a first batch
+    store = BankStore.open(f"sqlite:///{tmp_path / 'banks.sqlite'}")
+    if held:
+        load(
+            store,
+            "held",
+            [named(f"H{n}", (BankSignal.MD5, digest(f"h{n}", "md5"))) for n in range(held)],
+        )
+    seen: list[tuple[int, bool]] = []
+    original_wrote = value_index.DeferredValueIndex.wrote
+
+    def noting(self: value_index.DeferredValueIndex, rows: int) -> None:
+        original_wrote(self, rows)
+        seen.append((rows, self.dropped))
+
+    monkeypatch.setattr(value_index.DeferredValueIndex, "wrote", noting)
+    entries = [named(f"E{n}", (BankSignal.MD5, digest(f"e{n}", "md5"))) for n in range(first_batch)]
+    load(store, "list", entries)
+    assert seen[0] == (first_batch, dropped_before_first)
+    with store.engine.connect() as connection:
+        found = {i["name"] for i in inspect(connection).get_indexes("bank_entry_signals")}
+    assert {value_index.VALUE_INDEX, value_index.BANK_INDEX} <= found
+    wanted = digest(f"e{first_batch - 1}", "md5")
+    assert hits(store, "md5", [wanted], ["list"]) == {wanted: {f"E{first_batch - 1}"}}
+    store.close()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     made = bank_engine(request.param, tmp_path, "test_bank_value_key_migration")

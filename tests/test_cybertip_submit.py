@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
+from importlib import resources
 from pathlib import Path
 
 import pytest
+from lxml import etree
 
 from clearsight import __version__
 from clearsight.case.core import Case
@@ -94,6 +97,29 @@ def test_a_report_is_filed_in_schema_order_and_audited(
     assert 'hashType="MD5"' in details[1]
     assert steps[0] == ("submitted", None) and steps[-1] == ("finished", None)
     assert ("described", 2) in steps and ("uploaded", 3) in steps
+
+
+def test_a_hashes_only_report_sends_no_file(
+    case_dir: Path, ispws: tuple[IspwsMock, IspwsClient]
+) -> None:
+    mock, client = ispws
+
+    def refuse(row: ReportRow) -> bytes:
+        raise AssertionError(f"item {row.item_id} was read to be sent")
+
+    request = replace(REQUEST, hashes_only=True)
+    with Case.open(case_dir) as case:
+        done = submit(case, request, client, actor="test", environment="test", open_file=refuse)
+        steps = _steps(case)
+    report = mock.reports[done.report_id]
+    assert done.finished and report.state == "finished" and not report.files
+    schema = (resources.files("clearsight.report") / "schema" / "cybertip.xsd").read_bytes()
+    submitted = etree.fromstring(report.xml)
+    etree.XMLSchema(etree.fromstring(schema)).assertValid(submitted)
+    info = submitted.findtext("additionalInfo") or ""
+    for n in (1, 2, 3):
+        assert f"MD5 {hashlib.md5(f'test-file-{n}'.encode()).hexdigest()}" in info
+    assert [step for step, _ in steps] == ["submitted", "finished"]
 
 
 def test_wrong_element_order_is_answered_4100(ispws: tuple[IspwsMock, IspwsClient]) -> None:

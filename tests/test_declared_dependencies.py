@@ -32,6 +32,7 @@ EXTRA_OF = {
     "exchanges": "exchange",
     "cli/serve_command.py": "server",
     "origin/pixel_model.py": "onnx",
+    "scan/ray_batch.py": "ray",
     "scan/ray_executor.py": "ray",
 }
 

@@ -77,14 +77,15 @@ def _identities() -> list[str]:
 EXPECTED = sorted(f"id:7-e{n}" for n in range(COUNT) if n != 3)
 
 
+@pytest.mark.parametrize("own_process", [True, False], ids=["child", "in-process"])
 def test_a_fetch_pages_through_and_applies_deletes_then_resumes(
-    ncmec: tuple[NcmecMock, str],
+    ncmec: tuple[NcmecMock, str], own_process: bool
 ) -> None:
     mock, url = ncmec
     _add(url)
     store = BankStore.open()
     try:
-        first = fetch_exchange(store, "ncmec-test", batch_entries=8)
+        first = fetch_exchange(store, "ncmec-test", batch_entries=8, own_process=own_process)
         assert (first.added, first.removed, first.up_to_date) == (COUNT, 1, True)
         assert sorted(_identities()) == EXPECTED
         assert any("start=" in path for path in mock.behaviour.requests)  # it paged
@@ -99,7 +100,7 @@ def test_a_fetch_pages_through_and_applies_deletes_then_resumes(
         while int(time.time()) - 5 <= stamped:
             time.sleep(0.1)
         before = len(mock.behaviour.requests)
-        second = fetch_exchange(store, "ncmec-test")
+        second = fetch_exchange(store, "ncmec-test", own_process=own_process)
         assert second.resumed and (second.added, second.removed) == (1, 0)
         asked = mock.behaviour.requests[before:]
         assert all("1970-01-01" not in path for path in asked), "it started from scratch"
@@ -128,6 +129,8 @@ def test_a_fetch_killed_in_the_middle_resumes_with_nothing_lost_or_doubled(
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as fetch:
         try:
             assert mock.behaviour.held.wait(60), "the fetch never reached the held page"
+            fetching = _fetching_children(clearsight_home)
+            assert len(fetching) == 1, "the pages are fetched in a child process"
             os.kill(fetch.pid, signal.SIGKILL)
             fetch.wait(30)
         finally:
@@ -137,7 +140,12 @@ def test_a_fetch_killed_in_the_middle_resumes_with_nothing_lost_or_doubled(
     assert 0 < len(kept) < COUNT, "the kill should land in the middle of the fetch"
     assert sorted(kept) == sorted(f"id:7-e{n}" for n in range(len(kept)))
 
+    # The orphaned child gets its page, finds nobody to send it to, and ends.
     mock.behaviour.release.set()
+    deadline = time.monotonic() + 30
+    while _fetching_children(clearsight_home) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _fetching_children(clearsight_home), "the fetching child outlived the fetch"
     before = len(mock.behaviour.requests)
     resumed = run_cli("exchange", "fetch", "ncmec-test", "--json", timeout=120)
     assert resumed.returncode == 0, resumed.stderr
@@ -148,6 +156,22 @@ def test_a_fetch_killed_in_the_middle_resumes_with_nothing_lost_or_doubled(
     assert len(kept) + report["added"] == COUNT  # no entry was added twice
     identities = _identities()
     assert sorted(identities) == EXPECTED and len(identities) == len(set(identities))
+
+
+def _fetching_children(home: Path) -> list[int]:
+    """Live fetching children (fetch_ahead's) started for the store in ``home``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            cmdline = (proc / "cmdline").read_bytes()
+            environ = (proc / "environ").read_bytes()
+            state = (proc / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (OSError, IndexError):
+            continue
+        mine = f"CLEARSIGHT_HOME={home}".encode() in environ.split(b"\0")
+        if b"fetch_ahead import serve" in cmdline and mine and state != "Z":
+            found.append(int(proc.name))
+    return found
 
 
 def test_refused_credentials_are_one_line_and_exit_3(

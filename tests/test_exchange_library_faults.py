@@ -25,9 +25,11 @@ from clearsight.banks.records import ImportedEntry
 from clearsight.exchanges import apis
 from tests.exchange_mocks import (
     GraphMock,
+    NcmecMock,
     StopNciiMock,
     StopNciiRecord,
     ThreatUpdate,
+    ncmec_records,
     pdq_of,
     serving,
 )
@@ -102,3 +104,22 @@ def test_ncmec_windows_are_asked_for_in_utc() -> None:
     # The fault: local time, labelled Z (five hours off in New York in winter).
     assert hash_api._date_format(0) != "1970-01-01T00:00:00Z"
     assert apis.utc_text(0) == "1970-01-01T00:00:00Z"
+
+
+def test_ncmec_pages_come_over_one_connection_and_parse_the_same() -> None:
+    start = int(time.time()) - 600
+    mock = NcmecMock(ncmec_records(10, start), page_size=3, user="u", password="p")
+    # A day either side: the library's window is in local time (the fault above).
+    early, late = start - 86400, start + 86400
+    with serving(mock, keep_alive=True) as url:
+        library = hash_api.NCMECHashAPI("u", "p", hash_api.NCMECEnvironment.test_Industry)
+        library._base_url = url
+        theirs = list(library.get_entries_iter(start_timestamp=early, end_timestamp=late))
+        # The fault: a new session, and a new connection, for every page.
+        assert mock.behaviour.connections == len(theirs) == 4
+        ours = apis._NCMECClient("u", "p", hash_api.NCMECEnvironment.test_Industry, url)
+        before = mock.behaviour.connections
+        mine = list(ours.get_entries_iter(start_timestamp=early, end_timestamp=late))
+        assert mock.behaviour.connections == before + 1
+    assert mine == theirs  # the library's own dataclasses, from the same trees
+    assert sum(len(page.updates) for page in mine) == 10

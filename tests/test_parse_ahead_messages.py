@@ -10,13 +10,26 @@ from __future__ import annotations
 from decimal import Decimal
 
 from clearsight.banks.parse_ahead import _decoded, _encoded
-from clearsight.banks.prepared import BatchSignalRow, PreparedBatch
-from clearsight.banks.records import NextPage, NotImportable, RejectedLine
+from clearsight.banks.prepared import (
+    BatchBuilder,
+    PreparedBatch,
+    SignalRun,
+    prepare,
+    run_signal_rows,
+    value_key,
+)
+from clearsight.banks.records import (
+    BankSignal,
+    EntryMetadata,
+    ImportedEntry,
+    NextPage,
+    NotImportable,
+    RejectedLine,
+)
 
 _ROWS = [(0, "sig:0123", None, "1", "test-series", True, None, '["a"]', None, None)]
-_SIGNALS: list[BatchSignalRow] = [
-    (0, "md5", "ab" * 16, 0xABABABABABABABA),
-    (0, "pdq", "cd" * 32, None),
+_SIGNALS: list[SignalRun] = [
+    (("md5", "pdq"), [(0, "ab" * 16, 0xABABABABABABABA, "cd" * 32, None)]),
 ]
 
 
@@ -45,3 +58,39 @@ def test_a_value_marshal_does_not_take_is_pickled_instead() -> None:
     message = _encoded(batch)
     assert message[:1] == b"p"
     assert _decoded(message) == batch
+
+
+def test_entries_of_different_kinds_come_back_in_order_after_the_pipe() -> None:
+    """Entries travel as runs of like kinds; a batch mixing kinds (and withdrawals,
+    which have none) comes back entry for entry, keys included."""
+    made = [
+        prepare(
+            ImportedEntry(((BankSignal.MD5, "ab" * 16), (BankSignal.PDQ, "cd" * 32)), meta("A"))
+        ),
+        prepare(
+            ImportedEntry(((BankSignal.PDQ, "ef" * 32), (BankSignal.MD5, "12" * 16)), meta("B"))
+        ),
+        prepare(ImportedEntry(((BankSignal.SHA1, "34" * 20),), meta("C"))),
+        prepare(ImportedEntry((), meta("D"), remove=True)),
+        prepare(
+            ImportedEntry(((BankSignal.MD5, "56" * 16), (BankSignal.PDQ, "78" * 32)), meta("E"))
+        ),
+    ]
+    builder = BatchBuilder()
+    for entry in made:
+        builder.add(entry)
+    batch = builder.take()
+    assert [kinds for kinds, _ in batch.signal_runs] == [("md5", "pdq"), ("sha1",), ("md5", "pdq")]
+    back = _decoded(_encoded(batch))
+    assert back.entries() == made
+    assert made[0][3] == ("ab" * 16, value_key("md5", "ab" * 16), "cd" * 32, None)
+    assert [row[:3] for row in run_signal_rows(back.signal_runs[0])] == [
+        (0, "md5", "ab" * 16),
+        (0, "pdq", "cd" * 32),
+        (1, "md5", "12" * 16),
+        (1, "pdq", "ef" * 32),
+    ]
+
+
+def meta(external_id: str) -> EntryMetadata:
+    return EntryMetadata(external_id=external_id)

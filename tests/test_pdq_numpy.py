@@ -109,3 +109,31 @@ def test_dihedral_forms_are_the_hashes_of_the_turned_picture(shared_data: Path) 
 def test_not_two_dimensional_is_refused() -> None:
     with pytest.raises(ValueError):
         pdq_of(np.zeros((64, 64, 3), dtype=np.uint8))
+
+
+def test_a_views_hash_is_pdqhashs_where_usable_and_none_where_not(shared_data: Path) -> None:
+    """Views of every quality: strips of photos (often too plain), gentle gradients,
+    sides under 64. Kept exactly when pdqhash's quality is usable, and then its hash."""
+    rng = np.random.default_rng(11)
+    views: list[Luma] = []
+    for luma in camera_lumas(shared_data)[:8]:
+        height, width = luma.shape
+        for _ in range(6):
+            top = int(rng.integers(0, height - 40))
+            left = int(rng.integers(0, width - 40))
+            bottom = top + int(rng.integers(20, min(140, height - top) + 1))
+            right = left + int(rng.integers(20, width - left + 1))
+            views.append(luma[top:bottom, left:right])
+    ramp = np.linspace(60, 80, 400)
+    views += [np.add.outer(ramp[:150] * k / 4, ramp).astype(np.uint8) % 255 for k in range(4)]
+    kept = dropped = 0
+    for view in views:
+        expected = reference(view)
+        found = PdqSignal.usable_hash_numpy(np.ascontiguousarray(view))
+        if expected.quality < 50:
+            assert found is None, view.shape
+            dropped += 1
+        else:
+            assert found == PdqHash(expected.hex, expected.quality), view.shape
+            kept += 1
+    assert kept >= 10 and dropped >= 3

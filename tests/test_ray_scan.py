@@ -17,15 +17,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
 import pytest
+from pebble import ProcessExpired
 from PIL import Image
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import ProgrammingError
 
 from clearsight.case import Case
-from clearsight.scan import ScanOptions
+from clearsight.scan import ScanOptions, ray_batch, ray_executor
 from clearsight.scan.ray_executor import RayExecutor
+from clearsight.scan.work import FailureKind, UnitFailure
 
 from .conftest import CLEARSIGHT, photo_like, run_cli
 from .private_schema import private_postgres
@@ -138,6 +143,114 @@ def test_a_scan_on_ray_into_a_pg_case(
     assert items_of(url) == local_items
 
 
+class SecondDriver:
+    """A scan observer that, once its own driver has a file to record, starts a second
+    driver (``clearsight scan --database URL --ray ADDRESS``, another process) on another
+    source of the same case, and waits until that one has committed rows: from then on
+    both drivers write to the case, whatever the machine's speed."""
+
+    def __init__(self, url: str, source: Path, address: str) -> None:
+        self._url, self._source, self._address = url, source, address
+        self.process: subprocess.Popen[str] | None = None
+        self.rows_when_started_writing = 0
+
+    def discovered(self, total: int, already_done: int) -> None:
+        pass
+
+    def advanced(self, count: int) -> None:
+        if self.process is not None:
+            return
+        command = [str(CLEARSIGHT), "scan", str(self._source), "--database", self._url]
+        self.process = subprocess.Popen(
+            [*command, "--ray", self._address, "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=driver_env(),
+        )
+        deadline = time.monotonic() + 180
+        while (rows := rows_of_source(self._url, self._source)) == 0:
+            assert self.process.poll() is None, self.process.communicate()[1]
+            assert time.monotonic() < deadline, "the second driver recorded nothing"
+            time.sleep(0.1)
+        self.rows_when_started_writing = rows
+
+
+def rows_of_source(url: str, source: Path) -> int:
+    """Items the case at ``url`` holds under the source whose root is ``source``."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            count = connection.execute(
+                text(
+                    "SELECT count(*) FROM items JOIN sources ON items.source_id = sources.id "
+                    "WHERE sources.root = :root"
+                ),
+                {"root": str(source)},
+            ).scalar_one()
+    except ProgrammingError:
+        return 0  # the tables are not made yet
+    finally:
+        engine.dispose()
+    return int(count)
+
+
+def test_two_drivers_scan_two_sources_into_one_pg_case_at_once(
+    cluster: RayCluster,
+    corpus: Path,
+    local_items: dict[str, object],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in CLUSTER_ENV.items():
+        monkeypatch.setenv(name, value)
+    # The same files under the same relative paths in both sources: each path is
+    # unique within its source only, and both drivers insert the same content at once.
+    sources = [tmp_path / "first", tmp_path / "second"]
+    for source in sources:
+        shutil.copytree(corpus / "folder-0", source)
+    expected = {
+        path.removeprefix("folder-0/"): {k: v for k, v in item.items() if k != "stack"}
+        for path, item in local_items.items()
+        if path.startswith("folder-0/") and isinstance(item, dict)
+    }
+    url = private_postgres("ray_two_drivers")
+    second = SecondDriver(url, sources[1], cluster.address)
+    executor = RayExecutor(cluster.address)
+    try:
+        with Case.open(url) as case:
+            first = case.ingest([sources[0]], ScanOptions(), second, executor=executor).scan
+        assert second.process is not None
+        out, err = second.process.communicate(timeout=240)
+    finally:
+        if second.process is not None and second.process.poll() is None:
+            second.process.kill()
+            second.process.wait()
+    assert second.process.returncode == 0, err
+    summary = json.loads(out)
+
+    # The second driver was writing while the first still had all but one file to record.
+    assert second.rows_when_started_writing > 0
+    assert first.completed and first.tally.items + first.tally.errors == len(expected)
+    assert summary["items"] + summary["errors"] == len(expected)
+    with Case.open(url) as case:
+        rows = [dataclasses.asdict(row) for row in case.items()]
+    keys = [(row["source"], row["path"]) for row in rows]
+    assert len(keys) == len(set(keys)), "a file was recorded twice"
+    # Each file is recorded in each source as the local scan records it, and its two
+    # copies, one from each driver, make one stack of duplicates.
+    stacks: dict[str, set[object]] = {}
+    for source in sources:
+        recorded: dict[str, object] = {}
+        for row in rows:
+            if row["source"] == str(source):
+                path = row.pop("path")
+                stacks.setdefault(path, set()).add(row.pop("stack"))
+                recorded[path] = {k: v for k, v in row.items() if k != "source"}
+        assert recorded == expected
+    assert all(len(ids) == 1 and None not in ids for ids in stacks.values()), stacks
+
+
 def recorded_count(case: Path) -> int:
     database = case / "case.sqlite"
     if not database.exists():
@@ -219,6 +332,30 @@ def test_a_lost_node_leaves_every_file_recorded_once(
     # Ray retried the lost node's tasks elsewhere: no file fell back to its digests.
     assert items_of(case_dir) == local_items
     shutil.rmtree(case_dir)
+
+
+def expired(exit_code: int) -> ProcessExpired:
+    """How pebble reports a process that ended with ``exit_code``."""
+    return ProcessExpired("ended", code=exit_code)  # type: ignore[no-untyped-call]
+
+
+@pytest.mark.parametrize(
+    ("ending", "kind"),
+    [
+        (expired(-signal.SIGALRM), FailureKind.TIMED_OUT),
+        (expired(-signal.SIGSEGV), FailureKind.DIED),
+        (OSError("pipe"), FailureKind.LOST),
+    ],
+)
+def test_a_files_process_ending_reaches_the_driver_as_the_local_scan_names_it(
+    ending: BaseException, kind: FailureKind
+) -> None:
+    # The Ray worker names the failure without importing the scan's modules; the
+    # driver must read it back as the same FailureKind the local pool would give.
+    future: Future[bytes] = Future()
+    future.set_exception(ending)
+    failure = ray_executor._decoded(ray_batch._result(future))
+    assert isinstance(failure, UnitFailure) and failure.kind is kind
 
 
 def test_the_command_starts_without_importing_ray() -> None:

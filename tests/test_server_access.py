@@ -59,6 +59,7 @@ EXPECTED: dict[tuple[str, str], str | frozenset[Role]] = {
     ("GET", "/api/items/{item_id}"): READERS,
     ("GET", "/items/{item_id}/preview"): READERS,
     ("GET", "/items/{item_id}/thumbnail"): READERS,
+    ("GET", "/items/{item_id}/frames/{frame_number}/preview"): READERS,
     ("GET", "/reveals/{reveal_id}/image"): REVIEWERS,
     ("POST", "/items/{item_id}/reveal"): REVIEWERS,
     ("POST", "/api/items/{item_id}/reveals"): REVIEWERS,
@@ -172,6 +173,7 @@ def fill(path: str, case: ReviewCase, reveal_id: int) -> str:
         "name": SECOND_REVIEWER,
         "key": "break_after_min",
         "decision_id": "1",
+        "frame_number": "0",
     }
     filled = re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
     return "/static/review.js" if filled == "/static" else filled

@@ -7,6 +7,7 @@ import io
 import json
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -342,3 +343,112 @@ def test_a_video_previews_as_a_blurred_contact_sheet_of_its_frames(tmp_path: Pat
     with Image.open(io.BytesIO(blurred.data)) as soft:
         smooth = np.asarray(soft, np.float64)
     assert np.abs(np.diff(smooth, axis=1)).mean() < 0.5 * np.abs(np.diff(grid, axis=1)).mean()
+
+
+@pytest.mark.parametrize(
+    ("name", "codec", "options"),
+    [
+        ("clip.mp4", "libx264", {"bf": "3", "b-pyramid": "normal"}),
+        ("clip.ts", "libx264", {"bf": "2"}),
+        ("clip.mkv", "libx265", {"x265-params": "log-level=none:bframes=4"}),
+    ],
+)
+def test_skipping_unreferenced_frames_keeps_the_reference_s_frames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, codec: str, options: dict[str, str]
+) -> None:
+    vpdq = vpdq_oracle()
+    frames = pan_frames(21, 320, 180, 24 * 5, shots=2)
+    # The MPEG-TS clip carries sound too: the reader's stream is the first video stream.
+    audio = name.endswith(".ts")
+    clip = write_clip(tmp_path / name, frames, fps=24, codec=codec, options=options, audio=audio)
+    theirs = [(f.hex, f.quality, f.frame_number, f.timestamp) for f in vpdq.computeHash(str(clip))]
+    dense = [
+        (f.hex, f.quality, f.frame_number)
+        for f in vpdq.computeHash(str(clip), seconds_per_hash=0.25)
+    ]
+
+    def no_full_decode(*args: object) -> None:
+        raise AssertionError("decoded every frame")
+
+    # These codecs mark unreferenced frames: the reader never decodes every frame.
+    monkeypatch.setattr(VideoReader, "_full_decode", no_full_decode)
+    assert our_vpdq(clip) == theirs
+    assert [row[:3] for row in our_vpdq(clip, 0.25)] == dense
+    with VideoReader(str(clip)) as reader:
+        list(reader.frames(1.0, dense_seconds=0.25))
+        assert (reader.frames_decoded, reader.stopped) == (len(frames), None)
+
+
+def test_a_frame_off_the_skipping_plan_decodes_the_video_again_in_full(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vpdq = vpdq_oracle()
+    clip = pan_clip(tmp_path / "clip.mp4", seed=22, seconds=5, fps=24)
+    theirs = [(f.hex, f.quality, f.frame_number, f.timestamp) for f in vpdq.computeHash(str(clip))]
+    planned = VideoReader._skipping_plan
+
+    def losing_a_frame(reader: VideoReader, *args: Any) -> Any:
+        # The decoder gives frame 72 (a sampled one) where the plan has no such time.
+        plan = planned(reader, *args)
+        assert plan is not None
+        lost = next(pts for pts, number in plan.numbers.items() if number == 72)
+        return replace(plan, numbers={k: v for k, v in plan.numbers.items() if k != lost})
+
+    restarts: list[VideoReader] = []
+    restart = VideoReader._restart
+
+    def counted_restart(reader: VideoReader) -> None:
+        restarts.append(reader)
+        restart(reader)
+
+    monkeypatch.setattr(VideoReader, "_skipping_plan", losing_a_frame)
+    monkeypatch.setattr(VideoReader, "_restart", counted_restart)
+    assert our_vpdq(clip) == theirs
+    assert len(restarts) == 1
+
+
+def test_a_video_s_cybertip_file_details_carry_its_facts(tmp_path: Path) -> None:
+    from datetime import UTC, datetime
+    from importlib import resources
+
+    from lxml import etree
+
+    from clearsight.report import (
+        LOCAL_USER,
+        CybertipOptions,
+        ExportRequest,
+        IncidentType,
+        ReportFormat,
+        parse_selection,
+        write_report,
+    )
+
+    source = tmp_path / "source"
+    source.mkdir()
+    pan_clip(source / "walk.mp4", seed=13, seconds=2, fps=24, size=(320, 180))
+    (source / "still.png").write_bytes(_png(pan_frames(14, 64, 48, 1)[0]))
+    options = CybertipOptions(
+        incident_type=IncidentType.ONLINE_ENTICEMENT, incident_time=datetime(2026, 1, 1, tzinfo=UTC)
+    )
+    buffer = io.BytesIO()
+    with Case.open(tmp_path / "case", create=True) as case:
+        case.scan([source])
+        request = ExportRequest(ReportFormat.CYBERTIP, parse_selection("all"), cybertip=options)
+        write_report(case.store, request, buffer, actor="test", permission=LOCAL_USER)
+    document = etree.fromstring(buffer.getvalue())
+    schema = resources.files("clearsight.report") / "schema" / "cybertip.xsd"
+    etree.XMLSchema(etree.fromstring(schema.read_bytes())).assertValid(document)
+    files = {f.findtext("originalFileName"): f for f in document.iterfind("fileDetails")}
+    assert files["walk.mp4"].findall("additionalInfo")[0].text == (
+        "video: mov,mp4,m4a,3gp,3g2,mj2 container, h264, 320x180, 24 frames/s, 2.000 s, "
+        "48 frames decoded, no sound"
+    )
+    assert files["still.png"].find("additionalInfo") is None
+
+
+def _png(rgb: np.typing.NDArray[np.uint8]) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(rgb).save(out, "PNG")
+    return out.getvalue()

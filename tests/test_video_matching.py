@@ -20,7 +20,13 @@ from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry
 from clearsight.banks.store import BankSettings, BankStore
 from clearsight.banks.video_originals import video_entry_of
 from clearsight.media.video import VideoReader
-from clearsight.robustness.video_edits import VIDEO_EDITS, pan_frames, write_video
+from clearsight.robustness.video_edits import (
+    VIDEO_EDITS,
+    pan_frames,
+    pattern_frames,
+    photo_pan_frames,
+    write_video,
+)
 from clearsight.signals.frame_pdq import frame_pdq
 from clearsight.signals.vpdq import VpdqFeature, parse_signal_string, to_signal_string
 
@@ -40,7 +46,8 @@ def vpdq_string(path: Path, every_seconds: float = 1.0) -> str:
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
-    """The original (two shots, 12 s), its edits, and three unrelated videos."""
+    """The original (two shots, 12 s), its edits, and three unrelated videos (drifting
+    patterns: another generator than the original's landscapes)."""
     root = tmp_path_factory.mktemp("videos")
     originals, copies = root / "originals", root / "copies"
     originals.mkdir()
@@ -50,8 +57,23 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, Path]:
     for edit in VIDEO_EDITS:
         edit.apply(frames, FPS, copies / f"{edit.name}{edit.suffix}")
     for seed in (31, 32, 33):
-        write_video(copies / f"unrelated-{seed}.mp4", pan_frames(seed, *SIZE, 5 * FPS), fps=FPS)
+        write_video(copies / f"unrelated-{seed}.mp4", pattern_frames(seed, *SIZE, 5 * FPS), fps=FPS)
     return root, original, copies
+
+
+def import_both_banks(original: Path) -> None:
+    """The original as a hash-only vPDQ list (``list``) and as an own bank (``own``)."""
+    store = BankStore.open()
+    try:
+        listed = ImportedEntry(
+            ((BankSignal.VPDQ, vpdq_string(original)),), EntryMetadata(external_id="listed")
+        )
+        store.import_entries("list", [listed], BankSettings(), stop_on_error=True, file_name="")
+        own = video_entry_of(original, "known.mp4", EntryMetadata(category="test-category-1"))
+        assert isinstance(own, ImportedEntry)
+        store.import_entries("own", [own], BankSettings(), stop_on_error=True, file_name="")
+    finally:
+        store.close()
 
 
 def matched(case: Case) -> dict[str, list[tuple[str, str, str]]]:
@@ -94,6 +116,31 @@ def test_edited_copies_match_and_unrelated_videos_do_not(
     assert any(form == "trim-bars" for _, _, form in found["letterboxed"])
     for seed in (31, 32, 33):
         assert found[f"unrelated-{seed}"] == []
+
+
+def test_footage_of_other_sources_matches_no_known_video(
+    corpus: tuple[Path, Path, Path], tmp_path: Path, shared_data: Path
+) -> None:
+    """Zooms over camera photos (street and indoor scenes) and drifting patterns, held
+    against the landscape original in both kinds of bank: nothing matches, by vPDQ or
+    by any frame's picture hash."""
+    _, original, _ = corpus
+    import_both_banks(original)
+    source = tmp_path / "other"
+    source.mkdir()
+    photos = sorted((shared_data / "camera").glob("*.JPG"))[::4]
+    for photo in photos:
+        frames = photo_pan_frames(photo, *SIZE, 6 * FPS)
+        write_video(source / f"photo-{photo.stem}.mp4", frames, fps=FPS)
+    for seed in (61, 62):
+        frames = pattern_frames(seed, *SIZE, 6 * FPS)
+        write_video(source / f"pattern-{seed}.webm", frames, fps=FPS, codec="libvpx-vp9")
+    with Case.open(tmp_path / "case", create=True) as case:
+        case.scan([source])
+        case.match()
+        rows = list(case.items())
+    assert len(rows) == len(photos) + 2 and all(row.error is None for row in rows)
+    assert {row.path: row.matches for row in rows if row.matches} == {}
 
 
 def test_a_match_says_how_much_of_each_video_matched_and_where(

@@ -8,7 +8,7 @@ routes, called thousands of times a second, pay for no validation layer. There a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -18,6 +18,7 @@ from clearsight import __version__
 from clearsight.api.config import ApiConfig
 from clearsight.api.errors import ApiError, api_error, http_error
 from clearsight.api.fast_lookups import FastLookups
+from clearsight.api.merged_slashes import MergedSlashes
 from clearsight.api.routes import curation, exchanges, hashing, matching, status
 from clearsight.api.service import MatchingService
 from clearsight.case import CaseBanks
@@ -31,11 +32,16 @@ ROUTES = (
 )
 
 
-def create_app(service: MatchingService) -> FastAPI:
-    """The service's app; the service starts and stops with it."""
+def create_app(make_service: Callable[[], MatchingService]) -> FastAPI:
+    """The service's app. The service is made when the app starts, and stops with it:
+    with ``--workers N`` the app is made once, before the workers are forked, and each
+    worker makes its own service (store connections and threads do not cross a fork).
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        service = make_service()
+        app.state.service = service
         service.start()
         try:
             yield
@@ -50,17 +56,21 @@ def create_app(service: MatchingService) -> FastAPI:
         openapi_url=None,
         lifespan=lifespan,
     )
-    app.state.service = service
     app.router.routes.extend(ROUTES)
     app.add_exception_handler(ApiError, api_error)
     app.add_exception_handler(HTTPException, http_error)
-    # Outermost: the lookups skip every layer inside it (see fast_lookups).
-    app.add_middleware(FastLookups, service=service)
+    # The lookups skip every layer inside FastLookups (see fast_lookups).
+    app.add_middleware(FastLookups, state=app.state)
+    app.add_middleware(MergedSlashes)  # outermost: added last
     return app
+
+
+def service_maker(config: ApiConfig) -> Callable[[], MatchingService]:
+    return lambda: MatchingService(CaseBanks(config.banks_url), config)
 
 
 def app_from_environment() -> FastAPI:
     """The app of one uvicorn worker, configured by the ``clearsight api`` command
-    through the environment (uvicorn's factory for ``--workers N``)."""
-    config = ApiConfig.from_environment()
-    return create_app(MatchingService(CaseBanks(config.banks_url), config))
+    through the environment (uvicorn's factory for ``--workers N`` where gunicorn
+    cannot fork them: Windows)."""
+    return create_app(service_maker(ApiConfig.from_environment()))

@@ -18,7 +18,8 @@ CONFIG_VARIABLE = "CLEARSIGHT_API_CONFIG"
 class ApiConfig:
     """``allow_url``: hosts (``HOST`` or ``HOST:PORT``; ``*``: any public host) whose
     media may be fetched by URL; empty, URL input is off. ``stale_after``: seconds the
-    index may lag its banks before ``/status`` says INDEX-STALE."""
+    index may lag its banks before ``/status`` says INDEX-STALE. ``fetch_every``: seconds
+    between fetches of the exchanges (None: only when asked)."""
 
     banks_url: str | None = None
     no_auth: bool = False
@@ -27,6 +28,7 @@ class ApiConfig:
     refresh_every: float = 1.0
     max_upload_bytes: int = 64 * 1024 * 1024
     url_timeout: float = 30.0
+    fetch_every: float | None = None
 
     def to_environment(self) -> str:
         return json.dumps(asdict(self))

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
+from starlette.datastructures import State
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from clearsight.api.auth import MATCHER, caller_from
@@ -27,9 +28,9 @@ _RAW, _LOOKUP = "/m/raw_lookup", "/m/lookup"
 
 
 class FastLookups:
-    def __init__(self, app: ASGIApp, service: MatchingService) -> None:
+    def __init__(self, app: ASGIApp, state: State) -> None:
         self._app = app
-        self._service = service
+        self._state = state  # holds the service once the app has started
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -61,7 +62,7 @@ class FastLookups:
         await send({"type": "http.response.body", "body": body})
 
     async def _answer(self, scope: Scope, params: dict[str, str]) -> Any:
-        service = self._service
+        service: MatchingService = self._state.service
         header = None
         for name, value in scope["headers"]:
             if name == b"authorization":

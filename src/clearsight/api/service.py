@@ -10,6 +10,7 @@ keys; lookups never wait for it.
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Collection
@@ -19,6 +20,7 @@ import numpy as np
 
 from clearsight.api.batching import PdqBatcher
 from clearsight.api.config import ApiConfig
+from clearsight.api.fetch_schedule import FetchSchedule
 from clearsight.banks.access_keys import ApiKey
 from clearsight.banks.lookup import BankTarget
 from clearsight.case import CaseBanks
@@ -54,6 +56,9 @@ class MatchingService:
         self._thread: threading.Thread | None = None
         self.refresh_failure: str | None = None
         self.warmed = False
+        self.fetches: FetchSchedule | None = None
+        if config.fetch_every:
+            self.fetches = FetchSchedule(banks, config.fetch_every, self.changed)
 
     # Lifetime
 
@@ -63,8 +68,12 @@ class MatchingService:
             target=self._keep_current, name="clearsight-index-refresh", daemon=True
         )
         self._thread.start()
+        if self.fetches is not None:
+            self.fetches.start()
 
     def stop(self) -> None:
+        if self.fetches is not None:
+            self.fetches.stop()
         self._stop.set()
         self._wake.set()
         if self._thread is not None:
@@ -128,11 +137,22 @@ class MatchingService:
         hits = self.banks.store().exact_hits(MD5, [value], targets).get(value, [])
         return [DigestFound(hit.bank.name, hit.entry_id) for hit in hits]
 
-    def enabled_banks(self) -> set[str]:
+    def banks_seen(self, seed: str | None, bypass_coinflip: bool = False) -> set[str]:
+        """The banks a lookup sees: HMA's coin flip, one per lookup (seeded by the
+        caller's ``seed`` where given, so that one piece of content always gets the same
+        answer), against each bank's ``matching_enabled_ratio``; every bank, disabled
+        ones included, where the caller bypasses the flip (as HMA does)."""
         snapshot = self.index.snapshot
         if snapshot is None:
             return set()
-        return {name for name, bank in snapshot.banks.items() if bank.state.enabled}
+        ratios = {name: bank.state.enabled_ratio for name, bank in snapshot.banks.items()}
+        if bypass_coinflip:
+            coin = 0.0
+        elif all(ratio in (0.0, 1.0) for ratio in ratios.values()):
+            coin = 0.5  # the answer of any flip: spares seeding a generator per lookup
+        else:
+            coin = random.Random(seed).random()
+        return {name for name, ratio in ratios.items() if ratio >= coin}
 
     pdq_threshold = 31  # HMA's PDQ_CONFIDENT_MATCH_THRESHOLD, for /m/compare
 

@@ -25,7 +25,13 @@ from clearsight.banks.bulk_rows import insert_rows, next_entry_ids
 from clearsight.banks.models import ENTRIES, SIGNALS, VIDEO_KINDS, VIDEOS
 from clearsight.banks.prepared import FEATURES_KIND as FEATURES_KIND
 from clearsight.banks.prepared import PDQ_VARIANT_PREFIX as PDQ_VARIANT_PREFIX
-from clearsight.banks.prepared import Metadata, PreparedBatch, PreparedEntry, value_key
+from clearsight.banks.prepared import (
+    Metadata,
+    PreparedBatch,
+    PreparedEntry,
+    run_signal_rows,
+    signal_pairs,
+)
 from clearsight.banks.prepared import prepare as prepare
 from clearsight.banks.prepared import signal_identity as signal_identity
 from clearsight.banks.prepared import signal_rows as signal_rows
@@ -96,6 +102,21 @@ class _Stored:
     metadata: Metadata
 
 
+@dataclass
+class EntryChanges:
+    """The entries one transaction added and removed, for a feed's change log (see
+    :func:`clearsight.banks.service_edits.log_feed_changes`). ``rewritten``: an entry's
+    signals were replaced in place, which the log cannot say (it has additions and
+    removals of entry ids only)."""
+
+    added: list[range | list[int]] = field(default_factory=list)
+    removed: list[int] = field(default_factory=list)
+    rewritten: bool = False
+
+    def __len__(self) -> int:
+        return sum(len(ids) for ids in self.added) + len(self.removed)
+
+
 class EntryUpsert:
     """Applies batches of entries to one bank, on a connection inside its transaction."""
 
@@ -110,6 +131,7 @@ class EntryUpsert:
         if connection.dialect.name == "sqlite" and _holds_nothing(connection, bank_id):
             self._written = WrittenIdentities()
         self._value_index = DeferredValueIndex(connection, with_identity=self._written is not None)
+        self.changes = EntryChanges()
 
     def finish(self) -> None:
         """Leave the store's indexes whole; call once, after the last batch."""
@@ -140,21 +162,22 @@ class EntryUpsert:
         removed: list[tuple[str, int]] = []
         if not stored:  # the common case of a first import: nothing to compare
             for entry in latest.values():
-                if not entry[3]:
+                if not entry[4]:
                     new.append(entry)
         else:
             for identity, entry in latest.items():
                 row = stored.get(identity)
-                if entry[3]:
+                if entry[4]:
                     if row is not None:
                         removed.append((identity, row.id))
                 elif row is None:
                     new.append(entry)
-                elif row.metadata == entry[1] and stored_signals.get(row.id, set()) == set(
-                    entry[2]
-                ):
-                    self._report.unchanged += 1
                 else:
+                    same_signals = stored_signals.get(row.id, set()) == set(signal_pairs(entry))
+                    if row.metadata == entry[1] and same_signals:
+                        self._report.unchanged += 1
+                        continue
+                    self.changes.rewritten |= not same_signals
                     changed[row.id] = entry
         self._remove(removed)
         self._update(changed)
@@ -221,6 +244,7 @@ class EntryUpsert:
             self._connection.execute(delete(VIDEOS).where(VIDEOS.c.entry_id.in_(entry_ids)))
             self._connection.execute(delete(ENTRIES).where(ENTRIES.c.id.in_(entry_ids)))
             self._report.removed += len(entry_ids)
+            self.changes.removed += entry_ids
 
     def _update(self, changed: dict[int, PreparedEntry]) -> None:
         """Rewrite changed entries' metadata, and their signals whole."""
@@ -259,6 +283,7 @@ class EntryUpsert:
         if self._written is not None:
             self._written.add([entry[0] for entry in new], ids)
         self._report.added += len(new)
+        self.changes.added.append(list(ids))
 
     def _insert_new_rows(self, batch: PreparedBatch, keys: IdentityKeys) -> None:
         """Insert a batch of only new entries (SQLite), its rows passed on as they are:
@@ -270,10 +295,12 @@ class EntryUpsert:
             f"VALUES (? + {first}, {bank_id}, ?, {', '.join('?' * len(_METADATA_COLUMNS))})",
             batch.entry_rows,
         )
-        # A video's signals (vPDQ) go to their own table, which has no value index
-        # and no key column: rare, so their rows are cut down here.
-        signal_rows = [row for row in batch.signal_rows if row[1] not in VIDEO_KINDS]
-        video_rows = [row[:3] for row in batch.signal_rows if row[1] in VIDEO_KINDS]
+        # A row per signal (SQLite's multi-row VALUES, an entry's run row as it came,
+        # measured slower). A video's signals (vPDQ) go to their own table, which has no
+        # value index and no key column: rare, so their rows are cut down here.
+        rows = [row for run in batch.signal_runs for row in run_signal_rows(run)]
+        signal_rows = [row for row in rows if row[1] not in VIDEO_KINDS]
+        video_rows = [row[:3] for row in rows if row[1] in VIDEO_KINDS]
         self._value_index.wrote(len(signal_rows))
         if signal_rows:
             self._connection.exec_driver_sql(
@@ -290,13 +317,14 @@ class EntryUpsert:
         assert self._written is not None
         self._written.add_keys(keys, first)
         self._report.added += len(keys)
+        self.changes.added.append(range(first, first + len(keys)))
 
     def _insert_signals(self, entries: Iterable[tuple[int, PreparedEntry]]) -> None:
         bank_id = self._bank_id
         rows = [
-            (entry_id, bank_id, kind, value, value_key(kind, value))
-            for entry_id, entry in entries
-            for kind, value in entry[2]
+            (entry_id, bank_id, kind, cells[2 * at], cells[2 * at + 1])
+            for entry_id, (_, _, kinds, cells, _) in entries
+            for at, kind in enumerate(kinds)
         ]
         # A video's signals (vPDQ) go to their own table, which has no value index.
         signal_rows = [row for row in rows if row[2] not in VIDEO_KINDS]

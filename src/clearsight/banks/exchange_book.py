@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Set
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, and_, delete, insert, or_, select, update
 
 from clearsight.banks.models import ENTRIES, EXCHANGES, SIGNALS, VIDEOS
 from clearsight.errors import UserError
@@ -121,6 +121,31 @@ class ExchangeBook:
 
     def note_start(self, name: str) -> None:
         self._update(name, started_at=utc_now(), last_error=None)
+
+    def claim(self, name: str, *, due_after: float, abandoned_after: float) -> bool:
+        """Mark a fetch of exchange ``name`` started, and say so, unless it is disabled, a
+        fetch of it is running (started and not finished, less than ``abandoned_after``
+        seconds ago: one older is taken as died), or the last one finished less than
+        ``due_after`` seconds ago. One statement: of several service workers that ask
+        at once, one gets it."""
+        now = utc_now()
+        column = EXCHANGES.c
+        idle = or_(
+            column.started_at.is_(None),
+            and_(column.finished_at.is_not(None), column.finished_at >= column.started_at),
+            column.started_at <= now - timedelta(seconds=abandoned_after),
+        )
+        due = or_(
+            column.finished_at.is_(None),
+            column.finished_at <= now - timedelta(seconds=due_after),
+        )
+        with self._engine.begin() as connection:
+            done = connection.execute(
+                update(EXCHANGES)
+                .where(column.name == name, column.enabled.is_(True), idle, due)
+                .values(started_at=now, last_error=None)
+            )
+        return bool(done.rowcount)
 
     def note_end(self, name: str, *, up_to_date: bool, error: str | None) -> None:
         self._update(name, finished_at=utc_now(), up_to_date=up_to_date, last_error=error)

@@ -13,7 +13,7 @@ import uuid
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Table, Text, text
+from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, String, Table, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 DEFAULT_PDQ_THRESHOLD = 31
@@ -42,6 +42,8 @@ class Bank(BankBase):
     uid: Mapped[str] = mapped_column(String(36), default=new_bank_uid, index=True, unique=True)
     # Counts imports that changed entries; settings changes leave it alone.
     revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    # HMA's share of lookups that see an enabled bank (NULL: all); the matching service's.
+    matching_enabled_ratio: Mapped[float | None] = mapped_column(Float)
 
 
 class BankEntry(BankBase):

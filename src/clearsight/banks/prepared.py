@@ -2,18 +2,25 @@
 
 The parsing side (maybe another process, see :mod:`clearsight.banks.parse_ahead`)
 turns each :class:`~clearsight.banks.records.ImportedEntry` into a
-:data:`PreparedEntry`: its identity, its metadata columns and its sorted signal rows,
-all plain values that pickle cheaply. It then sends them a batch at a time as a
-:class:`PreparedBatch`, already in the rows the SQL inserts take, so that a first
-import into an empty SQLite bank (every batch of a national list) hands them to the
-driver as they come, with no Python work per row in the importing process: that
-process is the one that also runs SQLite, and the one that bounds the import.
+:data:`PreparedEntry`: its identity, its metadata columns, and its signals as their
+kinds and one flat tuple of cells, all plain values that pickle cheaply. It then
+sends them a batch at a time as a :class:`PreparedBatch`, already in the rows the SQL
+inserts take, so that a first import into an empty SQLite bank (every batch of a
+national list) hands them to the driver as they come, with no Python work per row in
+the importing process: that process is the one that also runs SQLite, and the one
+that bounds the import.
 
 No SQL here: the formats' fast readers build these too.
 
-Each signal row also carries its value's key (:func:`value_key`): the exact-match
+Each signal also carries its value's key (:func:`value_key`): the exact-match
 index of the bank store is over that 60-bit integer, not over the hex text (migration
 b0009). The parsing side computes it, so the importing process does no work per row.
+
+An entry's signals travel as one row, ``(seq, value, key, value, key, ...)``, under
+the kinds they share with the entries around them (:data:`SignalRun`), not as a row per
+signal: a VICS Media's four signals are then one tuple to build, send and bind instead
+of four, and one multi-row INSERT writes them (about a third of the signals' cost on
+both sides of the pipe).
 """
 
 from __future__ import annotations
@@ -35,43 +42,47 @@ _json_text = json.dumps
 # The kinds matched exactly by value (file digests), so the only ones given a key.
 KEYED_KINDS = frozenset(DIGEST_NAMES)
 # Hex digits of a value that make its key: 60 bits, a positive 64-bit integer.
-_KEY_DIGITS = 15
+KEY_DIGITS = 15
 
 Metadata = tuple[Any, ...]
 SignalRow = tuple[str, str]
-# A signal row of a batch: (seq, kind, value, value key).
+# A signal row: (seq, kind, value, value key), seq being its entry's place in its batch.
 BatchSignalRow = tuple[int, str, str, int | None]
 # An entry as the write path needs it: identity, metadata columns (in the order of
-# entry_upsert's METADATA_COLUMNS), its signal rows (kind, value) sorted, and whether
-# the list withdraws it.
-PreparedEntry = tuple[str, Metadata, tuple[SignalRow, ...], bool]
+# entry_upsert's METADATA_COLUMNS), the kinds of its signals (sorted), their cells in
+# the same order, flat ``(value, value key, value, value key, ...)``, and whether the
+# list withdraws it. The cells are the parameters of the entry's one signal insert.
+PreparedEntry = tuple[str, Metadata, tuple[str, ...], tuple[Any, ...], bool]
+# Consecutive entries of a batch whose signals are of the same kinds: those kinds, and
+# a row ``(seq, *cells)`` for each entry.
+SignalRun = tuple[tuple[str, ...], list[tuple[Any, ...]]]
 
 
 class PreparedBatch(NamedTuple):
-    """A batch of prepared entries in the columns the inserts take, and the batch's
-    other events (rejected lines, not-importable counts) in their order.
+    """A batch of prepared entries in the rows the inserts take, and the batch's other
+    events (rejected lines, not-importable counts) in their order.
 
-    ``entry_rows`` hold ``(seq, identity, *metadata)``, ``signal_rows`` hold
-    ``(seq, kind, value, value_key(kind, value))``: ``seq`` is the entry's place in the
-    batch, so an entry's id is the first id the batch takes plus ``seq``. ``removals``
-    are the places of the entries the list withdraws. :meth:`entries` gives the entries
-    back in order.
+    ``entry_rows`` hold ``(seq, identity, *metadata)``: ``seq`` is the entry's place in
+    the batch, so an entry's id is the first id the batch takes plus ``seq``.
+    ``signal_runs`` hold its signals a run of entries of the same kinds at a time (a
+    national list is one run a batch): one row per entry, ``(seq, *cells)``, all of an
+    entry's signal rows written by one statement. ``removals`` are the places of the
+    entries the list withdraws. :meth:`entries` gives the entries back in order.
     """
 
     entry_rows: list[tuple[Any, ...]]
-    signal_rows: list[BatchSignalRow]
+    signal_runs: list[SignalRun]
     removals: list[int]
     others: list[RejectedLine]
 
     def entries(self) -> list[PreparedEntry]:
         """The batch's entries as :data:`PreparedEntry` tuples, in the file's order."""
-        signals: list[list[SignalRow]] = [[] for _ in self.entry_rows]
-        for seq, kind, value, _ in self.signal_rows:
-            signals[seq].append((kind, value))
+        signals: list[tuple[tuple[str, ...], tuple[Any, ...]]] = [((), ())] * len(self.entry_rows)
+        for kinds, run in self.signal_runs:
+            for row in run:
+                signals[row[0]] = (kinds, row[1:])
         removed = set(self.removals)
-        return [
-            (row[1], row[2:], tuple(signals[row[0]]), row[0] in removed) for row in self.entry_rows
-        ]
+        return [(row[1], row[2:], *signals[row[0]], row[0] in removed) for row in self.entry_rows]
 
 
 class BatchBuilder:
@@ -82,7 +93,9 @@ class BatchBuilder:
 
     def _clear(self) -> None:
         self._entry_rows: list[tuple[Any, ...]] = []
-        self._signal_rows: list[BatchSignalRow] = []
+        self._signal_runs: list[SignalRun] = []
+        self._kinds: tuple[str, ...] | None = None
+        self._run: list[tuple[Any, ...]] = []
         self._removals: list[int] = []
         self._others: list[RejectedLine] = []
 
@@ -90,10 +103,14 @@ class BatchBuilder:
         return len(self._entry_rows) + len(self._others)
 
     def add(self, entry: PreparedEntry) -> None:
-        identity, metadata, rows, remove = entry
+        identity, metadata, kinds, cells, remove = entry
         seq = len(self._entry_rows)
         self._entry_rows.append((seq, identity, *metadata))
-        self._signal_rows += [(seq, kind, value, value_key(kind, value)) for kind, value in rows]
+        if kinds:
+            if kinds != self._kinds:
+                self._kinds, self._run = kinds, []
+                self._signal_runs.append((kinds, self._run))
+            self._run.append((seq, *cells))
         if remove:
             self._removals.append(seq)
 
@@ -102,9 +119,29 @@ class BatchBuilder:
 
     def take(self) -> PreparedBatch:
         """The batch so far; the builder starts a new one."""
-        batch = PreparedBatch(self._entry_rows, self._signal_rows, self._removals, self._others)
+        batch = PreparedBatch(self._entry_rows, self._signal_runs, self._removals, self._others)
         self._clear()
         return batch
+
+
+def run_signal_rows(run: SignalRun) -> list[BatchSignalRow]:
+    """A run's signals, each as its own row ``(seq, kind, value, value key)``, in order."""
+    kinds, rows = run
+    places = [(kind, 1 + 2 * at, 2 + 2 * at) for at, kind in enumerate(kinds)]
+    return [(row[0], kind, row[value], row[key]) for row in rows for kind, value, key in places]
+
+
+def signal_pairs(entry: PreparedEntry) -> tuple[SignalRow, ...]:
+    """An entry's signals as (kind, value) pairs."""
+    return tuple(zip(entry[2], entry[3][::2], strict=True))
+
+
+def entry_cells(rows: tuple[SignalRow, ...]) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """The kinds and cells (see :data:`PreparedEntry`) of sorted (kind, value) rows."""
+    cells: list[Any] = []
+    for kind, value in rows:
+        cells += (value, value_key(kind, value))
+    return tuple([kind for kind, _ in rows]), tuple(cells)
 
 
 def value_key(kind: str, value: str) -> int | None:
@@ -120,7 +157,7 @@ def value_key(kind: str, value: str) -> int | None:
     if kind not in KEYED_KINDS:
         return None
     try:
-        return int(value[:_KEY_DIGITS], 16)
+        return int(value[:KEY_DIGITS], 16)
     except ValueError:
         return None
 
@@ -156,6 +193,7 @@ def prepare(entry: ImportedEntry) -> PreparedEntry:
         rows = tuple(sorted(signal_rows(entry)))
     else:
         rows = tuple(sorted(set(texts))) if len(texts) > 1 else tuple(texts)
+    kinds, cells = entry_cells(rows)
     metadata = (
         meta.external_id,
         meta.category,
@@ -166,7 +204,7 @@ def prepare(entry: ImportedEntry) -> PreparedEntry:
         meta.comments,
         meta.date,
     )
-    return identity, metadata, rows, entry.remove
+    return identity, metadata, kinds, cells, entry.remove
 
 
 def signal_rows(entry: ImportedEntry) -> set[SignalRow]:

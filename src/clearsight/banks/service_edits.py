@@ -53,10 +53,15 @@ class BankExists(UserError):
 
 @dataclass(frozen=True)
 class BankState:
-    """A bank as the service indexes it: enabled or not, its content's uid and revision."""
+    """A bank as the service indexes it: enabled or not, its content's uid and revision.
+
+    ``enabled_ratio`` is HMA's ``matching_enabled_ratio``: the share of lookups that see
+    the bank (0 where it is disabled, 1 where it is enabled without a fraction).
+    """
 
     target: BankTarget
     enabled: bool
+    enabled_ratio: float
 
 
 @dataclass(frozen=True)
@@ -72,7 +77,7 @@ class ContentRecord:
 
     id: int
     bank: str
-    bank_enabled: bool
+    bank_enabled_ratio: float
     disabled_until: int
     signals: dict[str, str]
     metadata: EntryMetadata = field(default_factory=EntryMetadata)
@@ -101,6 +106,7 @@ class BankEdits:
                     revision=row.revision,
                 ),
                 bool(row.enabled),
+                enabled_ratio(bool(row.enabled), row.matching_enabled_ratio),
             )
             for row in rows
         ]
@@ -146,7 +152,12 @@ class BankEdits:
                 ):
                     signals.setdefault(entry_id, {})[kind] = value
                 rows = connection.execute(
-                    select(ENTRIES, BANKS.c.name.label("bank_name"), BANKS.c.enabled.label("on"))
+                    select(
+                        ENTRIES,
+                        BANKS.c.name.label("bank_name"),
+                        BANKS.c.enabled.label("on"),
+                        BANKS.c.matching_enabled_ratio.label("ratio"),
+                    )
                     .join(BANKS, BANKS.c.id == ENTRIES.c.bank_id)
                     .where(ENTRIES.c.id.in_(part))
                 ).all()
@@ -154,7 +165,7 @@ class BankEdits:
                     ContentRecord(
                         id=row.id,
                         bank=row.bank_name,
-                        bank_enabled=bool(row.on),
+                        bank_enabled_ratio=enabled_ratio(bool(row.on), row.ratio),
                         disabled_until=row.disabled_until or 0,
                         signals=signals.get(row.id, {}),
                         metadata=EntryMetadata(
@@ -170,14 +181,15 @@ class BankEdits:
 
     # Banks
 
-    def create_bank(self, name: str, *, enabled: bool = True) -> None:
+    def create_bank(self, name: str, *, ratio: float = 1.0) -> None:
+        """Make bank ``name``, enabled for ``ratio`` of lookups (0: disabled)."""
         now = utc_now()
         try:
             with self._engine.begin() as connection:
                 connection.execute(
                     insert(BANKS).values(
                         name=name,
-                        enabled=enabled,
+                        **_stored_ratio(ratio),
                         allow=False,
                         pdq_threshold=DEFAULT_PDQ_THRESHOLD,
                         created_at=now,
@@ -187,6 +199,17 @@ class BankEdits:
                 )
         except IntegrityError:
             raise BankExists(f"bank {name!r} already exists") from None
+
+    def set_enabled_ratio(self, name: str, ratio: float) -> None:
+        """Enable bank ``name`` for ``ratio`` of lookups (0: disable it)."""
+        with self._engine.begin() as connection:
+            done = connection.execute(
+                update(BANKS)
+                .where(BANKS.c.name == name)
+                .values(**_stored_ratio(ratio), updated_at=utc_now())
+            )
+        if not done.rowcount:
+            raise NoSuchBank(f"no bank named {name!r}")
 
     def rename_bank(self, name: str, new_name: str) -> None:
         try:
@@ -288,6 +311,41 @@ def _bank_id(connection: Connection, name: str) -> int:
     return int(bank_id)
 
 
+# A feed's commit with more changes than this is not logged: the service loads the
+# bank's index again, as after an import (the first fetch of a national list), rather
+# than keep a row a change for ever.
+FEED_LOG_AT_MOST = 5_000
+
+
+def log_feed_changes(
+    connection: Connection, bank_id: int, added: Iterable[int], removed: Sequence[int]
+) -> bool:
+    """Bump the bank's revision once for each entry a feed's commit added or removed,
+    with a change row naming each, in the commit's transaction; as if the service had
+    made them one by one, so its index catches up through its delta. False (nothing
+    written) where they are more than :data:`FEED_LOG_AT_MOST`."""
+    changes = [(entry_id, True) for entry_id in removed]
+    changes += [(entry_id, False) for entry_id in added]
+    if not changes or len(changes) > FEED_LOG_AT_MOST:
+        return False
+    connection.execute(
+        update(BANKS)
+        .where(BANKS.c.id == bank_id)
+        .values(revision=BANKS.c.revision + len(changes), updated_at=utc_now())
+    )
+    last = connection.scalar(select(BANKS.c.revision).where(BANKS.c.id == bank_id))
+    assert last is not None
+    first = int(last) - len(changes) + 1
+    connection.execute(
+        insert(BANK_CHANGES),
+        [
+            {"bank_id": bank_id, "revision": first + n, "entry_id": entry_id, "removed": gone}
+            for n, (entry_id, gone) in enumerate(changes)
+        ],
+    )
+    return True
+
+
 def _log_change(connection: Connection, bank_id: int, entry_id: int, *, removed: bool) -> None:
     connection.execute(
         update(BANKS)
@@ -300,3 +358,17 @@ def _log_change(connection: Connection, bank_id: int, entry_id: int, *, removed:
             bank_id=bank_id, revision=revision, entry_id=entry_id, removed=removed
         )
     )
+
+
+def enabled_ratio(enabled: bool, stored: float | None) -> float:
+    """The share of lookups that see a bank: 0 when disabled (``clearsight bank
+    disable`` included), else its fraction, 1 unless the service set one."""
+    if not enabled:
+        return 0.0
+    return 1.0 if stored is None else stored
+
+
+def _stored_ratio(ratio: float) -> dict[str, object]:
+    if not 0.0 <= ratio <= 1.0:
+        raise UserError(f"an enabled ratio is 0 to 1, not {ratio}")
+    return {"enabled": ratio > 0, "matching_enabled_ratio": ratio if 0 < ratio < 1 else None}

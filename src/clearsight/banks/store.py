@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,7 @@ from clearsight.banks.records import (
     NextPage,
     NotImportable,
 )
+from clearsight.banks.service_edits import log_feed_changes
 from clearsight.banks.write_lock import import_transaction
 from clearsight.errors import DependencyError, UserError
 from clearsight.home import clearsight_home
@@ -147,7 +149,11 @@ class BankStore(BankReader):
         For a feed (:mod:`clearsight.exchanges.fetch`): its checkpoint is written by
         ``then``, so entries and checkpoint commit together or not at all; ``then``
         returns how many more entries it removed. Unlike :meth:`import_entries`, a batch
-        that keeps nothing is not refused (a page of withdrawals is one).
+        that keeps nothing is not refused (a page of withdrawals is one). A batch of a
+        few additions and withdrawals (a feed's steady state) goes into the change log
+        a revision an entry, so a matching service's index catches up through its delta
+        (:func:`~clearsight.banks.service_edits.log_feed_changes`); a larger one bumps
+        the revision once, as an import does.
         """
         report = ImportReport()
         with self._engine.connect() as connection, import_transaction(connection, name):
@@ -156,10 +162,20 @@ class BankStore(BankReader):
             _check_others(batch, report, False, "")
             upsert.apply_batch(batch)
             upsert.finish()
-            if then is not None:
-                report.removed += then(connection, bank_id)
+            withdrawn = then(connection, bank_id) if then is not None else 0
+            report.removed += withdrawn
             if report.changed:
-                _mark_changed(connection, bank_id, bump_revision=not created)
+                changes = upsert.changes
+                logged = (
+                    not created
+                    and not withdrawn  # a snapshot's withdrawals are not listed one by one
+                    and not changes.rewritten
+                    and log_feed_changes(
+                        connection, bank_id, chain.from_iterable(changes.added), changes.removed
+                    )
+                )
+                if not logged:
+                    _mark_changed(connection, bank_id, bump_revision=not created)
         return report
 
     def update_settings(

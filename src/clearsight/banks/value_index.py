@@ -35,6 +35,12 @@ from clearsight.errors import UserError
 VALUE_INDEX = "ix_bank_entry_signals_value_key"
 # Below this many rows written, random inserts cost less than a rebuild.
 _WORTH_DEFERRING = 100_000
+# A first batch of at least this many rows is a list's (one batch of a bank import is
+# 5,000 entries): into a table of fewer than _WORTH_DEFERRING rows, the indexes go
+# before it. Dropped later, they leave their pages free inside the file, and inserts
+# that reuse those pages cost half as much again (and the first batches pay for the
+# random inserts meanwhile).
+_LIST_BATCH = 5_000
 BANK_INDEX = "ix_bank_entry_signals_bank_id"
 IDENTITY_INDEX = "uq_bank_entries_identity"
 
@@ -51,13 +57,20 @@ class DeferredValueIndex:
         # The largest id is the table's size, near enough, and costs one index step.
         held = connection.scalar(select(func.max(SIGNALS.c.id))) if self._applies else 0
         self._threshold = max(held or 0, _WORTH_DEFERRING)
+        self._held_few = (held or 0) < _WORTH_DEFERRING
         self._written = 0
         self.dropped = False
 
     def wrote(self, rows: int) -> None:
-        """Note ``rows`` more signal rows; drop the index once they outnumber the table's."""
+        """Note ``rows`` more signal rows, about to be written; drop the indexes once they
+        outnumber the table's, or at once for a first batch of a list into a small table."""
+        first_of_a_list = not self._written and rows >= _LIST_BATCH and self._held_few
         self._written += rows
-        if self._applies and not self.dropped and self._written > self._threshold:
+        if (
+            self._applies
+            and not self.dropped
+            and (self._written > self._threshold or first_of_a_list)
+        ):
             for index in self._indexes():
                 index.drop(self._connection)
             self.dropped = True

@@ -1,10 +1,12 @@
 """``clearsight api``: serve the matching service (HMA's API) under uvicorn.
 
 Before any worker starts, each bank's index is loaded or built once and saved to the
-index cache; the workers then map the same files (``--workers N`` costs each worker
-its interpreter, not another copy of the index). The configuration reaches uvicorn's
-worker processes in an environment variable. Uvicorn's access log is off: request
-lines carry signals in their query strings, and tokens in their headers.
+index cache, and searched once (the compiled kernels loaded); the workers then map the
+same files. With ``--workers N`` this process becomes the master the workers are forked
+from (:mod:`clearsight.api.prefork`), so that they share what it loaded; on Windows,
+where nothing forks, uvicorn spawns them and the configuration reaches them in an
+environment variable. No access log: request lines carry signals in their query
+strings, and tokens in their headers.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 
 import click
 
-from clearsight.cli.bank_command import banks_option
+from clearsight.cli.bank_options import banks_option
 from clearsight.errors import DependencyError, UserError
 
 DEFAULT_PORT = 5000
@@ -53,6 +55,15 @@ DEFAULT_PORT = 5000
     show_default=True,
     help="Seconds the index may lag its banks before /status answers INDEX-STALE.",
 )
+@click.option(
+    "--fetch-every",
+    type=click.FloatRange(1, 7 * 86400),
+    default=None,
+    metavar="SECONDS",
+    help="Fetch every enabled exchange this often, in the background (first at start); "
+    "lookups never wait for a fetch, and the index catches up after each one. Off by "
+    "default: fetch with `clearsight exchange fetch` or POST /c/exchange/NAME/fetch.",
+)
 def api(
     host: str,
     port: int,
@@ -61,6 +72,7 @@ def api(
     allow_url: tuple[str, ...],
     no_auth: bool,
     stale_after: float,
+    fetch_every: float | None,
 ) -> int:
     """Serve the matching service: Hasher-Matcher-Actioner's API over the banks.
 
@@ -72,18 +84,19 @@ def api(
     Examples:
       clearsight api-key add uploads --role matcher,hasher
       clearsight api --port 5000 --workers 2
+      clearsight api --fetch-every 300      # keep the exchanges' banks in sync
       curl -H "Authorization: Bearer $TOKEN" \\
           "http://127.0.0.1:5000/m/lookup?signal_type=pdq&signal=…"
     """
     if no_auth and not _loopback(host):
         raise UserError("--no-auth serves only a loopback address (127.0.0.1 or ::1)")
     try:
+        import numpy as np
         import uvicorn
 
         from clearsight.api import ApiConfig
-        from clearsight.api.app import create_app
+        from clearsight.api.app import create_app, service_maker
         from clearsight.api.config import CONFIG_VARIABLE
-        from clearsight.api.service import MatchingService
     except ModuleNotFoundError as exc:
         raise DependencyError(
             f"the matching service needs {exc.name}: pip install 'clearsight[server]'"
@@ -91,13 +104,21 @@ def api(
     from clearsight.case import CaseBanks
 
     config = ApiConfig(
-        banks_url=banks_url, no_auth=no_auth, allow_url=allow_url, stale_after=stale_after
+        banks_url=banks_url,
+        no_auth=no_auth,
+        allow_url=allow_url,
+        stale_after=stale_after,
+        fetch_every=fetch_every,
     )
     banks = CaseBanks(banks_url)
     try:
         banks.store()  # made and migrated here, once, not by each worker
         click.echo("clearsight: loading the banks' indexes…", err=True)
-        banks.live_index().refresh()  # builds and saves what the workers will map
+        index = banks.live_index()
+        index.refresh()  # builds and saves what the workers will map
+        # Loads the compiled kernels here, where forked workers share them.
+        index.search_pdq(np.zeros((1, 4), dtype=np.uint64), enabled_only=False)
+        del index
         keys = banks.access_keys().active_by_digest()
     finally:
         banks.close()
@@ -121,8 +142,17 @@ def api(
         )
     where = f"http://{f'[{host}]' if ':' in host else host}:{port}/"
     click.echo(f"clearsight: matching service at {where} ({workers} worker(s))", err=True)
+    app = create_app(service_maker(config))
+    if workers > 1 and sys.platform != "win32":
+        try:
+            from clearsight.api.prefork import serve_forked
+        except ModuleNotFoundError as exc:
+            raise DependencyError(
+                f"--workers needs {exc.name}: pip install 'clearsight[server]'"
+            ) from exc
+        serve_forked(app, host, port, workers)
+        return 0
     if workers == 1:
-        app = create_app(MatchingService(CaseBanks(banks_url), config))
         uvicorn.run(
             app,
             host=host,
@@ -132,9 +162,8 @@ def api(
             log_level="warning",
         )
         return 0
-    # Several workers: this process becomes uvicorn's supervisor, a fresh interpreter
-    # that imports only uvicorn, so that it does not keep this command's libraries
-    # (and the index it just prepared) in memory beside the workers.
+    # Several workers on Windows: this process becomes uvicorn's supervisor, a fresh
+    # interpreter that imports only uvicorn, and uvicorn spawns the workers.
     os.environ[CONFIG_VARIABLE] = config.to_environment()
     sys.stdout.flush()
     sys.stderr.flush()

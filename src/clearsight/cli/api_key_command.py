@@ -13,7 +13,7 @@ import click
 
 from clearsight.banks.access_keys import ApiRole, parse_roles
 from clearsight.case import CaseBanks
-from clearsight.cli.bank_command import banks_option, json_option
+from clearsight.cli.bank_options import banks_option, json_option
 
 ROLES = ", ".join(role.value for role in ApiRole)
 

@@ -20,16 +20,9 @@ from clearsight.banks.originals import entry_of, original_files
 from clearsight.banks.records import BankSignal, EntryMetadata, ImportEvent, parse_flag
 from clearsight.banks.store import BankSettings, BankStore, ImportReport
 from clearsight.case.banks import CaseBanks
+from clearsight.cli.bank_options import banks_option, json_option
 from clearsight.errors import UserError
 from clearsight.media.decode import DecodeLimits
-
-banks_option = click.option(
-    "--banks",
-    "banks_url",
-    envvar="CLEARSIGHT_BANKS",
-    help="Bank store URL (e.g. postgresql+psycopg://…) [banks.sqlite under CLEARSIGHT_HOME].",
-)
-json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 
 
 def new_bank_options(command: Callable[..., int]) -> Callable[..., int]:

@@ -60,6 +60,12 @@ def cybertip() -> None:
 @click.option("--reporter-last-name")
 @click.option("--reporter-email")
 @click.option("--publicly-available/--not-publicly-available", default=None)
+@click.option(
+    "--hashes-only",
+    is_flag=True,
+    help="Send no file: the report lists each selected file's MD5 and SHA-256 instead "
+    "(where the platform's policy keeps files from leaving it).",
+)
 @environment_option
 @base_url_option
 def submit_command(
@@ -71,10 +77,12 @@ def submit_command(
     reporter_last_name: str | None,
     reporter_email: str | None,
     publicly_available: bool | None,
+    hashes_only: bool,
     environment: str,
     base_url: str | None,
 ) -> int:
-    """Submit the selected files as one report: submit, upload, fileinfo, finish.
+    """Submit the selected files as one report: submit, upload, fileinfo, finish
+    (with --hashes-only: submit with their hashes, finish).
 
     Refused where a selected item awaits a second reviewer. A failing step retracts
     the report; one cut off is resumed or retracted with `cybertip resume|retract`.
@@ -85,10 +93,12 @@ def submit_command(
         incident_time,
         Reporter(reporter_first_name, reporter_last_name, reporter_email),
         publicly_available,
+        hashes_only,
     )
     with _session(case_dir, environment, base_url) as (case, client):
         done = submit(case, request, client, actor=_actor(), environment=environment)
-    click.echo(f"Report {done.report_id} filed ({environment}): {len(done.files)} file(s).")
+    sent = f"{len(done.files)} file(s)" if not hashes_only else "hashes only, no file"
+    click.echo(f"Report {done.report_id} filed ({environment}): {sent}.")
     return 0
 
 

@@ -10,7 +10,7 @@ import click
 
 from clearsight.banks.exchange_book import API_NAMES, ExchangeBook, ExchangeInfo
 from clearsight.banks.store import BankStore
-from clearsight.cli.bank_command import banks_option, json_option
+from clearsight.cli.bank_options import banks_option, json_option
 from clearsight.errors import UserError
 from clearsight.exchanges.credentials import ENVIRONMENT, FORMS, CredentialStore
 from clearsight.exchanges.fetch import BATCH_ENTRIES, FetchReport, fetch_exchange

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from clearsight.cli.bank_command import banks_option
+from clearsight.cli.bank_options import banks_option
 from clearsight.cli.case_option import case_option, open_case
 from clearsight.match.engine import MatchReport
 

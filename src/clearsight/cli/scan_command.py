@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from clearsight.cli.bank_command import banks_option
+from clearsight.cli.bank_options import banks_option
 from clearsight.cli.case_database import case_or_database, open_case_or_database
 from clearsight.cli.case_option import open_case
 from clearsight.cli.launcher import launcher

@@ -16,7 +16,10 @@ leaves it open, and :func:`open_reports` finds it for ``clearsight cybertip resu
 half-filed report left unknown.
 
 Each file is read again and its MD5 checked against the one scanned before it is sent:
-a file changed since the review is not the file the decisions are about.
+a file changed since the review is not the file the decisions are about. Where the
+platform's policy keeps files from leaving it (``hashes_only``), none is uploaded:
+the submitted report lists each selected file's MD5 and SHA-256 in its
+``additionalInfo``, and is finished.
 """
 
 from __future__ import annotations
@@ -54,6 +57,8 @@ class CybertipRequest:
     incident_time: datetime
     reporter: Reporter = field(default_factory=Reporter)
     publicly_available: bool | None = None
+    # The platform's policy: files never leave it, the report carries their hashes.
+    hashes_only: bool = False
 
     def as_detail(self) -> dict[str, Any]:
         return {
@@ -62,6 +67,7 @@ class CybertipRequest:
             "incident_time": self.incident_time.isoformat(),
             "reporter": [self.reporter.first_name, self.reporter.last_name, self.reporter.email],
             "publicly_available": self.publicly_available,
+            "hashes_only": self.hashes_only,
         }
 
     @classmethod
@@ -73,6 +79,7 @@ class CybertipRequest:
             datetime.fromisoformat(detail["incident_time"]),
             Reporter(first, last, email),
             detail["publicly_available"],
+            bool(detail.get("hashes_only", False)),
         )
 
 
@@ -118,11 +125,12 @@ def submit(
             "`clearsight cybertip retract` it first"
         )
     options, rows = _prepare(case, request)
-    report_id = client.submit(submission_report(options))
+    report_id = client.submit(submission_report(options, rows if request.hashes_only else ()))
     detail = {"step": "submitted", "report_id": report_id, "environment": environment}
     _audit(case, actor, report_id, {**detail, "request": request.as_detail(), "items": len(rows)})
     submission = Submission(report_id, environment)
-    return _describe_and_finish(case, client, submission, rows, options, actor, open_file)
+    uploads = [] if request.hashes_only else rows
+    return _describe_and_finish(case, client, submission, uploads, options, actor, open_file)
 
 
 def resume(
@@ -136,6 +144,8 @@ def resume(
     options, rows = _prepare(case, report.request)
     submission = Submission(report.report_id, report.environment)
     left = [row for row in rows if row.item_id not in report.described]
+    if report.request.hashes_only:
+        left = []  # the report carries their hashes: nothing to upload
     _audit(case, actor, report.report_id, {"step": "resumed", "left": len(left)})
     return _describe_and_finish(case, client, submission, left, options, actor, open_file)
 

@@ -1,14 +1,11 @@
 """One fetch of one exchange: the library's pages into the bank, resumable at any moment.
 
-The loop is HMA's fetcher's (hasher-matcher-actioner ``background_tasks/fetcher.py``):
-start from the stored checkpoint (none, or a stale one, fetches from scratch), walk
-the library's ``fetch_iter``, and commit what it gave every so many entries or
-seconds. Each commit is one bank-store transaction holding the entries *and* the
-checkpoint of the last page they complete (:meth:`BankStore.apply_batch`), so a fetch
-killed at any moment leaves either both or neither: it resumes from the last
-checkpoint, and pages fetched again are upserted by identity, so nothing is lost and
-nothing doubles. A commit inside a long page (a local file is one page) writes its
-entries but keeps the old checkpoint, which bounds memory the same way.
+The pages are fetched, translated and cut into commits ahead of this process
+(:mod:`clearsight.exchanges.fetch_ahead`, :mod:`clearsight.exchanges.batches`); here
+each commit is one bank-store transaction holding the entries *and* the checkpoint of
+the last page they complete (:meth:`BankStore.apply_batch`), so a fetch killed at any
+moment leaves either both or neither: it resumes from the last checkpoint, and pages
+fetched again are upserted by identity, so nothing is lost and nothing doubles.
 
 Withdrawals remove entries; a snapshot API (a local file) withdraws what it no longer
 lists, at the end of a complete fetch. Each commit bumps the bank's revision, so an
@@ -17,24 +14,19 @@ index built from the bank knows it changed.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from clearsight.banks.exchange_book import AfterBatch, ExchangeBook, ExchangeInfo
-from clearsight.banks.prepared import BatchBuilder, PreparedBatch, prepare
-from clearsight.banks.records import ImportedEntry
+from clearsight.banks.exchange_book import ExchangeBook
 from clearsight.banks.store import BankSettings, BankStore, ImportReport
-from clearsight.errors import ClearsightError, DependencyError, UserError
+from clearsight.errors import ClearsightError, UserError
+from clearsight.exchanges.batches import BATCH_ENTRIES, BATCH_SECONDS, Commit, FetchJob, Started
 from clearsight.exchanges.credentials import CredentialStore
+from clearsight.exchanges.fetch_ahead import fetched_ahead
 
-# Entries per commit, and the longest a commit waits: HMA commits every 5000 updates
-# or 60 s; a larger batch halves the per-transaction cost on a national list.
-BATCH_ENTRIES = 20_000
-BATCH_SECONDS = 30.0
+__all__ = ["BATCH_ENTRIES", "BATCH_SECONDS", "FetchReport", "Progress", "fetch_exchange"]
 
 
 @dataclass
@@ -81,9 +73,11 @@ def fetch_exchange(
     progress: Progress | None = None,
     batch_entries: int = BATCH_ENTRIES,
     batch_seconds: float = BATCH_SECONDS,
+    own_process: bool | None = None,
 ) -> FetchReport:
     """Fetch exchange ``name`` into its bank from its checkpoint until it is up to date.
 
+    ``own_process``: fetch the pages in a child process (None: where one can start).
     Raises UserError for a disabled or unknown exchange, DependencyError (exit 3) for
     a failing or refusing server, ExchangeCredentialsError for credentials; what was
     committed before a failure stays, with its checkpoint, and the next call resumes.
@@ -92,147 +86,50 @@ def fetch_exchange(
     info = book.get(name)
     if not info.enabled:
         raise UserError(f"exchange {name!r} is disabled: `clearsight exchange enable {name}`")
-    try:
-        from clearsight.exchanges import apis
-    except ImportError as exc:  # the [exchange] extra is not installed
-        raise DependencyError(
-            f"exchanges need python-threatexchange: pip install 'clearsight[exchange]' ({exc.name})"
-        ) from None
     secret = (credentials or CredentialStore()).secret(info.api) if info.api != "file" else None
-    connected = apis.connect(info.api, info.config, secret)
-    run = _Run(store, info, connected.snapshot, batch_entries, batch_seconds, progress)
-    checkpoint = _restore(connected.checkpoint_cls, info.checkpoint)
-    run.report.resumed = checkpoint is not None
+    job = FetchJob(info.api, info.config, secret, info.checkpoint, batch_entries, batch_seconds)
+    report = FetchReport(info.name, info.api, info.bank)
+    settings = BankSettings(source=f"exchange {info.name} ({info.api})")
+    started = time.monotonic()
     book.note_start(name)
     try:
-        with apis.fetch_errors(info.api):
-            for delta in connected.api.fetch_iter(apis.SIGNAL_TYPES, checkpoint):
-                run.add_page(connected.translate(delta.updates), len(delta.updates))
-                if delta.checkpoint is not None:
-                    run.page_done(delta.checkpoint)
-            run.finish()
+        with fetched_ahead(job, own_process=own_process) as messages:
+            for message in messages:
+                if isinstance(message, Started):
+                    report.resumed = message.resumed
+                    continue
+                _apply(store, book, info.name, info.bank, settings, message, report)
+                report.seconds = time.monotonic() - started
+                if progress is not None:
+                    progress(report)
     except BaseException as error:
-        run.close()
-        message = str(error) if isinstance(error, ClearsightError) else type(error).__name__
-        _quietly(lambda: book.note_end(name, up_to_date=False, error=message))
+        message_text = str(error) if isinstance(error, ClearsightError) else type(error).__name__
+        _quietly(lambda: book.note_end(name, up_to_date=False, error=message_text))
         raise
-    run.close()
+    report.up_to_date = True
+    report.seconds = time.monotonic() - started
     book.note_end(name, up_to_date=True, error=None)
-    return run.report
+    return report
 
 
-class _Run:
-    """The state of one fetch: the batch being built and what is committed."""
-
-    def __init__(
-        self,
-        store: BankStore,
-        info: ExchangeInfo,
-        snapshot: bool,
-        batch_entries: int,
-        batch_seconds: float,
-        progress: Progress | None,
-    ) -> None:
-        self._store = store
-        self._book = ExchangeBook(store.engine)
-        self._info = info
-        self._snapshot = snapshot
-        self._seen: set[str] = set()  # identities a snapshot listed
-        self._batch_entries = batch_entries
-        self._batch_seconds = batch_seconds
-        self._progress = progress
-        self._builder = BatchBuilder()
-        self._checkpoint: Any = None  # the last page's, not yet committed
-        self._pending = 0  # entries since the last checkpoint was committed
-        self._updates = 0  # updates since the last commit
-        self._started = time.monotonic()
-        self._last_commit = self._started
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="exchange-commit")
-        self._in_flight: Future[None] | None = None
-        self._settings = BankSettings(source=f"exchange {info.name} ({info.api})")
-        self.report = FetchReport(info.name, info.api, info.bank)
-
-    def add_page(self, events: Any, updates: int) -> None:
-        for event in events:
-            if isinstance(event, ImportedEntry):
-                prepared = prepare(event)
-                self._builder.add(prepared)
-                self._pending += 1
-                if self._snapshot and not event.remove:
-                    self._seen.add(prepared[0])
-                if len(self._builder) >= 2 * self._batch_entries:
-                    # A page far larger than a batch (a local file is one page): its
-                    # entries go now, its checkpoint when the page is done.
-                    self._commit(checkpoint=None)
-            else:
-                self._builder.add_other(event)
-        self._updates += updates
-        self.report.updates += updates
-
-    def page_done(self, checkpoint: Any) -> None:
-        self._checkpoint = checkpoint
-        full = self._pending >= self._batch_entries
-        if full or time.monotonic() - self._last_commit >= self._batch_seconds:
-            self._commit(checkpoint)
-
-    def finish(self) -> None:
-        """The last commit: what is left, the last checkpoint, a snapshot's withdrawals."""
-        self._commit(self._checkpoint, final=True)
-        self.wait()
-        self.report.up_to_date = True
-
-    def _commit(self, checkpoint: Any, *, final: bool = False) -> None:
-        batch = self._builder.take()
-        updates, self._updates = self._updates, 0
-        then = self._book.after_batch(
-            self._info.name,
-            updates=updates,
-            checkpoint=None if checkpoint is None else _saved(checkpoint),
-            withdraw_unseen=self._seen if final and self._snapshot else None,
-        )
-
-        if checkpoint is not None:
-            self._checkpoint = None
-            self._pending = 0
-        self.wait()  # one batch in flight at a time: commits stay in order
-        self._last_commit = time.monotonic()
-        self._in_flight = self._writer.submit(self._write, batch, then)
-
-    def _write(self, batch: PreparedBatch, then: AfterBatch) -> None:
-        """One commit, on the writer thread: SQLite works with the GIL released, so the
-        next pages are fetched and parsed meanwhile."""
-        self.report.note(self._store.apply_batch(self._info.bank, batch, self._settings, then=then))
-        self.report.seconds = time.monotonic() - self._started
-        if self._progress is not None:
-            self._progress(self.report)
-
-    def wait(self) -> None:
-        """Wait for the commit in flight; its failure is raised here."""
-        if self._in_flight is not None:
-            done, self._in_flight = self._in_flight, None
-            done.result()
-
-    def close(self) -> None:
-        """Let the commit in flight end (it is atomic either way), then stop the writer."""
-        self._writer.shutdown(wait=True)
-
-
-def _saved(checkpoint: Any) -> str:
-    return json.dumps({"type": type(checkpoint).__name__, "state": asdict(checkpoint)})
-
-
-def _restore(checkpoint_cls: type[Any], saved: dict[str, Any] | None) -> Any:
-    """The stored checkpoint as the library's class; None for none, or a stale one
-    (HMA's rule: the API's records of deletions may be gone, so fetch from scratch)."""
-    if saved is None:
-        return None
-    import dacite  # the library's own dependency, for its nested checkpoint dataclasses
-
-    try:
-        checkpoint = dacite.from_dict(checkpoint_cls, saved.get("state", {}))
-    except dacite.DaciteError:
-        return None  # written by another library version: start again, upserts are safe
-    return None if checkpoint.is_stale() else checkpoint
+def _apply(
+    store: BankStore,
+    book: ExchangeBook,
+    name: str,
+    bank: str,
+    settings: BankSettings,
+    commit: Commit,
+    report: FetchReport,
+) -> None:
+    """One commit: its entries, its checkpoint and its withdrawals in one transaction."""
+    then = book.after_batch(
+        name,
+        updates=commit.updates,
+        checkpoint=commit.checkpoint,
+        withdraw_unseen=commit.withdraw_unseen,
+    )
+    report.note(store.apply_batch(bank, commit.batch, settings, then=then))
+    report.updates += commit.updates
 
 
 def _quietly(action: Callable[[], object]) -> None:

@@ -10,6 +10,17 @@ frames are counted in the order the decoder gives them, frame *n* is kept where
 base rate), its timestamp is ``float32(n) / float32(rate)``, and it is converted to
 full-resolution RGB24 with swscale's area filter, as the reference's ``sws_scale`` does.
 
+Frames that are neither sampled nor referenced by other frames need not be decoded at
+all. For H.264 and HEVC, whose encoders mark such frames, a first pass reads the packets'
+presentation times (demuxing alone, no decoding: under 2% of the cost) and numbers the
+frames as the decoder would output them, in presentation order; the decoder then skips
+the unreferenced frames that are not sampled (FFmpeg's ``skip_frame = NONREF``, set per
+packet), which halves the decoding of a typical phone or x264 video. The frames kept,
+their numbers and pixels are those of a full decode: the numbering is checked against
+each frame the decoder gives, and should it disagree the video is decoded again in full
+(from the frame after the last one given). The pass is used only where the numbering is
+certain: every packet timed, no two at one time, the first a keyframe shown first.
+
 Guards, each a :class:`VideoDecodeError` with a one-line reason (the caller makes it
 the file's error row): too many streams, a frame larger than the cap, a declared or
 decoded duration over the cap, more frames than the cap, and a container or stream
@@ -33,6 +44,9 @@ import numpy.typing as npt
 from av.video.reformatter import VideoReformatter
 from PIL import Image
 
+from clearsight.media.video_facts import VideoFacts as VideoFacts
+from clearsight.media.video_facts import VideoLimits as VideoLimits
+
 RgbFrame = npt.NDArray[np.uint8]
 
 # Container and stream tags kept as weak evidence of origin; anything else (a location,
@@ -55,30 +69,6 @@ ORIGIN_TAGS = frozenset(
     }
 )
 _MAX_TAG_CHARS = 200
-
-
-@dataclass(frozen=True)
-class VideoLimits:
-    """Bounds on what one video may cost to read."""
-
-    max_seconds: float = 4 * 3600.0
-    max_frames: int = 2_000_000  # frames decoded, sampled or not
-    max_frame_pixels: int = 8192 * 4352  # one frame's width times height (8K and a bit)
-    max_streams: int = 64
-
-
-@dataclass(frozen=True)
-class VideoFacts:
-    """What the container and its first video stream declare."""
-
-    container: str
-    codec: str
-    width: int
-    height: int
-    frame_rate: float
-    duration: float | None  # seconds, as declared; None where nothing declares it
-    has_audio: bool
-    tags: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,6 +108,7 @@ class VideoReader:
 
     def __init__(self, path: str | IO[bytes], limits: VideoLimits = VideoLimits()) -> None:
         self._limits = limits
+        self._path = path if isinstance(path, str) else None
         self.frames_decoded = 0
         self.stopped: str | None = None  # why decoding ended before the end, if it did
         try:
@@ -199,43 +190,170 @@ class VideoReader:
         A cap reached raises :class:`VideoDecodeError`; a stream that breaks ends the
         iteration and sets :attr:`stopped`.
         """
-        facts, limits = self.facts, self._limits
+        facts = self.facts
         step = frame_step(every_seconds, facts.frame_rate)
         dense = frame_step(dense_seconds, facts.frame_rate) if dense_seconds else 0
-        small = _fit(facts.width, facts.height, dense_box)
+        yield from self._sampled(
+            _Sampler(facts, step, dense, _fit(facts.width, facts.height, dense_box))
+        )
+
+    def frame(self, number: int) -> SampledFrame | None:
+        """Frame ``number`` (numbered as :meth:`frames` numbers them) in full-resolution
+        RGB, decoding no further; None where the video ends before it."""
+        sampler = _Sampler(self.facts, 1, 0, (1, 1), only=number)
+        return next(self._sampled(sampler), None)
+
+    def _sampled(self, sampler: _Sampler) -> Iterator[SampledFrame]:
+        facts, limits = self.facts, self._limits
         max_frames = min(limits.max_frames, math.ceil(limits.max_seconds * facts.frame_rate) + 1)
-        stream = self._stream
-        full, reduced = VideoReformatter(), VideoReformatter()
         # Frame threads decode several frames at once; the pictures are the same.
-        stream.thread_type = "AUTO"
+        self._stream.thread_type = "AUTO"
+        given = -1  # the number of the last frame given
         try:
-            for frame in self._container.decode(stream):
-                number = self.frames_decoded
-                self.frames_decoded += 1
-                if number >= max_frames:
-                    raise VideoDecodeError(
-                        f"more than {max_frames} frames (the cap of {limits.max_frames} "
-                        f"frames or {limits.max_seconds:g} s)"
-                    )
-                exact = number % step == 0
-                if not exact and (not dense or number % dense):
-                    continue
-                width, height = (facts.width, facts.height) if exact else small
-                # One reformatter per kind of frame: each keeps its swscale context, which
-                # costs more to set up (a scaling filter) than to run.
-                converter = full if exact else reduced
-                rgb: RgbFrame = converter.reformat(  # type: ignore[assignment]
-                    frame,
-                    width=width,
-                    height=height,
-                    format="rgb24" if exact else "gray",
-                    interpolation="AREA",
-                ).to_ndarray()
-                timestamp = frame_timestamp(number, facts.frame_rate)
-                yield SampledFrame(number, timestamp, rgb, exact)
+            plan = self._skipping_plan(sampler, max_frames)
+            if plan is not None:
+                try:
+                    for frame in self._skipping_decode(plan, sampler):
+                        given = frame.number
+                        yield frame
+                    return
+                except _NumberingLost:
+                    self._restart()
+            for frame in self._full_decode(sampler, max_frames):
+                if frame.number > given:
+                    yield frame
         except (av.error.FFmpegError, ValueError) as exc:
             # ValueError: PyAV cannot convert a frame's pixel format.
             self.stopped = f"decoding stopped after {self.frames_decoded} frames: {_reason(exc)}"
+
+    def _full_decode(self, sampler: _Sampler, max_frames: int) -> Iterator[SampledFrame]:
+        """Decode every frame, numbering them in the order the decoder gives them."""
+        limits = self._limits
+        self.frames_decoded = 0
+        for frame in self._container.decode(self._stream):
+            number = self.frames_decoded
+            self.frames_decoded += 1
+            if number >= max_frames:
+                raise VideoDecodeError(
+                    f"more than {max_frames} frames (the cap of {limits.max_frames} "
+                    f"frames or {limits.max_seconds:g} s)"
+                )
+            if sampler.wants(number):
+                yield sampler.sample(frame, number)
+
+    def _skipping_plan(self, sampler: _Sampler, max_frames: int) -> _SkippingPlan | None:
+        """The frames' numbers from their presentation times, and the times of the frames
+        to decode, where the codec marks unreferenced frames and the numbering is certain
+        (see the module's docstring); None otherwise."""
+        if self._path is None or self.facts.codec not in SKIPPING_CODECS:
+            return None
+        times: list[int] = []
+        try:
+            with av.open(self._path, mode="r", metadata_errors="ignore") as container:
+                stream = container.streams.video[0]  # the stream the reader reads
+                for packet in container.demux(stream):
+                    if not packet.size:
+                        continue  # the end-of-stream marker
+                    if packet.pts is None or packet.is_discard or packet.is_corrupt:
+                        return None
+                    if not times and not packet.is_keyframe:
+                        return None
+                    times.append(packet.pts)
+                    if len(times) > max_frames:
+                        return None  # the full decode reports the cap at its frame
+        except (av.error.FFmpegError, ValueError):
+            return None  # the full decode keeps the frames before the break
+        ordered = sorted(times)
+        if not times or times[0] != ordered[0] or len(set(ordered)) != len(ordered):
+            return None
+        numbers = {pts: number for number, pts in enumerate(ordered)}
+        sampled = [number for number in range(len(ordered)) if sampler.wants(number)]
+        return _SkippingPlan(numbers, frozenset(ordered[n] for n in sampled), tuple(sampled))
+
+    def _skipping_decode(self, plan: _SkippingPlan, sampler: _Sampler) -> Iterator[SampledFrame]:
+        """Decode the referenced and the sampled frames only; raises
+        :class:`_NumberingLost` where a frame the decoder gives is not the one planned."""
+        context = self._stream.codec_context
+        expected = iter(plan.sampled)
+        for packet in self._container.demux(self._stream):
+            # Read by the decoder as it takes the packet (frame threads copy it then).
+            context.skip_frame = "DEFAULT" if packet.pts in plan.wanted else "NONREF"
+            for frame in packet.decode():
+                number = plan.numbers.get(frame.pts) if frame.pts is not None else None
+                if number is None:
+                    raise _NumberingLost
+                self.frames_decoded = number + 1
+                if frame.pts not in plan.wanted:
+                    continue  # a referenced frame, decoded for the frames after it
+                if number != next(expected, None):
+                    raise _NumberingLost  # a sampled frame went missing before this one
+                yield sampler.sample(frame, number)
+        if next(expected, None) is not None:
+            raise _NumberingLost
+        self.frames_decoded = len(plan.numbers)
+
+    def _restart(self) -> None:
+        """Back to the first frame with a new container, for a full decode."""
+        assert self._path is not None  # only a path has a skipping plan
+        self._container.close()
+        self._container = av.open(self._path, mode="r", metadata_errors="ignore")
+        self._stream = self._container.streams.video[0]
+        self._stream.thread_type = "AUTO"
+
+
+# Codecs whose decoders skip unreferenced frames on request (FFmpeg's h264 and hevc read
+# the reference marks of each picture). Others decode every frame.
+SKIPPING_CODECS = frozenset({"h264", "hevc"})
+
+
+class _NumberingLost(Exception):
+    """A frame from the decoder is not where the skipping plan numbered it."""
+
+
+@dataclass(frozen=True)
+class _SkippingPlan:
+    numbers: dict[int, int]  # a frame's presentation time -> its number in a full decode
+    wanted: frozenset[int]  # the presentation times of the frames sampled
+    sampled: tuple[int, ...]  # their numbers, in order
+
+
+class _Sampler:
+    """Which frames are sampled and how each becomes a :class:`SampledFrame`: vPDQ's at
+    full resolution in RGB, those between grey in a small box."""
+
+    def __init__(
+        self,
+        facts: VideoFacts,
+        step: int,
+        dense: int,
+        small: tuple[int, int],
+        *,
+        only: int | None = None,  # this frame alone, in full
+    ) -> None:
+        self._facts, self._step, self._dense, self._small = facts, step, dense, small
+        self._only = only
+        # One reformatter per kind of frame: each keeps its swscale context, which costs
+        # more to set up (a scaling filter) than to run.
+        self._full, self._reduced = VideoReformatter(), VideoReformatter()
+
+    def wants(self, number: int) -> bool:
+        if self._only is not None:
+            return number == self._only
+        return number % self._step == 0 or (self._dense > 0 and number % self._dense == 0)
+
+    def sample(self, frame: av.VideoFrame, number: int) -> SampledFrame:
+        exact = number == self._only if self._only is not None else number % self._step == 0
+        facts = self._facts
+        width, height = (facts.width, facts.height) if exact else self._small
+        converter = self._full if exact else self._reduced
+        rgb: RgbFrame = converter.reformat(  # type: ignore[assignment]
+            frame,
+            width=width,
+            height=height,
+            format="rgb24" if exact else "gray",
+            interpolation="AREA",
+        ).to_ndarray()
+        return SampledFrame(number, frame_timestamp(number, facts.frame_rate), rgb, exact)
 
 
 def _fit(width: int, height: int, box: int) -> tuple[int, int]:

@@ -11,7 +11,10 @@ cybertip.xsd`` marks each one optional that may be unknown):
 * ``generativeAi`` only where the current decision is final and says AI-generated or
   AI-edited, never on the automated verdict alone, which goes in ``details`` as
   evidence instead;
-* ``industryClassification`` only where the finally decided category fixes one.
+* ``industryClassification`` only where the finally decided category fixes one;
+* ``additionalInfo`` (ISPWS's free text for what no other element covers) for a video:
+  its container, codec, frame size, frame rate, declared duration, frames decoded and
+  whether it has sound, as the scan read them.
 
 A decision awaiting a second reviewer (the two-reviewer rule) is not final, so it gives
 neither, nor the reviewer's origin among the details; whether the file was viewed is
@@ -24,7 +27,7 @@ The document is written element by element, so memory does not grow with the rep
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from pathlib import PurePath
 
@@ -61,14 +64,23 @@ def write_cybertip(rows: Iterable[ReportRow], context: ExportContext, out: Diges
     return count
 
 
-def submission_report(options: CybertipOptions) -> bytes:
+def submission_report(options: CybertipOptions, hashes_of: Sequence[ReportRow] = ()) -> bytes:
     """The ``report`` ISPWS ``submit`` takes: the incident and the reporter; the files
-    follow one by one (``upload``, then their ``fileDetails`` through ``fileinfo``)."""
+    follow one by one (``upload``, then their ``fileDetails`` through ``fileinfo``).
+
+    ``hashes_of``: files a policy keeps from leaving the platform, reported by their
+    hashes alone, one line each in ``additionalInfo`` (no name, no bytes)."""
     report = etree.Element("report")
     report.append(_incident_summary(options))
     reporter = _reporter(options)
     if reporter is not None:
         report.append(reporter)
+    if hashes_of:
+        lines = ["Files not uploaded (the reporting platform's policy); their hashes:"]
+        for row in hashes_of:
+            pairs = (("MD5", row.item.md5), ("SHA256", row.item.sha256))
+            lines.append(" ".join(f"{name} {value}" for name, value in pairs if value))
+        _text(report, "additionalInfo", "\n".join(lines))
     return etree.tostring(report, xml_declaration=True, encoding="utf-8")
 
 
@@ -95,7 +107,24 @@ def file_details(row: ReportRow, options: CybertipOptions) -> etree._Element | N
         _text(details, "originalFileHash", value).set("hashType", name)
     _pairs(details, "HASH", _hash_evidence(row))
     _pairs(details, "ORIGIN", _origin_evidence(row))
+    video = _video_facts(row)
+    if video is not None:
+        _text(details, "additionalInfo", video)
     return details
+
+
+def _video_facts(row: ReportRow) -> str | None:
+    """One line of a video's facts, or None for a file that is no video."""
+    item, video = row.item, row.item.video
+    if video is None:
+        return None
+    size = f"{item.width}x{item.height}, " if item.width and item.height else ""
+    duration = "duration not declared" if video.duration is None else f"{video.duration:.3f} s"
+    sound = "with sound" if video.has_audio else "no sound"
+    return (
+        f"video: {video.container} container, {video.codec}, {size}{video.frame_rate:g} "
+        f"frames/s, {duration}, {video.frames_decoded} frames decoded, {sound}"
+    )
 
 
 def _incident_summary(options: CybertipOptions) -> etree._Element:

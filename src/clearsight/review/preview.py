@@ -34,7 +34,6 @@ from clearsight.media.decode import (
 )
 from clearsight.media.sniff import SNIFF_BYTES, MediaKind, kind_of, sniff_media_type
 from clearsight.media.stored import StaleFileError, read_scanned
-from clearsight.media.video import VideoDecodeError, contact_sheet
 from clearsight.review.settings import PreviewPrefs
 from clearsight.store.interface import ItemFile
 
@@ -105,9 +104,48 @@ def render_image(
 
     Raises :class:`ImageDecodeError` when the bytes cannot be decoded safely.
     """
+    _check_size(long_side)
+    return _finished(_upright_rgb(data, limits or DecodeLimits(), long_side), blur, greyscale)
+
+
+def render_video_frame(
+    data: bytes,
+    number: int,
+    *,
+    long_side: int = PREVIEW_LONG_SIDE,
+    blur: int | None,
+    greyscale: bool,
+    limits: DecodeLimits | None = None,
+) -> Preview:
+    """Draw frame ``number`` of the video in ``data`` as :func:`render_image` draws a
+    picture. Raises :class:`ImageDecodeError` where it cannot be decoded (or the video
+    has no such frame)."""
+    _check_size(long_side)
+    limits = limits or DecodeLimits()
+    if len(data) > limits.max_file_bytes:
+        raise ImageDecodeError(
+            f"file of {len(data)} bytes exceeds the decode cap of {limits.max_file_bytes} bytes"
+        )
+    from clearsight.media.video import VideoDecodeError, VideoReader  # PyAV: see render
+
+    try:
+        with VideoReader(io.BytesIO(data)) as reader:
+            frame = reader.frame(number)
+            stopped = reader.stopped
+    except VideoDecodeError as exc:
+        raise ImageDecodeError(str(exc)) from None
+    if frame is None:
+        raise ImageDecodeError(stopped or f"the video has no frame {number}")
+    return _finished(_fitted(Image.fromarray(frame.rgb), limits, long_side), blur, greyscale)
+
+
+def _check_size(long_side: int) -> None:
     if not 1 <= long_side <= MAX_LONG_SIDE:
         raise UserError(f"preview size must be 1-{MAX_LONG_SIDE} pixels, not {long_side}")
-    picture = _upright_rgb(data, limits or DecodeLimits(), long_side)
+
+
+def _finished(picture: Image.Image, blur: int | None, greyscale: bool) -> Preview:
+    """The drawn picture, greyscale and blurred as asked, encoded afresh as JPEG."""
     if greyscale:
         # One channel: R, G and B are equal exactly, even after JPEG.
         picture = picture.convert("L")
@@ -142,25 +180,55 @@ class PreviewRenderer:
         """
         return self._draw(item_id, long_side, None if revealed else prefs.blur, prefs.greyscale)
 
+    def render_frame(
+        self,
+        item_id: int,
+        number: int,
+        prefs: PreviewPrefs,
+        *,
+        revealed: bool = False,
+        long_side: int = PREVIEW_LONG_SIDE,
+    ) -> Preview:
+        """Frame ``number`` of the video ``item_id``, drawn as :meth:`render` draws an
+        item: blurred unless ``revealed`` (start a reveal of that frame first)."""
+        blur = None if revealed else prefs.blur
+        path, data = self._bytes(item_id)
+        try:
+            return render_video_frame(
+                data,
+                number,
+                long_side=long_side,
+                blur=blur,
+                greyscale=prefs.greyscale,
+                limits=self._limits,
+            )
+        except ImageDecodeError as exc:
+            reason = f"{path}: frame {number} cannot be shown: {exc}"
+            raise PreviewError(item_id, PreviewProblem.UNDECODABLE, reason) from None
+
     def thumbnail(self, item_id: int, prefs: PreviewPrefs) -> Preview:
         """A small preview for a list of series members: always blurred."""
         return self._draw(item_id, THUMBNAIL_LONG_SIDE, prefs.blur, prefs.greyscale)
 
-    def _draw(self, item_id: int, long_side: int, blur: int | None, greyscale: bool) -> Preview:
+    def _bytes(self, item_id: int) -> tuple[str, bytes]:
+        """The item's path and its bytes as the scan recorded them; PreviewError otherwise."""
         item = self._items.item_files([item_id]).get(item_id)
         if item is None:
             raise PreviewError(item_id, PreviewProblem.NOT_IN_CASE, "no such item in this case")
         try:
-            data = read_scanned(item.os_path, item.sha256, self._limits.max_file_bytes)
+            return item.path, read_scanned(item.os_path, item.sha256, self._limits.max_file_bytes)
         except StaleFileError as exc:
             raise PreviewError(item_id, PreviewProblem.STALE_FILE, f"{item.path}: {exc}") from None
+
+    def _draw(self, item_id: int, long_side: int, blur: int | None, greyscale: bool) -> Preview:
+        path, data = self._bytes(item_id)
         try:
             return render_image(
                 data, long_side=long_side, blur=blur, greyscale=greyscale, limits=self._limits
             )
         except ImageDecodeError as exc:
             raise PreviewError(
-                item_id, PreviewProblem.UNDECODABLE, f"{item.path}: cannot be shown: {exc}"
+                item_id, PreviewProblem.UNDECODABLE, f"{path}: cannot be shown: {exc}"
             ) from None
 
 
@@ -173,6 +241,9 @@ def _upright_rgb(data: bytes, limits: DecodeLimits, long_side: int) -> Image.Ima
         )
     if kind_of(sniff_media_type(data[:SNIFF_BYTES])) is MediaKind.VIDEO:
         # A video is shown as a contact sheet of its frames, drawn like a picture.
+        # (PyAV imported here only: a case opened for a scan never draws one.)
+        from clearsight.media.video import VideoDecodeError, contact_sheet
+
         try:
             sheet = contact_sheet(io.BytesIO(data))
         except VideoDecodeError as exc:

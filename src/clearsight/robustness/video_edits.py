@@ -1,6 +1,8 @@
 """Generated benign videos and the edits copies of videos go through, for tests and
 benchmarks: slow pans over generated landscapes, encoded with the codecs PyAV's wheel
-carries (libx264, libvpx-vp9), and edited as re-uploads are.
+carries (libx264, libvpx-vp9), and edited as re-uploads are. Footage of other kinds,
+zooms over photos and drifting patterns, is what false-match checks hold the landscapes
+against, so that no check only compares one generator's output with itself.
 
 Each edit is the original's frames changed and encoded again: re-encoded smaller, a clip
 from the middle, black frames before it, flipped left to right, VP9 in WebM, and
@@ -24,6 +26,55 @@ from clearsight.robustness.landscapes import render_landscape
 
 Frame = npt.NDArray[np.uint8]
 Frames = list[Frame]
+
+
+def photo_pan_frames(photo: Path, width: int, height: int, count: int) -> Frames:
+    """``count`` frames of a slow zoom and pan across a photo (a camera's picture, say):
+    footage of another kind than the generated landscapes, for false-match checks."""
+    from PIL import Image
+
+    with Image.open(photo) as opened:
+        picture = np.asarray(opened.convert("RGB"))
+    rows, columns = picture.shape[:2]
+    # Crop the photo's middle to the frame's shape, then move a window over it that
+    # starts at the whole crop and closes in on a quarter to the lower right.
+    side = min(columns / width, rows / height)
+    crop_w, crop_h = int(width * side), int(height * side)
+    top, left = (rows - crop_h) // 2, (columns - crop_w) // 2
+    frames: Frames = []
+    for k in range(count):
+        t = k / max(count - 1, 1)
+        scale = 1.0 - 0.25 * t
+        w, h = int(crop_w * scale), int(crop_h * scale)
+        y, x = top + int((crop_h - h) * t), left + int((crop_w - w) * t)
+        window = np.ascontiguousarray(picture[y : y + h, x : x + w])
+        small = cv2.resize(window, (width, height), interpolation=cv2.INTER_AREA)
+        frames.append(np.asarray(small, np.uint8))
+    return frames
+
+
+def pattern_frames(seed: int, width: int, height: int, count: int) -> Frames:
+    """``count`` frames of drifting coloured stripes and discs from ``seed``: generated
+    footage of yet another kind, with no landscape in it."""
+    rng = np.random.default_rng(seed)
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    angle, period = rng.uniform(0, np.pi), rng.uniform(0.1, 0.4) * width
+    colours = rng.integers(0, 256, (3, 3)).astype(np.float32)
+    discs = [
+        (rng.uniform(0, width), rng.uniform(0, height), rng.uniform(0.05, 0.2) * height)
+        for _ in range(4)
+    ]
+    frames: Frames = []
+    for k in range(count):
+        phase = 2 * np.pi * k / 90
+        wave = np.sin((xs * np.cos(angle) + ys * np.sin(angle)) * 2 * np.pi / period + phase)
+        mix = (wave[..., None] + 1) / 2
+        frame = mix * colours[0] + (1 - mix) * colours[1]
+        for cx, cy, radius in discs:
+            inside = (xs - cx - 2 * k) ** 2 + (ys - cy) ** 2 <= radius**2
+            frame[inside] = colours[2]
+        frames.append(frame.clip(0, 255).astype(np.uint8))
+    return frames
 
 
 def pan_frames(

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from functools import partial
 
-from clearsight.media.decode import DecodeLimits, ImageDecodeError, decode_luma
+from clearsight.media.decode import DecodeLimits
 from clearsight.media.sniff import (
     OCTET_STREAM,
     SNIFF_BYTES,
@@ -33,17 +33,15 @@ from clearsight.media.sniff import (
     may_hold_pixels,
     sniff_media_type,
 )
-from clearsight.media.video import VideoFacts, VideoLimits
-from clearsight.origin.stage import RGB_FOR_ORIGIN_UP_TO, examine_bytes
-from clearsight.scan.video_fingerprint import fingerprint_video
+from clearsight.media.video_facts import VideoFacts, VideoLimits
 from clearsight.signals.digests import StreamingDigests
-from clearsight.signals.features import extract
-from clearsight.signals.pdq import PDQ_WORKING_BOX, PdqHash, PdqSignal
-from clearsight.signals.scene import scene_views
-from clearsight.signals.variants import Luma, VariantHash, hash_views, query_views
-from clearsight.store.interface import ErrorStage, ItemError, PackedFeatures, ScannedFile
+from clearsight.store.interface import ErrorStage, ItemError, ScannedFile
 
 CHUNK_BYTES = 1024 * 1024
+# The modules that read pixels, imported where the first file needs them: a worker has
+# them from its fork server (:mod:`clearsight.scan.worker_server` preloads these), while
+# the scan's own process, which only plans, writes and builds these options, never does.
+PIXEL_MODULES = ("clearsight.scan.pixels", "clearsight.scan.video_fingerprint")
 # A video gets the per-file time limit once for every ten minutes it lasts.
 VIDEO_SECONDS_PER_LIMIT = 600.0
 
@@ -110,9 +108,13 @@ def _fingerprint(abs_path: str, rel_path: str, options: FingerprintOptions) -> S
         digests=digests.result(),
     )
     if data is not None:
+        from clearsight.scan.pixels import with_pixels  # the decoders: see PIXEL_MODULES
+
         with _time_limit(options.decode_seconds):
-            return _with_pixels(record, data, options)
+            return with_pixels(record, data, options)
     if options.decode and record.kind is MediaKind.VIDEO:
+        from clearsight.scan.video_fingerprint import fingerprint_video
+
         # Streamed from the file, never read whole: a video may be many gigabytes.
         with _time_limit(options.decode_seconds):
             return fingerprint_video(
@@ -124,7 +126,7 @@ def _fingerprint(abs_path: str, rel_path: str, options: FingerprintOptions) -> S
                 on_facts=partial(_video_time_limit, options.decode_seconds),
             )
     if wants_pixels and record.kind is MediaKind.IMAGE:
-        return _with_error(
+        return with_error(
             record,
             ErrorStage.DECODE,
             f"file of {info.st_size} bytes exceeds the decode cap of "
@@ -156,72 +158,5 @@ def _video_time_limit(seconds: float | None, facts: VideoFacts) -> None:
     signal.setitimer(signal.ITIMER_REAL, seconds * spans)
 
 
-def _with_pixels(record: ScannedFile, data: bytes, options: FingerprintOptions) -> ScannedFile:
-    limits = options.limits
-    try:
-        keep_rgb = RGB_FOR_ORIGIN_UP_TO if options.origin else 0
-        image = decode_luma(data, limits, PDQ_WORKING_BOX, keep_rgb_up_to=keep_rgb)
-    except ImageDecodeError as exc:
-        if record.kind is not MediaKind.IMAGE and exc.media_type is None:
-            return record  # unrecognised bytes that are not an image either: not an error
-        media_type = exc.media_type or record.media_type
-        failed = replace(record, media_type=media_type, kind=MediaKind.IMAGE)
-        return _with_error(failed, ErrorStage.DECODE, str(exc))
-    pdq: PdqHash | None = None
-    variants: tuple[VariantHash, ...] = ()
-    scene: tuple[VariantHash, ...] = ()
-    features: PackedFeatures | None = None
-    errors = record.errors
-    try:
-        pdq = PdqSignal.hash_from_luma_numpy(image.luma)
-        # The views a known picture may hide in: trimmed, screenshot, collage tiles. Even
-        # a picture too plain to hash well as a whole (a mostly empty screenshot) may
-        # hold a well-hashed photo.
-        sharper = partial(_larger_luma, data, limits, image.luma)
-        variants = tuple(hash_views(query_views(image.luma, sharper), pdq.hex))
-        # Quadrants and centre crops: how triage finds scene-mates (a region replaced,
-        # a crop) among the case's items without comparing all pairs.
-        scene = tuple(hash_views(scene_views(image.luma), pdq.hex))
-        # Keypoints find what PDQ cannot (an off-centre crop, a turn, another camera on
-        # the same tripod) and confirm links later without reading the file again.
-        height, width = image.luma.shape
-        features = PackedFeatures(extract(image.luma).to_bytes(), int(width), int(height))
-    except Exception as exc:  # noqa: BLE001 - a hashing failure is this file's error row
-        errors = (*errors, ItemError(ErrorStage.HASH, f"PDQ failed: {type(exc).__name__}"))
-    origin = None
-    if options.origin:
-        origin = examine_bytes(
-            data,
-            image.media_type,
-            keep_prompts=options.keep_prompts,
-            luma=image.luma,
-            rgb=image.rgb,
-            alpha=image.alpha,
-            pixel_model=options.pixel_model,
-        )
-    return replace(
-        record,
-        media_type=image.media_type,
-        kind=MediaKind.IMAGE,
-        width=image.width,
-        height=image.height,
-        orientation=image.orientation,
-        pdq=pdq,
-        pdq_variants=variants,
-        scene_views=scene,
-        features=features,
-        errors=errors,
-        origin=origin,
-    )
-
-
-def _larger_luma(data: bytes, limits: DecodeLimits, fallback: Luma, box: int) -> Luma:
-    """The picture decoded again to fit ``box``; ``fallback`` should that fail."""
-    try:
-        return decode_luma(data, limits, box).luma
-    except ImageDecodeError:
-        return fallback
-
-
-def _with_error(record: ScannedFile, stage: ErrorStage, reason: str) -> ScannedFile:
+def with_error(record: ScannedFile, stage: ErrorStage, reason: str) -> ScannedFile:
     return replace(record, errors=(*record.errors, ItemError(stage, reason)))

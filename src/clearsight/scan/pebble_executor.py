@@ -17,7 +17,7 @@ from pebble import ProcessExpired, ProcessPool
 
 from clearsight.cores import available_cores
 from clearsight.scan.work import FailureKind, UnitFailure, UnitOutcome, WorkUnit, fingerprint_unit
-from clearsight.scan.worker_server import start_worker_server
+from clearsight.scan.worker_server import prepare_worker, start_worker_server
 from clearsight.store.interface import ScannedFile
 
 
@@ -48,7 +48,7 @@ class PebbleExecutor:
 
     def __enter__(self) -> Self:
         self._pool = ProcessPool(
-            max_workers=self._workers, initializer=_worker_signals, context=start_worker_server()
+            max_workers=self._workers, initializer=prepare_worker, context=start_worker_server()
         )
         return self
 
@@ -79,13 +79,3 @@ def _outcome(unit: WorkUnit, future: Future[ScannedFile]) -> UnitOutcome:
         return UnitOutcome(unit, UnitFailure(FailureKind.DIED, str(exc)))
     except Exception as exc:  # noqa: BLE001 - a lost unit is retried, then an error row
         return UnitOutcome(unit, UnitFailure(FailureKind.LOST, type(exc).__name__))
-
-
-def _worker_signals() -> None:
-    """Workers leave Ctrl-C to the parent, which commits what is done and stops them,
-    and die of SIGALRM, the per-unit limit on decoding."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGALRM, signal.SIG_DFL)
-    import cv2  # already imported by the fork server, with the fingerprinting modules
-
-    cv2.setNumThreads(1)

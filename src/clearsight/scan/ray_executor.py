@@ -6,13 +6,14 @@ Only the fingerprinting leaves the driver. The walk, the resume plan, the rule
 
 A Ray task fingerprints a batch of files (tens of small ones, fewer large ones: a
 batch is sized to take about :data:`TASK_SECONDS`), so Ray's per-task cost is paid
-once per batch. Inside the task every file still runs in a process of its own, a
-one-worker pebble pool kept by each Ray worker (:class:`PebbleExecutor`): its
-``SIGALRM`` time limit and a decoder crash end that process, never the Ray worker,
-so a hostile file ends as its own outcome (timed out, died) and the driver settles it
-exactly as a local scan does. A task whose Ray worker or node is lost is Ray's to
-retry elsewhere (``max_retries``); one that fails for good hands every file of its
-batch back as lost, and the driver retries each for digests only.
+once per batch. Inside the task every file still runs in a process of its own
+(:mod:`clearsight.scan.ray_batch`): its ``SIGALRM`` time limit and a decoder crash end
+that process, never the Ray worker, so a hostile file ends as its own outcome (timed
+out, died) and the driver settles it exactly as a local scan does. Units and records
+travel pickled, so that a Ray worker never loads the fingerprinting modules itself.
+A task whose Ray worker or node is lost is Ray's to retry elsewhere (``max_retries``);
+one that fails for good hands every file of its batch back as lost, and the driver
+retries each for digests only.
 
 No file can be recorded twice: the driver records what a task returned, once per
 task, and a task retried after its node was lost returns once. A worker node reads
@@ -26,7 +27,7 @@ from __future__ import annotations
 import logging
 import math
 import os
-import time
+import pickle
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -38,7 +39,7 @@ from ray.exceptions import RayError
 
 from clearsight.cores import available_cores
 from clearsight.errors import UserError
-from clearsight.scan.pebble_executor import PebbleExecutor
+from clearsight.scan.ray_batch import BatchDone, Failed, fingerprint_batch
 from clearsight.scan.work import FailureKind, UnitFailure, UnitOutcome, WorkUnit
 from clearsight.store.interface import ScannedFile
 
@@ -47,6 +48,7 @@ LOCAL = "auto"
 TASK_SECONDS = 2.0  # a batch long enough that Ray's cost per task is a rounding error
 FIRST_BATCH = 2  # files in a task before the driver knows how long one takes
 TASK_RETRIES = 3  # Ray's retries of a task whose worker or node was lost
+PICKLE = pickle.HIGHEST_PROTOCOL
 
 
 @dataclass(frozen=True)
@@ -82,38 +84,8 @@ def mapped_path(path: str, maps: Sequence[PathMap]) -> str:
     return path
 
 
-@dataclass(frozen=True)
-class BatchDone:
-    """What a task hands back: where it ran, how long it took, one result per unit."""
-
-    node_id: str
-    seconds: float
-    results: list[ScannedFile | UnitFailure]
-
-
-# One per Ray worker process: the process each file runs in (see the module docstring).
-_local_pool: PebbleExecutor | None = None
-
-
-def fingerprint_batch(units: list[WorkUnit]) -> BatchDone:
-    """Run ``units`` one process each, in order; a Ray task's body."""
-    global _local_pool
-    started = time.monotonic()
-    if _local_pool is None:
-        _local_pool = PebbleExecutor(workers=1).__enter__()
-    pool = _local_pool
-    results: dict[int, ScannedFile | UnitFailure] = {}
-    by_id = {id(unit): index for index, unit in enumerate(units)}
-    for unit in units:
-        pool.submit(unit)
-    while len(results) < len(units):
-        for outcome in pool.collect(1.0):
-            results[by_id[id(outcome.unit)]] = outcome.result
-    node_id = ray.get_runtime_context().get_node_id()
-    seconds = time.monotonic() - started
-    return BatchDone(node_id, seconds, [results[index] for index in range(len(units))])
-
-
+# The task's body is in a module of its own that imports nothing heavy: a Ray worker
+# lives for one scan, and what it imports is paid again by every scan.
 _remote_batch: Any = ray.remote(num_cpus=1, max_retries=TASK_RETRIES)(fingerprint_batch)
 
 
@@ -235,7 +207,9 @@ class RayExecutor:
 
     def _send(self, units: list[WorkUnit]) -> None:
         maps = self._path_maps
-        sent = [replace(u, abs_path=mapped_path(u.abs_path, maps)) for u in units]
+        sent = [
+            pickle.dumps(replace(u, abs_path=mapped_path(u.abs_path, maps)), PICKLE) for u in units
+        ]
         self._in_flight[_remote_batch.remote(sent)] = units
 
     def _outcomes(self, units: list[WorkUnit], ref: Any) -> list[UnitOutcome]:
@@ -249,10 +223,22 @@ class RayExecutor:
         previous = self._file_seconds
         self._file_seconds = per_file if previous is None else 0.7 * previous + 0.3 * per_file
         self.node_files[(self._address_of(done.node_id), done.node_id)] += len(units)
-        return [UnitOutcome(unit, result) for unit, result in zip(units, done.results, strict=True)]
+        return [
+            UnitOutcome(unit, _decoded(result))
+            for unit, result in zip(units, done.results, strict=True)
+        ]
 
     def _address_of(self, node_id: str) -> str:
         if node_id not in self._node_address:
             for node in ray.nodes():  # type: ignore[no-untyped-call]
                 self._node_address[node["NodeID"]] = node.get("NodeManagerAddress", "")
         return self._node_address.get(node_id, "")
+
+
+def _decoded(result: bytes | Failed) -> ScannedFile | UnitFailure:
+    if isinstance(result, Failed):
+        return UnitFailure(FailureKind(result.kind), result.detail)
+    scanned = pickle.loads(result)
+    if not isinstance(scanned, ScannedFile):
+        raise TypeError(f"a Ray task returned {type(scanned).__name__}, not a ScannedFile")
+    return scanned

@@ -24,7 +24,7 @@ from typing import Protocol
 from clearsight.errors import UserError
 from clearsight.file_paths import display_path
 from clearsight.media.decode import DecodeLimits
-from clearsight.media.video import VideoLimits
+from clearsight.media.video_facts import VideoLimits
 from clearsight.scan.executor import ScanExecutor
 from clearsight.scan.fingerprint import FingerprintOptions
 from clearsight.scan.pebble_executor import PebbleExecutor

@@ -14,8 +14,11 @@ import multiprocessing
 import multiprocessing.context
 import multiprocessing.forkserver
 import os
+import signal
 
-PRELOAD = "clearsight.scan.work"
+# The units' module and the decoders it imports only where a file needs them (written
+# out here, not imported: clearsight.scan.fingerprint.PIXEL_MODULES, held equal by a test).
+PRELOAD = ["clearsight.scan.work", "clearsight.scan.pixels", "clearsight.scan.video_fingerprint"]
 # The thread pools of OpenBLAS (numpy's matrix products), OpenMP and OpenCV, kept to
 # one thread in each worker: the pool has a process per core, so a worker's threads
 # only wait on the others' (a 341x512 product took 50 ms on a busy machine with
@@ -33,7 +36,7 @@ def start_worker_server() -> multiprocessing.context.ForkServerContext:
     rows.
     """
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload([PRELOAD])
+    context.set_forkserver_preload(PRELOAD)
     saved = os.dup(2)
     devnull = os.open(os.devnull, os.O_WRONLY)
     saved_environment = {name: os.environ.get(name) for name in SINGLE_THREADED}
@@ -52,3 +55,14 @@ def start_worker_server() -> multiprocessing.context.ForkServerContext:
         os.close(saved)
         os.close(devnull)
     return context
+
+
+def prepare_worker() -> None:
+    """A pool's initializer, in each worker forked from the server: leave Ctrl-C to the
+    parent, which commits what is done and stops the workers; die of ``SIGALRM``, the
+    per-unit limit on decoding; and keep OpenCV to one thread."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    import cv2  # already imported by the fork server, with the fingerprinting modules
+
+    cv2.setNumThreads(1)

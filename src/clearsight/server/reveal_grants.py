@@ -25,6 +25,15 @@ class Reveals(Protocol):
 
 def revealed_item(reveals: Reveals, reveal_id: int, account_id: int, now: datetime) -> int | None:
     """The item an open reveal of ``account_id`` shows, or None."""
+    reveal = open_reveal(reveals, reveal_id, account_id, now)
+    return None if reveal is None else reveal.item_id
+
+
+def open_reveal(
+    reveals: Reveals, reveal_id: int, account_id: int, now: datetime
+) -> RevealRecord | None:
+    """An open reveal of ``account_id`` (its item, and the video frame it shows where
+    it shows one), or None."""
     reveal = reveals.reveal(reveal_id)
     if reveal is None or reveal.account_id != account_id:
         return None
@@ -35,4 +44,4 @@ def revealed_item(reveals: Reveals, reveal_id: int, account_id: int, now: dateti
     age = (now - reveal.started_at).total_seconds()
     if not 0 <= age <= REVEAL_WINDOW_S:
         return None
-    return reveal.item_id
+    return reveal

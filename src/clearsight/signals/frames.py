@@ -63,8 +63,6 @@ _SEARCH = 0.45
 # _GAP pixels closed) spans this share of the picture at least.
 _LONGEST_RUN = 0.3
 _GAP = 9
-# Content next to an edge has grain: curvature averaging this much at least.
-_GRAIN = 1.0
 # A row is plain (chrome, a plain pad) where neighbouring pixels along it differ by
 # less than this on average.
 _PLAIN_ROW = 1.0
@@ -81,7 +79,9 @@ class _Edges:
 
     @classmethod
     def of(cls, grey: Grey) -> _Edges:
-        return cls(_steps(grey), _steps(grey.T).T)
+        # The columns' steps from a transposed copy: rows of contiguous memory are
+        # several times faster to step along than a transposed view's.
+        return cls(_steps(grey), _steps(np.ascontiguousarray(grey.T)).T)
 
 
 def _steps(grey: Grey) -> npt.NDArray[np.bool_]:
@@ -90,12 +90,15 @@ def _steps(grey: Grey) -> npt.NDArray[np.bool_]:
     rows out on one side at least. Texture steps on every row; a frame's edge has
     its fill on one side, flat or with steps elsewhere."""
     step = np.zeros(grey.shape, np.float32)
-    step[1:-1] = np.abs(grey[2:] - grey[:-2])
-    before = np.zeros_like(step)
-    after = np.zeros_like(step)
-    before[3:] = step[:-3]
-    after[:-3] = step[3:]
-    return np.asarray((step >= _STEP) & (step >= 2.5 * np.minimum(before, after) + 2))
+    np.subtract(grey[2:], grey[:-2], out=step[1:-1])
+    np.abs(step, out=step)
+    # The smaller of the steps 3 rows before and after; rows with no row 3 out on a
+    # side take 0 for it (so their bar is 2).
+    bar = np.zeros_like(step)
+    np.minimum(step[:-6], step[6:], out=bar[3:-3])
+    bar *= 2.5
+    bar += 2
+    return np.asarray((step >= _STEP) & (step >= bar))
 
 
 def content_boxes(luma: Luma) -> list[Region]:
@@ -269,8 +272,8 @@ def _pair(
     steps: npt.NDArray[np.bool_], grey: Grey, lo: int, hi: int, spans_all: bool
 ) -> tuple[int, int, float]:
     """Where the content starts and ends along the rows of ``steps``, looking between
-    columns lo and hi: past the outermost straight edge from each border that has more
-    detail inside than outside, or at the border. With the weaker edge's support (1
+    columns lo and hi: past the innermost straight edge within reach of each border,
+    or at the border. With the weaker edge's support (1
     where both are borders, 0 where the span is too short to tell).
 
     ``spans_all``: the span is the whole picture and the box's other sides are not known
@@ -306,11 +309,24 @@ def _pair(
 def _prominence(share: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
     """``share`` less the typical share of the rows 3-8 either side: texture has
     steps on every row, an edge on its own line only."""
-    padded = np.pad(share, 8, mode="edge")
-    flanks = np.stack(
-        [padded[8 + k : 8 + k + share.shape[0]] for k in (*range(-8, -2), *range(3, 9))]
-    )
-    return np.asarray(share - np.median(flanks, axis=0))
+    return np.asarray(share - _flank_median(np.pad(share, 8, mode="edge")))
+
+
+# The flanks of a position: 3 to 8 places either side of it (12 in all).
+_FLANKS = np.array([*range(6), *range(11, 17)])
+
+
+def _flank_median(padded: npt.NDArray[np.floating]) -> npt.NDArray[np.floating]:
+    """The median of each position's 12 flanks along the last axis of ``padded`` (the
+    values, padded by 8 on both ends of that axis), in ``padded``'s precision.
+
+    ``np.median`` over 12 shifted copies, as a sort of each position's flanks (a
+    window view): the mean of the 6th and 7th, as ``np.median`` takes it, bit for bit.
+    """
+    windows = np.lib.stride_tricks.sliding_window_view(padded, 17, axis=-1)
+    flanks = np.sort(windows[..., _FLANKS], axis=-1)
+    middle: npt.NDArray[np.floating] = (flanks[..., 5] + flanks[..., 6]) / 2
+    return middle
 
 
 def _plain_rows(grey: Grey) -> npt.NDArray[np.bool_]:
@@ -357,18 +373,21 @@ def _plain_beyond(plain: npt.NDArray[np.bool_], row: int, outwards: int) -> bool
 
 
 def _longest_runs(steps: npt.NDArray[np.bool_]) -> npt.NDArray[np.float64]:
-    """The longest run of each row of ``steps``, gaps of up to _GAP columns closed."""
-    closed = cv2.morphologyEx(
-        steps.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((1, _GAP), np.uint8)
-    ).astype(bool)
-    padded = np.zeros((closed.shape[0], closed.shape[1] + 2), np.int8)
-    padded[:, 1:-1] = closed
-    changes = np.diff(padded, axis=1)
+    """The longest run of each row of ``steps``, gaps of up to _GAP columns closed;
+    0 for a row that is less than _LONGEST_RUN steps (it cannot hold a run that long)."""
+    closed = cv2.morphologyEx(steps.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((1, _GAP), np.uint8))
     longest = np.zeros(closed.shape[0])
-    for row in np.flatnonzero(closed.mean(axis=1) >= _LONGEST_RUN):
-        starts = np.flatnonzero(changes[row] == 1)
-        ends = np.flatnonzero(changes[row] == -1)
-        longest[row] = (ends - starts).max()
+    rows = np.flatnonzero(closed.mean(axis=1) >= _LONGEST_RUN)
+    if not rows.size:
+        return longest
+    padded = np.zeros((rows.size, closed.shape[1] + 2), np.int8)
+    padded[:, 1:-1] = closed[rows]
+    changes = np.diff(padded, axis=1)
+    # Runs start and end alternately along each row, so in row-major order the k-th
+    # start and the k-th end belong to the same run: all rows in one pass.
+    starts, start_columns = np.nonzero(changes == 1)
+    _, end_columns = np.nonzero(changes == -1)
+    np.maximum.at(longest, rows[starts], end_columns - start_columns)
     return longest
 
 
@@ -409,14 +428,13 @@ def _seam_lines(grey: Grey) -> list[tuple[int, int]]:
     """Columns of ``grey`` where a seam runs its whole height, left to right, as
     (first, last) column: the two edges of a gutter make one seam."""
     width = grey.shape[1]
+    grey = np.ascontiguousarray(grey)  # the rows of a transposed view step slowly
     step = np.zeros(grey.shape, np.float32)
-    step[:, 1:-1] = np.abs(grey[:, 2:] - grey[:, :-2])
+    np.subtract(grey[:, 2:], grey[:, :-2], out=step[:, 1:-1])
+    np.abs(step, out=step)
     quarters = np.stack([part.mean(axis=0) for part in np.array_split(step, 4)])
     padded = np.pad(quarters, ((0, 0), (8, 8)), mode="edge")
-    flanks = np.stack(
-        [padded[:, 8 + k : 8 + k + width] for k in (*range(-8, -2), *range(3, 9))], axis=0
-    )
-    spike = (quarters - 2) / (np.median(flanks, axis=0) + 0.5)
+    spike = (quarters - 2) / (_flank_median(padded) + 0.5)
     # A step between two columns shows in both (it is taken over 2 columns): the
     # stronger of each 3 stands for the seam.
     spike = np.asarray(cv2.dilate(spike.astype(np.float32), np.ones((1, 3), np.uint8)))

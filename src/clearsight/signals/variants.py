@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -32,8 +31,11 @@ import numpy.typing as npt
 from clearsight.signals.features import LocalFeatures, extract
 from clearsight.signals.frames import banner_filled, collage_tiles, content_boxes
 from clearsight.signals.overlays import cleaned_views
-from clearsight.signals.pdq import PDQ_MIN_QUALITY, PDQ_WORKING_BOX, PdqSignal
+from clearsight.signals.pdq import PDQ_WORKING_BOX, PdqSignal
 from clearsight.signals.regions import Region, find_regions
+from clearsight.signals.variant_hash import VariantHash as VariantHash
+from clearsight.signals.variant_hash import format_variants as format_variants
+from clearsight.signals.variant_hash import parse_variants as parse_variants
 
 Luma = npt.NDArray[np.uint8]
 Sharper = Callable[[int], Luma]
@@ -50,15 +52,6 @@ BANK_ROTATIONS = (2.0, -2.0, 4.0, -4.0, 6.0, -6.0)
 # the file's own resolution 2-16 bits. So a region smaller than the box is cut from a
 # second, larger decode, up to this box, where the file has the pixels.
 SHARPER_MAX_BOX = 2048
-
-
-@dataclass(frozen=True)
-class VariantHash:
-    """The PDQ hash of one view of a picture, named for how the view was made."""
-
-    name: str
-    hex: str
-    quality: int
 
 
 def bank_views(luma: Luma) -> list[tuple[str, Luma]]:
@@ -275,8 +268,8 @@ def hash_views(views: Iterable[tuple[str, Luma]], original: str) -> list[Variant
     for name, view in views:
         if min(view.shape) < 16:
             continue
-        pdq = PdqSignal.hash_from_luma_numpy(np.ascontiguousarray(view), dihedral=False)
-        if pdq.quality < PDQ_MIN_QUALITY or pdq.hex in seen:
+        pdq = PdqSignal.usable_hash_numpy(np.ascontiguousarray(view))
+        if pdq is None or pdq.hex in seen:
             continue
         seen.add(pdq.hex)
         hashes.append(VariantHash(name, pdq.hex, pdq.quality))
@@ -322,17 +315,3 @@ def quadrants(luma: Luma) -> list[tuple[str, Luma]]:
         ("quadrant-bl", luma[half_h:, :half_w]),
         ("quadrant-br", luma[half_h:, half_w:]),
     ]
-
-
-def parse_variants(text: str) -> tuple[VariantHash, ...]:
-    """Read variants stored as ``name:hex:quality`` joined by commas."""
-    found: list[VariantHash] = []
-    for part in text.split(","):
-        if part:
-            name, value, quality = part.split(":")
-            found.append(VariantHash(name, value, int(quality)))
-    return tuple(found)
-
-
-def format_variants(variants: Sequence[VariantHash]) -> str:
-    return ",".join(f"{v.name}:{v.hex}:{v.quality}" for v in variants)

@@ -16,10 +16,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Protocol
 
 from clearsight.media.sniff import MediaKind
-from clearsight.media.video import VideoFacts
+from clearsight.media.video_facts import VideoFacts
 from clearsight.signals.digests import DigestSet
 from clearsight.signals.pdq import PdqHash
-from clearsight.signals.variants import VariantHash
+from clearsight.signals.variant_hash import VariantHash
 
 if TYPE_CHECKING:  # the review services run SQL: worker processes never import them
     from argon2 import PasswordHasher
@@ -567,6 +567,7 @@ class RevealRecord:
     item_id: int
     started_at: datetime
     seconds: float
+    frame_number: int | None = None  # the video frame shown, where one frame was
 
 
 class ExportReader(Protocol):

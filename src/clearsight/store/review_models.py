@@ -118,6 +118,9 @@ class RevealRow(Base):
     account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
     started_at: Mapped[datetime]
     seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    # The frame of a video that was shown (its number in the video's frames); None
+    # where the item itself was: a picture, or a video's contact sheet.
+    frame_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class ExposureExtensionRow(Base):

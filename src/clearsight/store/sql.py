@@ -31,7 +31,7 @@ from clearsight.errors import CaseStoreError
 from clearsight.file_paths import display_path
 from clearsight.signals.pdq import PDQ_MIN_QUALITY
 from clearsight.signals.registry import DIGEST_NAMES
-from clearsight.signals.variants import format_variants, parse_variants
+from clearsight.signals.variant_hash import format_variants, parse_variants
 from clearsight.store.case_reads import (
     case_record,
     error_records,
@@ -110,6 +110,7 @@ from clearsight.store.review.exposure import (
     ExposureMeter,
     read_reveal,
     revealed_among,
+    revealed_frames,
 )
 from clearsight.store.review.item_facts import (
     GroupFacts,
@@ -257,6 +258,10 @@ class SqlCaseStore:
     def revealed_among(self, item_ids: Sequence[int]) -> set[int]:
         """Those of ``item_ids`` that anyone ever saw unblurred."""
         return revealed_among(self._engine, item_ids)
+
+    def revealed_frames(self, item_id: int) -> tuple[int, ...]:
+        """The frames of the video ``item_id`` that anyone saw unblurred, one by one."""
+        return revealed_frames(self._engine, item_id)
 
     def matched_banks(self) -> list[str]:
         """The banks the case has matches in, by name."""

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from clearsight.media.video import VideoFacts
+from clearsight.media.video_facts import VideoFacts
 from clearsight.signals.pdq import PDQ_MIN_QUALITY
 from clearsight.store.interface import VideoFrameHash, VideoQuery, VideoRecord
 from clearsight.store.models import VideoFactsRow, VideoFrameRow

@@ -3,8 +3,9 @@ type listings admit any key). Every change is written to the service's audit log
 with the key's name, and wakes the index refresh, so that content added here is
 matchable within about a second.
 
-Banks made here follow HMA's naming rule (``^[A-Z0-9_]+$``); HMA's ``enabled_ratio``
-is kept as enabled (above 0) or not, and shown back as 1.0 or 0.0.
+Banks made here follow HMA's naming rule (``^[A-Z0-9_]+$``). A bank's ``enabled_ratio``
+is HMA's: the share of lookups that see it, 0 to 1, a number or its text as HMA takes
+it (``"0.5"``); ``enabled`` sets 1 or 0.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from clearsight.api.context import (
     json_object,
     service_of,
 )
-from clearsight.api.errors import ApiError, json_response
+from clearsight.api.errors import ApiError, json_response, str_to_bool
 from clearsight.api.media_input import CONTENT_TYPES, is_multipart
 from clearsight.api.routes.matching import asked_signal_types, checked, signal_kind
 from clearsight.api.service import PDQ, SIGNAL_TYPES, MatchingService
@@ -47,23 +48,28 @@ _METADATA_KEYS = {"content_id", "content_uri", "json"}
 _FIVE_YEARS = 5 * 365 * 24 * 3600
 
 
-def _bank_json(name: str, enabled: bool) -> dict[str, Any]:
-    return {"name": name, "matching_enabled_ratio": 1.0 if enabled else 0.0}
+def _bank_json(name: str, ratio: float) -> dict[str, Any]:
+    return {"name": name, "matching_enabled_ratio": ratio}
 
 
-def _ratio(data: dict[str, Any], default: bool | None) -> bool | None:
-    if data.get("enabled_ratio") is not None:
+def _ratio(data: dict[str, Any], default: float | None) -> float | None:
+    """HMA's reading of a bank's body: ``enabled_ratio`` first, else ``enabled``."""
+    if "enabled_ratio" in data:
+        given = data["enabled_ratio"]
         try:
-            return float(data["enabled_ratio"]) > 0
+            ratio = float(given)
         except (TypeError, ValueError):
             raise ApiError(400, "enabled_ratio must be a number") from None
-    if data.get("enabled") is not None:
-        return bool(data["enabled"])
+        if not 0.0 <= ratio <= 1.0:
+            raise ApiError(400, "enabled_ratio must be between 0 and 1")
+        return ratio
+    if "enabled" in data:
+        return 1.0 if str_to_bool(str(data["enabled"])) else 0.0
     return default
 
 
-def _banks(service: MatchingService) -> dict[str, bool]:
-    return {state.target.name: state.enabled for state in service.edits.bank_states()}
+def _banks(service: MatchingService) -> dict[str, float]:
+    return {state.target.name: state.enabled_ratio for state in service.edits.bank_states()}
 
 
 async def _audit(
@@ -97,13 +103,14 @@ async def bank_create(request: Request) -> Response:
         raise ApiError(400, "name is required")
     if not isinstance(name, str) or not BANK_NAME.match(name):
         raise ApiError(400, "Bank names must be UPPER_WITH_UNDERSCORE (^[A-Z0-9_]+$)")
-    enabled = bool(_ratio(data, True))
+    ratio = _ratio(data, 1.0)
+    assert ratio is not None
     try:
-        await run_in_threadpool(service_of(request).edits.create_bank, name, enabled=enabled)
+        await run_in_threadpool(service_of(request).edits.create_bank, name, ratio=ratio)
     except BankExists:
         raise ApiError(403, "Bank already exists") from None
-    await _audit(request, caller, "bank-created", name, {"enabled": enabled})
-    return json_response(_bank_json(name, enabled), 201)
+    await _audit(request, caller, "bank-created", name, {"enabled_ratio": ratio})
+    return json_response(_bank_json(name, ratio), 201)
 
 
 async def bank_update(request: Request) -> Response:
@@ -124,10 +131,10 @@ async def bank_update(request: Request) -> Response:
             raise ApiError(403, "Bank name already exists") from None
         await _audit(request, caller, "bank-renamed", name, {"to": new_name})
         name = new_name
-    enabled = _ratio(data, None)
-    if enabled is not None and enabled != banks.get(name, enabled):
-        await run_in_threadpool(service.banks.set_enabled, name, enabled)
-        await _audit(request, caller, "bank-changed", name, {"enabled": enabled})
+    ratio = _ratio(data, None)
+    if ratio is not None and ratio != banks.get(name, ratio):
+        await run_in_threadpool(service.edits.set_enabled_ratio, name, ratio)
+        await _audit(request, caller, "bank-changed", name, {"enabled_ratio": ratio})
     now = await run_in_threadpool(_banks, service)
     return json_response(_bank_json(name, now[name]))
 
@@ -262,7 +269,7 @@ def _content_json(record: ContentRecord, *, signals: bool, metadata: bool) -> di
         "id": record.id,
         "disable_until_ts": record.disabled_until,
         "original_media_uri": None,
-        "bank": _bank_json(record.bank, record.bank_enabled),
+        "bank": _bank_json(record.bank, record.bank_enabled_ratio),
     }
     stored: dict[str, Any] = {}
     if record.metadata.comments:

@@ -94,6 +94,59 @@ async def api_config(request: Request) -> Response:
     )
 
 
+# What each API's ``api_json`` takes, in the shape of HMA's schema route (field
+# descriptors for a form). Written out rather than read from the library's config
+# classes: clearsight's configs are its own (clearsight.exchanges.apis.connect).
+_FIELD = {"required": False, "default": None, "help": "", "choices": None}
+_BASE_URL = {
+    **_FIELD,
+    "name": "base_url",
+    "type": "string",
+    "help": "Another address for the API (a test server, a proxy).",
+}
+_CONFIG_FIELDS: dict[str, list[dict[str, Any]]] = {
+    "file": [
+        {**_FIELD, "name": "filename", "type": "string", "required": True,
+         "help": "The list's path on the service's machine."},
+        {**_FIELD, "name": "signal_type", "type": "string",
+         "help": "The signal type of every line, where lines do not name theirs."},
+    ],
+    "ncmec": [
+        {**_FIELD, "name": "environment", "type": "enum",
+         "default": "https://report.cybertip.org/hashsharing",
+         "help": "Which NCMEC database to read (by its address, or its name: Industry)."},
+        {**_FIELD, "name": "only_esp_ids", "type": "set_of_number",
+         "help": "Only take entries from these electronic service provider ids."},
+        _BASE_URL,
+    ],
+    "stop_ncii": [_BASE_URL],
+    "fb_threatexchange": [
+        {**_FIELD, "name": "privacy_group", "type": "number", "required": True,
+         "help": "The ThreatPrivacyGroup id of the collaboration."},
+        _BASE_URL,
+    ],
+    "tat": [_BASE_URL],
+}  # fmt: skip
+
+
+async def api_schema(request: Request) -> Response:
+    """HMA's ``/c/exchanges/api/<name>/schema``. ``credentials_schema`` is null: the
+    credentials are set on the service's machine, never over HTTP."""
+    authorize(request, _CURATOR)
+    api = request.path_params["api_name"]
+    if api not in _CONFIG_FIELDS:
+        raise ApiError(404, f"Exchange API '{api[:40]}' not found")
+    fields = _CONFIG_FIELDS[api]
+    if api == "ncmec":
+        from clearsight.exchanges.apis import ncmec_environments  # the exchange extra
+
+        fields = [
+            {**field, "choices": ncmec_environments()} if field["name"] == "environment" else field
+            for field in fields
+        ]
+    return json_response({"config_schema": {"fields": fields}, "credentials_schema": None})
+
+
 async def exchange_create(request: Request) -> Response:
     caller = authorize(request, _CURATOR)
     data = await json_object(request)
@@ -206,6 +259,7 @@ def _fetch(service: MatchingService, name: str) -> None:
 ROUTES = [
     Route("/c/exchanges/apis", api_list, methods=["GET"]),
     Route("/c/exchanges/api/{api_name}", api_config, methods=["GET", "POST"]),
+    Route("/c/exchanges/api/{api_name}/schema", api_schema, methods=["GET"]),
     Route("/c/exchanges", exchange_create, methods=["POST"]),
     Route("/c/exchanges", exchange_list, methods=["GET"]),
     Route("/c/exchange/{exchange_name}", exchange_show, methods=["GET"]),

@@ -2,7 +2,8 @@
 hasher too, as HMA's hashing role does).
 
 ``raw_lookup`` answers content ids whatever their bank's state; ``lookup`` answers
-``{BANK: [{"bank_content_id", "distance"}]}`` over enabled banks and enabled content,
+``{BANK: [{"bank_content_id", "distance"}]}`` over enabled content in the banks that
+the lookup's coin flip lets it see (HMA's ``matching_enabled_ratio`` and ``seed``),
 nested under the signal type for media input. Distances are strings, as HMA's
 ``pretty_str`` writes them ("-" for exact signals). Beyond HMA, and only when asked,
 ``include_metadata=true`` adds each match's entry metadata, the entry's own signals
@@ -102,10 +103,14 @@ async def raw_lookup(request: Request) -> Response:
 
 
 async def lookup(
-    request: Request, signal: str, signal_type: str, banks: set[str] | None
+    request: Request,
+    signal: str,
+    signal_type: str,
+    banks: set[str] | None,
+    bypass_coinflip: bool = False,
 ) -> dict[str, list[dict[str, Any]]]:
     return await lookup_result(
-        service_of(request), request.query_params, signal, signal_type, banks
+        service_of(request), request.query_params, signal, signal_type, banks, bypass_coinflip
     )
 
 
@@ -115,12 +120,14 @@ async def lookup_result(
     signal: str,
     signal_type: str,
     banks: set[str] | None,
+    bypass_coinflip: bool = False,
 ) -> dict[str, list[dict[str, Any]]]:
-    """HMA's ``lookup`` answer for one signal: matches by bank, enabled ones only."""
+    """HMA's ``lookup`` answer for one signal: matches by bank, in the banks the
+    lookup's coin flip lets it see (see :meth:`MatchingService.banks_seen`)."""
     hits = await hits_of(service, signal_type, signal, banks)
     query_signal = checked(signal_kind(signal_type), signal)
-    enabled = service.enabled_banks()
-    hits = [hit for hit in hits if hit[0] in enabled]
+    seen = service.banks_seen(params.get("seed"), bypass_coinflip)
+    hits = [hit for hit in hits if hit[0] in seen]
     if not hits:
         return {}
     include_metadata = str_to_bool(params.get("include_metadata", "false"))
@@ -176,8 +183,10 @@ async def lookup_post(request: Request) -> Response:
             raise ApiError(400, "views=true is for photos")
         return json_response({PDQ: await lookup_views(request, upload.data, banks)})
     hashes, _ = await hashes_of_upload(request)
+    # As HMA: only the upload's lookup reads bypass_coinflip, and only "true" sets it.
+    bypass = request.query_params.get("bypass_coinflip", "false") == "true"
     return json_response(
-        {st: await lookup(request, value, st, banks) for st, value in hashes.items()}
+        {st: await lookup(request, value, st, banks, bypass) for st, value in hashes.items()}
     )
 
 

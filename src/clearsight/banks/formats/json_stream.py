@@ -98,7 +98,9 @@ class JsonNestingGuard:
         text = chunk
         if self._escape_pending and text:
             text, self._escape_pending = text[1:], False
-        if b'\\"' in text or text.endswith(b"\\"):  # else no quote is escaped
+        # Else no quote is escaped (a lone backslash first: memchr, far quicker than
+        # looking for the pair in a chunk with none, the usual case).
+        if b"\\" in text and (b'\\"' in text or text.endswith(b"\\")):
             text = _ESCAPE.sub(b"", text)
             if text.endswith(b"\\"):  # its escaped byte begins the next chunk
                 text, self._escape_pending = text[:-1], True

@@ -18,7 +18,7 @@ from binascii import unhexlify
 from typing import Any
 
 from clearsight.banks.formats.field_limits import FIELD_LIMIT
-from clearsight.banks.prepared import PreparedEntry, SignalRow, signal_identity, tags_column
+from clearsight.banks.prepared import KEY_DIGITS, PreparedEntry, signal_identity, tags_column
 from clearsight.banks.records import BankSignal, EntryMetadata, ImportedEntry
 
 # The fields read here, as VICS spells them; a read field spelled otherwise, or one
@@ -39,18 +39,26 @@ _READ = frozenset(
     }
 )
 _GENERAL_ONLY = frozenset({name.lower() for name in _READ} | {"sha256", "photodna"})
-# Signals are found as (kind text, value): the write path's form; the entry's own
-# BankSignal members are looked up by text.
-_MD5, _SHA1, _SHA256, _PDQ = (
-    BankSignal.MD5.value,
-    BankSignal.SHA1.value,
-    BankSignal.SHA256.value,
-    BankSignal.PDQ.value,
-)
-_ALTERNATIVE = {"SHA256": _SHA256, "PDQ": _PDQ}
-_SIGNAL_OF = {kind.value: kind for kind in BankSignal}
+# The signals of the slots of _Hashes, as members, as kind texts and as the start of
+# an identity's "kind:value".
+_SIGNAL_OF_SLOT = (BankSignal.MD5, BankSignal.SHA1, BankSignal.SHA256, BankSignal.PDQ)
+_KIND_OF_SLOT = tuple([kind.value for kind in _SIGNAL_OF_SLOT])
+_MD5_, _SHA1_, _SHA256_, _PDQ_ = [kind + ":" for kind in _KIND_OF_SLOT]
+_ALTERNATIVE_SLOT = {"SHA256": 2, "PDQ": 3}
+_FLAGS = frozenset({"VictimIdentified", "OffenderIdentified", "IsDistributed"})
 _UNSET = object()
 _FLAG_TEXTS: dict[object, bool] = {"true": True, "false": False, "True": True, "False": False}
+# A Media's hashes, lower-cased, each None where it has none: MD5, SHA1, SHA256, PDQ
+# (BankSignal's order).
+_Hashes = tuple[str | None, str | None, str | None, str | None]
+# The kinds of each set of hashes a Media may have, by the mask of which it has (MD5
+# 1, SHA1 2, SHA256 4, PDQ 8), sorted as the write path sorts them: made once, so a
+# batch of like Media shares one kinds tuple (one run, see prepared.SignalRun).
+_KINDS = [
+    tuple(sorted(_KIND_OF_SLOT[at] for at in range(4) if mask & (1 << at))) for mask in range(16)
+]
+# plain_media_prepared writes the hashes in this order, which must be that sort's.
+assert [_KIND_OF_SLOT[at] for at in (0, 3, 1, 2)] == sorted(_KIND_OF_SLOT)
 
 
 def plain_media_entry(media: dict[str, Any], where: str) -> ImportedEntry | None:
@@ -58,9 +66,9 @@ def plain_media_entry(media: dict[str, Any], where: str) -> ImportedEntry | None
     read = _read(media)
     if read is None:
         return None
-    found, fields = read
+    hashes, fields = read
     return ImportedEntry(
-        tuple([(_SIGNAL_OF[kind], value) for kind, value in found]),
+        tuple([(_SIGNAL_OF_SLOT[at], value) for at, value in enumerate(hashes) if value]),
         EntryMetadata(*fields),
         where=where,
     )
@@ -72,16 +80,38 @@ def plain_media_prepared(media: dict[str, Any]) -> PreparedEntry | None:
     read = _read(media)
     if read is None:
         return None
-    found, (external_id, category, series, victim, offender, tags, comments) = read
-    found.sort()
+    hashes, (external_id, category, series, victim, offender, tags, comments) = read
+    md5, sha1, sha256, pdq = hashes
+    # Cells and "kind:value" texts in the kinds' sorted order; a digest's cell holds
+    # value_key's key, made here without its call (its first 60 bits); PDQ has none.
+    cells: list[Any] = []
+    texts: list[str] = []
+    mask = 0
+    if md5 is not None:
+        cells += (md5, int(md5[:KEY_DIGITS], 16))
+        texts.append(_MD5_ + md5)
+        mask = 1
+    if pdq is not None:
+        cells += (pdq, None)
+        texts.append(_PDQ_ + pdq)
+        mask |= 8
+    if sha1 is not None:
+        cells += (sha1, int(sha1[:KEY_DIGITS], 16))
+        texts.append(_SHA1_ + sha1)
+        mask |= 2
+    if sha256 is not None:
+        cells += (sha256, int(sha256[:KEY_DIGITS], 16))
+        texts.append(_SHA256_ + sha256)
+        mask |= 4
     if external_id:
         identity = "id:" + external_id
     else:
-        # prepared_identity's sorted "kind:value" list, from the rows sorted once: no
+        # prepared_identity's sorted "kind:value" list: kinds already sorted, and no
         # kind read here is a prefix of another, so both sort alike.
-        identity = signal_identity("|".join([kind + ":" + value for kind, value in found]))
-    metadata = (external_id, category, series, victim, offender, tags_column(tags), comments, None)
-    return identity, metadata, tuple(found), False
+        identity = signal_identity("|".join(texts))
+    tags_text = tags_column(tags) if tags else None
+    metadata = (external_id, category, series, victim, offender, tags_text, comments, None)
+    return identity, metadata, _KINDS[mask], tuple(cells), False
 
 
 # The metadata a Media gives: external id, category, series, the victim and offender
@@ -89,62 +119,57 @@ def plain_media_prepared(media: dict[str, Any]) -> PreparedEntry | None:
 _Fields = tuple[str | None, str | None, str | None, Any, Any, tuple[str, ...], str | None]
 
 
-def _read(media: dict[str, Any]) -> tuple[list[SignalRow], _Fields] | None:
+def _read(media: dict[str, Any]) -> tuple[_Hashes, _Fields] | None:
     if not _READ.issuperset(media):  # unknown fields pass, unless read here in other spelling
         others = media.keys() - _READ
         if not _GENERAL_ONLY.isdisjoint(map(str.lower, others)):
             return None
     try:
-        found = _hex_signals(media)
+        hashes = _hashes(media)
     except (binascii.Error, ValueError, TypeError):  # not hex, or not text at all
         return None
-    if found is None:
+    if hashes is None:
         return None
     fields = _metadata(media)
     if fields is None:
         return None
-    return found, fields
+    return hashes, fields
 
 
-def _hex_signals(media: dict[str, Any]) -> list[SignalRow] | None:
+def _hashes(media: dict[str, Any]) -> _Hashes | None:
     """MD5, SHA1 and the SHA256/PDQ alternatives, checked as hex by ``unhexlify`` (a
-    third of a regular expression's time), in BankSignal's order."""
-    found: list[SignalRow] = []
-    md5, sha1 = media.get("MD5"), media.get("SHA1")
+    third of a regular expression's time); None where a hash repeats or is misshapen."""
+    get = media.get
+    md5, sha1 = get("MD5"), get("SHA1")
     if md5 is not None:
-        if len(md5) != 32 or md5.__class__ is not str:
+        if md5.__class__ is not str or len(md5) != 32:
             return None
         unhexlify(md5)
-        found.append((_MD5, md5.lower()))
+        md5 = md5.lower()
     if sha1 is not None:
-        if len(sha1) != 40 or sha1.__class__ is not str:
+        if sha1.__class__ is not str or len(sha1) != 40:
             return None
         unhexlify(sha1)
-        found.append((_SHA1, sha1.lower()))
-    alternatives = media.get("AlternativeHashes")
-    if alternatives is not None:
-        if alternatives.__class__ is not list:
+        sha1 = sha1.lower()
+    alternatives = get("AlternativeHashes")
+    if alternatives is None:
+        return None if md5 is None and sha1 is None else (md5, sha1, None, None)
+    if alternatives.__class__ is not list:
+        return None
+    slots: list[str | None] = [md5, sha1, None, None]
+    for item in alternatives:
+        if item.__class__ is not dict or len(item) != 2:
             return None
-        read: list[SignalRow] = []
-        pdq: list[SignalRow] = []
-        for item in alternatives:
-            if item.__class__ is not dict or len(item) != 2:
-                return None
-            name, value = item.get("HashName"), item.get("HashValue")
-            kind = _ALTERNATIVE.get(name) if name.__class__ is str else None
-            if kind is None or value.__class__ is not str or len(value) != 64:
-                return None
-            unhexlify(value)
-            (pdq if kind is _PDQ else read).append((kind, value.lower()))
-        read += pdq  # BankSignal's order: md5, sha1, sha256, pdq
-        # Only alternatives can repeat a signal (MD5 and SHA1 come once each): a repeat
-        # is the general path's to read.
-        if len(read) > 1 and (
-            read[0] == read[1] if len(read) == 2 else len(set(read)) != len(read)
-        ):
+        name, value = item.get("HashName"), item.get("HashValue")
+        at = _ALTERNATIVE_SLOT.get(name) if name.__class__ is str else None
+        # A hash named twice (even with the same value) is the general path's to read.
+        if at is None or slots[at] is not None or value.__class__ is not str or len(value) != 64:
             return None
-        found += read
-    return found or None
+        unhexlify(value)
+        slots[at] = value.lower()
+    if slots == [None, None, None, None]:
+        return None
+    return slots[0], slots[1], slots[2], slots[3]
 
 
 def _metadata(media: dict[str, Any]) -> _Fields | None:
@@ -160,11 +185,14 @@ def _metadata(media: dict[str, Any]) -> _Fields | None:
             texts.append(value or None)
         else:
             return None
-    victim = _flag(get("VictimIdentified"))
-    offender = _flag(get("OffenderIdentified"))
-    distributed = _flag(get("IsDistributed"))
-    if victim is _UNSET or offender is _UNSET or distributed is _UNSET:
-        return None
+    if _FLAGS.isdisjoint(media):  # most lists carry none: one check for the three
+        victim = offender = distributed = None
+    else:
+        victim = _flag(get("VictimIdentified"))
+        offender = _flag(get("OffenderIdentified"))
+        distributed = _flag(get("IsDistributed"))
+        if victim is _UNSET or offender is _UNSET or distributed is _UNSET:
+            return None
     external_id, category, series, comments, tag = texts
     if tag is not None and ("," in tag or ";" in tag):
         return None  # several tags: split the general way

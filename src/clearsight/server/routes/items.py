@@ -29,6 +29,7 @@ from clearsight.server.pages import file_name, render
 from clearsight.server.queue_params import QueueView, queue_view
 from clearsight.server.reveal_grants import revealed_item
 from clearsight.server.services import services_of
+from clearsight.store.sql import SqlCaseStore
 
 router = APIRouter()
 
@@ -64,6 +65,17 @@ class GroupOut(BaseModel):
     members: list[int]
 
 
+class FrameOut(BaseModel):
+    """A frame of a video that a reviewer may be shown (one of vPDQ's, at full
+    resolution): blurred at ``/items/{id}/frames/{number}/preview``, unblurred through
+    a reveal with ``frame=number``."""
+
+    number: int
+    timestamp: float
+    representative: bool  # the first frame of a shot
+    seen_unblurred: bool  # someone revealed this frame
+
+
 class ItemOut(BaseModel):
     id: int
     location: str
@@ -83,6 +95,7 @@ class ItemOut(BaseModel):
     stack: GroupOut | None
     series: GroupOut | None
     status: str
+    video_frames: list[FrameOut] = []
 
 
 @router.get("/items/{item_id}", include_in_schema=False)
@@ -123,7 +136,25 @@ def item_api(
         stack=_group(facts.stack),
         series=_group(facts.series),
         status=services.decisions().status(item_id).value,
+        video_frames=_video_frames(services.store, item_id),
     )
+
+
+def _video_frames(store: SqlCaseStore, item_id: int) -> list[FrameOut]:
+    video = store.video(item_id)
+    if video is None:
+        return []
+    seen = set(store.revealed_frames(item_id))
+    return [
+        FrameOut(
+            number=frame.number,
+            timestamp=frame.timestamp,
+            representative=frame.representative,
+            seen_unblurred=frame.number in seen,
+        )
+        for frame in video.frames
+        if frame.exact
+    ]
 
 
 def item_page(
@@ -147,6 +178,7 @@ def item_page(
         previous = services.queue.neighbour(unit.position, view.filters, forward=False)
         next_ = services.queue.neighbour(unit.position, view.filters, forward=True)
     revealed = None
+    revealed_frame = None  # the video frame the open reveal shows, where it shows one
     reveal_age = 0.0  # seconds the open reveal has lasted, for the live meter
     prompts: tuple[str, ...] = ()
     if reveal_id is not None and viewer.may(REVIEWERS):
@@ -155,6 +187,7 @@ def item_page(
         record = services.store.reveal(reveal_id) if shown == item_id else None
         if record is not None:
             revealed = reveal_id
+            revealed_frame = record.frame_number
             reveal_age = max(0.0, (now - record.started_at).total_seconds())
             prompts = services.store.prompts(item_id)
     history = visible_history(decisions.history(item_id), viewer)
@@ -176,6 +209,9 @@ def item_page(
         next=next_,
         view=view,
         revealed=revealed,
+        revealed_frame=revealed_frame,
+        # A video's shots, one frame each, to preview and reveal one by one.
+        shots=[frame for frame in _video_frames(services.store, item_id) if frame.representative],
         reveal_age=reveal_age,
         prompts=prompts,
         prefs=services.preferences.effective(viewer.account.id, settings),

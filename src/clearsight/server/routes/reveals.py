@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
@@ -51,10 +51,11 @@ def reveal_form(
     item_id: RowId,
     viewer: Annotated[Viewer, Depends(REVIEWERS)],
     queue: Annotated[str, Form(max_length=1000)] = "",
+    frame: Annotated[int | None, Form(ge=0, le=2**31 - 1)] = None,
 ) -> Response:
     services = services_of(request)
     view = queue_field(queue, viewer, services.settings())
-    outcome = _start(request, viewer, item_id)
+    outcome = _start(request, viewer, item_id, frame)
     if outcome.reveal_id is None:
         return item_page(request, item_id, viewer, view, message=outcome.refusal, status_code=403)
     return RedirectResponse(
@@ -70,12 +71,17 @@ def reveal_form(
     tags=["review"],
 )
 def reveal_api(
-    request: Request, item_id: RowId, viewer: Annotated[Viewer, Depends(REVIEWERS)]
+    request: Request,
+    item_id: RowId,
+    viewer: Annotated[Viewer, Depends(REVIEWERS)],
+    frame: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
 ) -> Response:
     """Start a reveal of the item (audited, counted on the exposure meter). Fetch the
     unblurred picture from ``image_url`` at once: it serves only this account, only
-    until the reveal is ended, and for ``valid_for_s`` at most."""
-    outcome = _start(request, viewer, item_id)
+    until the reveal is ended, and for ``valid_for_s`` at most. For a video, ``frame``
+    reveals that one of its frames alone (one the item's frames list), and the record
+    keeps which frame was seen."""
+    outcome = _start(request, viewer, item_id, frame)
     if outcome.reveal_id is None:
         return JSONResponse(
             {
@@ -125,5 +131,7 @@ def end_reveal_api(
     return RevealEnded(seconds=recorded)
 
 
-def _start(request: Request, viewer: Viewer, item_id: int) -> RevealOutcome:
-    return services_of(request).meter().start_reveal(viewer.account.id, item_id)
+def _start(
+    request: Request, viewer: Viewer, item_id: int, frame: int | None = None
+) -> RevealOutcome:
+    return services_of(request).meter().start_reveal(viewer.account.id, item_id, frame)

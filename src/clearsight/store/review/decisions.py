@@ -4,7 +4,8 @@ browser claims.
 A decision says an item's category (in the case's scheme), its origin as the reviewer
 judges it, a series it belongs to, whether the victim is identified, and free notes.
 Whether the reviewer saw the file unblurred is read from ``reveals`` at the moment of
-deciding: True only if this account revealed this very item before. A decision for a
+deciding: True only if this account revealed this very item before (the item, not one
+frame of a video: that is recorded as such, and is not the file). A decision for a
 near-duplicate stack writes one row per member, each with the stack's id and its own
 ``viewed_unblurred``.
 
@@ -375,6 +376,9 @@ def _revealed(session: Session, account_id: int, members: list[int], now: dateti
                 RevealRow.account_id == account_id,
                 RevealRow.item_id.in_(members),
                 RevealRow.started_at <= now,
+                # One frame of a video is not the file: a frame's reveal is recorded
+                # (which frames were seen), but does not make the decision say viewed.
+                RevealRow.frame_number.is_(None),
             )
             .distinct()
         )

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session
 from clearsight.errors import UserError
 from clearsight.store.engines import utc_now
 from clearsight.store.interface import RevealRecord
-from clearsight.store.models import Item
+from clearsight.store.models import Item, VideoFrameRow
 from clearsight.store.review.accounts import subject_of
 from clearsight.store.review.audit import AuditAction, record
 from clearsight.store.review.settings import ReviewSettings
@@ -63,7 +63,20 @@ def read_reveal(engine: Engine, reveal_id: int) -> RevealRecord | None:
         row = session.get(RevealRow, reveal_id)
         if row is None:
             return None
-        return RevealRecord(row.id, row.account_id, row.item_id, row.started_at, row.seconds)
+        return RevealRecord(
+            row.id, row.account_id, row.item_id, row.started_at, row.seconds, row.frame_number
+        )
+
+
+def revealed_frames(engine: Engine, item_id: int) -> tuple[int, ...]:
+    """The frames of the video ``item_id`` that anyone saw unblurred, in order."""
+    with Session(engine) as session:
+        numbers = session.scalars(
+            select(RevealRow.frame_number)
+            .where(RevealRow.item_id == item_id, RevealRow.frame_number.is_not(None))
+            .distinct()
+        )
+        return tuple(sorted(number for number in numbers if number is not None))
 
 
 def revealed_among(engine: Engine, item_ids: Sequence[int]) -> set[int]:
@@ -104,13 +117,18 @@ class ExposureMeter:
         self._settings = settings
         self._clock = clock
 
-    def start_reveal(self, account_id: int, item_id: int) -> RevealOutcome:
-        """Record that the reviewer is about to see ``item_id`` unblurred, unless today's
-        budget is spent. The reveal and its audit entry commit together."""
+    def start_reveal(
+        self, account_id: int, item_id: int, frame_number: int | None = None
+    ) -> RevealOutcome:
+        """Record that the reviewer is about to see ``item_id`` unblurred (or, with
+        ``frame_number``, that frame of the video), unless today's budget is spent.
+        The reveal and its audit entry commit together."""
         with Session(self._engine) as session, session.begin():
             account = _account(session, account_id)
             if session.get(Item, item_id) is None:
                 raise UserError(f"no item {item_id} in this case")
+            if frame_number is not None and not _has_frame(session, item_id, frame_number):
+                raise UserError(f"item {item_id} has no video frame {frame_number}")
             now = self._clock()
             used = _seconds_on(session, account_id, now.date(), now)
             allowance = self._settings.daily_exposure_budget_s + _extended(
@@ -118,12 +136,19 @@ class ExposureMeter:
             )
             if used >= allowance:
                 return RevealOutcome(None, used, allowance, _refusal(allowance))
-            reveal = RevealRow(item_id=item_id, account_id=account_id, started_at=now, seconds=0.0)
+            reveal = RevealRow(
+                item_id=item_id,
+                account_id=account_id,
+                started_at=now,
+                seconds=0.0,
+                frame_number=frame_number,
+            )
             session.add(reveal)
             session.flush()
-            record(
-                session, account.name, AuditAction.REVEAL, f"item:{item_id}", {"reveal": reveal.id}
-            )
+            details: dict[str, int] = {"reveal": reveal.id}
+            if frame_number is not None:
+                details["frame"] = frame_number
+            record(session, account.name, AuditAction.REVEAL, f"item:{item_id}", details)
             return RevealOutcome(reveal.id, used, allowance)
 
     def end_reveal(self, reveal_id: int, seconds: float, *, account_id: int | None = None) -> float:
@@ -285,3 +310,16 @@ def _spoken(seconds: float) -> str:
 
 def _count(n: int, unit: str) -> str:
     return f"{n} {unit}" if n == 1 else f"{n} {unit}s"
+
+
+def _has_frame(session: Session, item_id: int, frame_number: int) -> bool:
+    """Whether the scan kept ``frame_number`` of the video ``item_id`` at full
+    resolution (one of vPDQ's frames: those a reviewer is shown)."""
+    found = session.scalar(
+        select(VideoFrameRow.id).where(
+            VideoFrameRow.item_id == item_id,
+            VideoFrameRow.number == frame_number,
+            VideoFrameRow.exact.is_(True),
+        )
+    )
+    return found is not None
