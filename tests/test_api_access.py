@@ -63,6 +63,7 @@ CALLS = [
     Call("POST", "/c/bank/ACCESS/signal", "curator", "matcher", json={"md5": MD5}),
     Call("GET", "/c/signal_type", "matcher", None),
     Call("GET", "/c/signal_type/index", "hasher", None),
+    Call("PUT", "/c/signal_type/md5", "curator", "matcher", json={"enabled_ratio": 1.0}),
     Call("GET", "/c/content_type", "curator", None),
     Call("GET", "/c/exchanges/apis", "curator", "matcher"),
     Call("GET", "/c/exchanges/api/file", "curator", "matcher"),
@@ -109,6 +110,7 @@ def test_the_table_names_every_route(service: ApiService) -> None:
     named = {path.replace("/content/1", "/content/<content_id>") for path in named}
     named = {path.replace("/content/999", "/content/<content_id>") for path in named}
     named = {path.replace("/api/file", "/api/<api_name>") for path in named}
+    named = {path.replace("/signal_type/md5", "/signal_type/<signal_type_name>") for path in named}
     assert served == named
 
 

@@ -247,10 +247,16 @@ def test_hashing_a_photo_as_hma_does(service: ApiService) -> None:
             "/h/hash?types=pdq,md5", files={"photo": ("a.png", data, "image/png")}
         ).json()
         assert set(both) == {"pdq", "md5"}
-        video = client.post("/h/hash", files={"video": ("v.mp4", b"\x00\x01 not a video", "")})
+        video = client.post(
+            "/h/hash?types=video_md5", files={"video": ("v.mp4", b"\x00\x01 not a video", "")}
+        )
         assert video.json() == {
             "video_md5": VideoMD5Signal.hash_from_bytes(b"\x00\x01 not a video")
         }
+        # A video's default signal types include vpdq (tests/test_api_vpdq.py), which
+        # these bytes cannot give.
+        broken = client.post("/h/hash", files={"video": ("v.mp4", b"\x00\x01 not a video", "")})
+        assert broken.status_code == 400
         wrong = client.post("/h/hash", files={"audio": ("a.wav", b"RIFF", "audio/wav")})
         assert (wrong.status_code, wrong.json()) == (
             400,

@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from clearsight import Case
 from clearsight.banks.records import BankSignal
@@ -452,3 +453,33 @@ def _png(rgb: np.typing.NDArray[np.uint8]) -> bytes:
     out = io.BytesIO()
     Image.fromarray(rgb).save(out, "PNG")
     return out.getvalue()
+
+
+def test_a_video_s_contact_sheet_shows_the_first_frame_of_each_shot(tmp_path: Path) -> None:
+    from clearsight.media.video import contact_sheet
+    from clearsight.review.preview import PreviewRenderer
+
+    source = tmp_path / "source"
+    source.mkdir()
+    # Two still shots of 3 s and 5 s at 24 fps: the second begins at frame 72.
+    first, second_shot = pan_frames(16, 320, 180, 1)[0], pan_frames(17, 320, 180, 1)[0]
+    frames = [first] * (24 * 3) + [second_shot] * (24 * 5)
+    clip = write_clip(source / "cut.mp4", frames, fps=24)
+    with Case.open(tmp_path / "case", create=True) as case:
+        case.scan([source])
+        ((item_id, _),) = _ids(case)
+        video = case.video(item_id)
+        shots = PreviewRenderer(case.store)._shots(item_id)
+    assert video is not None
+    assert [f.number for f in video.frames if f.representative] == [0, 72]
+    # Both shots, then kept frames spread between them, six in all.
+    assert len(shots) == 6 and {0, 72} <= set(shots)
+    assert set(shots) <= {f.number for f in video.frames if f.exact}
+    with VideoReader(str(clip)) as reader:
+        second = reader.frame(72)
+    assert second is not None
+    sheet = contact_sheet(str(clip), numbers=shots)
+    tile = np.asarray(Image.fromarray(second.rgb).resize((320, 180), Image.Resampling.BILINEAR))
+    place = sorted(shots).index(72)
+    top, left = (place // 3) * 180, (place % 3) * 320
+    assert np.array_equal(sheet[top : top + 180, left : left + 320], tile)

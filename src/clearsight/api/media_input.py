@@ -4,11 +4,14 @@ HMA takes one file per request, in a multipart field named after its content typ
 (``photo``, ``video``). The body is read into memory, capped, and parsed there: an
 upload is never spooled to a temporary file, since clearsight never writes a copy of
 the media. Hashing follows HMA's content types: a photo gives ``pdq`` (and ``md5`` on
-request, with ``types``), a video ``video_md5`` (and ``md5``).
+request, with ``types``), a video ``video_md5`` and ``vpdq`` (and ``md5``), as HMA with
+its vPDQ extension does. The vPDQ is python-threatexchange's signal string of one frame
+a second (:mod:`clearsight.signals.vpdq`), decoded by PyAV from the bytes in memory.
 """
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 from python_multipart.multipart import MultipartParser, parse_options_header
@@ -16,16 +19,20 @@ from starlette.requests import Request
 
 from clearsight.api.errors import ApiError
 from clearsight.media.decode import DecodeLimits, ImageDecodeError, decode_luma
+from clearsight.media.video import VideoDecodeError, VideoLimits, VideoReader
+from clearsight.signals.frame_pdq import FrameTooSmallError, frame_pdq
 from clearsight.signals.pdq import DIHEDRAL_TRANSFORMS, PDQ_WORKING_BOX, PdqSignal
 from clearsight.signals.signal_type import Md5Signal
 from clearsight.signals.variants import hash_views, query_views
+from clearsight.signals.vpdq import VpdqFeature, to_signal_string
 
 # Per content type: the signal types it yields by default, then those it may yield.
 CONTENT_TYPES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "photo": (("pdq",), ("pdq", "md5")),
-    "video": (("video_md5",), ("video_md5", "md5")),
+    "video": (("video_md5", "vpdq"), ("video_md5", "md5", "vpdq")),
 }
 _LIMITS = DecodeLimits(max_pixels=100_000_000)
+_VIDEO_LIMITS = VideoLimits()  # the scan's caps: streams, frame size, length, frames
 
 
 @dataclass(frozen=True)
@@ -170,9 +177,30 @@ def hash_media(data: bytes, signal_types: tuple[str, ...]) -> dict[str, str]:
             except ImageDecodeError as exc:
                 raise ApiError(400, f"not a decodable picture: {exc}") from None
             hashes[name] = PdqSignal.hash_from_luma(image.luma).hex
+        elif name == "vpdq":
+            hashes[name] = video_vpdq(data)
         else:
             hashes[name] = Md5Signal.hash_bytes(data)
     return hashes
+
+
+def video_vpdq(data: bytes) -> str:
+    """The video's vPDQ signal string (one frame a second, as vPDQ samples); a 400
+    where the bytes are not a whole, decodable video."""
+    features: list[VpdqFeature] = []
+    try:
+        with VideoReader(io.BytesIO(data), _VIDEO_LIMITS) as reader:
+            for frame in reader.frames(1.0):
+                hex_value, quality = frame_pdq(frame.rgb)
+                features.append(VpdqFeature(hex_value, quality, frame.timestamp))
+            stopped = reader.stopped
+    except (VideoDecodeError, FrameTooSmallError) as exc:
+        raise ApiError(400, f"not a decodable video: {exc}") from None
+    if stopped is not None:
+        raise ApiError(400, f"not a whole video: {stopped}")
+    if not features:
+        raise ApiError(400, "not a decodable video: no frames")
+    return to_signal_string(features)
 
 
 def pdq_with_views(data: bytes) -> list[tuple[str, str]]:

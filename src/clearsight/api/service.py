@@ -24,21 +24,40 @@ from clearsight.api.fetch_schedule import FetchSchedule
 from clearsight.banks.access_keys import ApiKey
 from clearsight.banks.lookup import BankTarget
 from clearsight.case import CaseBanks
+from clearsight.match.bank_matcher import BankMatcher
 from clearsight.match.live_index import PdqFound
+from clearsight.signals.vpdq import parse_signal_string
 
 LOGGER = logging.getLogger("clearsight.api")
 
 PDQ = "pdq"
 MD5 = "md5"
+VPDQ = "vpdq"
 # HMA's signal type names, and clearsight's signal each means: HMA's video_md5 is the
-# MD5 of the file's bytes, which is what clearsight's md5 of any file is.
-SIGNAL_TYPES = {"pdq": PDQ, "md5": MD5, "video_md5": MD5}
+# MD5 of the file's bytes, which is what clearsight's md5 of any file is; vpdq is
+# python-threatexchange's VPDQSignal (its signal string: a JSON list of frames).
+SIGNAL_TYPES = {"pdq": PDQ, "md5": MD5, "video_md5": MD5, "vpdq": VPDQ}
 
 
 @dataclass(frozen=True)
 class DigestFound:
     bank: str
     entry_id: int
+
+
+@dataclass(frozen=True)
+class VideoFound:
+    """A bank video a vPDQ query matched, with vPDQ's two percentages."""
+
+    bank: str
+    entry_id: int
+    query_percent: float
+    compared_percent: float
+
+    @property
+    def distance(self) -> str:
+        """As HMA writes a vPDQ match (python-threatexchange's ``VPDQSimilarityInfo``)."""
+        return f"{self.query_percent:.0f}%[{self.compared_percent:.0f}%]"
 
 
 class MatchingService:
@@ -57,6 +76,11 @@ class MatchingService:
         self.refresh_failure: str | None = None
         self.warmed = False
         self.fetches: FetchSchedule | None = None
+        # Videos are matched by the project's video matcher, one bank matcher kept per
+        # process (it keeps each bank's frame index until the bank changes); it is not
+        # thread-safe, and video lookups are few and dear, so they take turns.
+        self._videos: BankMatcher | None = None
+        self._videos_lock = threading.Lock()
         if config.fetch_every:
             self.fetches = FetchSchedule(banks, config.fetch_every, self.changed)
 
@@ -136,6 +160,28 @@ class MatchingService:
             return []
         hits = self.banks.store().exact_hits(MD5, [value], targets).get(value, [])
         return [DigestFound(hit.bank.name, hit.entry_id) for hit in hits]
+
+    def video_hits(self, value: str, banks: Collection[str] | None) -> list[VideoFound]:
+        """The bank videos a vPDQ signal string matches by vPDQ's rule (80% of the
+        query's frames), in the enabled banks (those of ``banks`` only, if given).
+        Blocking: call off the loop."""
+        features = parse_signal_string(value)
+        with self._videos_lock:
+            if self._videos is None:
+                self._videos = self.banks.matcher()
+            else:
+                self._videos.refresh()
+            matches = self._videos.lookup_video(features)
+        return [
+            VideoFound(
+                match.bank,
+                match.entry_id,
+                100 * (match.coverage or 0.0),
+                100 * (match.compared_coverage or 0.0),
+            )
+            for match in matches
+            if banks is None or match.bank in banks
+        ]
 
     def banks_seen(self, seed: str | None, bypass_coinflip: bool = False) -> set[str]:
         """The banks a lookup sees: HMA's coin flip, one per lookup (seeded by the

@@ -27,10 +27,17 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from clearsight.banks.lookup import BankTarget
-from clearsight.banks.models import BANKS, DEFAULT_PDQ_THRESHOLD, ENTRIES, SIGNALS
+from clearsight.banks.models import (
+    BANKS,
+    DEFAULT_PDQ_THRESHOLD,
+    ENTRIES,
+    SIGNALS,
+    VIDEO_KINDS,
+    VIDEOS,
+)
 from clearsight.banks.prepared import value_key
 from clearsight.banks.records import BankSignal, EntryMetadata, normalise_signal
-from clearsight.banks.service_models import BANK_CHANGES
+from clearsight.banks.service_models import BANK_CHANGES, SIGNAL_TYPE_SETTINGS
 from clearsight.banks.write_lock import import_transaction
 from clearsight.errors import UserError
 from clearsight.signals.pdq import PdqSignal
@@ -151,6 +158,12 @@ class BankEdits:
                     )
                 ):
                     signals.setdefault(entry_id, {})[kind] = value
+                for entry_id, kind, value in connection.execute(
+                    select(VIDEOS.c.entry_id, VIDEOS.c.kind, VIDEOS.c.value).where(
+                        VIDEOS.c.entry_id.in_(part)
+                    )
+                ):
+                    signals.setdefault(entry_id, {})[kind] = value
                 rows = connection.execute(
                     select(
                         ENTRIES,
@@ -224,6 +237,23 @@ class BankEdits:
         if not done.rowcount:
             raise NoSuchBank(f"no bank named {name!r}")
 
+    # Signal types
+
+    def signal_type_ratios(self) -> dict[str, float]:
+        """HMA's per-signal-type ``enabled_ratio`` overrides, by signal type name."""
+        with self._engine.connect() as connection:
+            rows = connection.execute(
+                select(SIGNAL_TYPE_SETTINGS.c.name, SIGNAL_TYPE_SETTINGS.c.enabled_ratio)
+            )
+            return {name: float(ratio) for name, ratio in rows}
+
+    def set_signal_type_ratio(self, name: str, ratio: float) -> None:
+        with self._engine.begin() as connection:
+            connection.execute(
+                delete(SIGNAL_TYPE_SETTINGS).where(SIGNAL_TYPE_SETTINGS.c.name == name)
+            )
+            connection.execute(insert(SIGNAL_TYPE_SETTINGS).values(name=name, enabled_ratio=ratio))
+
     # Entries
 
     def add_content(
@@ -251,19 +281,28 @@ class BankEdits:
                 .returning(ENTRIES.c.id)
             )
             assert entry_id is not None
-            connection.execute(
-                insert(SIGNALS),
-                [
-                    {
-                        "entry_id": entry_id,
-                        "bank_id": bank_id,
-                        "kind": kind.value,
-                        "value": value,
-                        "value_key": value_key(kind.value, value),
-                    }
-                    for kind, value in dict(checked).items()
-                ],
-            )
+            kept = dict(checked)
+            # A video's vPDQ (a long string) lives in its own table, as imports keep it.
+            videos = [
+                {"entry_id": entry_id, "bank_id": bank_id, "kind": kind.value, "value": value}
+                for kind, value in kept.items()
+                if kind.value in VIDEO_KINDS
+            ]
+            rows = [
+                {
+                    "entry_id": entry_id,
+                    "bank_id": bank_id,
+                    "kind": kind.value,
+                    "value": value,
+                    "value_key": value_key(kind.value, value),
+                }
+                for kind, value in kept.items()
+                if kind.value not in VIDEO_KINDS
+            ]
+            if rows:
+                connection.execute(insert(SIGNALS), rows)
+            if videos:
+                connection.execute(insert(VIDEOS), videos)
             _log_change(connection, bank_id, entry_id, removed=False)
         return int(entry_id)
 
@@ -273,6 +312,9 @@ class BankEdits:
             bank_id = _bank_id(connection, bank)
             connection.execute(
                 delete(SIGNALS).where(SIGNALS.c.entry_id == entry_id, SIGNALS.c.bank_id == bank_id)
+            )
+            connection.execute(
+                delete(VIDEOS).where(VIDEOS.c.entry_id == entry_id, VIDEOS.c.bank_id == bank_id)
             )
             gone = connection.execute(
                 delete(ENTRIES).where(ENTRIES.c.id == entry_id, ENTRIES.c.bank_id == bank_id)

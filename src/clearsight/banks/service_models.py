@@ -1,4 +1,4 @@
-"""Tables of the matching service in the bank store (migration b0008).
+"""Tables of the matching service in the bank store (migrations b0008, b0016).
 
 Kept apart from :mod:`clearsight.banks.models`, which holds the banks themselves:
 these record who may call the service, what it changed, and which entries it added or
@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import cast
 
-from sqlalchemy import Index, Integer, String, Table, Text
+from sqlalchemy import Float, Index, Integer, String, Table, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from clearsight.banks.models import BankBase
@@ -56,5 +56,15 @@ class BankChangeRow(BankBase):
     removed: Mapped[bool]
 
 
+class SignalTypeSettingRow(BankBase):
+    """HMA's per-signal-type ``enabled_ratio`` override (migration b0016)."""
+
+    __tablename__ = "signal_type_settings"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    enabled_ratio: Mapped[float] = mapped_column(Float)
+
+
 API_KEYS = cast(Table, ApiKeyRow.__table__)
 BANK_CHANGES = cast(Table, BankChangeRow.__table__)
+SIGNAL_TYPE_SETTINGS = cast(Table, SignalTypeSettingRow.__table__)

@@ -39,8 +39,8 @@ from clearsight.signals.features import LocalFeatures, verify
 from clearsight.signals.pdq import DIHEDRAL_TRANSFORMS, PDQ_MIN_QUALITY, PdqSignal
 from clearsight.signals.registry import DIGEST_NAMES, digest_type
 from clearsight.signals.variants import VariantHash, is_tile
-from clearsight.signals.vpdq import VpdqSignal
-from clearsight.store.interface import MatchQuery, MatchView, VideoQuery
+from clearsight.signals.vpdq import VpdqFeature, VpdqSignal
+from clearsight.store.interface import MatchQuery, MatchView, VideoFrameHash, VideoQuery
 
 ORIGINAL = "original"
 TRANSFORMS = (ORIGINAL, *DIHEDRAL_TRANSFORMS)
@@ -115,6 +115,8 @@ class Match:
     variant: str | None = None
     inliers: int | None = None
     coverage: float | None = None
+    # A video match's share of the bank video's frames matched (vPDQ's compared percent).
+    compared_coverage: float | None = None
 
     def view(self) -> MatchView:
         """The match as a case records it."""
@@ -215,6 +217,21 @@ class BankMatcher:
             found += [match for _, match in matches.found]
         return found
 
+    def lookup_video(self, features: Sequence[VpdqFeature]) -> list[Match]:
+        """Every match of one video, given as its vPDQ frames (a signal string parsed),
+        in the banks: vPDQ's rule through the video matcher (:meth:`match_videos`)."""
+        query = VideoQuery(
+            _LOOKUP_KEY,
+            tuple(
+                VideoFrameHash(number, feature.timestamp, feature.hex, feature.quality)
+                for number, feature in enumerate(features)
+            ),
+        )
+        found: list[Match] = []
+        for target in self._targets:
+            found += [match for _, match in self.match_videos(target, [query])]
+        return found
+
     def match_bank(
         self,
         target: BankTarget,
@@ -304,6 +321,7 @@ class BankMatcher:
                     match.form,
                     variant=match.describe(),
                     coverage=round(match.query_percent / 100, 3),
+                    compared_coverage=round(match.compared_percent / 100, 3),
                 ),
             )
             for item_id, match in found
@@ -633,6 +651,7 @@ def _match(
     variant: str | None = None,
     inliers: int | None = None,
     coverage: float | None = None,
+    compared_coverage: float | None = None,
 ) -> Match:
     return Match(
         bank=hit.bank.name,
@@ -645,4 +664,5 @@ def _match(
         variant=variant,
         inliers=inliers,
         coverage=coverage,
+        compared_coverage=compared_coverage,
     )

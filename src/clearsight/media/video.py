@@ -31,7 +31,7 @@ the break; the break is reported on :attr:`VideoReader.stopped`.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from types import TracebackType
@@ -200,8 +200,17 @@ class VideoReader:
     def frame(self, number: int) -> SampledFrame | None:
         """Frame ``number`` (numbered as :meth:`frames` numbers them) in full-resolution
         RGB, decoding no further; None where the video ends before it."""
-        sampler = _Sampler(self.facts, 1, 0, (1, 1), only=number)
-        return next(self._sampled(sampler), None)
+        return next(self.numbered_frames([number]), None)
+
+    def numbered_frames(self, numbers: Iterable[int]) -> Iterator[SampledFrame]:
+        """The frames ``numbers`` (numbered as :meth:`frames` numbers them), in order, in
+        full-resolution RGB; decoding stops after the last."""
+        wanted = frozenset(numbers)
+        last = max(wanted, default=-1)
+        for frame in self._sampled(_Sampler(self.facts, 1, 0, (1, 1), only=wanted)):
+            yield frame
+            if frame.number >= last:
+                return
 
     def _sampled(self, sampler: _Sampler) -> Iterator[SampledFrame]:
         facts, limits = self.facts, self._limits
@@ -328,7 +337,7 @@ class _Sampler:
         dense: int,
         small: tuple[int, int],
         *,
-        only: int | None = None,  # this frame alone, in full
+        only: frozenset[int] | None = None,  # these frames alone, in full
     ) -> None:
         self._facts, self._step, self._dense, self._small = facts, step, dense, small
         self._only = only
@@ -338,11 +347,11 @@ class _Sampler:
 
     def wants(self, number: int) -> bool:
         if self._only is not None:
-            return number == self._only
+            return number in self._only
         return number % self._step == 0 or (self._dense > 0 and number % self._dense == 0)
 
     def sample(self, frame: av.VideoFrame, number: int) -> SampledFrame:
-        exact = number == self._only if self._only is not None else number % self._step == 0
+        exact = number in self._only if self._only is not None else number % self._step == 0
         facts = self._facts
         width, height = (facts.width, facts.height) if exact else self._small
         converter = self._full if exact else self._reduced
@@ -406,15 +415,24 @@ def contact_sheet(
     tiles: int = 6,
     columns: int = 3,
     tile_width: int = 320,
+    numbers: Sequence[int] = (),
 ) -> RgbFrame:
-    """Up to ``tiles`` frames spread over the video, side by side in ``columns``: how a
-    reviewer sees a video at a glance (blurred and greyscale like a picture, by the
-    caller). Raises :class:`VideoDecodeError` where no frame can be read."""
+    """Up to ``tiles`` frames side by side in ``columns``: how a reviewer sees a video at
+    a glance (blurred and greyscale like a picture, by the caller). The frames are
+    ``numbers`` (a video's shots, say; thinned evenly to ``tiles``) where given, else
+    frames spread over the video. Raises :class:`VideoDecodeError` where no frame can
+    be read."""
     with VideoReader(source, limits) as reader:
         facts = reader.facts
-        step = max(1.0, (facts.duration or float(tiles)) / tiles)
         frames = []
-        for frame in reader.frames(step):
+        if numbers:
+            chosen = sorted(set(numbers))
+            stride = max(1.0, len(chosen) / tiles)
+            picked = [chosen[int(k * stride)] for k in range(min(tiles, len(chosen)))]
+            sampled = reader.numbered_frames(picked)
+        else:
+            sampled = reader.frames(max(1.0, (facts.duration or float(tiles)) / tiles))
+        for frame in sampled:
             frames.append(frame.rgb)
             if len(frames) == tiles:
                 break

@@ -38,6 +38,7 @@ from clearsight.review.settings import PreviewPrefs
 from clearsight.store.interface import ItemFile
 
 PREVIEW_LONG_SIDE = 640
+SHEET_TILES = 6  # frames on a video's contact sheet
 THUMBNAIL_LONG_SIDE = 160
 MAX_LONG_SIDE = 2048
 JPEG_QUALITY = 85
@@ -97,15 +98,19 @@ def render_image(
     blur: int | None,
     greyscale: bool,
     limits: DecodeLimits | None = None,
+    shots: Sequence[int] = (),
 ) -> Preview:
     """Draw the image in ``data`` upright, no larger than ``long_side`` on either side;
     then greyscale if asked, and blurred with a Gaussian radius of ``blur`` percent of
-    its long side unless ``blur`` is None (a revealed preview).
+    its long side unless ``blur`` is None (a revealed preview). A video is drawn as a
+    contact sheet of the frames ``shots`` (its shots' first frames), or of frames spread
+    over it where none are given.
 
     Raises :class:`ImageDecodeError` when the bytes cannot be decoded safely.
     """
     _check_size(long_side)
-    return _finished(_upright_rgb(data, limits or DecodeLimits(), long_side), blur, greyscale)
+    picture = _upright_rgb(data, limits or DecodeLimits(), long_side, shots)
+    return _finished(picture, blur, greyscale)
 
 
 def render_video_frame(
@@ -164,6 +169,8 @@ class PreviewRenderer:
     def __init__(self, items: ItemFiles, limits: DecodeLimits | None = None) -> None:
         self._items = items
         self._limits = limits or DecodeLimits()
+        # A case store also gives a video's frames: its contact sheet shows its shots.
+        self._videos = getattr(items, "video", None)
 
     def render(
         self,
@@ -210,6 +217,22 @@ class PreviewRenderer:
         """A small preview for a list of series members: always blurred."""
         return self._draw(item_id, THUMBNAIL_LONG_SIDE, prefs.blur, prefs.greyscale)
 
+    def _shots(self, item_id: int) -> list[int]:
+        """The frames of a video's contact sheet: the first frame of each shot, as the
+        scan marked them, and where there are fewer shots than tiles, kept frames spread
+        over the video between them (none for a picture, or where the items give no
+        videos)."""
+        video = self._videos(item_id) if callable(self._videos) else None
+        if video is None:
+            return []
+        kept = [frame.number for frame in video.frames if frame.exact]
+        shots = [frame.number for frame in video.frames if frame.representative and frame.exact]
+        others = [number for number in kept if number not in set(shots)]
+        wanted = max(0, SHEET_TILES - len(shots))
+        stride = len(others) / wanted if wanted and others else 0.0
+        spread = [others[int(k * stride)] for k in range(min(wanted, len(others)))]
+        return sorted(shots + spread)
+
     def _bytes(self, item_id: int) -> tuple[str, bytes]:
         """The item's path and its bytes as the scan recorded them; PreviewError otherwise."""
         item = self._items.item_files([item_id]).get(item_id)
@@ -224,7 +247,12 @@ class PreviewRenderer:
         path, data = self._bytes(item_id)
         try:
             return render_image(
-                data, long_side=long_side, blur=blur, greyscale=greyscale, limits=self._limits
+                data,
+                long_side=long_side,
+                blur=blur,
+                greyscale=greyscale,
+                limits=self._limits,
+                shots=self._shots(item_id),
             )
         except ImageDecodeError as exc:
             raise PreviewError(
@@ -232,7 +260,9 @@ class PreviewRenderer:
             ) from None
 
 
-def _upright_rgb(data: bytes, limits: DecodeLimits, long_side: int) -> Image.Image:
+def _upright_rgb(
+    data: bytes, limits: DecodeLimits, long_side: int, shots: Sequence[int] = ()
+) -> Image.Image:
     """The picture as RGB, fitted into ``long_side`` and turned upright; the same
     caps as :func:`clearsight.media.decode.decode_luma`."""
     if len(data) > limits.max_file_bytes:
@@ -245,7 +275,7 @@ def _upright_rgb(data: bytes, limits: DecodeLimits, long_side: int) -> Image.Ima
         from clearsight.media.video import VideoDecodeError, contact_sheet
 
         try:
-            sheet = contact_sheet(io.BytesIO(data))
+            sheet = contact_sheet(io.BytesIO(data), tiles=SHEET_TILES, numbers=shots)
         except VideoDecodeError as exc:
             raise ImageDecodeError(str(exc)) from None
         return _fitted(Image.fromarray(sheet), limits, long_side)

@@ -31,7 +31,7 @@ from clearsight.api.context import (
 from clearsight.api.errors import ApiError, json_response, str_to_bool
 from clearsight.api.media_input import CONTENT_TYPES, is_multipart
 from clearsight.api.routes.matching import asked_signal_types, checked, signal_kind
-from clearsight.api.service import PDQ, SIGNAL_TYPES, MatchingService
+from clearsight.api.service import MD5, PDQ, SIGNAL_TYPES, VPDQ, MatchingService
 from clearsight.banks.records import BankSignal, EntryMetadata
 from clearsight.banks.service_edits import (
     BankExists,
@@ -46,6 +46,7 @@ _CURATOR = frozenset({CURATOR})
 BANK_NAME = re.compile(r"^[A-Z0-9_]+$")
 _METADATA_KEYS = {"content_id", "content_uri", "json"}
 _FIVE_YEARS = 5 * 365 * 24 * 3600
+_BANK_SIGNALS = {PDQ: BankSignal.PDQ, MD5: BankSignal.MD5, VPDQ: BankSignal.VPDQ}
 
 
 def _bank_json(name: str, ratio: float) -> dict[str, Any]:
@@ -192,10 +193,7 @@ async def _add_signals(
             signals[name] = checked(signal_kind(name), value)
         except ApiError as exc:
             raise ApiError(400, f"Invalid {name} signal: {exc.message}") from None
-    kinds = [
-        (BankSignal.PDQ if SIGNAL_TYPES[name] == PDQ else BankSignal.MD5, value)
-        for name, value in signals.items()
-    ]
+    kinds = [(_BANK_SIGNALS[SIGNAL_TYPES[name]], value) for name, value in signals.items()]
     meta = metadata or {}
     entry = EntryMetadata(
         external_id=meta.get("content_id"),
@@ -351,7 +349,29 @@ async def content_delete(request: Request) -> Response:
 
 async def signal_types(request: Request) -> Response:
     authorize(request, ANY_ROLE)
-    return json_response([{"name": name, "enabled_ratio": 1.0} for name in SIGNAL_TYPES])
+    ratios = await run_in_threadpool(service_of(request).edits.signal_type_ratios)
+    return json_response(
+        [{"name": name, "enabled_ratio": ratios.get(name, 1.0)} for name in SIGNAL_TYPES]
+    )
+
+
+async def signal_type_update(request: Request) -> Response:
+    """HMA's ``PUT /c/signal_type/<name>``: keep the signal type's ``enabled_ratio``
+    (listed by ``GET /c/signal_type``). As in HMA, every ratio still hashes and
+    matches: HMA's SignalTypeConfig.enabled is ``ratio >= 0`` (its coin flip a TODO).
+    HMA answers 204, so no body reaches the caller."""
+    caller = authorize(request, _CURATOR)
+    name = request.path_params["signal_type_name"]
+    if name not in SIGNAL_TYPES:
+        raise ApiError(400, f"No such SignalType '{name[:40]}'")
+    data = await json_object(request)
+    if "enabled_ratio" not in data:
+        raise ApiError(400, "enabled_ratio is required")
+    ratio = _ratio(data, None)
+    assert ratio is not None
+    await run_in_threadpool(service_of(request).edits.set_signal_type_ratio, name, ratio)
+    await _audit(request, caller, "signal-type-changed", name, {"enabled_ratio": ratio})
+    return Response(status_code=204)
 
 
 async def signal_type_index(request: Request) -> Response:
@@ -372,7 +392,8 @@ async def signal_type_index(request: Request) -> Response:
             size = 0 if snapshot is None else snapshot.pdq_size()
             db_size = await run_in_threadpool(service.signal_count, PDQ)
         else:
-            size = db_size = await run_in_threadpool(service.signal_count, "md5")
+            kind = SIGNAL_TYPES[name]
+            size = db_size = await run_in_threadpool(service.signal_count, kind)
         result[name] = {
             "db_size": db_size,
             "index_size": size,
@@ -401,5 +422,6 @@ ROUTES = [
     Route("/c/bank/{bank_name}/signal", bank_add_signals, methods=["POST"]),
     Route("/c/signal_type", signal_types, methods=["GET"]),
     Route("/c/signal_type/index", signal_type_index, methods=["GET"]),
+    Route("/c/signal_type/{signal_type_name}", signal_type_update, methods=["PUT"]),
     Route("/c/content_type", content_types, methods=["GET"]),
 ]

@@ -32,9 +32,10 @@ from clearsight.api.context import (
 )
 from clearsight.api.errors import ApiError, json_response, require, str_to_bool
 from clearsight.api.media_input import pdq_with_views, read_upload
-from clearsight.api.service import MD5, PDQ, SIGNAL_TYPES, MatchingService
+from clearsight.api.service import PDQ, SIGNAL_TYPES, VPDQ, MatchingService
 from clearsight.signals.pdq import PdqSignal
 from clearsight.signals.signal_type import Md5Signal
+from clearsight.signals.vpdq import VpdqSignal, match_percent_brute, parse_signal_string
 
 _MATCHER = frozenset({MATCHER})
 NO_DISTANCE = "-"
@@ -49,6 +50,8 @@ def signal_kind(name: str) -> str:
 
 def checked(kind: str, value: str) -> str:
     try:
+        if kind == VPDQ:
+            return VpdqSignal.validate(value)
         return PdqSignal.validate(value) if kind == PDQ else Md5Signal.validate(value)
     except ValueError as exc:
         raise ApiError(400, f"invalid signal: {exc}") from None
@@ -65,6 +68,9 @@ async def hits_of(
     if kind == PDQ:
         found = await service.pdq_hits(value)
         hits = [(hit.bank, hit.entry_id, str(hit.distance)) for hit in found]
+    elif kind == VPDQ:
+        videos = await run_in_threadpool(service.video_hits, value, banks)
+        hits = [(hit.bank, hit.entry_id, hit.distance) for hit in videos]
     else:
         digests = await run_in_threadpool(service.digest_hits, value, banks)
         hits = [(hit.bank, hit.entry_id, NO_DISTANCE) for hit in digests]
@@ -242,8 +248,8 @@ async def index_status(request: Request) -> Response:
             result[name] = {"present": False, "built_to": -1, "size": 0}
         elif SIGNAL_TYPES[name] == PDQ:
             result[name] = {"present": True, "built_to": built_to, "size": snapshot.pdq_size()}
-        else:  # exact signals are looked up in the bank store's own index
-            size = await run_in_threadpool(service.signal_count, MD5)
+        else:  # exact signals and videos are looked up through the bank store
+            size = await run_in_threadpool(service.signal_count, SIGNAL_TYPES[name])
             result[name] = {"present": True, "built_to": built_to, "size": size}
     return json_response(result)
 
@@ -267,6 +273,15 @@ async def compare(request: Request) -> Response:
         if kind == PDQ:
             distance = PdqSignal.distance(left, right)
             result[name] = [distance <= service_of(request).pdq_threshold, {"distance": distance}]
+        elif kind == VPDQ:  # as python-threatexchange's VPDQSignal.compare_hash
+            percent = match_percent_brute(parse_signal_string(left), parse_signal_string(right))
+            result[name] = [
+                percent.is_match(),
+                {
+                    "query_match_percent": percent.query,
+                    "compared_match_percent": percent.compared,
+                },
+            ]
         else:
             result[name] = [left == right, {}]
     return json_response(result)
