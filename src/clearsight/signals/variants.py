@@ -191,10 +191,10 @@ def _snapped(source: Luma, region: Region, shape: tuple[int, ...]) -> Luma:
         if not len(steps) or steps.max() < _SNAP_STEP:
             continue
         strong = np.flatnonzero(steps >= _SNAP_SHARE * steps.max())
-        # Where a plain frame or gutter lies just outside a step, that step is the
-        # picture's edge, however faint (the picture's last line may be nearly the
-        # gutter's colour); else the innermost strong step (a gutter's outer edge is
-        # further out).
+        # Where a plain frame or gutter lies just outside a step, the outermost such
+        # step is the picture's edge, however faint (the picture's last line may be
+        # nearly the gutter's colour; a plain sky inside the picture lies further in);
+        # else the innermost strong step (a gutter's outer edge is further out).
         framed = [
             k
             for k in np.flatnonzero(steps >= _SNAP_STEP).tolist()
@@ -202,7 +202,7 @@ def _snapped(source: Luma, region: Region, shape: tuple[int, ...]) -> Luma:
             and not _plain_outside(grey, box, side ^ 1, lo + k)
         ]
         if framed:
-            inner = framed[-1] if side in (0, 2) else framed[0]
+            inner = framed[0] if side in (0, 2) else framed[-1]
         else:
             inner = int(strong[-1] if side in (0, 2) else strong[0])
         box[side] = lo + int(inner)
